@@ -15,6 +15,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/google/uuid"
+
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
@@ -459,34 +461,44 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 		t.Fatalf("variant: %v %d %s", err, v.StatusCode(), v.Body)
 	}
 	variantIds := map[string]string{"productId": parent.Id.String(), "variantId": v.JSON201.Id.String()}
+	supplier, ordered := seedPurchaseOrder(t, env, b.Owner, p.Id, loc.Id)
+	draft, err := env.Client.CreatePurchaseOrderWithResponse(ctx, b.Brand, &api.CreatePurchaseOrderParams{}, api.CreatePurchaseOrderRequest{
+		SupplierId: uuid.MustParse(supplier), LocationId: loc.Id, Lines: []api.PurchaseOrderRequestLine{{ProductId: p.Id, Quantity: 3, UnitCost: 10}},
+	}, b.Auth)
+	if err != nil || draft.JSON201 == nil {
+		t.Fatalf("draft PO: %v %s", err, draft.Body)
+	}
 	return contractFixtures{
 		owner: b.Owner.AccessToken,
 		admin: admin.AccessToken,
 		ids: map[string]string{
-			"brandId":       b.Brand.String(),
-			"productId":     p.Id.String(),
-			"locationId":    loc.Id.String(),
-			"orderId":       order.Id.String(),
-			"reservationId": res.Id.String(),
-			"invitationId":  inv.JSON201.Invitation.Id.String(),
-			"userId":        member.User.Id.String(),
-			"sessionId":     other,
-			"keyId":         key.ApiKey.Id.String(),
-			"eventId":       evs[0].ID.String(),
-			"endpointId":    endpoint,
-			"deliveryId":    delivery,
-			"customerId":    order.CustomerId.String(),
-			"returnId":      ret.Id.String(),
+			"brandId":         b.Brand.String(),
+			"productId":       p.Id.String(),
+			"locationId":      loc.Id.String(),
+			"orderId":         order.Id.String(),
+			"reservationId":   res.Id.String(),
+			"invitationId":    inv.JSON201.Invitation.Id.String(),
+			"userId":          member.User.Id.String(),
+			"sessionId":       other,
+			"keyId":           key.ApiKey.Id.String(),
+			"eventId":         evs[0].ID.String(),
+			"endpointId":      endpoint,
+			"deliveryId":      delivery,
+			"customerId":      order.CustomerId.String(),
+			"returnId":        ret.Id.String(),
+			"supplierId":      supplier,
+			"purchaseOrderId": draft.JSON201.Id.String(),
 		},
 		opIds: map[string]map[string]string{
-			"cancelOrder":   {"orderId": toCancel.Id.String()},
-			"listVariants":  variantIds,
-			"createVariant": variantIds,
-			"getVariant":    variantIds,
-			"updateVariant": variantIds,
-			"deleteVariant": variantIds,
-			"createReturn":  {"orderId": shipped.Id.String()},
-			"createRefund":  {"orderId": shipped.Id.String()},
+			"cancelOrder":                {"orderId": toCancel.Id.String()},
+			"listVariants":               variantIds,
+			"createVariant":              variantIds,
+			"getVariant":                 variantIds,
+			"updateVariant":              variantIds,
+			"deleteVariant":              variantIds,
+			"createReturn":               {"orderId": shipped.Id.String()},
+			"createRefund":               {"orderId": shipped.Id.String()},
+			"createPurchaseOrderReceipt": {"purchaseOrderId": ordered},
 		},
 		opTokens: map[string]string{"logout": third.AccessToken},
 		refs: map[string]string{
@@ -496,6 +508,7 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 			"toLocationId":   loc2.Id.String(),
 			"lineId":         order.Lines[0].Id.String(),
 			"reservationId":  res.Id.String(),
+			"supplierId":     supplier,
 		},
 	}
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/orders"
 	"github.com/ecompointer/ecompointer/server/paging"
 	"github.com/ecompointer/ecompointer/server/problem"
+	"github.com/ecompointer/ecompointer/server/purchasing"
 	"github.com/ecompointer/ecompointer/server/sessioncache"
 	"github.com/ecompointer/ecompointer/server/token"
 	"github.com/ecompointer/ecompointer/server/webhooks"
@@ -138,6 +139,7 @@ type Server struct {
 	*catalogHandlers
 	*inventoryHandlers
 	*orderHandlers
+	*purchasingHandlers
 	*eventHandlers
 	*webhookHandlers
 	*customerHandlers
@@ -166,13 +168,14 @@ type Server struct {
 // The domain handler types are all named Handlers: these aliases give each embedded field a name
 // of its own.
 type (
-	identityHandlers  = identity.Handlers
-	catalogHandlers   = catalog.Handlers
-	inventoryHandlers = inventory.Handlers
-	orderHandlers     = orders.Handlers
-	eventHandlers     = events.Handlers
-	webhookHandlers   = webhooks.Handlers
-	customerHandlers  = customers.Handlers
+	identityHandlers   = identity.Handlers
+	catalogHandlers    = catalog.Handlers
+	inventoryHandlers  = inventory.Handlers
+	orderHandlers      = orders.Handlers
+	eventHandlers      = events.Handlers
+	webhookHandlers    = webhooks.Handlers
+	customerHandlers   = customers.Handlers
+	purchasingHandlers = purchasing.Handlers
 )
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -310,27 +313,28 @@ func newServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return &Server{
-		identityHandlers:  ident,
-		catalogHandlers:   catalog.New(deps),
-		inventoryHandlers: inventory.New(deps),
-		orderHandlers:     orders.New(deps),
-		eventHandlers:     events.New(deps),
-		webhookHandlers:   webhooks.New(deps, cfg.Webhooks),
-		customerHandlers:  customers.New(deps),
-		deps:              deps,
-		natsCfg:           cfg.NATS,
-		idem:              idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)).Bounded(cfg.IdempotencyBounds),
-		log:               cfg.Logger,
-		auth:              cfg.Auth,
-		db:                cfg.DB,
-		dblog:             newLogDeduper(dbLogInterval, time.Now),
-		tokens:            tokens,
-		authn:             identity.NewAuthenticator(deps, tokens, nil),
-		limiter:           limiter,
-		closeLimiter:      closeLimiter,
-		ready:             newReadiness(cfg.Pool.Config().ConnConfig, readyTimeout),
-		spec:              sp,
-		specDoc:           specDoc,
+		identityHandlers:   ident,
+		catalogHandlers:    catalog.New(deps),
+		inventoryHandlers:  inventory.New(deps),
+		orderHandlers:      orders.New(deps),
+		eventHandlers:      events.New(deps),
+		webhookHandlers:    webhooks.New(deps, cfg.Webhooks),
+		customerHandlers:   customers.New(deps),
+		deps:               deps,
+		natsCfg:            cfg.NATS,
+		idem:               idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)).Bounded(cfg.IdempotencyBounds),
+		log:                cfg.Logger,
+		auth:               cfg.Auth,
+		db:                 cfg.DB,
+		dblog:              newLogDeduper(dbLogInterval, time.Now),
+		tokens:             tokens,
+		authn:              identity.NewAuthenticator(deps, tokens, nil),
+		limiter:            limiter,
+		closeLimiter:       closeLimiter,
+		ready:              newReadiness(cfg.Pool.Config().ConnConfig, readyTimeout),
+		spec:               sp,
+		specDoc:            specDoc,
+		purchasingHandlers: purchasing.New(deps),
 	}, nil
 }
 

@@ -145,24 +145,27 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 	key := env.APIKey(t, owner, "inventory:read")
 	evs, _ := env.FeedN(t, owner.AccessToken, *owner.User.BrandId, api.ListEventsParams{}, 1)
 	endpoint, delivery := seedWebhook(t, env, owner.AccessToken, *owner.User.BrandId, name)
+	supplier, po := seedPurchaseOrder(t, env, owner, product.Id, location.Id)
 	return tenant{
 		owner: owner, staff: staff, product: product,
 		ids: map[string]string{
-			"brandId":       owner.User.BrandId.String(),
-			"productId":     product.Id.String(),
-			"parentId":      parent.Id.String(),
-			"variantId":     v.JSON201.Id.String(),
-			"invitationId":  inv.JSON201.Invitation.Id.String(),
-			"userId":        staff.User.Id.String(),
-			"locationId":    location.Id.String(),
-			"reservationId": res.JSON201.Id.String(),
-			"orderId":       order.Id.String(),
-			"keyId":         key.ApiKey.Id.String(),
-			"eventId":       evs[0].ID.String(),
-			"endpointId":    endpoint,
-			"deliveryId":    delivery,
-			"customerId":    order.CustomerId.String(),
-			"returnId":      ret.Id.String(),
+			"brandId":         owner.User.BrandId.String(),
+			"productId":       product.Id.String(),
+			"parentId":        parent.Id.String(),
+			"variantId":       v.JSON201.Id.String(),
+			"invitationId":    inv.JSON201.Invitation.Id.String(),
+			"userId":          staff.User.Id.String(),
+			"locationId":      location.Id.String(),
+			"reservationId":   res.JSON201.Id.String(),
+			"orderId":         order.Id.String(),
+			"keyId":           key.ApiKey.Id.String(),
+			"eventId":         evs[0].ID.String(),
+			"endpointId":      endpoint,
+			"deliveryId":      delivery,
+			"customerId":      order.CustomerId.String(),
+			"returnId":        ret.Id.String(),
+			"supplierId":      supplier,
+			"purchaseOrderId": po,
 		},
 	}
 }
@@ -175,6 +178,28 @@ func seedReturn(t *testing.T, env *servertest.Env, owner api.AuthResponse, produ
 	b.ConfirmOrder(t, o.Id)
 	b.Fulfil(t, o.Id, api.FulfilmentRequestLine{LineId: o.Lines[0].Id, Quantity: 1})
 	return b.MustReturn(t, o.Id, api.ReturnRequestLine{LineId: o.Lines[0].Id, Quantity: 1, Reason: api.ReturnReasonDamaged})
+}
+
+// seedPurchaseOrder makes a supplier and an ordered purchase order of product to location, and
+// returns their ids.
+func seedPurchaseOrder(t *testing.T, env *servertest.Env, owner api.AuthResponse, product, location uuid.UUID) (supplier, po string) {
+	t.Helper()
+	brand, auth := *owner.User.BrandId, servertest.Bearer(owner.AccessToken)
+	s, err := env.Client.CreateSupplierWithResponse(ctx, brand, api.CreateSupplierRequest{Code: "SEED", Name: "Seed supplier", Currency: "USD"}, auth)
+	if err != nil || s.JSON201 == nil {
+		t.Fatalf("supplier: %v %s", err, s.Body)
+	}
+	p, err := env.Client.CreatePurchaseOrderWithResponse(ctx, brand, &api.CreatePurchaseOrderParams{}, api.CreatePurchaseOrderRequest{
+		SupplierId: s.JSON201.Id, LocationId: location, Lines: []api.PurchaseOrderRequestLine{{ProductId: product, Quantity: 5, UnitCost: 10}},
+	}, auth)
+	if err != nil || p.JSON201 == nil {
+		t.Fatalf("purchase order: %v %s", err, p.Body)
+	}
+	sub, err := env.Client.SubmitPurchaseOrderWithResponse(ctx, brand, p.JSON201.Id, &api.SubmitPurchaseOrderParams{}, auth)
+	if err != nil || sub.JSON200 == nil {
+		t.Fatalf("submit: %v %s", err, sub.Body)
+	}
+	return s.JSON201.Id.String(), p.JSON201.Id.String()
 }
 
 // seedWebhook makes a webhook endpoint of brand and one delivery to it (a ping, made at once: no
@@ -269,17 +294,19 @@ func TestRoleMatrix(t *testing.T) {
 		}
 	}
 	ids := map[string]string{
-		"brandId":       owner.User.BrandId.String(),
-		"productId":     uuid.NewString(),
-		"invitationId":  uuid.NewString(),
-		"userId":        uuid.NewString(),
-		"locationId":    uuid.NewString(),
-		"reservationId": uuid.NewString(),
-		"orderId":       uuid.NewString(),
-		"keyId":         uuid.NewString(),
-		"variantId":     uuid.NewString(),
-		"customerId":    uuid.NewString(),
-		"returnId":      uuid.NewString(),
+		"brandId":         owner.User.BrandId.String(),
+		"productId":       uuid.NewString(),
+		"invitationId":    uuid.NewString(),
+		"userId":          uuid.NewString(),
+		"locationId":      uuid.NewString(),
+		"reservationId":   uuid.NewString(),
+		"orderId":         uuid.NewString(),
+		"keyId":           uuid.NewString(),
+		"variantId":       uuid.NewString(),
+		"customerId":      uuid.NewString(),
+		"returnId":        uuid.NewString(),
+		"supplierId":      uuid.NewString(),
+		"purchaseOrderId": uuid.NewString(),
 	}
 	for _, o := range brandOps(t) {
 		perm, _ := o.op.Extensions["x-permission"].(string)

@@ -77,6 +77,8 @@ type harness struct {
 	checks   []stockCheck      // after every run of an inventory scenario or its limit
 	// movementsSeeded: the movements scenarios' ledger is in (seeded once, by the first).
 	movementsSeeded bool
+	// valuationSeeded: the valuation scenario's levels and costs are in (seeded once).
+	valuationSeeded bool
 	exports         []traceExport // what each tracing variant's server exported in all
 	receiver        *receiver     // the webhook scenario's endpoint, once it has run (webhooks.go)
 }

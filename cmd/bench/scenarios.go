@@ -295,7 +295,47 @@ var scenarios = []Scenario{
 	},
 }
 
-func init() { scenarios = append(scenarios, movementScenarios()...) }
+func init() {
+	scenarios = append(scenarios, movementScenarios()...)
+	scenarios = append(scenarios, valuationScenario)
+}
+
+// valuationScenario (issue 22): what brand 2's stock is worth, over a level for each of its
+// products at two locations (100,000 × 2 in a full run) with an average cost each: the totals per
+// currency and location over every level, and the first page of 100 lines.
+var valuationScenario = Scenario{
+	Name:  "valuation: GET /brands/{brandId}/inventory/valuation over 100,000 products × 2 locations",
+	Conns: []int{4},
+	Setup: seedValuation,
+	Client: func(f *Fixture, i, _ int) load.Client {
+		own := f.sessionsOf(2)
+		rng := rand.New(rand.NewPCG(seed, uint64(i)))
+		return load.Func(func() load.Request {
+			s := own[rng.IntN(len(own))]
+			return load.Request{Method: http.MethodGet, Path: "/brands/" + s.BrandID + "/inventory/valuation?limit=100", Bearer: s.Access}
+		})
+	},
+}
+
+// seedValuation seeds brand 2's valuation stock once (admin/valuation_seed.sql), then ANALYZEs.
+func seedValuation(ctx context.Context, h *harness) error {
+	if h.valuationSeeded {
+		return nil
+	}
+	if _, err := h.adminExec(ctx, "valuation_seed.sql", pgx.NamedArgs{"brand": benchUUID(benchKindBrand, 2)}); err != nil {
+		return fmt.Errorf("valuation_seed.sql: %w", err)
+	}
+	conn, err := pgx.Connect(ctx, h.dbURL)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	if _, err := conn.Exec(ctx, "ANALYZE stock_levels, product_costs, stock_movements"); err != nil {
+		return err
+	}
+	h.valuationSeeded = true
+	return nil
+}
 
 // expiredHolds is how many expired, unreleased one-unit holds the expired_holds scenario finds on
 // its product before each run (issue 16, item 5).

@@ -638,6 +638,82 @@ describe("a frontend, through the client generated from openapi.yaml", () => {
     expectProblem(over, 422, "refund_exceeds_paid");
   });
 
+  // --- Purchasing: a PO drafted from a reorder suggestion, ordered, received in two parts -----
+
+  let purchaseOrderId = "";
+
+  test("a level at its reorder point is suggested, and a PO is drafted from the suggestion", async () => {
+    const brandId = user.brandId ?? "";
+    const supplier = await app.api.POST("/brands/{brandId}/suppliers", {
+      params: { path: { brandId } },
+      body: { code: "E2E-SUPPLIER", name: "E2E supplier", currency: "USD", leadTimeDays: 5 },
+    });
+    assert.equal(supplier.response.status, 201);
+    assert.ok(supplier.data);
+    const level = await app.api.PATCH("/brands/{brandId}/inventory/{productId}/{locationId}", {
+      params: { path: { brandId, productId, locationId } },
+      body: { reorderPoint: 1000, reorderQuantity: 20 },
+    });
+    assert.equal(level.response.status, 200);
+    const suggestions = await app.api.GET("/brands/{brandId}/inventory/reorder-suggestions", { params: { path: { brandId } } });
+    assert.equal(suggestions.response.status, 200);
+    const mine = suggestions.data?.items.find((s) => s.productId === productId && s.locationId === locationId);
+    assert.equal(mine?.suggestedQuantity, 20);
+    assert.equal(mine?.supplierId, null, "never bought: no last supplier yet");
+
+    const drafted = await app.api.POST("/brands/{brandId}/purchase-orders/from-suggestions", {
+      params: { path: { brandId } },
+      body: { supplierId: supplier.data.id, locationId },
+    });
+    assert.equal(drafted.response.status, 201);
+    const po = drafted.data?.items[0];
+    assert.ok(po);
+    assert.equal(po.status, "draft");
+    assert.match(po.reference, /^PO-\d+$/);
+    assert.deepEqual(po.lines.map((l) => [l.productId, l.quantity, l.receivedQuantity]), [[productId, 20, 0]]);
+    assert.deepEqual(po.allowedActions, ["update", "submit", "cancel"]);
+    purchaseOrderId = po.id;
+  });
+
+  test("orders the PO with If-Match: its 20 units are incoming, never available", async () => {
+    const brandId = user.brandId ?? "";
+    const before = await totals();
+    const { data, response } = await app.api.POST("/brands/{brandId}/purchase-orders/{purchaseOrderId}/submit", {
+      params: { path: { brandId, purchaseOrderId }, header: { "If-Match": '"1"' } },
+    });
+    assert.equal(response.status, 200);
+    assert.equal(data?.status, "ordered");
+    const inv = await app.api.GET("/brands/{brandId}/products/{productId}/inventory", { params: { path: { brandId, productId } } });
+    assert.equal(inv.data?.incoming, 20);
+    assert.deepEqual(await totals(), before);
+  });
+
+  test("receives it in two parts; over-receiving is a 422 over_receipt", async () => {
+    const brandId = user.brandId ?? "";
+    const po = await app.api.GET("/brands/{brandId}/purchase-orders/{purchaseOrderId}", { params: { path: { brandId, purchaseOrderId } } });
+    const lineId = po.data?.lines[0]?.id ?? "";
+    const receive = (quantity: number, key: string) =>
+      app.api.POST("/brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts", {
+        params: { path: { brandId, purchaseOrderId }, header: { "Idempotency-Key": key } },
+        body: { lines: [{ lineId, quantity }], allowOverReceipt: false },
+      });
+    const before = await totals();
+    const first = await receive(12, `e2e-po-1-${locationCode}`);
+    assert.equal(first.response.status, 201);
+    assert.equal(first.data?.purchaseOrder.status, "partially_received");
+    assert.equal(first.data?.levels[0]?.incoming, 8);
+    expectProblem(await receive(9, `e2e-po-over-${locationCode}`), 422, "over_receipt");
+    const second = await receive(8, `e2e-po-2-${locationCode}`);
+    assert.equal(second.response.status, 201);
+    assert.equal(second.data?.purchaseOrder.status, "received");
+    assert.deepEqual(second.data?.purchaseOrder.allowedActions, []);
+    const after = await totals();
+    assert.equal(after.onHand, before.onHand + 20);
+    const inv = await app.api.GET("/brands/{brandId}/products/{productId}/inventory", { params: { path: { brandId, productId } } });
+    assert.equal(inv.data?.incoming, 0);
+    assert.equal(inv.data?.averageCost, 0, "received at the suggestion's cost (none known: 0)");
+  });
+
   // --- Logout ---------------------------------------------------------------------------------
 
   test("logs out: 204, then the access and refresh tokens are refused at once", async () => {

@@ -136,6 +136,7 @@ const (
 	EventAggregateTypeMember          EventAggregateType = "member"
 	EventAggregateTypeOrder           EventAggregateType = "order"
 	EventAggregateTypeProduct         EventAggregateType = "product"
+	EventAggregateTypePurchaseOrder   EventAggregateType = "purchase_order"
 	EventAggregateTypeRefund          EventAggregateType = "refund"
 	EventAggregateTypeReservation     EventAggregateType = "reservation"
 	EventAggregateTypeReturn          EventAggregateType = "return"
@@ -155,6 +156,8 @@ func (e EventAggregateType) Valid() bool {
 	case EventAggregateTypeOrder:
 		return true
 	case EventAggregateTypeProduct:
+		return true
+	case EventAggregateTypePurchaseOrder:
 		return true
 	case EventAggregateTypeRefund:
 		return true
@@ -188,6 +191,12 @@ const (
 	EventTypeProductCreated          EventType = "product.created"
 	EventTypeProductDeleted          EventType = "product.deleted"
 	EventTypeProductUpdated          EventType = "product.updated"
+	EventTypePurchaseOrderCancelled  EventType = "purchase_order.cancelled"
+	EventTypePurchaseOrderClosed     EventType = "purchase_order.closed"
+	EventTypePurchaseOrderCreated    EventType = "purchase_order.created"
+	EventTypePurchaseOrderOrdered    EventType = "purchase_order.ordered"
+	EventTypePurchaseOrderReceived   EventType = "purchase_order.received"
+	EventTypePurchaseOrderUpdated    EventType = "purchase_order.updated"
 	EventTypeRefundCreated           EventType = "refund.created"
 	EventTypeReservationConsumed     EventType = "reservation.consumed"
 	EventTypeReservationCreated      EventType = "reservation.created"
@@ -233,6 +242,18 @@ func (e EventType) Valid() bool {
 	case EventTypeProductDeleted:
 		return true
 	case EventTypeProductUpdated:
+		return true
+	case EventTypePurchaseOrderCancelled:
+		return true
+	case EventTypePurchaseOrderClosed:
+		return true
+	case EventTypePurchaseOrderCreated:
+		return true
+	case EventTypePurchaseOrderOrdered:
+		return true
+	case EventTypePurchaseOrderReceived:
+		return true
+	case EventTypePurchaseOrderUpdated:
 		return true
 	case EventTypeRefundCreated:
 		return true
@@ -623,77 +644,82 @@ func (e OrderStatus) Valid() bool {
 
 // Defines values for ProblemCode.
 const (
-	ProblemCodeAccountDisabled         ProblemCode = "account_disabled"
-	ProblemCodeAccountThrottled        ProblemCode = "account_throttled"
-	ProblemCodeAmountOverflow          ProblemCode = "amount_overflow"
-	ProblemCodeApiKeyExpired           ProblemCode = "api_key_expired"
-	ProblemCodeApiKeyNotAccepted       ProblemCode = "api_key_not_accepted"
-	ProblemCodeApiKeyRevoked           ProblemCode = "api_key_revoked"
-	ProblemCodeBarcodeTaken            ProblemCode = "barcode_taken"
-	ProblemCodeBrandBusy               ProblemCode = "brand_busy"
-	ProblemCodeCorsNotAllowed          ProblemCode = "cors_not_allowed"
-	ProblemCodeCurrencyMismatch        ProblemCode = "currency_mismatch"
-	ProblemCodeCustomerEmailTaken      ProblemCode = "customer_email_taken"
-	ProblemCodeCustomerHasOrders       ProblemCode = "customer_has_orders"
-	ProblemCodeDatabaseTimeout         ProblemCode = "database_timeout"
-	ProblemCodeDatabaseUnavailable     ProblemCode = "database_unavailable"
-	ProblemCodeDeliveryPending         ProblemCode = "delivery_pending"
-	ProblemCodeDiscountTooLarge        ProblemCode = "discount_too_large"
-	ProblemCodeEmailTaken              ProblemCode = "email_taken"
-	ProblemCodeExternalReferenceTaken  ProblemCode = "external_reference_taken"
-	ProblemCodeForbidden               ProblemCode = "forbidden"
-	ProblemCodeIdempotencyKeyInFlight  ProblemCode = "idempotency_key_in_flight"
-	ProblemCodeIdempotencyKeyRequired  ProblemCode = "idempotency_key_required"
-	ProblemCodeIdempotencyKeyReused    ProblemCode = "idempotency_key_reused"
-	ProblemCodeInsufficientStock       ProblemCode = "insufficient_stock"
-	ProblemCodeInternalError           ProblemCode = "internal_error"
-	ProblemCodeInvalidApiKey           ProblemCode = "invalid_api_key"
-	ProblemCodeInvalidCredentials      ProblemCode = "invalid_credentials"
-	ProblemCodeInvalidCurrentPassword  ProblemCode = "invalid_current_password"
-	ProblemCodeInvalidInvite           ProblemCode = "invalid_invite"
-	ProblemCodeInvalidOrderTransition  ProblemCode = "invalid_order_transition"
-	ProblemCodeInvalidRefreshToken     ProblemCode = "invalid_refresh_token"
-	ProblemCodeInvalidReturnTransition ProblemCode = "invalid_return_transition"
-	ProblemCodeInvalidRoleChange       ProblemCode = "invalid_role_change"
-	ProblemCodeInvalidToken            ProblemCode = "invalid_token"
-	ProblemCodeInvitationAccepted      ProblemCode = "invitation_accepted"
-	ProblemCodeInviteGone              ProblemCode = "invite_gone"
-	ProblemCodeLastAdmin               ProblemCode = "last_admin"
-	ProblemCodeLastOwner               ProblemCode = "last_owner"
-	ProblemCodeLocationCodeTaken       ProblemCode = "location_code_taken"
-	ProblemCodeLocationInUse           ProblemCode = "location_in_use"
-	ProblemCodeLocationInactive        ProblemCode = "location_inactive"
-	ProblemCodeMalformedJson           ProblemCode = "malformed_json"
-	ProblemCodeMethodNotAllowed        ProblemCode = "method_not_allowed"
-	ProblemCodeNotFound                ProblemCode = "not_found"
-	ProblemCodeOptionValuesTaken       ProblemCode = "option_values_taken"
-	ProblemCodeOptionsInUse            ProblemCode = "options_in_use"
-	ProblemCodeOptionsRequired         ProblemCode = "options_required"
-	ProblemCodeOutcomeUnknown          ProblemCode = "outcome_unknown"
-	ProblemCodeOverFulfilment          ProblemCode = "over_fulfilment"
-	ProblemCodeOverReturn              ProblemCode = "over_return"
-	ProblemCodePayloadTooLarge         ProblemCode = "payload_too_large"
-	ProblemCodePermissionNotHeld       ProblemCode = "permission_not_held"
-	ProblemCodePreconditionFailed      ProblemCode = "precondition_failed"
-	ProblemCodeProductInUse            ProblemCode = "product_in_use"
-	ProblemCodeProductUnavailable      ProblemCode = "product_unavailable"
-	ProblemCodeQuantityLimit           ProblemCode = "quantity_limit"
-	ProblemCodeRateLimited             ProblemCode = "rate_limited"
-	ProblemCodeRefreshTokenReused      ProblemCode = "refresh_token_reused"
-	ProblemCodeRefundExceedsPaid       ProblemCode = "refund_exceeds_paid"
-	ProblemCodeReservationMismatch     ProblemCode = "reservation_mismatch"
-	ProblemCodeReservationNotActive    ProblemCode = "reservation_not_active"
-	ProblemCodeServiceUnavailable      ProblemCode = "service_unavailable"
-	ProblemCodeSkuTaken                ProblemCode = "sku_taken"
-	ProblemCodeStockChanged            ProblemCode = "stock_changed"
-	ProblemCodeTokenExpired            ProblemCode = "token_expired"
-	ProblemCodeTokenRevoked            ProblemCode = "token_revoked"
-	ProblemCodeUnauthenticated         ProblemCode = "unauthenticated"
-	ProblemCodeUnsupportedMediaType    ProblemCode = "unsupported_media_type"
-	ProblemCodeValidationFailed        ProblemCode = "validation_failed"
-	ProblemCodeVariantLimit            ProblemCode = "variant_limit"
-	ProblemCodeVariantRequired         ProblemCode = "variant_required"
-	ProblemCodeWriteConflict           ProblemCode = "write_conflict"
+	ProblemCodeAccountDisabled                ProblemCode = "account_disabled"
+	ProblemCodeAccountThrottled               ProblemCode = "account_throttled"
+	ProblemCodeAmountOverflow                 ProblemCode = "amount_overflow"
+	ProblemCodeApiKeyExpired                  ProblemCode = "api_key_expired"
+	ProblemCodeApiKeyNotAccepted              ProblemCode = "api_key_not_accepted"
+	ProblemCodeApiKeyRevoked                  ProblemCode = "api_key_revoked"
+	ProblemCodeBarcodeTaken                   ProblemCode = "barcode_taken"
+	ProblemCodeBrandBusy                      ProblemCode = "brand_busy"
+	ProblemCodeCorsNotAllowed                 ProblemCode = "cors_not_allowed"
+	ProblemCodeCurrencyMismatch               ProblemCode = "currency_mismatch"
+	ProblemCodeCustomerEmailTaken             ProblemCode = "customer_email_taken"
+	ProblemCodeCustomerHasOrders              ProblemCode = "customer_has_orders"
+	ProblemCodeDatabaseTimeout                ProblemCode = "database_timeout"
+	ProblemCodeDatabaseUnavailable            ProblemCode = "database_unavailable"
+	ProblemCodeDeliveryPending                ProblemCode = "delivery_pending"
+	ProblemCodeDiscountTooLarge               ProblemCode = "discount_too_large"
+	ProblemCodeEmailTaken                     ProblemCode = "email_taken"
+	ProblemCodeExternalReferenceTaken         ProblemCode = "external_reference_taken"
+	ProblemCodeForbidden                      ProblemCode = "forbidden"
+	ProblemCodeIdempotencyKeyInFlight         ProblemCode = "idempotency_key_in_flight"
+	ProblemCodeIdempotencyKeyRequired         ProblemCode = "idempotency_key_required"
+	ProblemCodeIdempotencyKeyReused           ProblemCode = "idempotency_key_reused"
+	ProblemCodeInsufficientStock              ProblemCode = "insufficient_stock"
+	ProblemCodeInternalError                  ProblemCode = "internal_error"
+	ProblemCodeInvalidApiKey                  ProblemCode = "invalid_api_key"
+	ProblemCodeInvalidCredentials             ProblemCode = "invalid_credentials"
+	ProblemCodeInvalidCurrentPassword         ProblemCode = "invalid_current_password"
+	ProblemCodeInvalidInvite                  ProblemCode = "invalid_invite"
+	ProblemCodeInvalidOrderTransition         ProblemCode = "invalid_order_transition"
+	ProblemCodeInvalidPurchaseOrderTransition ProblemCode = "invalid_purchase_order_transition"
+	ProblemCodeInvalidRefreshToken            ProblemCode = "invalid_refresh_token"
+	ProblemCodeInvalidReturnTransition        ProblemCode = "invalid_return_transition"
+	ProblemCodeInvalidRoleChange              ProblemCode = "invalid_role_change"
+	ProblemCodeInvalidToken                   ProblemCode = "invalid_token"
+	ProblemCodeInvitationAccepted             ProblemCode = "invitation_accepted"
+	ProblemCodeInviteGone                     ProblemCode = "invite_gone"
+	ProblemCodeLastAdmin                      ProblemCode = "last_admin"
+	ProblemCodeLastOwner                      ProblemCode = "last_owner"
+	ProblemCodeLocationCodeTaken              ProblemCode = "location_code_taken"
+	ProblemCodeLocationInUse                  ProblemCode = "location_in_use"
+	ProblemCodeLocationInactive               ProblemCode = "location_inactive"
+	ProblemCodeMalformedJson                  ProblemCode = "malformed_json"
+	ProblemCodeMethodNotAllowed               ProblemCode = "method_not_allowed"
+	ProblemCodeNotFound                       ProblemCode = "not_found"
+	ProblemCodeOptionValuesTaken              ProblemCode = "option_values_taken"
+	ProblemCodeOptionsInUse                   ProblemCode = "options_in_use"
+	ProblemCodeOptionsRequired                ProblemCode = "options_required"
+	ProblemCodeOutcomeUnknown                 ProblemCode = "outcome_unknown"
+	ProblemCodeOverFulfilment                 ProblemCode = "over_fulfilment"
+	ProblemCodeOverReceipt                    ProblemCode = "over_receipt"
+	ProblemCodeOverReturn                     ProblemCode = "over_return"
+	ProblemCodePayloadTooLarge                ProblemCode = "payload_too_large"
+	ProblemCodePermissionNotHeld              ProblemCode = "permission_not_held"
+	ProblemCodePreconditionFailed             ProblemCode = "precondition_failed"
+	ProblemCodeProductInUse                   ProblemCode = "product_in_use"
+	ProblemCodeProductUnavailable             ProblemCode = "product_unavailable"
+	ProblemCodePurchaseOrderNotDraft          ProblemCode = "purchase_order_not_draft"
+	ProblemCodeQuantityLimit                  ProblemCode = "quantity_limit"
+	ProblemCodeRateLimited                    ProblemCode = "rate_limited"
+	ProblemCodeRefreshTokenReused             ProblemCode = "refresh_token_reused"
+	ProblemCodeRefundExceedsPaid              ProblemCode = "refund_exceeds_paid"
+	ProblemCodeReservationMismatch            ProblemCode = "reservation_mismatch"
+	ProblemCodeReservationNotActive           ProblemCode = "reservation_not_active"
+	ProblemCodeServiceUnavailable             ProblemCode = "service_unavailable"
+	ProblemCodeSkuTaken                       ProblemCode = "sku_taken"
+	ProblemCodeStockChanged                   ProblemCode = "stock_changed"
+	ProblemCodeSupplierArchived               ProblemCode = "supplier_archived"
+	ProblemCodeSupplierCodeTaken              ProblemCode = "supplier_code_taken"
+	ProblemCodeTokenExpired                   ProblemCode = "token_expired"
+	ProblemCodeTokenRevoked                   ProblemCode = "token_revoked"
+	ProblemCodeUnauthenticated                ProblemCode = "unauthenticated"
+	ProblemCodeUnsupportedMediaType           ProblemCode = "unsupported_media_type"
+	ProblemCodeValidationFailed               ProblemCode = "validation_failed"
+	ProblemCodeVariantLimit                   ProblemCode = "variant_limit"
+	ProblemCodeVariantRequired                ProblemCode = "variant_required"
+	ProblemCodeWriteConflict                  ProblemCode = "write_conflict"
 )
 
 // Valid indicates whether the value is a known member of the ProblemCode enum.
@@ -757,6 +783,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeInvalidOrderTransition:
 		return true
+	case ProblemCodeInvalidPurchaseOrderTransition:
+		return true
 	case ProblemCodeInvalidRefreshToken:
 		return true
 	case ProblemCodeInvalidReturnTransition:
@@ -795,6 +823,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeOverFulfilment:
 		return true
+	case ProblemCodeOverReceipt:
+		return true
 	case ProblemCodeOverReturn:
 		return true
 	case ProblemCodePayloadTooLarge:
@@ -806,6 +836,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeProductInUse:
 		return true
 	case ProblemCodeProductUnavailable:
+		return true
+	case ProblemCodePurchaseOrderNotDraft:
 		return true
 	case ProblemCodeQuantityLimit:
 		return true
@@ -824,6 +856,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeSkuTaken:
 		return true
 	case ProblemCodeStockChanged:
+		return true
+	case ProblemCodeSupplierArchived:
+		return true
+	case ProblemCodeSupplierCodeTaken:
 		return true
 	case ProblemCodeTokenExpired:
 		return true
@@ -906,6 +942,153 @@ const (
 func (e ProductUpdatedEventType) Valid() bool {
 	switch e {
 	case ProductUpdatedEventTypeProductUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PurchaseOrderAction.
+const (
+	PurchaseOrderActionCancel  PurchaseOrderAction = "cancel"
+	PurchaseOrderActionClose   PurchaseOrderAction = "close"
+	PurchaseOrderActionReceive PurchaseOrderAction = "receive"
+	PurchaseOrderActionSubmit  PurchaseOrderAction = "submit"
+	PurchaseOrderActionUpdate  PurchaseOrderAction = "update"
+)
+
+// Valid indicates whether the value is a known member of the PurchaseOrderAction enum.
+func (e PurchaseOrderAction) Valid() bool {
+	switch e {
+	case PurchaseOrderActionCancel:
+		return true
+	case PurchaseOrderActionClose:
+		return true
+	case PurchaseOrderActionReceive:
+		return true
+	case PurchaseOrderActionSubmit:
+		return true
+	case PurchaseOrderActionUpdate:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PurchaseOrderCancelledEventType.
+const (
+	PurchaseOrderCancelledEventTypePurchaseOrderCancelled PurchaseOrderCancelledEventType = "purchase_order.cancelled"
+)
+
+// Valid indicates whether the value is a known member of the PurchaseOrderCancelledEventType enum.
+func (e PurchaseOrderCancelledEventType) Valid() bool {
+	switch e {
+	case PurchaseOrderCancelledEventTypePurchaseOrderCancelled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PurchaseOrderClosedEventType.
+const (
+	PurchaseOrderClosedEventTypePurchaseOrderClosed PurchaseOrderClosedEventType = "purchase_order.closed"
+)
+
+// Valid indicates whether the value is a known member of the PurchaseOrderClosedEventType enum.
+func (e PurchaseOrderClosedEventType) Valid() bool {
+	switch e {
+	case PurchaseOrderClosedEventTypePurchaseOrderClosed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PurchaseOrderCreatedEventType.
+const (
+	PurchaseOrderCreatedEventTypePurchaseOrderCreated PurchaseOrderCreatedEventType = "purchase_order.created"
+)
+
+// Valid indicates whether the value is a known member of the PurchaseOrderCreatedEventType enum.
+func (e PurchaseOrderCreatedEventType) Valid() bool {
+	switch e {
+	case PurchaseOrderCreatedEventTypePurchaseOrderCreated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PurchaseOrderOrderedEventType.
+const (
+	PurchaseOrderOrderedEventTypePurchaseOrderOrdered PurchaseOrderOrderedEventType = "purchase_order.ordered"
+)
+
+// Valid indicates whether the value is a known member of the PurchaseOrderOrderedEventType enum.
+func (e PurchaseOrderOrderedEventType) Valid() bool {
+	switch e {
+	case PurchaseOrderOrderedEventTypePurchaseOrderOrdered:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PurchaseOrderReceivedEventType.
+const (
+	PurchaseOrderReceivedEventTypePurchaseOrderReceived PurchaseOrderReceivedEventType = "purchase_order.received"
+)
+
+// Valid indicates whether the value is a known member of the PurchaseOrderReceivedEventType enum.
+func (e PurchaseOrderReceivedEventType) Valid() bool {
+	switch e {
+	case PurchaseOrderReceivedEventTypePurchaseOrderReceived:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PurchaseOrderStatus.
+const (
+	PurchaseOrderCancelled         PurchaseOrderStatus = "cancelled"
+	PurchaseOrderClosed            PurchaseOrderStatus = "closed"
+	PurchaseOrderDraft             PurchaseOrderStatus = "draft"
+	PurchaseOrderOrdered           PurchaseOrderStatus = "ordered"
+	PurchaseOrderPartiallyReceived PurchaseOrderStatus = "partially_received"
+	PurchaseOrderReceived          PurchaseOrderStatus = "received"
+)
+
+// Valid indicates whether the value is a known member of the PurchaseOrderStatus enum.
+func (e PurchaseOrderStatus) Valid() bool {
+	switch e {
+	case PurchaseOrderCancelled:
+		return true
+	case PurchaseOrderClosed:
+		return true
+	case PurchaseOrderDraft:
+		return true
+	case PurchaseOrderOrdered:
+		return true
+	case PurchaseOrderPartiallyReceived:
+		return true
+	case PurchaseOrderReceived:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PurchaseOrderUpdatedEventType.
+const (
+	PurchaseOrderUpdatedEventTypePurchaseOrderUpdated PurchaseOrderUpdatedEventType = "purchase_order.updated"
+)
+
+// Valid indicates whether the value is a known member of the PurchaseOrderUpdatedEventType enum.
+func (e PurchaseOrderUpdatedEventType) Valid() bool {
+	switch e {
+	case PurchaseOrderUpdatedEventTypePurchaseOrderUpdated:
 		return true
 	default:
 		return false
@@ -1701,6 +1884,43 @@ type CreateProductRequest struct {
 	WeightGrams *WeightGrams `json:"weightGrams,omitempty"`
 }
 
+// CreatePurchaseOrderRequest Example: {"lines":[{"productId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60","quantity":100,"unitCost":250}],"locationId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70","supplierId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c10"}
+type CreatePurchaseOrderRequest struct {
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency *Currency `json:"currency,omitempty"`
+
+	// ExpectedDate Example: 2026-12-10
+	ExpectedDate *openapi_types.Date        `json:"expectedDate,omitempty"`
+	Lines        []PurchaseOrderRequestLine `json:"lines"`
+
+	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId openapi_types.UUID `json:"locationId"`
+
+	// Notes Example: Dock 3.
+	Notes *string `json:"notes,omitempty"`
+
+	// SupplierId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c10
+	SupplierId openapi_types.UUID `json:"supplierId"`
+}
+
+// CreateReceiptRequest Example: {"lines":[{"lineId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c30","quantity":40}]}
+type CreateReceiptRequest struct {
+	// AllowOverReceipt Accept more than a line's outstanding quantity.
+	//
+	// Example: false
+	AllowOverReceipt *bool `json:"allowOverReceipt,omitempty"`
+
+	// Lines Lines naming the same `lineId` are summed.
+	Lines []ReceiptLine `json:"lines"`
+
+	// Reference The client's own reference, e.g. a purchase order number.
+	//
+	// Example: PO-2026-0042
+	Reference *StockReference `json:"reference,omitempty"`
+}
+
 // CreateRefundRequest Example: {"amount":1999,"currency":"USD","lines":[{"lineId":"0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4ab1","quantity":1}],"reason":"Returned damaged"}
 type CreateRefundRequest struct {
 	// Amount In minor units of the order's currency.
@@ -1742,6 +1962,26 @@ type CreateReturnRequest struct {
 
 	// Note Example: The box arrived crushed.
 	Note *string `json:"note,omitempty"`
+}
+
+// CreateSupplierRequest Example: {"code":"ACME","currency":"USD","leadTimeDays":14,"name":"Acme Components"}
+type CreateSupplierRequest struct {
+	// Code Example: ACME
+	Code SupplierCode `json:"code"`
+
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+
+	// Email Example: orders@acme.example.com
+	Email *openapi_types.Email `json:"email,omitempty"`
+
+	// LeadTimeDays Example: 14
+	LeadTimeDays *int32 `json:"leadTimeDays,omitempty"`
+
+	// Name Example: Acme Components
+	Name string `json:"name"`
 }
 
 // CreateVariantRequest Example: {"barcode":"4006381333931","optionValues":[{"name":"Size","value":"M"},{"name":"Color","value":"Black"}],"priceAmount":1999,"sku":"TEE-M-BLK"}
@@ -2122,6 +2362,20 @@ type InventoryLevelUpdatedEvent struct {
 
 // InventoryLevelUpdatedEventType Example: inventory_level.updated
 type InventoryLevelUpdatedEventType string
+
+// InventoryValuation defines model for InventoryValuation.
+type InventoryValuation struct {
+	// AsOf The time asked for, or null for now.
+	AsOf  *time.Time      `json:"asOf"`
+	Items []ValuationLine `json:"items"`
+
+	// LocationTotals Per location and currency, over every level.
+	LocationTotals []ValuationTotal `json:"locationTotals"`
+	NextCursor     *string          `json:"nextCursor"`
+
+	// Totals Per currency, over every level (every page).
+	Totals []ValuationTotal `json:"totals"`
+}
 
 // Invitation defines model for Invitation.
 type Invitation struct {
@@ -2842,6 +3096,13 @@ type Problem struct {
 	// - `idempotency_key_required` (400): the operation needs an `Idempotency-Key` header.
 	// - `external_reference_taken` (409): another order of the brand has this
 	//   `externalReference`.
+	// - `supplier_code_taken` (409): another supplier of the brand has this code.
+	// - `supplier_archived` (422): a purchase order names an archived supplier.
+	// - `purchase_order_not_draft` (409): only a draft purchase order's fields and lines change.
+	// - `invalid_purchase_order_transition` (409): the purchase order's status does not allow
+	//   the action; `allowedActions` on the PO lists what it allows.
+	// - `over_receipt` (422): more than a line's outstanding quantity without
+	//   `allowOverReceipt`; `lines` lists them (`requested`, and `available`: what is outstanding).
 	// - `invalid_order_transition` (409): the order's status does not allow the action;
 	//   `currentStatus` and `allowedActions` say what it is and what it allows.
 	// - `currency_mismatch` (422): an order's lines are priced in more than one currency.
@@ -2998,6 +3259,13 @@ type Problem struct {
 //   - `idempotency_key_required` (400): the operation needs an `Idempotency-Key` header.
 //   - `external_reference_taken` (409): another order of the brand has this
 //     `externalReference`.
+//   - `supplier_code_taken` (409): another supplier of the brand has this code.
+//   - `supplier_archived` (422): a purchase order names an archived supplier.
+//   - `purchase_order_not_draft` (409): only a draft purchase order's fields and lines change.
+//   - `invalid_purchase_order_transition` (409): the purchase order's status does not allow
+//     the action; `allowedActions` on the PO lists what it allows.
+//   - `over_receipt` (422): more than a line's outstanding quantity without
+//     `allowOverReceipt`; `lines` lists them (`requested`, and `available`: what is outstanding).
 //   - `invalid_order_transition` (409): the order's status does not allow the action;
 //     `currentStatus` and `allowedActions` say what it is and what it allows.
 //   - `currency_mismatch` (422): an order's lines are priced in more than one currency.
@@ -3243,7 +3511,17 @@ type ProductInventory struct {
 	//
 	// Example: 12
 	Available QuantityTotal `json:"available"`
-	Levels    []StockLevel  `json:"levels"`
+
+	// AverageCost The product's moving average unit cost in minor units of its currency, over its stock at every location (null before its first costed receipt). A costed receipt of q units at cost c, with n units on hand before it (n > 0) at average a, makes the average (n·a + q·c) / (n + q) rounded half up to a whole minor unit; with n ≤ 0 it becomes c. Receipts without a cost leave it as it is.
+	//
+	// Example: 250
+	AverageCost *int64 `json:"averageCost"`
+
+	// Incoming Units of stock summed over a product's levels (each level is at most 10^12, so a total over fewer than 9,000 locations is exact in a JavaScript client too).
+	//
+	// Example: 12
+	Incoming QuantityTotal `json:"incoming"`
+	Levels   []StockLevel  `json:"levels"`
 
 	// OnHand Units of stock summed over a product's levels (each level is at most 10^12, so a total over fewer than 9,000 locations is exact in a JavaScript client too).
 	//
@@ -3331,6 +3609,312 @@ type ProductUpdatedEvent struct {
 // ProductUpdatedEventType Example: product.updated
 type ProductUpdatedEventType string
 
+// PurchaseOrder defines model for PurchaseOrder.
+type PurchaseOrder struct {
+	// AllowedActions The changes the PO's status allows now.
+	//
+	// Example: ["receive","cancel"]
+	AllowedActions []PurchaseOrderAction `json:"allowedActions"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+
+	// EndedAt When it became received, cancelled or closed.
+	EndedAt *time.Time `json:"endedAt"`
+
+	// ExpectedDate Example: 2026-12-10
+	ExpectedDate *openapi_types.Date `json:"expectedDate"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c20
+	Id    openapi_types.UUID  `json:"id"`
+	Lines []PurchaseOrderLine `json:"lines"`
+
+	// LocationId Where the stock arrives.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId openapi_types.UUID `json:"locationId"`
+
+	// Notes Example: Dock 3.
+	Notes *string `json:"notes"`
+
+	// Number Per brand, gapless and increasing from 1001.
+	//
+	// Example: 1001
+	Number int64 `json:"number"`
+
+	// OrderedAt Example: 2026-11-25T10:00:00Z
+	OrderedAt *time.Time `json:"orderedAt"`
+
+	// Reference The number as people see it, `PO-` and the number.
+	//
+	// Example: PO-1001
+	Reference string `json:"reference"`
+
+	// Status ```
+	// draft ──submit──▶ ordered ──receive (part)──▶ partially_received ──receive (rest)──▶ received
+	//   │                 │                                │
+	//   └────cancel───────┴──▶ cancelled                   └──close──▶ closed
+	// ```
+	//
+	//
+	// Example: ordered
+	Status PurchaseOrderStatus `json:"status"`
+
+	// SupplierId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c10
+	SupplierId openapi_types.UUID `json:"supplierId"`
+
+	// Total Sum of quantity × unitCost over the lines, in minor units.
+	//
+	// Example: 25000
+	Total int64 `json:"total"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:00Z
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Version Example: 2
+	Version int64 `json:"version"`
+}
+
+// PurchaseOrderAction A change a client may ask for (`update` edits a draft's fields and lines).
+//
+// Example: receive
+type PurchaseOrderAction string
+
+// PurchaseOrderCancelledEvent A purchase order was cancelled; `data` is the purchase order.
+type PurchaseOrderCancelledEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    PurchaseOrder      `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: purchase_order.cancelled
+	Type PurchaseOrderCancelledEventType `json:"type"`
+}
+
+// PurchaseOrderCancelledEventType Example: purchase_order.cancelled
+type PurchaseOrderCancelledEventType string
+
+// PurchaseOrderClosedEvent A partially received purchase order was closed; `data` is the purchase order.
+type PurchaseOrderClosedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    PurchaseOrder      `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: purchase_order.closed
+	Type PurchaseOrderClosedEventType `json:"type"`
+}
+
+// PurchaseOrderClosedEventType Example: purchase_order.closed
+type PurchaseOrderClosedEventType string
+
+// PurchaseOrderCreatedEvent A purchase order was drafted; `data` is the purchase order.
+type PurchaseOrderCreatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    PurchaseOrder      `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: purchase_order.created
+	Type PurchaseOrderCreatedEventType `json:"type"`
+}
+
+// PurchaseOrderCreatedEventType Example: purchase_order.created
+type PurchaseOrderCreatedEventType string
+
+// PurchaseOrderLine defines model for PurchaseOrderLine.
+type PurchaseOrderLine struct {
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c30
+	Id openapi_types.UUID `json:"id"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Quantity Example: 100
+	Quantity int64 `json:"quantity"`
+
+	// ReceivedQuantity Units received so far (past `quantity` only with `allowOverReceipt`).
+	//
+	// Example: 40
+	ReceivedQuantity int64 `json:"receivedQuantity"`
+
+	// Sku Unique within the brand.
+	//
+	// Example: AE-1842-BLK
+	Sku Sku `json:"sku"`
+
+	// UnitCost What one unit costs, in minor units of the purchase order's currency (which is the product's: 250 with USD is 2.50 USD).
+	//
+	// Example: 250
+	UnitCost UnitCost `json:"unitCost"`
+}
+
+// PurchaseOrderList defines model for PurchaseOrderList.
+type PurchaseOrderList struct {
+	Items      []PurchaseOrder `json:"items"`
+	NextCursor *string         `json:"nextCursor"`
+}
+
+// PurchaseOrderOrderedEvent A purchase order was submitted to its supplier (draft → ordered); `data` is the purchase order.
+type PurchaseOrderOrderedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    PurchaseOrder      `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: purchase_order.ordered
+	Type PurchaseOrderOrderedEventType `json:"type"`
+}
+
+// PurchaseOrderOrderedEventType Example: purchase_order.ordered
+type PurchaseOrderOrderedEventType string
+
+// PurchaseOrderReceipt defines model for PurchaseOrderReceipt.
+type PurchaseOrderReceipt struct {
+	// Levels The levels received at, after the receipt.
+	Levels []StockLevel `json:"levels"`
+
+	// MovementIds The `receipt` movements appended.
+	//
+	// Example: ["0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a80"]
+	MovementIds   []openapi_types.UUID `json:"movementIds"`
+	PurchaseOrder PurchaseOrder        `json:"purchaseOrder"`
+}
+
+// PurchaseOrderReceivedEvent Stock of a purchase order was received (partially_received or received); `data` is the purchase order.
+type PurchaseOrderReceivedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    PurchaseOrder      `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: purchase_order.received
+	Type PurchaseOrderReceivedEventType `json:"type"`
+}
+
+// PurchaseOrderReceivedEventType Example: purchase_order.received
+type PurchaseOrderReceivedEventType string
+
+// PurchaseOrderRequestLine defines model for PurchaseOrderRequestLine.
+type PurchaseOrderRequestLine struct {
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Quantity Example: 100
+	Quantity int64 `json:"quantity"`
+
+	// UnitCost What one unit costs, in minor units of the purchase order's currency (which is the product's: 250 with USD is 2.50 USD).
+	//
+	// Example: 250
+	UnitCost UnitCost `json:"unitCost"`
+}
+
+// PurchaseOrderStatus ```
+// draft ──submit──▶ ordered ──receive (part)──▶ partially_received ──receive (rest)──▶ received
+//
+//	│                 │                                │
+//	└────cancel───────┴──▶ cancelled                   └──close──▶ closed
+//
+// ```
+//
+// Example: ordered
+type PurchaseOrderStatus string
+
+// PurchaseOrderUpdatedEvent A draft purchase order changed; `data` is the purchase order.
+type PurchaseOrderUpdatedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    PurchaseOrder      `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: purchase_order.updated
+	Type PurchaseOrderUpdatedEventType `json:"type"`
+}
+
+// PurchaseOrderUpdatedEventType Example: purchase_order.updated
+type PurchaseOrderUpdatedEventType string
+
+// PurchaseOrdersFromSuggestionsRequest Example: {}
+type PurchaseOrdersFromSuggestionsRequest struct {
+	// LocationId Only the suggestions of this location.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId *openapi_types.UUID `json:"locationId,omitempty"`
+
+	// SupplierId The supplier of suggestions whose product has none yet.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c10
+	SupplierId *openapi_types.UUID `json:"supplierId,omitempty"`
+}
+
 // Quantity Units of stock at one level (never fractional). A level's `onHand` and `reserved` are at most 1,000,000,000,000 (10^12): exact in every JSON client, JavaScript's included (2^53), and far from int64's end; a change that would cross it is a 422 `quantity_limit`.
 //
 // Example: 12
@@ -3340,6 +3924,15 @@ type Quantity = int64
 //
 // Example: 12
 type QuantityTotal = int64
+
+// ReceiptLine defines model for ReceiptLine.
+type ReceiptLine struct {
+	// LineId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c30
+	LineId openapi_types.UUID `json:"lineId"`
+
+	// Quantity Example: 40
+	Quantity int64 `json:"quantity"`
+}
 
 // ReceiveReturnLine defines model for ReceiveReturnLine.
 type ReceiveReturnLine struct {
@@ -3468,6 +4061,61 @@ type RegisterRequest struct {
 	//
 	// Example: correct horse battery staple
 	Password NewPassword `json:"password"`
+}
+
+// ReorderSuggestion defines model for ReorderSuggestion.
+type ReorderSuggestion struct {
+	// Available Example: 3
+	Available int64 `json:"available"`
+
+	// Currency That line's currency (ISO 4217).
+	//
+	// Example: USD
+	Currency *string `json:"currency"`
+
+	// Incoming Units of stock at one level (never fractional). A level's `onHand` and `reserved` are at most 1,000,000,000,000 (10^12): exact in every JSON client, JavaScript's included (2^53), and far from int64's end; a change that would cross it is a 422 `quantity_limit`.
+	//
+	// Example: 12
+	Incoming Quantity `json:"incoming"`
+
+	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId openapi_types.UUID `json:"locationId"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// ProductName Example: Difference Engine No. 2
+	ProductName ProductName `json:"productName"`
+
+	// ReorderPoint Example: 5
+	ReorderPoint int64 `json:"reorderPoint"`
+
+	// ReorderQuantity Example: 50
+	ReorderQuantity *int64 `json:"reorderQuantity"`
+
+	// Sku Unique within the brand.
+	//
+	// Example: AE-1842-BLK
+	Sku Sku `json:"sku"`
+
+	// SuggestedQuantity Example: 50
+	SuggestedQuantity int64 `json:"suggestedQuantity"`
+
+	// SupplierId The supplier of the product's newest ordered PO line, if any.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c10
+	SupplierId *openapi_types.UUID `json:"supplierId"`
+
+	// UnitCost That line's unit cost, in minor units of its currency.
+	//
+	// Example: 250
+	UnitCost *int64 `json:"unitCost"`
+}
+
+// ReorderSuggestionList defines model for ReorderSuggestionList.
+type ReorderSuggestionList struct {
+	Items      []ReorderSuggestion `json:"items"`
+	NextCursor *string             `json:"nextCursor"`
 }
 
 // Reservation defines model for Reservation.
@@ -3958,6 +4606,9 @@ type StockLevel struct {
 	// Available `onHand − reserved`, derived.
 	Available Quantity `json:"available"`
 
+	// Incoming What ordered purchase orders still bring to this level (ordered, not yet received). Never part of `available`.
+	Incoming Quantity `json:"incoming"`
+
 	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
 	LocationId openapi_types.UUID `json:"locationId"`
 
@@ -3977,6 +4628,11 @@ type StockLevel struct {
 
 	// ReorderPoint Example: 5
 	ReorderPoint *int64 `json:"reorderPoint"`
+
+	// ReorderQuantity How much to reorder when `available + incoming` falls to the reorder point.
+	//
+	// Example: 50
+	ReorderQuantity *int64 `json:"reorderQuantity"`
 
 	// Reserved What live reservations and open orders hold. Holds of reservations that expired are never counted, even before the sweeper releases them (the ledger's `reserved` still includes them until their `release` movement).
 	Reserved Quantity `json:"reserved"`
@@ -4066,7 +4722,10 @@ type StockMovement struct {
 
 	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
 	ProductId openapi_types.UUID `json:"productId"`
-	Reason    *string            `json:"reason"`
+
+	// PurchaseOrderId The purchase order a `receipt` received.
+	PurchaseOrderId *openapi_types.UUID `json:"purchaseOrderId"`
+	Reason          *string             `json:"reason"`
 
 	// Reference Example: PO-2026-0042
 	Reference *string `json:"reference"`
@@ -4080,6 +4739,9 @@ type StockMovement struct {
 
 	// ReservedDelta Example: 0
 	ReservedDelta int64 `json:"reservedDelta"`
+
+	// UnitCost A receipt's unit cost; on a movement that takes stock away (fulfilment, a negative adjustment or count, transfer_out) the product's average cost at that moment, so that the cost of goods sold is a sum over the ledger. Minor units of the product's currency.
+	UnitCost *int64 `json:"unitCost"`
 }
 
 // StockMovementCreatedEvent A movement was appended to the ledger; `data` is the movement.
@@ -4143,6 +4805,55 @@ type StockTransferRequest struct {
 	ToLocationId openapi_types.UUID `json:"toLocationId"`
 }
 
+// Supplier defines model for Supplier.
+type Supplier struct {
+	// ArchivedAt Set when the supplier was deleted while purchase orders name it.
+	ArchivedAt *time.Time `json:"archivedAt"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+
+	// Code Example: ACME
+	Code SupplierCode `json:"code"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+
+	// Email Example: orders@acme.example.com
+	Email *openapi_types.Email `json:"email"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c10
+	Id openapi_types.UUID `json:"id"`
+
+	// LeadTimeDays Days from ordering to arrival, usually.
+	//
+	// Example: 14
+	LeadTimeDays *int32 `json:"leadTimeDays"`
+
+	// Name Example: Acme Components
+	Name string `json:"name"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:00Z
+	UpdatedAt time.Time `json:"updatedAt"`
+
+	// Version Example: 1
+	Version int64 `json:"version"`
+}
+
+// SupplierCode Example: ACME
+type SupplierCode = string
+
+// SupplierList defines model for SupplierList.
+type SupplierList struct {
+	Items      []Supplier `json:"items"`
+	NextCursor *string    `json:"nextCursor"`
+}
+
 // TTLSeconds Example: 900
 type TTLSeconds = int
 
@@ -4172,6 +4883,11 @@ type TaxLine struct {
 
 // TaxLines defines model for TaxLines.
 type TaxLines = []TaxLine
+
+// UnitCost What one unit costs, in minor units of the purchase order's currency (which is the product's: 250 with USD is 2.50 USD).
+//
+// Example: 250
+type UnitCost = int64
 
 // UpdateBrandRequest Example: {"currency":"EUR"}
 type UpdateBrandRequest struct {
@@ -4276,10 +4992,66 @@ type UpdateProductRequest struct {
 	WeightGrams NullableWeightGrams `json:"weightGrams,omitempty"`
 }
 
+// UpdatePurchaseOrderRequest Example: {"notes":"Dock 4."}
+type UpdatePurchaseOrderRequest struct {
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency *Currency `json:"currency,omitempty"`
+
+	// ExpectedDate A new date, or null to clear it.
+	//
+	// Example: 2026-12-12
+	ExpectedDate nullable.Nullable[openapi_types.Date] `json:"expectedDate,omitempty"`
+
+	// Lines Every line of the PO, replacing the ones it had.
+	Lines *[]PurchaseOrderRequestLine `json:"lines,omitempty"`
+
+	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId *openapi_types.UUID `json:"locationId,omitempty"`
+
+	// Notes New notes, or null to clear them.
+	//
+	// Example: Dock 4.
+	Notes nullable.Nullable[string] `json:"notes,omitempty"`
+
+	// SupplierId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4c10
+	SupplierId *openapi_types.UUID `json:"supplierId,omitempty"`
+}
+
 // UpdateStockLevelRequest Example: {"reorderPoint":5}
 type UpdateStockLevelRequest struct {
 	// ReorderPoint Example: 5
 	ReorderPoint *int64 `json:"reorderPoint"`
+
+	// ReorderQuantity How much to reorder (null clears it; absent leaves it as it is).
+	//
+	// Example: 50
+	ReorderQuantity nullable.Nullable[int64] `json:"reorderQuantity,omitempty"`
+}
+
+// UpdateSupplierRequest Example: {"leadTimeDays":10}
+type UpdateSupplierRequest struct {
+	// Code Example: ACME
+	Code *SupplierCode `json:"code,omitempty"`
+
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency *Currency `json:"currency,omitempty"`
+
+	// Email A new email, or null to clear it.
+	//
+	// Example: buying@acme.example.com
+	Email nullable.Nullable[openapi_types.Email] `json:"email,omitempty"`
+
+	// LeadTimeDays A new lead time, or null to clear it.
+	//
+	// Example: 10
+	LeadTimeDays nullable.Nullable[int32] `json:"leadTimeDays,omitempty"`
+
+	// Name Example: Acme Components Ltd
+	Name *string `json:"name,omitempty"`
 }
 
 // UpdateUserRequest Example: {"role":"MANAGER"}
@@ -4396,6 +5168,59 @@ type UserList struct {
 
 	// NextCursor Pass as `cursor` for the next page; null on the last page.
 	NextCursor *string `json:"nextCursor"`
+}
+
+// ValuationLine defines model for ValuationLine.
+type ValuationLine struct {
+	// AverageCost The product's moving average unit cost (null before its first costed receipt).
+	//
+	// Example: 250
+	AverageCost *int64 `json:"averageCost"`
+
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+
+	// LocationId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId openapi_types.UUID `json:"locationId"`
+
+	// OnHand Example: 40
+	OnHand int64 `json:"onHand"`
+
+	// ProductId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	ProductId openapi_types.UUID `json:"productId"`
+
+	// Sku Unique within the brand.
+	//
+	// Example: AE-1842-BLK
+	Sku Sku `json:"sku"`
+
+	// Value `onHand × averageCost`, in minor units.
+	//
+	// Example: 10000
+	Value *int64 `json:"value"`
+}
+
+// ValuationTotal defines model for ValuationTotal.
+type ValuationTotal struct {
+	// Currency An ISO 4217 currency code: one of the currencies in circulation (ISO 4217 list one, its fund, precious-metal, testing and "no currency" codes left out; withdrawn codes such as HRK, SLL or VEF are refused). The list may grow in a minor version.
+	//
+	// Example: USD
+	Currency Currency `json:"currency"`
+
+	// LocationId The location (totals per location only).
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a70
+	LocationId *openapi_types.UUID `json:"locationId,omitempty"`
+
+	// UncostedLines Levels with stock but no average cost yet (left out of `value`).
+	//
+	// Example: 0
+	UncostedLines int64 `json:"uncostedLines"`
+
+	// Value Example: 10000
+	Value int64 `json:"value"`
 }
 
 // WebhookAttempt defines model for WebhookAttempt.
@@ -4593,6 +5418,9 @@ type OrderId = openapi_types.UUID
 // ProductId defines model for ProductId.
 type ProductId = openapi_types.UUID
 
+// PurchaseOrderId defines model for PurchaseOrderId.
+type PurchaseOrderId = openapi_types.UUID
+
 // ReservationId defines model for ReservationId.
 type ReservationId = openapi_types.UUID
 
@@ -4601,6 +5429,9 @@ type ReturnId = openapi_types.UUID
 
 // SessionId defines model for SessionId.
 type SessionId = openapi_types.UUID
+
+// SupplierId defines model for SupplierId.
+type SupplierId = openapi_types.UUID
 
 // UserId defines model for UserId.
 type UserId = openapi_types.UUID
@@ -4836,6 +5667,16 @@ type ListStockMovementsParams struct {
 	CreatedBefore *time.Time          `form:"createdBefore,omitempty" json:"createdBefore,omitempty"`
 }
 
+// ListReorderSuggestionsParams defines parameters for ListReorderSuggestions.
+type ListReorderSuggestionsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor     *Cursor             `form:"cursor,omitempty" json:"cursor,omitempty"`
+	LocationId *openapi_types.UUID `form:"locationId,omitempty" json:"locationId,omitempty"`
+}
+
 // CreateStockTransferParams defines parameters for CreateStockTransfer.
 type CreateStockTransferParams struct {
 	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
@@ -4856,6 +5697,17 @@ type CreateStockTransferParams struct {
 	// exactly as a request without a key would (refused again, or accepted if the state has
 	// changed since). A replay is always the exact stored answer.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// GetInventoryValuationParams defines parameters for GetInventoryValuation.
+type GetInventoryValuationParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor     *Cursor             `form:"cursor,omitempty" json:"cursor,omitempty"`
+	AsOf       *time.Time          `form:"asOf,omitempty" json:"asOf,omitempty"`
+	LocationId *openapi_types.UUID `form:"locationId,omitempty" json:"locationId,omitempty"`
 }
 
 // UpdateStockLevelParams defines parameters for UpdateStockLevel.
@@ -5130,6 +5982,153 @@ type UpdateVariantParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListPurchaseOrdersParams defines parameters for ListPurchaseOrders.
+type ListPurchaseOrdersParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor     *Cursor              `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status     *PurchaseOrderStatus `form:"status,omitempty" json:"status,omitempty"`
+	SupplierId *openapi_types.UUID  `form:"supplierId,omitempty" json:"supplierId,omitempty"`
+}
+
+// CreatePurchaseOrderParams defines parameters for CreatePurchaseOrder.
+type CreatePurchaseOrderParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreatePurchaseOrdersFromSuggestionsParams defines parameters for CreatePurchaseOrdersFromSuggestions.
+type CreatePurchaseOrdersFromSuggestionsParams struct {
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdatePurchaseOrderParams defines parameters for UpdatePurchaseOrder.
+type UpdatePurchaseOrderParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// CancelPurchaseOrderParams defines parameters for CancelPurchaseOrder.
+type CancelPurchaseOrderParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ClosePurchaseOrderParams defines parameters for ClosePurchaseOrder.
+type ClosePurchaseOrderParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreatePurchaseOrderReceiptParams defines parameters for CreatePurchaseOrderReceipt.
+type CreatePurchaseOrderReceiptParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey The `Idempotency-Key` of an operation marked `x-idempotency: required`: the same header
+	// as everywhere else (see the `IdempotencyKey` parameter), but a request without it is a
+	// 400 `idempotency_key_required`, so that a retry can never do the work twice.
+	IdempotencyKey IdempotencyKeyRequired `json:"Idempotency-Key"`
+}
+
+// SubmitPurchaseOrderParams defines parameters for SubmitPurchaseOrder.
+type SubmitPurchaseOrderParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListReservationsParams defines parameters for ListReservations.
 type ListReservationsParams struct {
 	// Limit Page size.
@@ -5260,6 +6259,28 @@ type ReceiveReturnParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListSuppliersParams defines parameters for ListSuppliers.
+type ListSuppliersParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page. Opaque and tamper-evident: a cursor that was not issued by this server for this list is a 400.
+	Cursor          *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+	IncludeArchived *bool   `form:"includeArchived,omitempty" json:"includeArchived,omitempty"`
+}
+
+// DeleteSupplierParams defines parameters for DeleteSupplier.
+type DeleteSupplierParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// UpdateSupplierParams defines parameters for UpdateSupplier.
+type UpdateSupplierParams struct {
+	// IfMatch The `ETag` of the version the change is meant for (RFC 9110 §13.1.1); a stale one answers 412 and changes nothing. `*` matches any version. The value is `*` or a comma-separated list of entity tags, each quoted visible ASCII, optionally `W/` (a weak tag never matches); anything else (a tab, a control or non-ASCII character, an unquoted tag) is a 400 naming `header.If-Match`.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // ListWebhookEndpointsParams defines parameters for ListWebhookEndpoints.
 type ListWebhookEndpointsParams struct {
 	// Limit Page size.
@@ -5377,6 +6398,18 @@ type CreateVariantJSONRequestBody = CreateVariantRequest
 // UpdateVariantJSONRequestBody defines body for UpdateVariant for application/json ContentType.
 type UpdateVariantJSONRequestBody = UpdateVariantRequest
 
+// CreatePurchaseOrderJSONRequestBody defines body for CreatePurchaseOrder for application/json ContentType.
+type CreatePurchaseOrderJSONRequestBody = CreatePurchaseOrderRequest
+
+// CreatePurchaseOrdersFromSuggestionsJSONRequestBody defines body for CreatePurchaseOrdersFromSuggestions for application/json ContentType.
+type CreatePurchaseOrdersFromSuggestionsJSONRequestBody = PurchaseOrdersFromSuggestionsRequest
+
+// UpdatePurchaseOrderJSONRequestBody defines body for UpdatePurchaseOrder for application/json ContentType.
+type UpdatePurchaseOrderJSONRequestBody = UpdatePurchaseOrderRequest
+
+// CreatePurchaseOrderReceiptJSONRequestBody defines body for CreatePurchaseOrderReceipt for application/json ContentType.
+type CreatePurchaseOrderReceiptJSONRequestBody = CreateReceiptRequest
+
 // CreateReservationJSONRequestBody defines body for CreateReservation for application/json ContentType.
 type CreateReservationJSONRequestBody = CreateReservationRequest
 
@@ -5385,6 +6418,12 @@ type ExtendReservationJSONRequestBody = ExtendReservationRequest
 
 // ReceiveReturnJSONRequestBody defines body for ReceiveReturn for application/json ContentType.
 type ReceiveReturnJSONRequestBody = ReceiveReturnRequest
+
+// CreateSupplierJSONRequestBody defines body for CreateSupplier for application/json ContentType.
+type CreateSupplierJSONRequestBody = CreateSupplierRequest
+
+// UpdateSupplierJSONRequestBody defines body for UpdateSupplier for application/json ContentType.
+type UpdateSupplierJSONRequestBody = UpdateSupplierRequest
 
 // CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
 type CreateWebhookEndpointJSONRequestBody = CreateWebhookEndpointRequest
@@ -6276,6 +7315,210 @@ func (t *Event) MergeRefundCreatedEvent(v RefundCreatedEvent) error {
 	return err
 }
 
+// AsPurchaseOrderCreatedEvent returns the union data inside the Event as a PurchaseOrderCreatedEvent
+func (t Event) AsPurchaseOrderCreatedEvent() (PurchaseOrderCreatedEvent, error) {
+	var body PurchaseOrderCreatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPurchaseOrderCreatedEvent overwrites any union data inside the Event as the provided PurchaseOrderCreatedEvent
+func (t *Event) FromPurchaseOrderCreatedEvent(v PurchaseOrderCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.created"}`))
+	t.union = b
+	return err
+}
+
+// MergePurchaseOrderCreatedEvent performs a merge with any union data inside the Event, using the provided PurchaseOrderCreatedEvent
+func (t *Event) MergePurchaseOrderCreatedEvent(v PurchaseOrderCreatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.created"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPurchaseOrderUpdatedEvent returns the union data inside the Event as a PurchaseOrderUpdatedEvent
+func (t Event) AsPurchaseOrderUpdatedEvent() (PurchaseOrderUpdatedEvent, error) {
+	var body PurchaseOrderUpdatedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPurchaseOrderUpdatedEvent overwrites any union data inside the Event as the provided PurchaseOrderUpdatedEvent
+func (t *Event) FromPurchaseOrderUpdatedEvent(v PurchaseOrderUpdatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.updated"}`))
+	t.union = b
+	return err
+}
+
+// MergePurchaseOrderUpdatedEvent performs a merge with any union data inside the Event, using the provided PurchaseOrderUpdatedEvent
+func (t *Event) MergePurchaseOrderUpdatedEvent(v PurchaseOrderUpdatedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.updated"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPurchaseOrderOrderedEvent returns the union data inside the Event as a PurchaseOrderOrderedEvent
+func (t Event) AsPurchaseOrderOrderedEvent() (PurchaseOrderOrderedEvent, error) {
+	var body PurchaseOrderOrderedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPurchaseOrderOrderedEvent overwrites any union data inside the Event as the provided PurchaseOrderOrderedEvent
+func (t *Event) FromPurchaseOrderOrderedEvent(v PurchaseOrderOrderedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.ordered"}`))
+	t.union = b
+	return err
+}
+
+// MergePurchaseOrderOrderedEvent performs a merge with any union data inside the Event, using the provided PurchaseOrderOrderedEvent
+func (t *Event) MergePurchaseOrderOrderedEvent(v PurchaseOrderOrderedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.ordered"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPurchaseOrderReceivedEvent returns the union data inside the Event as a PurchaseOrderReceivedEvent
+func (t Event) AsPurchaseOrderReceivedEvent() (PurchaseOrderReceivedEvent, error) {
+	var body PurchaseOrderReceivedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPurchaseOrderReceivedEvent overwrites any union data inside the Event as the provided PurchaseOrderReceivedEvent
+func (t *Event) FromPurchaseOrderReceivedEvent(v PurchaseOrderReceivedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.received"}`))
+	t.union = b
+	return err
+}
+
+// MergePurchaseOrderReceivedEvent performs a merge with any union data inside the Event, using the provided PurchaseOrderReceivedEvent
+func (t *Event) MergePurchaseOrderReceivedEvent(v PurchaseOrderReceivedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.received"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPurchaseOrderCancelledEvent returns the union data inside the Event as a PurchaseOrderCancelledEvent
+func (t Event) AsPurchaseOrderCancelledEvent() (PurchaseOrderCancelledEvent, error) {
+	var body PurchaseOrderCancelledEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPurchaseOrderCancelledEvent overwrites any union data inside the Event as the provided PurchaseOrderCancelledEvent
+func (t *Event) FromPurchaseOrderCancelledEvent(v PurchaseOrderCancelledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.cancelled"}`))
+	t.union = b
+	return err
+}
+
+// MergePurchaseOrderCancelledEvent performs a merge with any union data inside the Event, using the provided PurchaseOrderCancelledEvent
+func (t *Event) MergePurchaseOrderCancelledEvent(v PurchaseOrderCancelledEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.cancelled"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsPurchaseOrderClosedEvent returns the union data inside the Event as a PurchaseOrderClosedEvent
+func (t Event) AsPurchaseOrderClosedEvent() (PurchaseOrderClosedEvent, error) {
+	var body PurchaseOrderClosedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromPurchaseOrderClosedEvent overwrites any union data inside the Event as the provided PurchaseOrderClosedEvent
+func (t *Event) FromPurchaseOrderClosedEvent(v PurchaseOrderClosedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.closed"}`))
+	t.union = b
+	return err
+}
+
+// MergePurchaseOrderClosedEvent performs a merge with any union data inside the Event, using the provided PurchaseOrderClosedEvent
+func (t *Event) MergePurchaseOrderClosedEvent(v PurchaseOrderClosedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"purchase_order.closed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t Event) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -6320,6 +7563,18 @@ func (t Event) ValueByDiscriminator() (interface{}, error) {
 		return t.AsProductDeletedEvent()
 	case "product.updated":
 		return t.AsProductUpdatedEvent()
+	case "purchase_order.cancelled":
+		return t.AsPurchaseOrderCancelledEvent()
+	case "purchase_order.closed":
+		return t.AsPurchaseOrderClosedEvent()
+	case "purchase_order.created":
+		return t.AsPurchaseOrderCreatedEvent()
+	case "purchase_order.ordered":
+		return t.AsPurchaseOrderOrderedEvent()
+	case "purchase_order.received":
+		return t.AsPurchaseOrderReceivedEvent()
+	case "purchase_order.updated":
+		return t.AsPurchaseOrderUpdatedEvent()
 	case "refund.created":
 		return t.AsRefundCreatedEvent()
 	case "reservation.consumed":
@@ -6896,6 +8151,13 @@ type ClientInterface interface {
 	// Corresponds with GET /brands/{brandId}/inventory/movements (the `ListStockMovements` operationId).
 	ListStockMovements(ctx context.Context, brandId BrandId, params *ListStockMovementsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListReorderSuggestions What to reorder
+	//
+	// Levels whose `available + incoming` is at or below their `reorderPoint`, by product then location (keyset pagination), with the quantity to order (`reorderQuantity` when the level has one, otherwise what brings `available + incoming` back to the reorder point, at least 1) and the product's last supplier and unit cost (from its newest ordered PO line).
+	//
+	// Corresponds with GET /brands/{brandId}/inventory/reorder-suggestions (the `ListReorderSuggestions` operationId).
+	ListReorderSuggestions(ctx context.Context, brandId BrandId, params *ListReorderSuggestionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateStockTransferWithBody Move available stock between two locations
 	//
 	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`), and never past the destination level's bound of 10^12 (422, `quantity_limit`); the same location twice is a 400.
@@ -6913,6 +8175,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
 	CreateStockTransfer(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, body CreateStockTransferJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetInventoryValuation What the stock on hand is worth
+	//
+	// Per product and location, `onHand × averageCost` (the product's moving average cost, in its currency), with totals per currency and per location over every level (not only the page). Lines are ordered by product then location (keyset pagination). With `asOf` (a past time), the answer is replayed from the ledger: each level's `onHand` after its last movement at or before `asOf`, each product's average cost after its last costed receipt by then. A level without a cost yet has `averageCost` and `value` null and is counted in `uncostedLines`.
+	//
+	// Corresponds with GET /brands/{brandId}/inventory/valuation (the `GetInventoryValuation` operationId).
+	GetInventoryValuation(ctx context.Context, brandId BrandId, params *GetInventoryValuationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateStockLevelWithBody Set a level's reorder point
 	//
@@ -7441,6 +8710,113 @@ type ClientInterface interface {
 	// Corresponds with PATCH /brands/{brandId}/products/{productId}/variants/{variantId} (the `UpdateVariant` operationId).
 	UpdateVariant(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, body UpdateVariantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListPurchaseOrders The brand's purchase orders
+	//
+	// Newest first; keyset pagination; `status` and `supplierId` filter.
+	//
+	// Corresponds with GET /brands/{brandId}/purchase-orders (the `ListPurchaseOrders` operationId).
+	ListPurchaseOrders(ctx context.Context, brandId BrandId, params *ListPurchaseOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePurchaseOrderWithBody Draft a purchase order
+	//
+	// The PO starts `draft`, numbered per brand from 1001, gapless (`number`, shown as `PO-1001`). `currency` defaults to the supplier's; every line's product must be priced in it, since a product's average cost is kept in its own currency (422 `currency_mismatch`). A product appears on one line at most (400). An archived supplier is a 422 `supplier_archived`; an unknown supplier, location or product a 404.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders (the `CreatePurchaseOrder` operationId).
+	CreatePurchaseOrderWithBody(ctx context.Context, brandId BrandId, params *CreatePurchaseOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePurchaseOrder Draft a purchase order
+	//
+	// The PO starts `draft`, numbered per brand from 1001, gapless (`number`, shown as `PO-1001`). `currency` defaults to the supplier's; every line's product must be priced in it, since a product's average cost is kept in its own currency (422 `currency_mismatch`). A product appears on one line at most (400). An archived supplier is a 422 `supplier_archived`; an unknown supplier, location or product a 404.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders (the `CreatePurchaseOrder` operationId).
+	CreatePurchaseOrder(ctx context.Context, brandId BrandId, params *CreatePurchaseOrderParams, body CreatePurchaseOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePurchaseOrdersFromSuggestionsWithBody Draft purchase orders from the reorder suggestions
+	//
+	// Drafts one PO per supplier and destination location from the current reorder suggestions (`GET …/inventory/reorder-suggestions`), each line at the suggested quantity and the product's last unit cost. Suggestions whose product has no last supplier go to `supplierId` when given (at cost 0), and are otherwise left out. No suggestion to draft: `items` is empty.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/from-suggestions (the `CreatePurchaseOrdersFromSuggestions` operationId).
+	CreatePurchaseOrdersFromSuggestionsWithBody(ctx context.Context, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePurchaseOrdersFromSuggestions Draft purchase orders from the reorder suggestions
+	//
+	// Drafts one PO per supplier and destination location from the current reorder suggestions (`GET …/inventory/reorder-suggestions`), each line at the suggested quantity and the product's last unit cost. Suggestions whose product has no last supplier go to `supplierId` when given (at cost 0), and are otherwise left out. No suggestion to draft: `items` is empty.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/from-suggestions (the `CreatePurchaseOrdersFromSuggestions` operationId).
+	CreatePurchaseOrdersFromSuggestions(ctx context.Context, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, body CreatePurchaseOrdersFromSuggestionsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPurchaseOrder A purchase order
+	//
+	// Its lines with their received quantities, status, `allowedActions` and version.
+	//
+	// Corresponds with GET /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `GetPurchaseOrder` operationId).
+	GetPurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePurchaseOrderWithBody Change a draft purchase order
+	//
+	// Only a `draft` PO changes (409 `purchase_order_not_draft` otherwise). `lines`, when given, replaces every line. `expectedDate: null` and `notes: null` clear them. Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `UpdatePurchaseOrder` operationId).
+	UpdatePurchaseOrderWithBody(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePurchaseOrder Change a draft purchase order
+	//
+	// Only a `draft` PO changes (409 `purchase_order_not_draft` otherwise). `lines`, when given, replaces every line. `expectedDate: null` and `notes: null` clear them. Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `UpdatePurchaseOrder` operationId).
+	UpdatePurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, body UpdatePurchaseOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CancelPurchaseOrder Cancel a purchase order
+	//
+	// From `draft` or `ordered` (nothing received yet): an ordered PO's quantities leave `incoming`. Otherwise 409 `invalid_purchase_order_transition` (a partially received PO is closed instead). Honours `If-Match` (412).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/cancel (the `CancelPurchaseOrder` operationId).
+	CancelPurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CancelPurchaseOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ClosePurchaseOrder Give up on the rest of a partially received purchase order
+	//
+	// partially_received → closed: what was not received leaves `incoming`. Otherwise 409 `invalid_purchase_order_transition`. Honours `If-Match` (412).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/close (the `ClosePurchaseOrder` operationId).
+	ClosePurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *ClosePurchaseOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePurchaseOrderReceiptWithBody Receive stock of an ordered purchase order
+	//
+	// Per line, the quantity that arrived: a `receipt` movement at the destination naming the PO (`purchaseOrderId`) with the line's `unitCost`; the product's moving average cost, the line's `receivedQuantity`, `incoming` and the PO's status (`partially_received`, or `received` when every line is complete) change in the same transaction. More than a line's outstanding quantity is a 422 `over_receipt` listing the lines, unless `allowOverReceipt` (the excess never counts as incoming). Only `ordered` or `partially_received` POs receive (409 `invalid_purchase_order_transition`). A line that is not the PO's is a 400. Requires `Idempotency-Key`. Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts (the `CreatePurchaseOrderReceipt` operationId).
+	CreatePurchaseOrderReceiptWithBody(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePurchaseOrderReceipt Receive stock of an ordered purchase order
+	//
+	// Per line, the quantity that arrived: a `receipt` movement at the destination naming the PO (`purchaseOrderId`) with the line's `unitCost`; the product's moving average cost, the line's `receivedQuantity`, `incoming` and the PO's status (`partially_received`, or `received` when every line is complete) change in the same transaction. More than a line's outstanding quantity is a 422 `over_receipt` listing the lines, unless `allowOverReceipt` (the excess never counts as incoming). Only `ordered` or `partially_received` POs receive (409 `invalid_purchase_order_transition`). A line that is not the PO's is a 400. Requires `Idempotency-Key`. Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts (the `CreatePurchaseOrderReceipt` operationId).
+	CreatePurchaseOrderReceipt(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, body CreatePurchaseOrderReceiptJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitPurchaseOrder Order a draft purchase order from its supplier
+	//
+	// draft → ordered: every line's quantity becomes `incoming` at the destination's stock level (never available), in the same transaction. Anything but a draft is a 409 `invalid_purchase_order_transition`. Honours `If-Match` (412).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/submit (the `SubmitPurchaseOrder` operationId).
+	SubmitPurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *SubmitPurchaseOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListReservations The brand's reservations
 	//
 	// Newest first; keyset pagination.
@@ -7553,6 +8929,61 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /brands/{brandId}/returns/{returnId}/receive (the `ReceiveReturn` operationId).
 	ReceiveReturn(ctx context.Context, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, body ReceiveReturnJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSuppliers The brand's suppliers
+	//
+	// Oldest first; keyset pagination. Archived suppliers only with `includeArchived=true`.
+	//
+	// Corresponds with GET /brands/{brandId}/suppliers (the `ListSuppliers` operationId).
+	ListSuppliers(ctx context.Context, brandId BrandId, params *ListSuppliersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSupplierWithBody Add a supplier
+	//
+	// `code` is unique within the brand (409 `supplier_code_taken`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/suppliers (the `CreateSupplier` operationId).
+	CreateSupplierWithBody(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSupplier Add a supplier
+	//
+	// `code` is unique within the brand (409 `supplier_code_taken`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /brands/{brandId}/suppliers (the `CreateSupplier` operationId).
+	CreateSupplier(ctx context.Context, brandId BrandId, body CreateSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteSupplier Delete a supplier, or archive it when purchase orders name it
+	//
+	// A supplier no purchase order names is deleted (204). One that is named is archived instead (200, with `archivedAt` set): it stays on its orders but takes no new one (422 `supplier_archived`). Honours `If-Match` (412).
+	//
+	// Corresponds with DELETE /brands/{brandId}/suppliers/{supplierId} (the `DeleteSupplier` operationId).
+	DeleteSupplier(ctx context.Context, brandId BrandId, supplierId SupplierId, params *DeleteSupplierParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSupplier A supplier
+	//
+	// Corresponds with GET /brands/{brandId}/suppliers/{supplierId} (the `GetSupplier` operationId).
+	GetSupplier(ctx context.Context, brandId BrandId, supplierId SupplierId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSupplierWithBody Change a supplier
+	//
+	// Only the fields given change; `email: null` and `leadTimeDays: null` clear them. Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/suppliers/{supplierId} (the `UpdateSupplier` operationId).
+	UpdateSupplierWithBody(ctx context.Context, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateSupplier Change a supplier
+	//
+	// Only the fields given change; `email: null` and `leadTimeDays: null` clear them. Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /brands/{brandId}/suppliers/{supplierId} (the `UpdateSupplier` operationId).
+	UpdateSupplier(ctx context.Context, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, body UpdateSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListWebhookEndpoints The brand's webhook endpoints
 	//
@@ -8589,6 +10020,23 @@ func (c *Client) ListStockMovements(ctx context.Context, brandId BrandId, params
 	return c.Client.Do(req)
 }
 
+// ListReorderSuggestions What to reorder
+//
+// Levels whose `available + incoming` is at or below their `reorderPoint`, by product then location (keyset pagination), with the quantity to order (`reorderQuantity` when the level has one, otherwise what brings `available + incoming` back to the reorder point, at least 1) and the product's last supplier and unit cost (from its newest ordered PO line).
+//
+// Corresponds with GET /brands/{brandId}/inventory/reorder-suggestions (the `ListReorderSuggestions` operationId).
+func (c *Client) ListReorderSuggestions(ctx context.Context, brandId BrandId, params *ListReorderSuggestionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListReorderSuggestionsRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CreateStockTransferWithBody Move available stock between two locations
 //
 // One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`), and never past the destination level's bound of 10^12 (422, `quantity_limit`); the same location twice is a 400.
@@ -8617,6 +10065,23 @@ func (c *Client) CreateStockTransferWithBody(ctx context.Context, brandId BrandI
 // Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
 func (c *Client) CreateStockTransfer(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, body CreateStockTransferJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateStockTransferRequest(c.Server, brandId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetInventoryValuation What the stock on hand is worth
+//
+// Per product and location, `onHand × averageCost` (the product's moving average cost, in its currency), with totals per currency and per location over every level (not only the page). Lines are ordered by product then location (keyset pagination). With `asOf` (a past time), the answer is replayed from the ledger: each level's `onHand` after its last movement at or before `asOf`, each product's average cost after its last costed receipt by then. A level without a cost yet has `averageCost` and `value` null and is counted in `uncostedLines`.
+//
+// Corresponds with GET /brands/{brandId}/inventory/valuation (the `GetInventoryValuation` operationId).
+func (c *Client) GetInventoryValuation(ctx context.Context, brandId BrandId, params *GetInventoryValuationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetInventoryValuationRequest(c.Server, brandId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -9674,6 +11139,243 @@ func (c *Client) UpdateVariant(ctx context.Context, brandId BrandId, productId P
 	return c.Client.Do(req)
 }
 
+// ListPurchaseOrders The brand's purchase orders
+//
+// Newest first; keyset pagination; `status` and `supplierId` filter.
+//
+// Corresponds with GET /brands/{brandId}/purchase-orders (the `ListPurchaseOrders` operationId).
+func (c *Client) ListPurchaseOrders(ctx context.Context, brandId BrandId, params *ListPurchaseOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPurchaseOrdersRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePurchaseOrderWithBody Draft a purchase order
+//
+// The PO starts `draft`, numbered per brand from 1001, gapless (`number`, shown as `PO-1001`). `currency` defaults to the supplier's; every line's product must be priced in it, since a product's average cost is kept in its own currency (422 `currency_mismatch`). A product appears on one line at most (400). An archived supplier is a 422 `supplier_archived`; an unknown supplier, location or product a 404.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders (the `CreatePurchaseOrder` operationId).
+func (c *Client) CreatePurchaseOrderWithBody(ctx context.Context, brandId BrandId, params *CreatePurchaseOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePurchaseOrderRequestWithBody(c.Server, brandId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePurchaseOrder Draft a purchase order
+//
+// The PO starts `draft`, numbered per brand from 1001, gapless (`number`, shown as `PO-1001`). `currency` defaults to the supplier's; every line's product must be priced in it, since a product's average cost is kept in its own currency (422 `currency_mismatch`). A product appears on one line at most (400). An archived supplier is a 422 `supplier_archived`; an unknown supplier, location or product a 404.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders (the `CreatePurchaseOrder` operationId).
+func (c *Client) CreatePurchaseOrder(ctx context.Context, brandId BrandId, params *CreatePurchaseOrderParams, body CreatePurchaseOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePurchaseOrderRequest(c.Server, brandId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePurchaseOrdersFromSuggestionsWithBody Draft purchase orders from the reorder suggestions
+//
+// Drafts one PO per supplier and destination location from the current reorder suggestions (`GET …/inventory/reorder-suggestions`), each line at the suggested quantity and the product's last unit cost. Suggestions whose product has no last supplier go to `supplierId` when given (at cost 0), and are otherwise left out. No suggestion to draft: `items` is empty.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/from-suggestions (the `CreatePurchaseOrdersFromSuggestions` operationId).
+func (c *Client) CreatePurchaseOrdersFromSuggestionsWithBody(ctx context.Context, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePurchaseOrdersFromSuggestionsRequestWithBody(c.Server, brandId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePurchaseOrdersFromSuggestions Draft purchase orders from the reorder suggestions
+//
+// Drafts one PO per supplier and destination location from the current reorder suggestions (`GET …/inventory/reorder-suggestions`), each line at the suggested quantity and the product's last unit cost. Suggestions whose product has no last supplier go to `supplierId` when given (at cost 0), and are otherwise left out. No suggestion to draft: `items` is empty.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/from-suggestions (the `CreatePurchaseOrdersFromSuggestions` operationId).
+func (c *Client) CreatePurchaseOrdersFromSuggestions(ctx context.Context, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, body CreatePurchaseOrdersFromSuggestionsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePurchaseOrdersFromSuggestionsRequest(c.Server, brandId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPurchaseOrder A purchase order
+//
+// Its lines with their received quantities, status, `allowedActions` and version.
+//
+// Corresponds with GET /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `GetPurchaseOrder` operationId).
+func (c *Client) GetPurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPurchaseOrderRequest(c.Server, brandId, purchaseOrderId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePurchaseOrderWithBody Change a draft purchase order
+//
+// Only a `draft` PO changes (409 `purchase_order_not_draft` otherwise). `lines`, when given, replaces every line. `expectedDate: null` and `notes: null` clear them. Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `UpdatePurchaseOrder` operationId).
+func (c *Client) UpdatePurchaseOrderWithBody(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePurchaseOrderRequestWithBody(c.Server, brandId, purchaseOrderId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePurchaseOrder Change a draft purchase order
+//
+// Only a `draft` PO changes (409 `purchase_order_not_draft` otherwise). `lines`, when given, replaces every line. `expectedDate: null` and `notes: null` clear them. Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `UpdatePurchaseOrder` operationId).
+func (c *Client) UpdatePurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, body UpdatePurchaseOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePurchaseOrderRequest(c.Server, brandId, purchaseOrderId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CancelPurchaseOrder Cancel a purchase order
+//
+// From `draft` or `ordered` (nothing received yet): an ordered PO's quantities leave `incoming`. Otherwise 409 `invalid_purchase_order_transition` (a partially received PO is closed instead). Honours `If-Match` (412).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/cancel (the `CancelPurchaseOrder` operationId).
+func (c *Client) CancelPurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CancelPurchaseOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCancelPurchaseOrderRequest(c.Server, brandId, purchaseOrderId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ClosePurchaseOrder Give up on the rest of a partially received purchase order
+//
+// partially_received → closed: what was not received leaves `incoming`. Otherwise 409 `invalid_purchase_order_transition`. Honours `If-Match` (412).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/close (the `ClosePurchaseOrder` operationId).
+func (c *Client) ClosePurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *ClosePurchaseOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewClosePurchaseOrderRequest(c.Server, brandId, purchaseOrderId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePurchaseOrderReceiptWithBody Receive stock of an ordered purchase order
+//
+// Per line, the quantity that arrived: a `receipt` movement at the destination naming the PO (`purchaseOrderId`) with the line's `unitCost`; the product's moving average cost, the line's `receivedQuantity`, `incoming` and the PO's status (`partially_received`, or `received` when every line is complete) change in the same transaction. More than a line's outstanding quantity is a 422 `over_receipt` listing the lines, unless `allowOverReceipt` (the excess never counts as incoming). Only `ordered` or `partially_received` POs receive (409 `invalid_purchase_order_transition`). A line that is not the PO's is a 400. Requires `Idempotency-Key`. Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts (the `CreatePurchaseOrderReceipt` operationId).
+func (c *Client) CreatePurchaseOrderReceiptWithBody(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePurchaseOrderReceiptRequestWithBody(c.Server, brandId, purchaseOrderId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePurchaseOrderReceipt Receive stock of an ordered purchase order
+//
+// Per line, the quantity that arrived: a `receipt` movement at the destination naming the PO (`purchaseOrderId`) with the line's `unitCost`; the product's moving average cost, the line's `receivedQuantity`, `incoming` and the PO's status (`partially_received`, or `received` when every line is complete) change in the same transaction. More than a line's outstanding quantity is a 422 `over_receipt` listing the lines, unless `allowOverReceipt` (the excess never counts as incoming). Only `ordered` or `partially_received` POs receive (409 `invalid_purchase_order_transition`). A line that is not the PO's is a 400. Requires `Idempotency-Key`. Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts (the `CreatePurchaseOrderReceipt` operationId).
+func (c *Client) CreatePurchaseOrderReceipt(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, body CreatePurchaseOrderReceiptJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePurchaseOrderReceiptRequest(c.Server, brandId, purchaseOrderId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitPurchaseOrder Order a draft purchase order from its supplier
+//
+// draft → ordered: every line's quantity becomes `incoming` at the destination's stock level (never available), in the same transaction. Anything but a draft is a 409 `invalid_purchase_order_transition`. Honours `If-Match` (412).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/submit (the `SubmitPurchaseOrder` operationId).
+func (c *Client) SubmitPurchaseOrder(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *SubmitPurchaseOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitPurchaseOrderRequest(c.Server, brandId, purchaseOrderId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListReservations The brand's reservations
 //
 // Newest first; keyset pagination.
@@ -9907,6 +11609,131 @@ func (c *Client) ReceiveReturnWithBody(ctx context.Context, brandId BrandId, ret
 // Corresponds with POST /brands/{brandId}/returns/{returnId}/receive (the `ReceiveReturn` operationId).
 func (c *Client) ReceiveReturn(ctx context.Context, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, body ReceiveReturnJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReceiveReturnRequest(c.Server, brandId, returnId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSuppliers The brand's suppliers
+//
+// Oldest first; keyset pagination. Archived suppliers only with `includeArchived=true`.
+//
+// Corresponds with GET /brands/{brandId}/suppliers (the `ListSuppliers` operationId).
+func (c *Client) ListSuppliers(ctx context.Context, brandId BrandId, params *ListSuppliersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSuppliersRequest(c.Server, brandId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSupplierWithBody Add a supplier
+//
+// `code` is unique within the brand (409 `supplier_code_taken`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/suppliers (the `CreateSupplier` operationId).
+func (c *Client) CreateSupplierWithBody(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSupplierRequestWithBody(c.Server, brandId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSupplier Add a supplier
+//
+// `code` is unique within the brand (409 `supplier_code_taken`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /brands/{brandId}/suppliers (the `CreateSupplier` operationId).
+func (c *Client) CreateSupplier(ctx context.Context, brandId BrandId, body CreateSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSupplierRequest(c.Server, brandId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteSupplier Delete a supplier, or archive it when purchase orders name it
+//
+// A supplier no purchase order names is deleted (204). One that is named is archived instead (200, with `archivedAt` set): it stays on its orders but takes no new one (422 `supplier_archived`). Honours `If-Match` (412).
+//
+// Corresponds with DELETE /brands/{brandId}/suppliers/{supplierId} (the `DeleteSupplier` operationId).
+func (c *Client) DeleteSupplier(ctx context.Context, brandId BrandId, supplierId SupplierId, params *DeleteSupplierParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteSupplierRequest(c.Server, brandId, supplierId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSupplier A supplier
+//
+// Corresponds with GET /brands/{brandId}/suppliers/{supplierId} (the `GetSupplier` operationId).
+func (c *Client) GetSupplier(ctx context.Context, brandId BrandId, supplierId SupplierId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSupplierRequest(c.Server, brandId, supplierId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSupplierWithBody Change a supplier
+//
+// Only the fields given change; `email: null` and `leadTimeDays: null` clear them. Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /brands/{brandId}/suppliers/{supplierId} (the `UpdateSupplier` operationId).
+func (c *Client) UpdateSupplierWithBody(ctx context.Context, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSupplierRequestWithBody(c.Server, brandId, supplierId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateSupplier Change a supplier
+//
+// Only the fields given change; `email: null` and `leadTimeDays: null` clear them. Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /brands/{brandId}/suppliers/{supplierId} (the `UpdateSupplier` operationId).
+func (c *Client) UpdateSupplier(ctx context.Context, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, body UpdateSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateSupplierRequest(c.Server, brandId, supplierId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -12050,6 +13877,91 @@ func NewListStockMovementsRequest(server string, brandId BrandId, params *ListSt
 	return req, nil
 }
 
+// NewListReorderSuggestionsRequest constructs an http.Request for the ListReorderSuggestions method
+func NewListReorderSuggestionsRequest(server string, brandId BrandId, params *ListReorderSuggestionsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/inventory/reorder-suggestions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.LocationId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "locationId", *params.LocationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCreateStockTransferRequest calls the generic CreateStockTransfer builder with application/json body
 func NewCreateStockTransferRequest(server string, brandId BrandId, params *CreateStockTransferParams, body CreateStockTransferJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -12107,6 +14019,103 @@ func NewCreateStockTransferRequestWithBody(server string, brandId BrandId, param
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewGetInventoryValuationRequest constructs an http.Request for the GetInventoryValuation method
+func NewGetInventoryValuationRequest(server string, brandId BrandId, params *GetInventoryValuationParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/inventory/valuation", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "asOf", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.LocationId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "locationId", *params.LocationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -14485,6 +16494,616 @@ func NewUpdateVariantRequestWithBody(server string, brandId BrandId, productId P
 	return req, nil
 }
 
+// NewListPurchaseOrdersRequest constructs an http.Request for the ListPurchaseOrders method
+func NewListPurchaseOrdersRequest(server string, brandId BrandId, params *ListPurchaseOrdersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/purchase-orders", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SupplierId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "supplierId", *params.SupplierId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreatePurchaseOrderRequest calls the generic CreatePurchaseOrder builder with application/json body
+func NewCreatePurchaseOrderRequest(server string, brandId BrandId, params *CreatePurchaseOrderParams, body CreatePurchaseOrderJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePurchaseOrderRequestWithBody(server, brandId, params, "application/json", bodyReader)
+}
+
+// NewCreatePurchaseOrderRequestWithBody constructs an http.Request for the CreatePurchaseOrder method, with any body, and a specified content type
+func NewCreatePurchaseOrderRequestWithBody(server string, brandId BrandId, params *CreatePurchaseOrderParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/purchase-orders", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreatePurchaseOrdersFromSuggestionsRequest calls the generic CreatePurchaseOrdersFromSuggestions builder with application/json body
+func NewCreatePurchaseOrdersFromSuggestionsRequest(server string, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, body CreatePurchaseOrdersFromSuggestionsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePurchaseOrdersFromSuggestionsRequestWithBody(server, brandId, params, "application/json", bodyReader)
+}
+
+// NewCreatePurchaseOrdersFromSuggestionsRequestWithBody constructs an http.Request for the CreatePurchaseOrdersFromSuggestions method, with any body, and a specified content type
+func NewCreatePurchaseOrdersFromSuggestionsRequestWithBody(server string, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/purchase-orders/from-suggestions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetPurchaseOrderRequest constructs an http.Request for the GetPurchaseOrder method
+func NewGetPurchaseOrderRequest(server string, brandId BrandId, purchaseOrderId PurchaseOrderId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "purchaseOrderId", purchaseOrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/purchase-orders/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdatePurchaseOrderRequest calls the generic UpdatePurchaseOrder builder with application/json body
+func NewUpdatePurchaseOrderRequest(server string, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, body UpdatePurchaseOrderJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdatePurchaseOrderRequestWithBody(server, brandId, purchaseOrderId, params, "application/json", bodyReader)
+}
+
+// NewUpdatePurchaseOrderRequestWithBody constructs an http.Request for the UpdatePurchaseOrder method, with any body, and a specified content type
+func NewUpdatePurchaseOrderRequestWithBody(server string, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "purchaseOrderId", purchaseOrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/purchase-orders/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCancelPurchaseOrderRequest constructs an http.Request for the CancelPurchaseOrder method
+func NewCancelPurchaseOrderRequest(server string, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CancelPurchaseOrderParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "purchaseOrderId", purchaseOrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/purchase-orders/%s/cancel", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewClosePurchaseOrderRequest constructs an http.Request for the ClosePurchaseOrder method
+func NewClosePurchaseOrderRequest(server string, brandId BrandId, purchaseOrderId PurchaseOrderId, params *ClosePurchaseOrderParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "purchaseOrderId", purchaseOrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/purchase-orders/%s/close", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewCreatePurchaseOrderReceiptRequest calls the generic CreatePurchaseOrderReceipt builder with application/json body
+func NewCreatePurchaseOrderReceiptRequest(server string, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, body CreatePurchaseOrderReceiptJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePurchaseOrderReceiptRequestWithBody(server, brandId, purchaseOrderId, params, "application/json", bodyReader)
+}
+
+// NewCreatePurchaseOrderReceiptRequestWithBody constructs an http.Request for the CreatePurchaseOrderReceipt method, with any body, and a specified content type
+func NewCreatePurchaseOrderReceiptRequestWithBody(server string, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "purchaseOrderId", purchaseOrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/purchase-orders/%s/receipts", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("Idempotency-Key", headerParam1)
+
+	}
+
+	return req, nil
+}
+
+// NewSubmitPurchaseOrderRequest constructs an http.Request for the SubmitPurchaseOrder method
+func NewSubmitPurchaseOrderRequest(server string, brandId BrandId, purchaseOrderId PurchaseOrderId, params *SubmitPurchaseOrderParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "purchaseOrderId", purchaseOrderId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/purchase-orders/%s/submit", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListReservationsRequest constructs an http.Request for the ListReservations method
 func NewListReservationsRequest(server string, brandId BrandId, params *ListReservationsParams) (*http.Request, error) {
 	var err error
@@ -15083,6 +17702,304 @@ func NewReceiveReturnRequestWithBody(server string, brandId BrandId, returnId Re
 			}
 
 			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListSuppliersRequest constructs an http.Request for the ListSuppliers method
+func NewListSuppliersRequest(server string, brandId BrandId, params *ListSuppliersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/suppliers", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeArchived != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "includeArchived", *params.IncludeArchived, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateSupplierRequest calls the generic CreateSupplier builder with application/json body
+func NewCreateSupplierRequest(server string, brandId BrandId, body CreateSupplierJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateSupplierRequestWithBody(server, brandId, "application/json", bodyReader)
+}
+
+// NewCreateSupplierRequestWithBody constructs an http.Request for the CreateSupplier method, with any body, and a specified content type
+func NewCreateSupplierRequestWithBody(server string, brandId BrandId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/suppliers", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteSupplierRequest constructs an http.Request for the DeleteSupplier method
+func NewDeleteSupplierRequest(server string, brandId BrandId, supplierId SupplierId, params *DeleteSupplierParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "supplierId", supplierId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/suppliers/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetSupplierRequest constructs an http.Request for the GetSupplier method
+func NewGetSupplierRequest(server string, brandId BrandId, supplierId SupplierId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "supplierId", supplierId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/suppliers/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateSupplierRequest calls the generic UpdateSupplier builder with application/json body
+func NewUpdateSupplierRequest(server string, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, body UpdateSupplierJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateSupplierRequestWithBody(server, brandId, supplierId, params, "application/json", bodyReader)
+}
+
+// NewUpdateSupplierRequestWithBody constructs an http.Request for the UpdateSupplier method, with any body, and a specified content type
+func NewUpdateSupplierRequestWithBody(server string, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "supplierId", supplierId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/suppliers/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
 		}
 
 	}
@@ -16243,6 +19160,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /brands/{brandId}/inventory/movements (the `ListStockMovements` operationId).
 	ListStockMovementsWithResponse(ctx context.Context, brandId BrandId, params *ListStockMovementsParams, reqEditors ...RequestEditorFn) (*ListStockMovementsResponse, error)
 
+	// ListReorderSuggestionsWithResponse What to reorder
+	//
+	// Levels whose `available + incoming` is at or below their `reorderPoint`, by product then location (keyset pagination), with the quantity to order (`reorderQuantity` when the level has one, otherwise what brings `available + incoming` back to the reorder point, at least 1) and the product's last supplier and unit cost (from its newest ordered PO line).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/inventory/reorder-suggestions (the `ListReorderSuggestions` operationId).
+	ListReorderSuggestionsWithResponse(ctx context.Context, brandId BrandId, params *ListReorderSuggestionsParams, reqEditors ...RequestEditorFn) (*ListReorderSuggestionsResponse, error)
+
 	// CreateStockTransferWithBodyWithResponse Move available stock between two locations
 	//
 	// One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`), and never past the destination level's bound of 10^12 (422, `quantity_limit`); the same location twice is a 400.
@@ -16260,6 +19186,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /brands/{brandId}/inventory/transfers (the `CreateStockTransfer` operationId).
 	CreateStockTransferWithResponse(ctx context.Context, brandId BrandId, params *CreateStockTransferParams, body CreateStockTransferJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStockTransferResponse, error)
+
+	// GetInventoryValuationWithResponse What the stock on hand is worth
+	//
+	// Per product and location, `onHand × averageCost` (the product's moving average cost, in its currency), with totals per currency and per location over every level (not only the page). Lines are ordered by product then location (keyset pagination). With `asOf` (a past time), the answer is replayed from the ledger: each level's `onHand` after its last movement at or before `asOf`, each product's average cost after its last costed receipt by then. A level without a cost yet has `averageCost` and `value` null and is counted in `uncostedLines`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/inventory/valuation (the `GetInventoryValuation` operationId).
+	GetInventoryValuationWithResponse(ctx context.Context, brandId BrandId, params *GetInventoryValuationParams, reqEditors ...RequestEditorFn) (*GetInventoryValuationResponse, error)
 
 	// UpdateStockLevelWithBodyWithResponse Set a level's reorder point
 	//
@@ -16828,6 +19763,123 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /brands/{brandId}/products/{productId}/variants/{variantId} (the `UpdateVariant` operationId).
 	UpdateVariantWithResponse(ctx context.Context, brandId BrandId, productId ProductId, variantId VariantId, params *UpdateVariantParams, body UpdateVariantJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateVariantResponse, error)
 
+	// ListPurchaseOrdersWithResponse The brand's purchase orders
+	//
+	// Newest first; keyset pagination; `status` and `supplierId` filter.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/purchase-orders (the `ListPurchaseOrders` operationId).
+	ListPurchaseOrdersWithResponse(ctx context.Context, brandId BrandId, params *ListPurchaseOrdersParams, reqEditors ...RequestEditorFn) (*ListPurchaseOrdersResponse, error)
+
+	// CreatePurchaseOrderWithBodyWithResponse Draft a purchase order
+	//
+	// The PO starts `draft`, numbered per brand from 1001, gapless (`number`, shown as `PO-1001`). `currency` defaults to the supplier's; every line's product must be priced in it, since a product's average cost is kept in its own currency (422 `currency_mismatch`). A product appears on one line at most (400). An archived supplier is a 422 `supplier_archived`; an unknown supplier, location or product a 404.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders (the `CreatePurchaseOrder` operationId).
+	CreatePurchaseOrderWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreatePurchaseOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePurchaseOrderResponse, error)
+
+	// CreatePurchaseOrderWithResponse Draft a purchase order
+	//
+	// The PO starts `draft`, numbered per brand from 1001, gapless (`number`, shown as `PO-1001`). `currency` defaults to the supplier's; every line's product must be priced in it, since a product's average cost is kept in its own currency (422 `currency_mismatch`). A product appears on one line at most (400). An archived supplier is a 422 `supplier_archived`; an unknown supplier, location or product a 404.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders (the `CreatePurchaseOrder` operationId).
+	CreatePurchaseOrderWithResponse(ctx context.Context, brandId BrandId, params *CreatePurchaseOrderParams, body CreatePurchaseOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePurchaseOrderResponse, error)
+
+	// CreatePurchaseOrdersFromSuggestionsWithBodyWithResponse Draft purchase orders from the reorder suggestions
+	//
+	// Drafts one PO per supplier and destination location from the current reorder suggestions (`GET …/inventory/reorder-suggestions`), each line at the suggested quantity and the product's last unit cost. Suggestions whose product has no last supplier go to `supplierId` when given (at cost 0), and are otherwise left out. No suggestion to draft: `items` is empty.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/from-suggestions (the `CreatePurchaseOrdersFromSuggestions` operationId).
+	CreatePurchaseOrdersFromSuggestionsWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePurchaseOrdersFromSuggestionsResponse, error)
+
+	// CreatePurchaseOrdersFromSuggestionsWithResponse Draft purchase orders from the reorder suggestions
+	//
+	// Drafts one PO per supplier and destination location from the current reorder suggestions (`GET …/inventory/reorder-suggestions`), each line at the suggested quantity and the product's last unit cost. Suggestions whose product has no last supplier go to `supplierId` when given (at cost 0), and are otherwise left out. No suggestion to draft: `items` is empty.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/from-suggestions (the `CreatePurchaseOrdersFromSuggestions` operationId).
+	CreatePurchaseOrdersFromSuggestionsWithResponse(ctx context.Context, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, body CreatePurchaseOrdersFromSuggestionsJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePurchaseOrdersFromSuggestionsResponse, error)
+
+	// GetPurchaseOrderWithResponse A purchase order
+	//
+	// Its lines with their received quantities, status, `allowedActions` and version.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `GetPurchaseOrder` operationId).
+	GetPurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, reqEditors ...RequestEditorFn) (*GetPurchaseOrderResponse, error)
+
+	// UpdatePurchaseOrderWithBodyWithResponse Change a draft purchase order
+	//
+	// Only a `draft` PO changes (409 `purchase_order_not_draft` otherwise). `lines`, when given, replaces every line. `expectedDate: null` and `notes: null` clear them. Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `UpdatePurchaseOrder` operationId).
+	UpdatePurchaseOrderWithBodyWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePurchaseOrderResponse, error)
+
+	// UpdatePurchaseOrderWithResponse Change a draft purchase order
+	//
+	// Only a `draft` PO changes (409 `purchase_order_not_draft` otherwise). `lines`, when given, replaces every line. `expectedDate: null` and `notes: null` clear them. Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `UpdatePurchaseOrder` operationId).
+	UpdatePurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, body UpdatePurchaseOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePurchaseOrderResponse, error)
+
+	// CancelPurchaseOrderWithResponse Cancel a purchase order
+	//
+	// From `draft` or `ordered` (nothing received yet): an ordered PO's quantities leave `incoming`. Otherwise 409 `invalid_purchase_order_transition` (a partially received PO is closed instead). Honours `If-Match` (412).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/cancel (the `CancelPurchaseOrder` operationId).
+	CancelPurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CancelPurchaseOrderParams, reqEditors ...RequestEditorFn) (*CancelPurchaseOrderResponse, error)
+
+	// ClosePurchaseOrderWithResponse Give up on the rest of a partially received purchase order
+	//
+	// partially_received → closed: what was not received leaves `incoming`. Otherwise 409 `invalid_purchase_order_transition`. Honours `If-Match` (412).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/close (the `ClosePurchaseOrder` operationId).
+	ClosePurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *ClosePurchaseOrderParams, reqEditors ...RequestEditorFn) (*ClosePurchaseOrderResponse, error)
+
+	// CreatePurchaseOrderReceiptWithBodyWithResponse Receive stock of an ordered purchase order
+	//
+	// Per line, the quantity that arrived: a `receipt` movement at the destination naming the PO (`purchaseOrderId`) with the line's `unitCost`; the product's moving average cost, the line's `receivedQuantity`, `incoming` and the PO's status (`partially_received`, or `received` when every line is complete) change in the same transaction. More than a line's outstanding quantity is a 422 `over_receipt` listing the lines, unless `allowOverReceipt` (the excess never counts as incoming). Only `ordered` or `partially_received` POs receive (409 `invalid_purchase_order_transition`). A line that is not the PO's is a 400. Requires `Idempotency-Key`. Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts (the `CreatePurchaseOrderReceipt` operationId).
+	CreatePurchaseOrderReceiptWithBodyWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePurchaseOrderReceiptResponse, error)
+
+	// CreatePurchaseOrderReceiptWithResponse Receive stock of an ordered purchase order
+	//
+	// Per line, the quantity that arrived: a `receipt` movement at the destination naming the PO (`purchaseOrderId`) with the line's `unitCost`; the product's moving average cost, the line's `receivedQuantity`, `incoming` and the PO's status (`partially_received`, or `received` when every line is complete) change in the same transaction. More than a line's outstanding quantity is a 422 `over_receipt` listing the lines, unless `allowOverReceipt` (the excess never counts as incoming). Only `ordered` or `partially_received` POs receive (409 `invalid_purchase_order_transition`). A line that is not the PO's is a 400. Requires `Idempotency-Key`. Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts (the `CreatePurchaseOrderReceipt` operationId).
+	CreatePurchaseOrderReceiptWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, body CreatePurchaseOrderReceiptJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePurchaseOrderReceiptResponse, error)
+
+	// SubmitPurchaseOrderWithResponse Order a draft purchase order from its supplier
+	//
+	// draft → ordered: every line's quantity becomes `incoming` at the destination's stock level (never available), in the same transaction. Anything but a draft is a 409 `invalid_purchase_order_transition`. Honours `If-Match` (412).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/submit (the `SubmitPurchaseOrder` operationId).
+	SubmitPurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *SubmitPurchaseOrderParams, reqEditors ...RequestEditorFn) (*SubmitPurchaseOrderResponse, error)
+
 	// ListReservationsWithResponse The brand's reservations
 	//
 	// Newest first; keyset pagination.
@@ -16954,6 +20006,67 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /brands/{brandId}/returns/{returnId}/receive (the `ReceiveReturn` operationId).
 	ReceiveReturnWithResponse(ctx context.Context, brandId BrandId, returnId ReturnId, params *ReceiveReturnParams, body ReceiveReturnJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceiveReturnResponse, error)
+
+	// ListSuppliersWithResponse The brand's suppliers
+	//
+	// Oldest first; keyset pagination. Archived suppliers only with `includeArchived=true`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/suppliers (the `ListSuppliers` operationId).
+	ListSuppliersWithResponse(ctx context.Context, brandId BrandId, params *ListSuppliersParams, reqEditors ...RequestEditorFn) (*ListSuppliersResponse, error)
+
+	// CreateSupplierWithBodyWithResponse Add a supplier
+	//
+	// `code` is unique within the brand (409 `supplier_code_taken`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/suppliers (the `CreateSupplier` operationId).
+	CreateSupplierWithBodyWithResponse(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSupplierResponse, error)
+
+	// CreateSupplierWithResponse Add a supplier
+	//
+	// `code` is unique within the brand (409 `supplier_code_taken`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/suppliers (the `CreateSupplier` operationId).
+	CreateSupplierWithResponse(ctx context.Context, brandId BrandId, body CreateSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSupplierResponse, error)
+
+	// DeleteSupplierWithResponse Delete a supplier, or archive it when purchase orders name it
+	//
+	// A supplier no purchase order names is deleted (204). One that is named is archived instead (200, with `archivedAt` set): it stays on its orders but takes no new one (422 `supplier_archived`). Honours `If-Match` (412).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /brands/{brandId}/suppliers/{supplierId} (the `DeleteSupplier` operationId).
+	DeleteSupplierWithResponse(ctx context.Context, brandId BrandId, supplierId SupplierId, params *DeleteSupplierParams, reqEditors ...RequestEditorFn) (*DeleteSupplierResponse, error)
+
+	// GetSupplierWithResponse A supplier
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/suppliers/{supplierId} (the `GetSupplier` operationId).
+	GetSupplierWithResponse(ctx context.Context, brandId BrandId, supplierId SupplierId, reqEditors ...RequestEditorFn) (*GetSupplierResponse, error)
+
+	// UpdateSupplierWithBodyWithResponse Change a supplier
+	//
+	// Only the fields given change; `email: null` and `leadTimeDays: null` clear them. Honours `If-Match` (412).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/suppliers/{supplierId} (the `UpdateSupplier` operationId).
+	UpdateSupplierWithBodyWithResponse(ctx context.Context, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSupplierResponse, error)
+
+	// UpdateSupplierWithResponse Change a supplier
+	//
+	// Only the fields given change; `email: null` and `leadTimeDays: null` clear them. Honours `If-Match` (412).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /brands/{brandId}/suppliers/{supplierId} (the `UpdateSupplier` operationId).
+	UpdateSupplierWithResponse(ctx context.Context, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, body UpdateSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSupplierResponse, error)
 
 	// ListWebhookEndpointsWithResponse The brand's webhook endpoints
 	//
@@ -21531,6 +24644,133 @@ func (r ListStockMovementsResponse) ContentType() string {
 	return ""
 }
 
+// ListReorderSuggestionsResponse400Headers the declared response headers of an HTTP 400 response for ListReorderSuggestions
+type ListReorderSuggestionsResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListReorderSuggestionsResponse401Headers the declared response headers of an HTTP 401 response for ListReorderSuggestions
+type ListReorderSuggestionsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListReorderSuggestionsResponse403Headers the declared response headers of an HTTP 403 response for ListReorderSuggestions
+type ListReorderSuggestionsResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListReorderSuggestionsResponse404Headers the declared response headers of an HTTP 404 response for ListReorderSuggestions
+type ListReorderSuggestionsResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListReorderSuggestionsResponse500Headers the declared response headers of an HTTP 500 response for ListReorderSuggestions
+type ListReorderSuggestionsResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListReorderSuggestionsResponse503Headers the declared response headers of an HTTP 503 response for ListReorderSuggestions
+type ListReorderSuggestionsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListReorderSuggestionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReorderSuggestionList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListReorderSuggestionsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListReorderSuggestionsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListReorderSuggestionsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListReorderSuggestionsResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListReorderSuggestionsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListReorderSuggestionsResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListReorderSuggestionsResponse) GetJSON200() *ReorderSuggestionList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListReorderSuggestionsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListReorderSuggestionsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListReorderSuggestionsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListReorderSuggestionsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListReorderSuggestionsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListReorderSuggestionsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListReorderSuggestionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListReorderSuggestionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListReorderSuggestionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListReorderSuggestionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CreateStockTransferResponse201Headers the declared response headers of an HTTP 201 response for CreateStockTransfer
 type CreateStockTransferResponse201Headers struct {
 	IdempotentReplayed *string
@@ -21716,6 +24956,147 @@ func (r CreateStockTransferResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateStockTransferResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetInventoryValuationResponse400Headers the declared response headers of an HTTP 400 response for GetInventoryValuation
+type GetInventoryValuationResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetInventoryValuationResponse401Headers the declared response headers of an HTTP 401 response for GetInventoryValuation
+type GetInventoryValuationResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetInventoryValuationResponse403Headers the declared response headers of an HTTP 403 response for GetInventoryValuation
+type GetInventoryValuationResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetInventoryValuationResponse404Headers the declared response headers of an HTTP 404 response for GetInventoryValuation
+type GetInventoryValuationResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetInventoryValuationResponse422Headers the declared response headers of an HTTP 422 response for GetInventoryValuation
+type GetInventoryValuationResponse422Headers struct {
+	XRequestId *string
+}
+
+// GetInventoryValuationResponse500Headers the declared response headers of an HTTP 500 response for GetInventoryValuation
+type GetInventoryValuationResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetInventoryValuationResponse503Headers the declared response headers of an HTTP 503 response for GetInventoryValuation
+type GetInventoryValuationResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetInventoryValuationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InventoryValuation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetInventoryValuationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetInventoryValuationResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetInventoryValuationResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetInventoryValuationResponse404Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *GetInventoryValuationResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetInventoryValuationResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetInventoryValuationResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetInventoryValuationResponse) GetJSON200() *InventoryValuation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetInventoryValuationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetInventoryValuationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetInventoryValuationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetInventoryValuationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetInventoryValuationResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetInventoryValuationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetInventoryValuationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetInventoryValuationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetInventoryValuationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetInventoryValuationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetInventoryValuationResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -27387,6 +30768,1596 @@ func (r UpdateVariantResponse) ContentType() string {
 	return ""
 }
 
+// ListPurchaseOrdersResponse400Headers the declared response headers of an HTTP 400 response for ListPurchaseOrders
+type ListPurchaseOrdersResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListPurchaseOrdersResponse401Headers the declared response headers of an HTTP 401 response for ListPurchaseOrders
+type ListPurchaseOrdersResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListPurchaseOrdersResponse403Headers the declared response headers of an HTTP 403 response for ListPurchaseOrders
+type ListPurchaseOrdersResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListPurchaseOrdersResponse404Headers the declared response headers of an HTTP 404 response for ListPurchaseOrders
+type ListPurchaseOrdersResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListPurchaseOrdersResponse500Headers the declared response headers of an HTTP 500 response for ListPurchaseOrders
+type ListPurchaseOrdersResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListPurchaseOrdersResponse503Headers the declared response headers of an HTTP 503 response for ListPurchaseOrders
+type ListPurchaseOrdersResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListPurchaseOrdersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PurchaseOrderList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListPurchaseOrdersResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListPurchaseOrdersResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListPurchaseOrdersResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListPurchaseOrdersResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListPurchaseOrdersResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListPurchaseOrdersResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPurchaseOrdersResponse) GetJSON200() *PurchaseOrderList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListPurchaseOrdersResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListPurchaseOrdersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListPurchaseOrdersResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListPurchaseOrdersResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListPurchaseOrdersResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListPurchaseOrdersResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPurchaseOrdersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPurchaseOrdersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPurchaseOrdersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPurchaseOrdersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreatePurchaseOrderResponse201Headers the declared response headers of an HTTP 201 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+}
+
+// CreatePurchaseOrderResponse400Headers the declared response headers of an HTTP 400 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderResponse401Headers the declared response headers of an HTTP 401 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreatePurchaseOrderResponse403Headers the declared response headers of an HTTP 403 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderResponse404Headers the declared response headers of an HTTP 404 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderResponse409Headers the declared response headers of an HTTP 409 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreatePurchaseOrderResponse413Headers the declared response headers of an HTTP 413 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderResponse415Headers the declared response headers of an HTTP 415 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderResponse422Headers the declared response headers of an HTTP 422 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderResponse500Headers the declared response headers of an HTTP 500 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderResponse503Headers the declared response headers of an HTTP 503 response for CreatePurchaseOrder
+type CreatePurchaseOrderResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreatePurchaseOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PurchaseOrder
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreatePurchaseOrderResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreatePurchaseOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreatePurchaseOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreatePurchaseOrderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreatePurchaseOrderResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreatePurchaseOrderResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreatePurchaseOrderResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreatePurchaseOrderResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreatePurchaseOrderResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreatePurchaseOrderResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreatePurchaseOrderResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePurchaseOrderResponse) GetJSON201() *PurchaseOrder {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreatePurchaseOrderResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePurchaseOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePurchaseOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePurchaseOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePurchaseOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse201Headers the declared response headers of an HTTP 201 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse201Headers struct {
+	IdempotentReplayed *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse400Headers the declared response headers of an HTTP 400 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse401Headers the declared response headers of an HTTP 401 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse403Headers the declared response headers of an HTTP 403 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse404Headers the declared response headers of an HTTP 404 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse409Headers the declared response headers of an HTTP 409 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse413Headers the declared response headers of an HTTP 413 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse415Headers the declared response headers of an HTTP 415 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse422Headers the declared response headers of an HTTP 422 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse500Headers the declared response headers of an HTTP 500 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrdersFromSuggestionsResponse503Headers the declared response headers of an HTTP 503 response for CreatePurchaseOrdersFromSuggestions
+type CreatePurchaseOrdersFromSuggestionsResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreatePurchaseOrdersFromSuggestionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PurchaseOrderList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreatePurchaseOrdersFromSuggestionsResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreatePurchaseOrdersFromSuggestionsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreatePurchaseOrdersFromSuggestionsResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreatePurchaseOrdersFromSuggestionsResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreatePurchaseOrdersFromSuggestionsResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreatePurchaseOrdersFromSuggestionsResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreatePurchaseOrdersFromSuggestionsResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreatePurchaseOrdersFromSuggestionsResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreatePurchaseOrdersFromSuggestionsResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreatePurchaseOrdersFromSuggestionsResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreatePurchaseOrdersFromSuggestionsResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetJSON201() *PurchaseOrderList {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePurchaseOrdersFromSuggestionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePurchaseOrdersFromSuggestionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePurchaseOrdersFromSuggestionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePurchaseOrdersFromSuggestionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPurchaseOrderResponse200Headers the declared response headers of an HTTP 200 response for GetPurchaseOrder
+type GetPurchaseOrderResponse200Headers struct {
+	ETag *string
+}
+
+// GetPurchaseOrderResponse400Headers the declared response headers of an HTTP 400 response for GetPurchaseOrder
+type GetPurchaseOrderResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetPurchaseOrderResponse401Headers the declared response headers of an HTTP 401 response for GetPurchaseOrder
+type GetPurchaseOrderResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetPurchaseOrderResponse403Headers the declared response headers of an HTTP 403 response for GetPurchaseOrder
+type GetPurchaseOrderResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetPurchaseOrderResponse404Headers the declared response headers of an HTTP 404 response for GetPurchaseOrder
+type GetPurchaseOrderResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetPurchaseOrderResponse500Headers the declared response headers of an HTTP 500 response for GetPurchaseOrder
+type GetPurchaseOrderResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetPurchaseOrderResponse503Headers the declared response headers of an HTTP 503 response for GetPurchaseOrder
+type GetPurchaseOrderResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetPurchaseOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PurchaseOrder
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPurchaseOrderResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetPurchaseOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPurchaseOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetPurchaseOrderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetPurchaseOrderResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetPurchaseOrderResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetPurchaseOrderResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPurchaseOrderResponse) GetJSON200() *PurchaseOrder {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPurchaseOrderResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPurchaseOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPurchaseOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPurchaseOrderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPurchaseOrderResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPurchaseOrderResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPurchaseOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPurchaseOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPurchaseOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPurchaseOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdatePurchaseOrderResponse200Headers the declared response headers of an HTTP 200 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse200Headers struct {
+	ETag *string
+}
+
+// UpdatePurchaseOrderResponse400Headers the declared response headers of an HTTP 400 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdatePurchaseOrderResponse401Headers the declared response headers of an HTTP 401 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdatePurchaseOrderResponse403Headers the declared response headers of an HTTP 403 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdatePurchaseOrderResponse404Headers the declared response headers of an HTTP 404 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdatePurchaseOrderResponse409Headers the declared response headers of an HTTP 409 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// UpdatePurchaseOrderResponse412Headers the declared response headers of an HTTP 412 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse412Headers struct {
+	XRequestId *string
+}
+
+// UpdatePurchaseOrderResponse413Headers the declared response headers of an HTTP 413 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdatePurchaseOrderResponse415Headers the declared response headers of an HTTP 415 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdatePurchaseOrderResponse422Headers the declared response headers of an HTTP 422 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse422Headers struct {
+	XRequestId *string
+}
+
+// UpdatePurchaseOrderResponse500Headers the declared response headers of an HTTP 500 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse500Headers struct {
+	XRequestId *string
+}
+
+// UpdatePurchaseOrderResponse503Headers the declared response headers of an HTTP 503 response for UpdatePurchaseOrder
+type UpdatePurchaseOrderResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type UpdatePurchaseOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PurchaseOrder
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdatePurchaseOrderResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdatePurchaseOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdatePurchaseOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdatePurchaseOrderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdatePurchaseOrderResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdatePurchaseOrderResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdatePurchaseOrderResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdatePurchaseOrderResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdatePurchaseOrderResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UpdatePurchaseOrderResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdatePurchaseOrderResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdatePurchaseOrderResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdatePurchaseOrderResponse) GetJSON200() *PurchaseOrder {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdatePurchaseOrderResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdatePurchaseOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdatePurchaseOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdatePurchaseOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdatePurchaseOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CancelPurchaseOrderResponse200Headers the declared response headers of an HTTP 200 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// CancelPurchaseOrderResponse400Headers the declared response headers of an HTTP 400 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse400Headers struct {
+	XRequestId *string
+}
+
+// CancelPurchaseOrderResponse401Headers the declared response headers of an HTTP 401 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CancelPurchaseOrderResponse403Headers the declared response headers of an HTTP 403 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse403Headers struct {
+	XRequestId *string
+}
+
+// CancelPurchaseOrderResponse404Headers the declared response headers of an HTTP 404 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse404Headers struct {
+	XRequestId *string
+}
+
+// CancelPurchaseOrderResponse409Headers the declared response headers of an HTTP 409 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CancelPurchaseOrderResponse412Headers the declared response headers of an HTTP 412 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse412Headers struct {
+	XRequestId *string
+}
+
+// CancelPurchaseOrderResponse422Headers the declared response headers of an HTTP 422 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse422Headers struct {
+	XRequestId *string
+}
+
+// CancelPurchaseOrderResponse500Headers the declared response headers of an HTTP 500 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse500Headers struct {
+	XRequestId *string
+}
+
+// CancelPurchaseOrderResponse503Headers the declared response headers of an HTTP 503 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CancelPurchaseOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PurchaseOrder
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CancelPurchaseOrderResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CancelPurchaseOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CancelPurchaseOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CancelPurchaseOrderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CancelPurchaseOrderResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CancelPurchaseOrderResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *CancelPurchaseOrderResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CancelPurchaseOrderResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CancelPurchaseOrderResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CancelPurchaseOrderResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CancelPurchaseOrderResponse) GetJSON200() *PurchaseOrder {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CancelPurchaseOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CancelPurchaseOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CancelPurchaseOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CancelPurchaseOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ClosePurchaseOrderResponse200Headers the declared response headers of an HTTP 200 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// ClosePurchaseOrderResponse400Headers the declared response headers of an HTTP 400 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse400Headers struct {
+	XRequestId *string
+}
+
+// ClosePurchaseOrderResponse401Headers the declared response headers of an HTTP 401 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ClosePurchaseOrderResponse403Headers the declared response headers of an HTTP 403 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse403Headers struct {
+	XRequestId *string
+}
+
+// ClosePurchaseOrderResponse404Headers the declared response headers of an HTTP 404 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse404Headers struct {
+	XRequestId *string
+}
+
+// ClosePurchaseOrderResponse409Headers the declared response headers of an HTTP 409 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// ClosePurchaseOrderResponse412Headers the declared response headers of an HTTP 412 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse412Headers struct {
+	XRequestId *string
+}
+
+// ClosePurchaseOrderResponse422Headers the declared response headers of an HTTP 422 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse422Headers struct {
+	XRequestId *string
+}
+
+// ClosePurchaseOrderResponse500Headers the declared response headers of an HTTP 500 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse500Headers struct {
+	XRequestId *string
+}
+
+// ClosePurchaseOrderResponse503Headers the declared response headers of an HTTP 503 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ClosePurchaseOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PurchaseOrder
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ClosePurchaseOrderResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ClosePurchaseOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ClosePurchaseOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ClosePurchaseOrderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ClosePurchaseOrderResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ClosePurchaseOrderResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *ClosePurchaseOrderResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *ClosePurchaseOrderResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ClosePurchaseOrderResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ClosePurchaseOrderResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ClosePurchaseOrderResponse) GetJSON200() *PurchaseOrder {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ClosePurchaseOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ClosePurchaseOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ClosePurchaseOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ClosePurchaseOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreatePurchaseOrderReceiptResponse201Headers the declared response headers of an HTTP 201 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// CreatePurchaseOrderReceiptResponse400Headers the declared response headers of an HTTP 400 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderReceiptResponse401Headers the declared response headers of an HTTP 401 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreatePurchaseOrderReceiptResponse403Headers the declared response headers of an HTTP 403 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderReceiptResponse404Headers the declared response headers of an HTTP 404 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderReceiptResponse409Headers the declared response headers of an HTTP 409 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreatePurchaseOrderReceiptResponse412Headers the declared response headers of an HTTP 412 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse412Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderReceiptResponse413Headers the declared response headers of an HTTP 413 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderReceiptResponse415Headers the declared response headers of an HTTP 415 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderReceiptResponse422Headers the declared response headers of an HTTP 422 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderReceiptResponse500Headers the declared response headers of an HTTP 500 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreatePurchaseOrderReceiptResponse503Headers the declared response headers of an HTTP 503 response for CreatePurchaseOrderReceipt
+type CreatePurchaseOrderReceiptResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreatePurchaseOrderReceiptResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PurchaseOrderReceipt
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreatePurchaseOrderReceiptResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreatePurchaseOrderReceiptResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreatePurchaseOrderReceiptResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreatePurchaseOrderReceiptResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreatePurchaseOrderReceiptResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreatePurchaseOrderReceiptResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *CreatePurchaseOrderReceiptResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreatePurchaseOrderReceiptResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreatePurchaseOrderReceiptResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreatePurchaseOrderReceiptResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreatePurchaseOrderReceiptResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreatePurchaseOrderReceiptResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePurchaseOrderReceiptResponse) GetJSON201() *PurchaseOrderReceipt {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreatePurchaseOrderReceiptResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePurchaseOrderReceiptResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePurchaseOrderReceiptResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePurchaseOrderReceiptResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePurchaseOrderReceiptResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitPurchaseOrderResponse200Headers the declared response headers of an HTTP 200 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+// SubmitPurchaseOrderResponse400Headers the declared response headers of an HTTP 400 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse400Headers struct {
+	XRequestId *string
+}
+
+// SubmitPurchaseOrderResponse401Headers the declared response headers of an HTTP 401 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// SubmitPurchaseOrderResponse403Headers the declared response headers of an HTTP 403 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse403Headers struct {
+	XRequestId *string
+}
+
+// SubmitPurchaseOrderResponse404Headers the declared response headers of an HTTP 404 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse404Headers struct {
+	XRequestId *string
+}
+
+// SubmitPurchaseOrderResponse409Headers the declared response headers of an HTTP 409 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// SubmitPurchaseOrderResponse412Headers the declared response headers of an HTTP 412 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse412Headers struct {
+	XRequestId *string
+}
+
+// SubmitPurchaseOrderResponse422Headers the declared response headers of an HTTP 422 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse422Headers struct {
+	XRequestId *string
+}
+
+// SubmitPurchaseOrderResponse500Headers the declared response headers of an HTTP 500 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse500Headers struct {
+	XRequestId *string
+}
+
+// SubmitPurchaseOrderResponse503Headers the declared response headers of an HTTP 503 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type SubmitPurchaseOrderResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PurchaseOrder
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SubmitPurchaseOrderResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *SubmitPurchaseOrderResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitPurchaseOrderResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *SubmitPurchaseOrderResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *SubmitPurchaseOrderResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SubmitPurchaseOrderResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *SubmitPurchaseOrderResponse412Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *SubmitPurchaseOrderResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *SubmitPurchaseOrderResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SubmitPurchaseOrderResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SubmitPurchaseOrderResponse) GetJSON200() *PurchaseOrder {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitPurchaseOrderResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitPurchaseOrderResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitPurchaseOrderResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitPurchaseOrderResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListReservationsResponse400Headers the declared response headers of an HTTP 400 response for ListReservations
 type ListReservationsResponse400Headers struct {
 	XRequestId *string
@@ -28943,6 +33914,784 @@ func (r ReceiveReturnResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ReceiveReturnResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListSuppliersResponse400Headers the declared response headers of an HTTP 400 response for ListSuppliers
+type ListSuppliersResponse400Headers struct {
+	XRequestId *string
+}
+
+// ListSuppliersResponse401Headers the declared response headers of an HTTP 401 response for ListSuppliers
+type ListSuppliersResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ListSuppliersResponse403Headers the declared response headers of an HTTP 403 response for ListSuppliers
+type ListSuppliersResponse403Headers struct {
+	XRequestId *string
+}
+
+// ListSuppliersResponse404Headers the declared response headers of an HTTP 404 response for ListSuppliers
+type ListSuppliersResponse404Headers struct {
+	XRequestId *string
+}
+
+// ListSuppliersResponse500Headers the declared response headers of an HTTP 500 response for ListSuppliers
+type ListSuppliersResponse500Headers struct {
+	XRequestId *string
+}
+
+// ListSuppliersResponse503Headers the declared response headers of an HTTP 503 response for ListSuppliers
+type ListSuppliersResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ListSuppliersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SupplierList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListSuppliersResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListSuppliersResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ListSuppliersResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListSuppliersResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListSuppliersResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListSuppliersResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSuppliersResponse) GetJSON200() *SupplierList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSuppliersResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSuppliersResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListSuppliersResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListSuppliersResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListSuppliersResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListSuppliersResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSuppliersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSuppliersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSuppliersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSuppliersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateSupplierResponse201Headers the declared response headers of an HTTP 201 response for CreateSupplier
+type CreateSupplierResponse201Headers struct {
+	ETag     *string
+	Location *string
+}
+
+// CreateSupplierResponse400Headers the declared response headers of an HTTP 400 response for CreateSupplier
+type CreateSupplierResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateSupplierResponse401Headers the declared response headers of an HTTP 401 response for CreateSupplier
+type CreateSupplierResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateSupplierResponse403Headers the declared response headers of an HTTP 403 response for CreateSupplier
+type CreateSupplierResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateSupplierResponse404Headers the declared response headers of an HTTP 404 response for CreateSupplier
+type CreateSupplierResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateSupplierResponse409Headers the declared response headers of an HTTP 409 response for CreateSupplier
+type CreateSupplierResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateSupplierResponse413Headers the declared response headers of an HTTP 413 response for CreateSupplier
+type CreateSupplierResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateSupplierResponse415Headers the declared response headers of an HTTP 415 response for CreateSupplier
+type CreateSupplierResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateSupplierResponse500Headers the declared response headers of an HTTP 500 response for CreateSupplier
+type CreateSupplierResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateSupplierResponse503Headers the declared response headers of an HTTP 503 response for CreateSupplier
+type CreateSupplierResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateSupplierResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Supplier
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateSupplierResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateSupplierResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateSupplierResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateSupplierResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateSupplierResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateSupplierResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateSupplierResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateSupplierResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateSupplierResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateSupplierResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateSupplierResponse) GetJSON201() *Supplier {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateSupplierResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateSupplierResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateSupplierResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateSupplierResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateSupplierResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateSupplierResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateSupplierResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateSupplierResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateSupplierResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateSupplierResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateSupplierResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateSupplierResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateSupplierResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteSupplierResponse200Headers the declared response headers of an HTTP 200 response for DeleteSupplier
+type DeleteSupplierResponse200Headers struct {
+	ETag *string
+}
+
+// DeleteSupplierResponse400Headers the declared response headers of an HTTP 400 response for DeleteSupplier
+type DeleteSupplierResponse400Headers struct {
+	XRequestId *string
+}
+
+// DeleteSupplierResponse401Headers the declared response headers of an HTTP 401 response for DeleteSupplier
+type DeleteSupplierResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// DeleteSupplierResponse403Headers the declared response headers of an HTTP 403 response for DeleteSupplier
+type DeleteSupplierResponse403Headers struct {
+	XRequestId *string
+}
+
+// DeleteSupplierResponse404Headers the declared response headers of an HTTP 404 response for DeleteSupplier
+type DeleteSupplierResponse404Headers struct {
+	XRequestId *string
+}
+
+// DeleteSupplierResponse412Headers the declared response headers of an HTTP 412 response for DeleteSupplier
+type DeleteSupplierResponse412Headers struct {
+	XRequestId *string
+}
+
+// DeleteSupplierResponse500Headers the declared response headers of an HTTP 500 response for DeleteSupplier
+type DeleteSupplierResponse500Headers struct {
+	XRequestId *string
+}
+
+// DeleteSupplierResponse503Headers the declared response headers of an HTTP 503 response for DeleteSupplier
+type DeleteSupplierResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type DeleteSupplierResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Supplier
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DeleteSupplierResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteSupplierResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteSupplierResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *DeleteSupplierResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeleteSupplierResponse404Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *DeleteSupplierResponse412Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeleteSupplierResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteSupplierResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteSupplierResponse) GetJSON200() *Supplier {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteSupplierResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteSupplierResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteSupplierResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteSupplierResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r DeleteSupplierResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteSupplierResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteSupplierResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteSupplierResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteSupplierResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteSupplierResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteSupplierResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetSupplierResponse200Headers the declared response headers of an HTTP 200 response for GetSupplier
+type GetSupplierResponse200Headers struct {
+	ETag *string
+}
+
+// GetSupplierResponse400Headers the declared response headers of an HTTP 400 response for GetSupplier
+type GetSupplierResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetSupplierResponse401Headers the declared response headers of an HTTP 401 response for GetSupplier
+type GetSupplierResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetSupplierResponse403Headers the declared response headers of an HTTP 403 response for GetSupplier
+type GetSupplierResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetSupplierResponse404Headers the declared response headers of an HTTP 404 response for GetSupplier
+type GetSupplierResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetSupplierResponse500Headers the declared response headers of an HTTP 500 response for GetSupplier
+type GetSupplierResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetSupplierResponse503Headers the declared response headers of an HTTP 503 response for GetSupplier
+type GetSupplierResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetSupplierResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Supplier
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetSupplierResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetSupplierResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetSupplierResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetSupplierResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetSupplierResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetSupplierResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetSupplierResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSupplierResponse) GetJSON200() *Supplier {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetSupplierResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSupplierResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSupplierResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSupplierResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetSupplierResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetSupplierResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSupplierResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSupplierResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSupplierResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSupplierResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateSupplierResponse200Headers the declared response headers of an HTTP 200 response for UpdateSupplier
+type UpdateSupplierResponse200Headers struct {
+	ETag *string
+}
+
+// UpdateSupplierResponse400Headers the declared response headers of an HTTP 400 response for UpdateSupplier
+type UpdateSupplierResponse400Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupplierResponse401Headers the declared response headers of an HTTP 401 response for UpdateSupplier
+type UpdateSupplierResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// UpdateSupplierResponse403Headers the declared response headers of an HTTP 403 response for UpdateSupplier
+type UpdateSupplierResponse403Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupplierResponse404Headers the declared response headers of an HTTP 404 response for UpdateSupplier
+type UpdateSupplierResponse404Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupplierResponse409Headers the declared response headers of an HTTP 409 response for UpdateSupplier
+type UpdateSupplierResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// UpdateSupplierResponse412Headers the declared response headers of an HTTP 412 response for UpdateSupplier
+type UpdateSupplierResponse412Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupplierResponse413Headers the declared response headers of an HTTP 413 response for UpdateSupplier
+type UpdateSupplierResponse413Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupplierResponse415Headers the declared response headers of an HTTP 415 response for UpdateSupplier
+type UpdateSupplierResponse415Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupplierResponse500Headers the declared response headers of an HTTP 500 response for UpdateSupplier
+type UpdateSupplierResponse500Headers struct {
+	XRequestId *string
+}
+
+// UpdateSupplierResponse503Headers the declared response headers of an HTTP 503 response for UpdateSupplier
+type UpdateSupplierResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type UpdateSupplierResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Supplier
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdateSupplierResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UpdateSupplierResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateSupplierResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *UpdateSupplierResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *UpdateSupplierResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateSupplierResponse409Headers
+	// Headers412 the parsed response headers for an HTTP 412 response
+	Headers412 *UpdateSupplierResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UpdateSupplierResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *UpdateSupplierResponse415Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UpdateSupplierResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *UpdateSupplierResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateSupplierResponse) GetJSON200() *Supplier {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateSupplierResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateSupplierResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateSupplierResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateSupplierResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateSupplierResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -31217,6 +36966,21 @@ func (c *ClientWithResponses) ListStockMovementsWithResponse(ctx context.Context
 	return ParseListStockMovementsResponse(rsp)
 }
 
+// ListReorderSuggestionsWithResponse What to reorder
+//
+// Levels whose `available + incoming` is at or below their `reorderPoint`, by product then location (keyset pagination), with the quantity to order (`reorderQuantity` when the level has one, otherwise what brings `available + incoming` back to the reorder point, at least 1) and the product's last supplier and unit cost (from its newest ordered PO line).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/inventory/reorder-suggestions (the `ListReorderSuggestions` operationId).
+func (c *ClientWithResponses) ListReorderSuggestionsWithResponse(ctx context.Context, brandId BrandId, params *ListReorderSuggestionsParams, reqEditors ...RequestEditorFn) (*ListReorderSuggestionsResponse, error) {
+	rsp, err := c.ListReorderSuggestions(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListReorderSuggestionsResponse(rsp)
+}
+
 // CreateStockTransferWithBodyWithResponse Move available stock between two locations
 //
 // One transaction: a `transfer_out` movement at `fromLocationId` and a `transfer_in` at `toLocationId`. Only available stock moves (422, `insufficient_stock`), and never past the destination level's bound of 10^12 (422, `quantity_limit`); the same location twice is a 400.
@@ -31245,6 +37009,21 @@ func (c *ClientWithResponses) CreateStockTransferWithResponse(ctx context.Contex
 		return nil, err
 	}
 	return ParseCreateStockTransferResponse(rsp)
+}
+
+// GetInventoryValuationWithResponse What the stock on hand is worth
+//
+// Per product and location, `onHand × averageCost` (the product's moving average cost, in its currency), with totals per currency and per location over every level (not only the page). Lines are ordered by product then location (keyset pagination). With `asOf` (a past time), the answer is replayed from the ledger: each level's `onHand` after its last movement at or before `asOf`, each product's average cost after its last costed receipt by then. A level without a cost yet has `averageCost` and `value` null and is counted in `uncostedLines`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/inventory/valuation (the `GetInventoryValuation` operationId).
+func (c *ClientWithResponses) GetInventoryValuationWithResponse(ctx context.Context, brandId BrandId, params *GetInventoryValuationParams, reqEditors ...RequestEditorFn) (*GetInventoryValuationResponse, error) {
+	rsp, err := c.GetInventoryValuation(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetInventoryValuationResponse(rsp)
 }
 
 // UpdateStockLevelWithBodyWithResponse Set a level's reorder point
@@ -32126,6 +37905,201 @@ func (c *ClientWithResponses) UpdateVariantWithResponse(ctx context.Context, bra
 	return ParseUpdateVariantResponse(rsp)
 }
 
+// ListPurchaseOrdersWithResponse The brand's purchase orders
+//
+// Newest first; keyset pagination; `status` and `supplierId` filter.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/purchase-orders (the `ListPurchaseOrders` operationId).
+func (c *ClientWithResponses) ListPurchaseOrdersWithResponse(ctx context.Context, brandId BrandId, params *ListPurchaseOrdersParams, reqEditors ...RequestEditorFn) (*ListPurchaseOrdersResponse, error) {
+	rsp, err := c.ListPurchaseOrders(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPurchaseOrdersResponse(rsp)
+}
+
+// CreatePurchaseOrderWithBodyWithResponse Draft a purchase order
+//
+// The PO starts `draft`, numbered per brand from 1001, gapless (`number`, shown as `PO-1001`). `currency` defaults to the supplier's; every line's product must be priced in it, since a product's average cost is kept in its own currency (422 `currency_mismatch`). A product appears on one line at most (400). An archived supplier is a 422 `supplier_archived`; an unknown supplier, location or product a 404.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders (the `CreatePurchaseOrder` operationId).
+func (c *ClientWithResponses) CreatePurchaseOrderWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreatePurchaseOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePurchaseOrderResponse, error) {
+	rsp, err := c.CreatePurchaseOrderWithBody(ctx, brandId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePurchaseOrderResponse(rsp)
+}
+
+// CreatePurchaseOrderWithResponse Draft a purchase order
+//
+// The PO starts `draft`, numbered per brand from 1001, gapless (`number`, shown as `PO-1001`). `currency` defaults to the supplier's; every line's product must be priced in it, since a product's average cost is kept in its own currency (422 `currency_mismatch`). A product appears on one line at most (400). An archived supplier is a 422 `supplier_archived`; an unknown supplier, location or product a 404.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders (the `CreatePurchaseOrder` operationId).
+func (c *ClientWithResponses) CreatePurchaseOrderWithResponse(ctx context.Context, brandId BrandId, params *CreatePurchaseOrderParams, body CreatePurchaseOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePurchaseOrderResponse, error) {
+	rsp, err := c.CreatePurchaseOrder(ctx, brandId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePurchaseOrderResponse(rsp)
+}
+
+// CreatePurchaseOrdersFromSuggestionsWithBodyWithResponse Draft purchase orders from the reorder suggestions
+//
+// Drafts one PO per supplier and destination location from the current reorder suggestions (`GET …/inventory/reorder-suggestions`), each line at the suggested quantity and the product's last unit cost. Suggestions whose product has no last supplier go to `supplierId` when given (at cost 0), and are otherwise left out. No suggestion to draft: `items` is empty.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/from-suggestions (the `CreatePurchaseOrdersFromSuggestions` operationId).
+func (c *ClientWithResponses) CreatePurchaseOrdersFromSuggestionsWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePurchaseOrdersFromSuggestionsResponse, error) {
+	rsp, err := c.CreatePurchaseOrdersFromSuggestionsWithBody(ctx, brandId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePurchaseOrdersFromSuggestionsResponse(rsp)
+}
+
+// CreatePurchaseOrdersFromSuggestionsWithResponse Draft purchase orders from the reorder suggestions
+//
+// Drafts one PO per supplier and destination location from the current reorder suggestions (`GET …/inventory/reorder-suggestions`), each line at the suggested quantity and the product's last unit cost. Suggestions whose product has no last supplier go to `supplierId` when given (at cost 0), and are otherwise left out. No suggestion to draft: `items` is empty.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/from-suggestions (the `CreatePurchaseOrdersFromSuggestions` operationId).
+func (c *ClientWithResponses) CreatePurchaseOrdersFromSuggestionsWithResponse(ctx context.Context, brandId BrandId, params *CreatePurchaseOrdersFromSuggestionsParams, body CreatePurchaseOrdersFromSuggestionsJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePurchaseOrdersFromSuggestionsResponse, error) {
+	rsp, err := c.CreatePurchaseOrdersFromSuggestions(ctx, brandId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePurchaseOrdersFromSuggestionsResponse(rsp)
+}
+
+// GetPurchaseOrderWithResponse A purchase order
+//
+// Its lines with their received quantities, status, `allowedActions` and version.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `GetPurchaseOrder` operationId).
+func (c *ClientWithResponses) GetPurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, reqEditors ...RequestEditorFn) (*GetPurchaseOrderResponse, error) {
+	rsp, err := c.GetPurchaseOrder(ctx, brandId, purchaseOrderId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPurchaseOrderResponse(rsp)
+}
+
+// UpdatePurchaseOrderWithBodyWithResponse Change a draft purchase order
+//
+// Only a `draft` PO changes (409 `purchase_order_not_draft` otherwise). `lines`, when given, replaces every line. `expectedDate: null` and `notes: null` clear them. Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `UpdatePurchaseOrder` operationId).
+func (c *ClientWithResponses) UpdatePurchaseOrderWithBodyWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePurchaseOrderResponse, error) {
+	rsp, err := c.UpdatePurchaseOrderWithBody(ctx, brandId, purchaseOrderId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePurchaseOrderResponse(rsp)
+}
+
+// UpdatePurchaseOrderWithResponse Change a draft purchase order
+//
+// Only a `draft` PO changes (409 `purchase_order_not_draft` otherwise). `lines`, when given, replaces every line. `expectedDate: null` and `notes: null` clear them. Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId} (the `UpdatePurchaseOrder` operationId).
+func (c *ClientWithResponses) UpdatePurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *UpdatePurchaseOrderParams, body UpdatePurchaseOrderJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePurchaseOrderResponse, error) {
+	rsp, err := c.UpdatePurchaseOrder(ctx, brandId, purchaseOrderId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePurchaseOrderResponse(rsp)
+}
+
+// CancelPurchaseOrderWithResponse Cancel a purchase order
+//
+// From `draft` or `ordered` (nothing received yet): an ordered PO's quantities leave `incoming`. Otherwise 409 `invalid_purchase_order_transition` (a partially received PO is closed instead). Honours `If-Match` (412).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/cancel (the `CancelPurchaseOrder` operationId).
+func (c *ClientWithResponses) CancelPurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CancelPurchaseOrderParams, reqEditors ...RequestEditorFn) (*CancelPurchaseOrderResponse, error) {
+	rsp, err := c.CancelPurchaseOrder(ctx, brandId, purchaseOrderId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCancelPurchaseOrderResponse(rsp)
+}
+
+// ClosePurchaseOrderWithResponse Give up on the rest of a partially received purchase order
+//
+// partially_received → closed: what was not received leaves `incoming`. Otherwise 409 `invalid_purchase_order_transition`. Honours `If-Match` (412).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/close (the `ClosePurchaseOrder` operationId).
+func (c *ClientWithResponses) ClosePurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *ClosePurchaseOrderParams, reqEditors ...RequestEditorFn) (*ClosePurchaseOrderResponse, error) {
+	rsp, err := c.ClosePurchaseOrder(ctx, brandId, purchaseOrderId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseClosePurchaseOrderResponse(rsp)
+}
+
+// CreatePurchaseOrderReceiptWithBodyWithResponse Receive stock of an ordered purchase order
+//
+// Per line, the quantity that arrived: a `receipt` movement at the destination naming the PO (`purchaseOrderId`) with the line's `unitCost`; the product's moving average cost, the line's `receivedQuantity`, `incoming` and the PO's status (`partially_received`, or `received` when every line is complete) change in the same transaction. More than a line's outstanding quantity is a 422 `over_receipt` listing the lines, unless `allowOverReceipt` (the excess never counts as incoming). Only `ordered` or `partially_received` POs receive (409 `invalid_purchase_order_transition`). A line that is not the PO's is a 400. Requires `Idempotency-Key`. Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts (the `CreatePurchaseOrderReceipt` operationId).
+func (c *ClientWithResponses) CreatePurchaseOrderReceiptWithBodyWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePurchaseOrderReceiptResponse, error) {
+	rsp, err := c.CreatePurchaseOrderReceiptWithBody(ctx, brandId, purchaseOrderId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePurchaseOrderReceiptResponse(rsp)
+}
+
+// CreatePurchaseOrderReceiptWithResponse Receive stock of an ordered purchase order
+//
+// Per line, the quantity that arrived: a `receipt` movement at the destination naming the PO (`purchaseOrderId`) with the line's `unitCost`; the product's moving average cost, the line's `receivedQuantity`, `incoming` and the PO's status (`partially_received`, or `received` when every line is complete) change in the same transaction. More than a line's outstanding quantity is a 422 `over_receipt` listing the lines, unless `allowOverReceipt` (the excess never counts as incoming). Only `ordered` or `partially_received` POs receive (409 `invalid_purchase_order_transition`). A line that is not the PO's is a 400. Requires `Idempotency-Key`. Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts (the `CreatePurchaseOrderReceipt` operationId).
+func (c *ClientWithResponses) CreatePurchaseOrderReceiptWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *CreatePurchaseOrderReceiptParams, body CreatePurchaseOrderReceiptJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePurchaseOrderReceiptResponse, error) {
+	rsp, err := c.CreatePurchaseOrderReceipt(ctx, brandId, purchaseOrderId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePurchaseOrderReceiptResponse(rsp)
+}
+
+// SubmitPurchaseOrderWithResponse Order a draft purchase order from its supplier
+//
+// draft → ordered: every line's quantity becomes `incoming` at the destination's stock level (never available), in the same transaction. Anything but a draft is a 409 `invalid_purchase_order_transition`. Honours `If-Match` (412).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/submit (the `SubmitPurchaseOrder` operationId).
+func (c *ClientWithResponses) SubmitPurchaseOrderWithResponse(ctx context.Context, brandId BrandId, purchaseOrderId PurchaseOrderId, params *SubmitPurchaseOrderParams, reqEditors ...RequestEditorFn) (*SubmitPurchaseOrderResponse, error) {
+	rsp, err := c.SubmitPurchaseOrder(ctx, brandId, purchaseOrderId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitPurchaseOrderResponse(rsp)
+}
+
 // ListReservationsWithResponse The brand's reservations
 //
 // Newest first; keyset pagination.
@@ -32329,6 +38303,109 @@ func (c *ClientWithResponses) ReceiveReturnWithResponse(ctx context.Context, bra
 		return nil, err
 	}
 	return ParseReceiveReturnResponse(rsp)
+}
+
+// ListSuppliersWithResponse The brand's suppliers
+//
+// Oldest first; keyset pagination. Archived suppliers only with `includeArchived=true`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/suppliers (the `ListSuppliers` operationId).
+func (c *ClientWithResponses) ListSuppliersWithResponse(ctx context.Context, brandId BrandId, params *ListSuppliersParams, reqEditors ...RequestEditorFn) (*ListSuppliersResponse, error) {
+	rsp, err := c.ListSuppliers(ctx, brandId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSuppliersResponse(rsp)
+}
+
+// CreateSupplierWithBodyWithResponse Add a supplier
+//
+// `code` is unique within the brand (409 `supplier_code_taken`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/suppliers (the `CreateSupplier` operationId).
+func (c *ClientWithResponses) CreateSupplierWithBodyWithResponse(ctx context.Context, brandId BrandId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSupplierResponse, error) {
+	rsp, err := c.CreateSupplierWithBody(ctx, brandId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSupplierResponse(rsp)
+}
+
+// CreateSupplierWithResponse Add a supplier
+//
+// `code` is unique within the brand (409 `supplier_code_taken`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/suppliers (the `CreateSupplier` operationId).
+func (c *ClientWithResponses) CreateSupplierWithResponse(ctx context.Context, brandId BrandId, body CreateSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSupplierResponse, error) {
+	rsp, err := c.CreateSupplier(ctx, brandId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSupplierResponse(rsp)
+}
+
+// DeleteSupplierWithResponse Delete a supplier, or archive it when purchase orders name it
+//
+// A supplier no purchase order names is deleted (204). One that is named is archived instead (200, with `archivedAt` set): it stays on its orders but takes no new one (422 `supplier_archived`). Honours `If-Match` (412).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /brands/{brandId}/suppliers/{supplierId} (the `DeleteSupplier` operationId).
+func (c *ClientWithResponses) DeleteSupplierWithResponse(ctx context.Context, brandId BrandId, supplierId SupplierId, params *DeleteSupplierParams, reqEditors ...RequestEditorFn) (*DeleteSupplierResponse, error) {
+	rsp, err := c.DeleteSupplier(ctx, brandId, supplierId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteSupplierResponse(rsp)
+}
+
+// GetSupplierWithResponse A supplier
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/suppliers/{supplierId} (the `GetSupplier` operationId).
+func (c *ClientWithResponses) GetSupplierWithResponse(ctx context.Context, brandId BrandId, supplierId SupplierId, reqEditors ...RequestEditorFn) (*GetSupplierResponse, error) {
+	rsp, err := c.GetSupplier(ctx, brandId, supplierId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSupplierResponse(rsp)
+}
+
+// UpdateSupplierWithBodyWithResponse Change a supplier
+//
+// Only the fields given change; `email: null` and `leadTimeDays: null` clear them. Honours `If-Match` (412).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/suppliers/{supplierId} (the `UpdateSupplier` operationId).
+func (c *ClientWithResponses) UpdateSupplierWithBodyWithResponse(ctx context.Context, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateSupplierResponse, error) {
+	rsp, err := c.UpdateSupplierWithBody(ctx, brandId, supplierId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSupplierResponse(rsp)
+}
+
+// UpdateSupplierWithResponse Change a supplier
+//
+// Only the fields given change; `email: null` and `leadTimeDays: null` clear them. Honours `If-Match` (412).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /brands/{brandId}/suppliers/{supplierId} (the `UpdateSupplier` operationId).
+func (c *ClientWithResponses) UpdateSupplierWithResponse(ctx context.Context, brandId BrandId, supplierId SupplierId, params *UpdateSupplierParams, body UpdateSupplierJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSupplierResponse, error) {
+	rsp, err := c.UpdateSupplier(ctx, brandId, supplierId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateSupplierResponse(rsp)
 }
 
 // ListWebhookEndpointsWithResponse The brand's webhook endpoints
@@ -37794,6 +43871,151 @@ func ParseListStockMovementsResponse(rsp *http.Response) (*ListStockMovementsRes
 	return response, nil
 }
 
+// ParseListReorderSuggestionsResponse parses an HTTP response from a ListReorderSuggestionsWithResponse call
+func ParseListReorderSuggestionsResponse(rsp *http.Response) (*ListReorderSuggestionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListReorderSuggestionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReorderSuggestionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListReorderSuggestionsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListReorderSuggestionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListReorderSuggestionsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListReorderSuggestionsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListReorderSuggestionsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListReorderSuggestionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseCreateStockTransferResponse parses an HTTP response from a CreateStockTransferWithResponse call
 func ParseCreateStockTransferResponse(rsp *http.Response) (*CreateStockTransferResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -38004,6 +44226,168 @@ func ParseCreateStockTransferResponse(rsp *http.Response) (*CreateStockTransferR
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers CreateStockTransferResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetInventoryValuationResponse parses an HTTP response from a GetInventoryValuationWithResponse call
+func ParseGetInventoryValuationResponse(rsp *http.Response) (*GetInventoryValuationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetInventoryValuationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InventoryValuation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers GetInventoryValuationResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetInventoryValuationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetInventoryValuationResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetInventoryValuationResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 422:
+		var headers GetInventoryValuationResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetInventoryValuationResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetInventoryValuationResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -44784,6 +51168,1941 @@ func ParseUpdateVariantResponse(rsp *http.Response) (*UpdateVariantResponse, err
 	return response, nil
 }
 
+// ParseListPurchaseOrdersResponse parses an HTTP response from a ListPurchaseOrdersWithResponse call
+func ParseListPurchaseOrdersResponse(rsp *http.Response) (*ListPurchaseOrdersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPurchaseOrdersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PurchaseOrderList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListPurchaseOrdersResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListPurchaseOrdersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListPurchaseOrdersResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListPurchaseOrdersResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListPurchaseOrdersResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListPurchaseOrdersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreatePurchaseOrderResponse parses an HTTP response from a CreatePurchaseOrderWithResponse call
+func ParseCreatePurchaseOrderResponse(rsp *http.Response) (*CreatePurchaseOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePurchaseOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PurchaseOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreatePurchaseOrderResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreatePurchaseOrderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreatePurchaseOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreatePurchaseOrderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreatePurchaseOrderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreatePurchaseOrderResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreatePurchaseOrderResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreatePurchaseOrderResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreatePurchaseOrderResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreatePurchaseOrderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreatePurchaseOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreatePurchaseOrdersFromSuggestionsResponse parses an HTTP response from a CreatePurchaseOrdersFromSuggestionsWithResponse call
+func ParseCreatePurchaseOrdersFromSuggestionsResponse(rsp *http.Response) (*CreatePurchaseOrdersFromSuggestionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePurchaseOrdersFromSuggestionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PurchaseOrderList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreatePurchaseOrdersFromSuggestionsResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPurchaseOrderResponse parses an HTTP response from a GetPurchaseOrderWithResponse call
+func ParseGetPurchaseOrderResponse(rsp *http.Response) (*GetPurchaseOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPurchaseOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PurchaseOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPurchaseOrderResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetPurchaseOrderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetPurchaseOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetPurchaseOrderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetPurchaseOrderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetPurchaseOrderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetPurchaseOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdatePurchaseOrderResponse parses an HTTP response from a UpdatePurchaseOrderWithResponse call
+func ParseUpdatePurchaseOrderResponse(rsp *http.Response) (*UpdatePurchaseOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdatePurchaseOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PurchaseOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdatePurchaseOrderResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdatePurchaseOrderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdatePurchaseOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdatePurchaseOrderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdatePurchaseOrderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdatePurchaseOrderResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdatePurchaseOrderResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdatePurchaseOrderResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdatePurchaseOrderResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers UpdatePurchaseOrderResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdatePurchaseOrderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdatePurchaseOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCancelPurchaseOrderResponse parses an HTTP response from a CancelPurchaseOrderWithResponse call
+func ParseCancelPurchaseOrderResponse(rsp *http.Response) (*CancelPurchaseOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CancelPurchaseOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PurchaseOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CancelPurchaseOrderResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers CancelPurchaseOrderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CancelPurchaseOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CancelPurchaseOrderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CancelPurchaseOrderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CancelPurchaseOrderResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers CancelPurchaseOrderResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers CancelPurchaseOrderResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CancelPurchaseOrderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CancelPurchaseOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseClosePurchaseOrderResponse parses an HTTP response from a ClosePurchaseOrderWithResponse call
+func ParseClosePurchaseOrderResponse(rsp *http.Response) (*ClosePurchaseOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ClosePurchaseOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PurchaseOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ClosePurchaseOrderResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ClosePurchaseOrderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ClosePurchaseOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ClosePurchaseOrderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ClosePurchaseOrderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ClosePurchaseOrderResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers ClosePurchaseOrderResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers ClosePurchaseOrderResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers ClosePurchaseOrderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ClosePurchaseOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreatePurchaseOrderReceiptResponse parses an HTTP response from a CreatePurchaseOrderReceiptWithResponse call
+func ParseCreatePurchaseOrderReceiptResponse(rsp *http.Response) (*CreatePurchaseOrderReceiptResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePurchaseOrderReceiptResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PurchaseOrderReceipt
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreatePurchaseOrderReceiptResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreatePurchaseOrderReceiptResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreatePurchaseOrderReceiptResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreatePurchaseOrderReceiptResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreatePurchaseOrderReceiptResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreatePurchaseOrderReceiptResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers CreatePurchaseOrderReceiptResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreatePurchaseOrderReceiptResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreatePurchaseOrderReceiptResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreatePurchaseOrderReceiptResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreatePurchaseOrderReceiptResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreatePurchaseOrderReceiptResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitPurchaseOrderResponse parses an HTTP response from a SubmitPurchaseOrderWithResponse call
+func ParseSubmitPurchaseOrderResponse(rsp *http.Response) (*SubmitPurchaseOrderResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitPurchaseOrderResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PurchaseOrder
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SubmitPurchaseOrderResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers SubmitPurchaseOrderResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitPurchaseOrderResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers SubmitPurchaseOrderResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers SubmitPurchaseOrderResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers SubmitPurchaseOrderResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers SubmitPurchaseOrderResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 422:
+		var headers SubmitPurchaseOrderResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers SubmitPurchaseOrderResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers SubmitPurchaseOrderResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListReservationsResponse parses an HTTP response from a ListReservationsWithResponse call
 func ParseListReservationsResponse(rsp *http.Response) (*ListReservationsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -46673,6 +54992,931 @@ func ParseReceiveReturnResponse(rsp *http.Response) (*ReceiveReturnResponse, err
 	return response, nil
 }
 
+// ParseListSuppliersResponse parses an HTTP response from a ListSuppliersWithResponse call
+func ParseListSuppliersResponse(rsp *http.Response) (*ListSuppliersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSuppliersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SupplierList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListSuppliersResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListSuppliersResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ListSuppliersResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListSuppliersResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListSuppliersResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListSuppliersResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateSupplierResponse parses an HTTP response from a CreateSupplierWithResponse call
+func ParseCreateSupplierResponse(rsp *http.Response) (*CreateSupplierResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateSupplierResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Supplier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateSupplierResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateSupplierResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateSupplierResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateSupplierResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateSupplierResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateSupplierResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateSupplierResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateSupplierResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateSupplierResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateSupplierResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteSupplierResponse parses an HTTP response from a DeleteSupplierWithResponse call
+func ParseDeleteSupplierResponse(rsp *http.Response) (*DeleteSupplierResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteSupplierResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Supplier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DeleteSupplierResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeleteSupplierResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteSupplierResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers DeleteSupplierResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeleteSupplierResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 412:
+		var headers DeleteSupplierResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeleteSupplierResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteSupplierResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetSupplierResponse parses an HTTP response from a GetSupplierWithResponse call
+func ParseGetSupplierResponse(rsp *http.Response) (*GetSupplierResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSupplierResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Supplier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetSupplierResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetSupplierResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetSupplierResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetSupplierResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetSupplierResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetSupplierResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetSupplierResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateSupplierResponse parses an HTTP response from a UpdateSupplierWithResponse call
+func ParseUpdateSupplierResponse(rsp *http.Response) (*UpdateSupplierResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateSupplierResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Supplier
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdateSupplierResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers UpdateSupplierResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UpdateSupplierResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers UpdateSupplierResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers UpdateSupplierResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateSupplierResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 412:
+		var headers UpdateSupplierResponse412Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers UpdateSupplierResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers UpdateSupplierResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 500:
+		var headers UpdateSupplierResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers UpdateSupplierResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListWebhookEndpointsResponse parses an HTTP response from a ListWebhookEndpointsWithResponse call
 func ParseListWebhookEndpointsResponse(rsp *http.Response) (*ListWebhookEndpointsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -48453,9 +57697,15 @@ type ServerInterface interface {
 	// ListStockMovements The ledger
 	// (GET /brands/{brandId}/inventory/movements)
 	ListStockMovements(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListStockMovementsParams)
+	// ListReorderSuggestions What to reorder
+	// (GET /brands/{brandId}/inventory/reorder-suggestions)
+	ListReorderSuggestions(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReorderSuggestionsParams)
 	// CreateStockTransfer Move available stock between two locations
 	// (POST /brands/{brandId}/inventory/transfers)
 	CreateStockTransfer(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockTransferParams)
+	// GetInventoryValuation What the stock on hand is worth
+	// (GET /brands/{brandId}/inventory/valuation)
+	GetInventoryValuation(w http.ResponseWriter, r *http.Request, brandId BrandId, params GetInventoryValuationParams)
 	// UpdateStockLevel Set a level's reorder point
 	// (PATCH /brands/{brandId}/inventory/{productId}/{locationId})
 	UpdateStockLevel(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, locationId LocationId, params UpdateStockLevelParams)
@@ -48564,6 +57814,33 @@ type ServerInterface interface {
 	// UpdateVariant Change some of a variant's fields
 	// (PATCH /brands/{brandId}/products/{productId}/variants/{variantId})
 	UpdateVariant(w http.ResponseWriter, r *http.Request, brandId BrandId, productId ProductId, variantId VariantId, params UpdateVariantParams)
+	// ListPurchaseOrders The brand's purchase orders
+	// (GET /brands/{brandId}/purchase-orders)
+	ListPurchaseOrders(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListPurchaseOrdersParams)
+	// CreatePurchaseOrder Draft a purchase order
+	// (POST /brands/{brandId}/purchase-orders)
+	CreatePurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreatePurchaseOrderParams)
+	// CreatePurchaseOrdersFromSuggestions Draft purchase orders from the reorder suggestions
+	// (POST /brands/{brandId}/purchase-orders/from-suggestions)
+	CreatePurchaseOrdersFromSuggestions(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreatePurchaseOrdersFromSuggestionsParams)
+	// GetPurchaseOrder A purchase order
+	// (GET /brands/{brandId}/purchase-orders/{purchaseOrderId})
+	GetPurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId)
+	// UpdatePurchaseOrder Change a draft purchase order
+	// (PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId})
+	UpdatePurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params UpdatePurchaseOrderParams)
+	// CancelPurchaseOrder Cancel a purchase order
+	// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/cancel)
+	CancelPurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params CancelPurchaseOrderParams)
+	// ClosePurchaseOrder Give up on the rest of a partially received purchase order
+	// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/close)
+	ClosePurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params ClosePurchaseOrderParams)
+	// CreatePurchaseOrderReceipt Receive stock of an ordered purchase order
+	// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts)
+	CreatePurchaseOrderReceipt(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params CreatePurchaseOrderReceiptParams)
+	// SubmitPurchaseOrder Order a draft purchase order from its supplier
+	// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/submit)
+	SubmitPurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params SubmitPurchaseOrderParams)
 	// ListReservations The brand's reservations
 	// (GET /brands/{brandId}/reservations)
 	ListReservations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReservationsParams)
@@ -48594,6 +57871,21 @@ type ServerInterface interface {
 	// ReceiveReturn Receive a requested return
 	// (POST /brands/{brandId}/returns/{returnId}/receive)
 	ReceiveReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params ReceiveReturnParams)
+	// ListSuppliers The brand's suppliers
+	// (GET /brands/{brandId}/suppliers)
+	ListSuppliers(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListSuppliersParams)
+	// CreateSupplier Add a supplier
+	// (POST /brands/{brandId}/suppliers)
+	CreateSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId)
+	// DeleteSupplier Delete a supplier, or archive it when purchase orders name it
+	// (DELETE /brands/{brandId}/suppliers/{supplierId})
+	DeleteSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId, supplierId SupplierId, params DeleteSupplierParams)
+	// GetSupplier A supplier
+	// (GET /brands/{brandId}/suppliers/{supplierId})
+	GetSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId, supplierId SupplierId)
+	// UpdateSupplier Change a supplier
+	// (PATCH /brands/{brandId}/suppliers/{supplierId})
+	UpdateSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId, supplierId SupplierId, params UpdateSupplierParams)
 	// ListWebhookEndpoints The brand's webhook endpoints
 	// (GET /brands/{brandId}/webhook-endpoints)
 	ListWebhookEndpoints(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListWebhookEndpointsParams)
@@ -48831,9 +58123,21 @@ func (_ Unimplemented) ListStockMovements(w http.ResponseWriter, r *http.Request
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ListReorderSuggestions What to reorder
+// (GET /brands/{brandId}/inventory/reorder-suggestions)
+func (_ Unimplemented) ListReorderSuggestions(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReorderSuggestionsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // CreateStockTransfer Move available stock between two locations
 // (POST /brands/{brandId}/inventory/transfers)
 func (_ Unimplemented) CreateStockTransfer(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockTransferParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetInventoryValuation What the stock on hand is worth
+// (GET /brands/{brandId}/inventory/valuation)
+func (_ Unimplemented) GetInventoryValuation(w http.ResponseWriter, r *http.Request, brandId BrandId, params GetInventoryValuationParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -49053,6 +58357,60 @@ func (_ Unimplemented) UpdateVariant(w http.ResponseWriter, r *http.Request, bra
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
+// ListPurchaseOrders The brand's purchase orders
+// (GET /brands/{brandId}/purchase-orders)
+func (_ Unimplemented) ListPurchaseOrders(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListPurchaseOrdersParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreatePurchaseOrder Draft a purchase order
+// (POST /brands/{brandId}/purchase-orders)
+func (_ Unimplemented) CreatePurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreatePurchaseOrderParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreatePurchaseOrdersFromSuggestions Draft purchase orders from the reorder suggestions
+// (POST /brands/{brandId}/purchase-orders/from-suggestions)
+func (_ Unimplemented) CreatePurchaseOrdersFromSuggestions(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreatePurchaseOrdersFromSuggestionsParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetPurchaseOrder A purchase order
+// (GET /brands/{brandId}/purchase-orders/{purchaseOrderId})
+func (_ Unimplemented) GetPurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// UpdatePurchaseOrder Change a draft purchase order
+// (PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId})
+func (_ Unimplemented) UpdatePurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params UpdatePurchaseOrderParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CancelPurchaseOrder Cancel a purchase order
+// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/cancel)
+func (_ Unimplemented) CancelPurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params CancelPurchaseOrderParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ClosePurchaseOrder Give up on the rest of a partially received purchase order
+// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/close)
+func (_ Unimplemented) ClosePurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params ClosePurchaseOrderParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreatePurchaseOrderReceipt Receive stock of an ordered purchase order
+// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts)
+func (_ Unimplemented) CreatePurchaseOrderReceipt(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params CreatePurchaseOrderReceiptParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// SubmitPurchaseOrder Order a draft purchase order from its supplier
+// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/submit)
+func (_ Unimplemented) SubmitPurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params SubmitPurchaseOrderParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
 // ListReservations The brand's reservations
 // (GET /brands/{brandId}/reservations)
 func (_ Unimplemented) ListReservations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReservationsParams) {
@@ -49110,6 +58468,36 @@ func (_ Unimplemented) CloseReturn(w http.ResponseWriter, r *http.Request, brand
 // ReceiveReturn Receive a requested return
 // (POST /brands/{brandId}/returns/{returnId}/receive)
 func (_ Unimplemented) ReceiveReturn(w http.ResponseWriter, r *http.Request, brandId BrandId, returnId ReturnId, params ReceiveReturnParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ListSuppliers The brand's suppliers
+// (GET /brands/{brandId}/suppliers)
+func (_ Unimplemented) ListSuppliers(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListSuppliersParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateSupplier Add a supplier
+// (POST /brands/{brandId}/suppliers)
+func (_ Unimplemented) CreateSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// DeleteSupplier Delete a supplier, or archive it when purchase orders name it
+// (DELETE /brands/{brandId}/suppliers/{supplierId})
+func (_ Unimplemented) DeleteSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId, supplierId SupplierId, params DeleteSupplierParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetSupplier A supplier
+// (GET /brands/{brandId}/suppliers/{supplierId})
+func (_ Unimplemented) GetSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId, supplierId SupplierId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// UpdateSupplier Change a supplier
+// (PATCH /brands/{brandId}/suppliers/{supplierId})
+func (_ Unimplemented) UpdateSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId, supplierId SupplierId, params UpdateSupplierParams) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -50586,6 +59974,74 @@ func (siw *ServerInterfaceWrapper) ListStockMovements(w http.ResponseWriter, r *
 	handler.ServeHTTP(w, r)
 }
 
+// ListReorderSuggestions operation middleware
+func (siw *ServerInterfaceWrapper) ListReorderSuggestions(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListReorderSuggestionsParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "locationId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "locationId", r.URL.Query(), &params.LocationId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "locationId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "locationId", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListReorderSuggestions(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // CreateStockTransfer operation middleware
 func (siw *ServerInterfaceWrapper) CreateStockTransfer(w http.ResponseWriter, r *http.Request) {
 
@@ -50627,6 +60083,87 @@ func (siw *ServerInterfaceWrapper) CreateStockTransfer(w http.ResponseWriter, r 
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.CreateStockTransfer(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetInventoryValuation operation middleware
+func (siw *ServerInterfaceWrapper) GetInventoryValuation(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetInventoryValuationParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "asOf" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "asOf", r.URL.Query(), &params.AsOf, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "asOf"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "asOf", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "locationId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "locationId", r.URL.Query(), &params.LocationId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "locationId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "locationId", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetInventoryValuation(w, r, brandId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -52628,6 +62165,597 @@ func (siw *ServerInterfaceWrapper) UpdateVariant(w http.ResponseWriter, r *http.
 	handler.ServeHTTP(w, r)
 }
 
+// ListPurchaseOrders operation middleware
+func (siw *ServerInterfaceWrapper) ListPurchaseOrders(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPurchaseOrdersParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", r.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "status", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "supplierId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "supplierId", r.URL.Query(), &params.SupplierId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "supplierId"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "supplierId", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListPurchaseOrders(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreatePurchaseOrder operation middleware
+func (siw *ServerInterfaceWrapper) CreatePurchaseOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreatePurchaseOrderParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreatePurchaseOrder(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreatePurchaseOrdersFromSuggestions operation middleware
+func (siw *ServerInterfaceWrapper) CreatePurchaseOrdersFromSuggestions(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreatePurchaseOrdersFromSuggestionsParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreatePurchaseOrdersFromSuggestions(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetPurchaseOrder operation middleware
+func (siw *ServerInterfaceWrapper) GetPurchaseOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "purchaseOrderId" -------------
+	var purchaseOrderId PurchaseOrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "purchaseOrderId", chi.URLParam(r, "purchaseOrderId"), &purchaseOrderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "purchaseOrderId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetPurchaseOrder(w, r, brandId, purchaseOrderId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdatePurchaseOrder operation middleware
+func (siw *ServerInterfaceWrapper) UpdatePurchaseOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "purchaseOrderId" -------------
+	var purchaseOrderId PurchaseOrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "purchaseOrderId", chi.URLParam(r, "purchaseOrderId"), &purchaseOrderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "purchaseOrderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdatePurchaseOrderParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdatePurchaseOrder(w, r, brandId, purchaseOrderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CancelPurchaseOrder operation middleware
+func (siw *ServerInterfaceWrapper) CancelPurchaseOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "purchaseOrderId" -------------
+	var purchaseOrderId PurchaseOrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "purchaseOrderId", chi.URLParam(r, "purchaseOrderId"), &purchaseOrderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "purchaseOrderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CancelPurchaseOrderParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CancelPurchaseOrder(w, r, brandId, purchaseOrderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ClosePurchaseOrder operation middleware
+func (siw *ServerInterfaceWrapper) ClosePurchaseOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "purchaseOrderId" -------------
+	var purchaseOrderId PurchaseOrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "purchaseOrderId", chi.URLParam(r, "purchaseOrderId"), &purchaseOrderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "purchaseOrderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ClosePurchaseOrderParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ClosePurchaseOrder(w, r, brandId, purchaseOrderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreatePurchaseOrderReceipt operation middleware
+func (siw *ServerInterfaceWrapper) CreatePurchaseOrderReceipt(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "purchaseOrderId" -------------
+	var purchaseOrderId PurchaseOrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "purchaseOrderId", chi.URLParam(r, "purchaseOrderId"), &purchaseOrderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "purchaseOrderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreatePurchaseOrderReceiptParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKeyRequired
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+
+	} else {
+		err := fmt.Errorf("Header parameter Idempotency-Key is required, but not found")
+		siw.ErrorHandlerFunc(w, r, &RequiredHeaderError{ParamName: "Idempotency-Key", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreatePurchaseOrderReceipt(w, r, brandId, purchaseOrderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SubmitPurchaseOrder operation middleware
+func (siw *ServerInterfaceWrapper) SubmitPurchaseOrder(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "purchaseOrderId" -------------
+	var purchaseOrderId PurchaseOrderId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "purchaseOrderId", chi.URLParam(r, "purchaseOrderId"), &purchaseOrderId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "purchaseOrderId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SubmitPurchaseOrderParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SubmitPurchaseOrder(w, r, brandId, purchaseOrderId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // ListReservations operation middleware
 func (siw *ServerInterfaceWrapper) ListReservations(w http.ResponseWriter, r *http.Request) {
 
@@ -53146,6 +63274,253 @@ func (siw *ServerInterfaceWrapper) ReceiveReturn(w http.ResponseWriter, r *http.
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.ReceiveReturn(w, r, brandId, returnId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListSuppliers operation middleware
+func (siw *ServerInterfaceWrapper) ListSuppliers(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSuppliersParams
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", r.URL.Query(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "cursor"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "cursor", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "includeArchived" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "includeArchived", r.URL.Query(), &params.IncludeArchived, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "includeArchived"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "includeArchived", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListSuppliers(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateSupplier operation middleware
+func (siw *ServerInterfaceWrapper) CreateSupplier(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateSupplier(w, r, brandId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteSupplier operation middleware
+func (siw *ServerInterfaceWrapper) DeleteSupplier(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "supplierId" -------------
+	var supplierId SupplierId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "supplierId", chi.URLParam(r, "supplierId"), &supplierId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "supplierId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DeleteSupplierParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteSupplier(w, r, brandId, supplierId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetSupplier operation middleware
+func (siw *ServerInterfaceWrapper) GetSupplier(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "supplierId" -------------
+	var supplierId SupplierId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "supplierId", chi.URLParam(r, "supplierId"), &supplierId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "supplierId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetSupplier(w, r, brandId, supplierId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateSupplier operation middleware
+func (siw *ServerInterfaceWrapper) UpdateSupplier(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "supplierId" -------------
+	var supplierId SupplierId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "supplierId", chi.URLParam(r, "supplierId"), &supplierId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "supplierId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateSupplierParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "If-Match", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "If-Match", Err: err})
+			return
+		}
+
+		params.IfMatch = &IfMatch
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateSupplier(w, r, brandId, supplierId, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -53930,6 +64305,54 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/brands/{brandId}/orders/{orderId}/events", wrapper.ListOrderEvents)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/suppliers", wrapper.ListSuppliers)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/suppliers", wrapper.CreateSupplier)
+	})
+	r.Group(func(r chi.Router) {
+		r.Delete(options.BaseURL+"/brands/{brandId}/suppliers/{supplierId}", wrapper.DeleteSupplier)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/suppliers/{supplierId}", wrapper.GetSupplier)
+	})
+	r.Group(func(r chi.Router) {
+		r.Patch(options.BaseURL+"/brands/{brandId}/suppliers/{supplierId}", wrapper.UpdateSupplier)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/purchase-orders", wrapper.ListPurchaseOrders)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/purchase-orders", wrapper.CreatePurchaseOrder)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/purchase-orders/from-suggestions", wrapper.CreatePurchaseOrdersFromSuggestions)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/purchase-orders/{purchaseOrderId}", wrapper.GetPurchaseOrder)
+	})
+	r.Group(func(r chi.Router) {
+		r.Patch(options.BaseURL+"/brands/{brandId}/purchase-orders/{purchaseOrderId}", wrapper.UpdatePurchaseOrder)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/purchase-orders/{purchaseOrderId}/submit", wrapper.SubmitPurchaseOrder)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/purchase-orders/{purchaseOrderId}/cancel", wrapper.CancelPurchaseOrder)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/purchase-orders/{purchaseOrderId}/close", wrapper.ClosePurchaseOrder)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts", wrapper.CreatePurchaseOrderReceipt)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/inventory/valuation", wrapper.GetInventoryValuation)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/inventory/reorder-suggestions", wrapper.ListReorderSuggestions)
 	})
 	r.Group(func(r chi.Router) {
 		r.Get(options.BaseURL+"/brands/{brandId}/customers", wrapper.ListCustomers)
@@ -59229,6 +69652,149 @@ func (response ListStockMovements503ApplicationProblemPlusJSONResponse) VisitLis
 	return err
 }
 
+type ListReorderSuggestionsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListReorderSuggestionsParams
+}
+
+type ListReorderSuggestionsResponseObject interface {
+	VisitListReorderSuggestionsResponse(w http.ResponseWriter) error
+}
+
+type ListReorderSuggestions200JSONResponse ReorderSuggestionList
+
+func (response ListReorderSuggestions200JSONResponse) VisitListReorderSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReorderSuggestions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListReorderSuggestions400ApplicationProblemPlusJSONResponse) VisitListReorderSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReorderSuggestions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListReorderSuggestions401ApplicationProblemPlusJSONResponse) VisitListReorderSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReorderSuggestions403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListReorderSuggestions403ApplicationProblemPlusJSONResponse) VisitListReorderSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReorderSuggestions404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListReorderSuggestions404ApplicationProblemPlusJSONResponse) VisitListReorderSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReorderSuggestions500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListReorderSuggestions500ApplicationProblemPlusJSONResponse) VisitListReorderSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListReorderSuggestions503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListReorderSuggestions503ApplicationProblemPlusJSONResponse) VisitListReorderSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateStockTransferRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Params  CreateStockTransferParams
@@ -59438,6 +70004,168 @@ type CreateStockTransfer503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response CreateStockTransfer503ApplicationProblemPlusJSONResponse) VisitCreateStockTransferResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInventoryValuationRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  GetInventoryValuationParams
+}
+
+type GetInventoryValuationResponseObject interface {
+	VisitGetInventoryValuationResponse(w http.ResponseWriter) error
+}
+
+type GetInventoryValuation200JSONResponse InventoryValuation
+
+func (response GetInventoryValuation200JSONResponse) VisitGetInventoryValuationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInventoryValuation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetInventoryValuation400ApplicationProblemPlusJSONResponse) VisitGetInventoryValuationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInventoryValuation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetInventoryValuation401ApplicationProblemPlusJSONResponse) VisitGetInventoryValuationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInventoryValuation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetInventoryValuation403ApplicationProblemPlusJSONResponse) VisitGetInventoryValuationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInventoryValuation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetInventoryValuation404ApplicationProblemPlusJSONResponse) VisitGetInventoryValuationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInventoryValuation422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response GetInventoryValuation422ApplicationProblemPlusJSONResponse) VisitGetInventoryValuationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInventoryValuation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetInventoryValuation500ApplicationProblemPlusJSONResponse) VisitGetInventoryValuationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInventoryValuation503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetInventoryValuation503ApplicationProblemPlusJSONResponse) VisitGetInventoryValuationResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -66200,6 +76928,1940 @@ func (response UpdateVariant503ApplicationProblemPlusJSONResponse) VisitUpdateVa
 	return err
 }
 
+type ListPurchaseOrdersRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListPurchaseOrdersParams
+}
+
+type ListPurchaseOrdersResponseObject interface {
+	VisitListPurchaseOrdersResponse(w http.ResponseWriter) error
+}
+
+type ListPurchaseOrders200JSONResponse PurchaseOrderList
+
+func (response ListPurchaseOrders200JSONResponse) VisitListPurchaseOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPurchaseOrders400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPurchaseOrders400ApplicationProblemPlusJSONResponse) VisitListPurchaseOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPurchaseOrders401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPurchaseOrders401ApplicationProblemPlusJSONResponse) VisitListPurchaseOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPurchaseOrders403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPurchaseOrders403ApplicationProblemPlusJSONResponse) VisitListPurchaseOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPurchaseOrders404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListPurchaseOrders404ApplicationProblemPlusJSONResponse) VisitListPurchaseOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPurchaseOrders500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPurchaseOrders500ApplicationProblemPlusJSONResponse) VisitListPurchaseOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPurchaseOrders503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListPurchaseOrders503ApplicationProblemPlusJSONResponse) VisitListPurchaseOrdersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  CreatePurchaseOrderParams
+	Body    *CreatePurchaseOrderJSONRequestBody
+}
+
+type CreatePurchaseOrderResponseObject interface {
+	VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error
+}
+
+type CreatePurchaseOrder201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+	Location           *string
+}
+
+type CreatePurchaseOrder201JSONResponse struct {
+	Body    PurchaseOrder
+	Headers CreatePurchaseOrder201ResponseHeaders
+}
+
+func (response CreatePurchaseOrder201JSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder400ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder401ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder403ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder404ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder409ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder413ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder415ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder422ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder500ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrder503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrder503ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestionsRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  CreatePurchaseOrdersFromSuggestionsParams
+	Body    *CreatePurchaseOrdersFromSuggestionsJSONRequestBody
+}
+
+type CreatePurchaseOrdersFromSuggestionsResponseObject interface {
+	VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error
+}
+
+type CreatePurchaseOrdersFromSuggestions201ResponseHeaders struct {
+	IdempotentReplayed *string
+}
+
+type CreatePurchaseOrdersFromSuggestions201JSONResponse struct {
+	Body    PurchaseOrderList
+	Headers CreatePurchaseOrdersFromSuggestions201ResponseHeaders
+}
+
+func (response CreatePurchaseOrdersFromSuggestions201JSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions400ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions401ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions403ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions404ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions409ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions413ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions415ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions422ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions500ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrdersFromSuggestions503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrdersFromSuggestions503ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrdersFromSuggestionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPurchaseOrderRequestObject struct {
+	BrandId         BrandId         `json:"brandId"`
+	PurchaseOrderId PurchaseOrderId `json:"purchaseOrderId"`
+}
+
+type GetPurchaseOrderResponseObject interface {
+	VisitGetPurchaseOrderResponse(w http.ResponseWriter) error
+}
+
+type GetPurchaseOrder200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetPurchaseOrder200JSONResponse struct {
+	Body    PurchaseOrder
+	Headers GetPurchaseOrder200ResponseHeaders
+}
+
+func (response GetPurchaseOrder200JSONResponse) VisitGetPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPurchaseOrder400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetPurchaseOrder400ApplicationProblemPlusJSONResponse) VisitGetPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPurchaseOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPurchaseOrder401ApplicationProblemPlusJSONResponse) VisitGetPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPurchaseOrder403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetPurchaseOrder403ApplicationProblemPlusJSONResponse) VisitGetPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPurchaseOrder404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetPurchaseOrder404ApplicationProblemPlusJSONResponse) VisitGetPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPurchaseOrder500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetPurchaseOrder500ApplicationProblemPlusJSONResponse) VisitGetPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPurchaseOrder503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetPurchaseOrder503ApplicationProblemPlusJSONResponse) VisitGetPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrderRequestObject struct {
+	BrandId         BrandId         `json:"brandId"`
+	PurchaseOrderId PurchaseOrderId `json:"purchaseOrderId"`
+	Params          UpdatePurchaseOrderParams
+	Body            *UpdatePurchaseOrderJSONRequestBody
+}
+
+type UpdatePurchaseOrderResponseObject interface {
+	VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error
+}
+
+type UpdatePurchaseOrder200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdatePurchaseOrder200JSONResponse struct {
+	Body    PurchaseOrder
+	Headers UpdatePurchaseOrder200ResponseHeaders
+}
+
+func (response UpdatePurchaseOrder200JSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder400ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder401ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder403ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder404ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder409ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder412ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder413ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder415ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder422ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder500ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePurchaseOrder503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePurchaseOrder503ApplicationProblemPlusJSONResponse) VisitUpdatePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPurchaseOrderRequestObject struct {
+	BrandId         BrandId         `json:"brandId"`
+	PurchaseOrderId PurchaseOrderId `json:"purchaseOrderId"`
+	Params          CancelPurchaseOrderParams
+}
+
+type CancelPurchaseOrderResponseObject interface {
+	VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error
+}
+
+type CancelPurchaseOrder200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type CancelPurchaseOrder200JSONResponse struct {
+	Body    PurchaseOrder
+	Headers CancelPurchaseOrder200ResponseHeaders
+}
+
+func (response CancelPurchaseOrder200JSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPurchaseOrder400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPurchaseOrder400ApplicationProblemPlusJSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPurchaseOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPurchaseOrder401ApplicationProblemPlusJSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPurchaseOrder403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPurchaseOrder403ApplicationProblemPlusJSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPurchaseOrder404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPurchaseOrder404ApplicationProblemPlusJSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPurchaseOrder409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPurchaseOrder409ApplicationProblemPlusJSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPurchaseOrder412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPurchaseOrder412ApplicationProblemPlusJSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPurchaseOrder422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPurchaseOrder422ApplicationProblemPlusJSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPurchaseOrder500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPurchaseOrder500ApplicationProblemPlusJSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelPurchaseOrder503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPurchaseOrder503ApplicationProblemPlusJSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrderRequestObject struct {
+	BrandId         BrandId         `json:"brandId"`
+	PurchaseOrderId PurchaseOrderId `json:"purchaseOrderId"`
+	Params          ClosePurchaseOrderParams
+}
+
+type ClosePurchaseOrderResponseObject interface {
+	VisitClosePurchaseOrderResponse(w http.ResponseWriter) error
+}
+
+type ClosePurchaseOrder200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type ClosePurchaseOrder200JSONResponse struct {
+	Body    PurchaseOrder
+	Headers ClosePurchaseOrder200ResponseHeaders
+}
+
+func (response ClosePurchaseOrder200JSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrder400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ClosePurchaseOrder400ApplicationProblemPlusJSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ClosePurchaseOrder401ApplicationProblemPlusJSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrder403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ClosePurchaseOrder403ApplicationProblemPlusJSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrder404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ClosePurchaseOrder404ApplicationProblemPlusJSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrder409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ClosePurchaseOrder409ApplicationProblemPlusJSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrder412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response ClosePurchaseOrder412ApplicationProblemPlusJSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrder422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ClosePurchaseOrder422ApplicationProblemPlusJSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrder500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ClosePurchaseOrder500ApplicationProblemPlusJSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrder503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ClosePurchaseOrder503ApplicationProblemPlusJSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceiptRequestObject struct {
+	BrandId         BrandId         `json:"brandId"`
+	PurchaseOrderId PurchaseOrderId `json:"purchaseOrderId"`
+	Params          CreatePurchaseOrderReceiptParams
+	Body            *CreatePurchaseOrderReceiptJSONRequestBody
+}
+
+type CreatePurchaseOrderReceiptResponseObject interface {
+	VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error
+}
+
+type CreatePurchaseOrderReceipt201ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type CreatePurchaseOrderReceipt201JSONResponse struct {
+	Body    PurchaseOrderReceipt
+	Headers CreatePurchaseOrderReceipt201ResponseHeaders
+}
+
+func (response CreatePurchaseOrderReceipt201JSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt400ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt401ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt403ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt404ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt409ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt412ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt413ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt415ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt422ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt500ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePurchaseOrderReceipt503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePurchaseOrderReceipt503ApplicationProblemPlusJSONResponse) VisitCreatePurchaseOrderReceiptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrderRequestObject struct {
+	BrandId         BrandId         `json:"brandId"`
+	PurchaseOrderId PurchaseOrderId `json:"purchaseOrderId"`
+	Params          SubmitPurchaseOrderParams
+}
+
+type SubmitPurchaseOrderResponseObject interface {
+	VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error
+}
+
+type SubmitPurchaseOrder200ResponseHeaders struct {
+	ETag               *string
+	IdempotentReplayed *string
+}
+
+type SubmitPurchaseOrder200JSONResponse struct {
+	Body    PurchaseOrder
+	Headers SubmitPurchaseOrder200ResponseHeaders
+}
+
+func (response SubmitPurchaseOrder200JSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrder400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitPurchaseOrder400ApplicationProblemPlusJSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrder401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitPurchaseOrder401ApplicationProblemPlusJSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrder403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitPurchaseOrder403ApplicationProblemPlusJSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrder404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitPurchaseOrder404ApplicationProblemPlusJSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrder409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitPurchaseOrder409ApplicationProblemPlusJSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrder412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitPurchaseOrder412ApplicationProblemPlusJSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrder422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitPurchaseOrder422ApplicationProblemPlusJSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrder500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitPurchaseOrder500ApplicationProblemPlusJSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrder503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitPurchaseOrder503ApplicationProblemPlusJSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListReservationsRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Params  ListReservationsParams
@@ -68066,6 +80728,934 @@ func (response ReceiveReturn503ApplicationProblemPlusJSONResponse) VisitReceiveR
 	return err
 }
 
+type ListSuppliersRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  ListSuppliersParams
+}
+
+type ListSuppliersResponseObject interface {
+	VisitListSuppliersResponse(w http.ResponseWriter) error
+}
+
+type ListSuppliers200JSONResponse SupplierList
+
+func (response ListSuppliers200JSONResponse) VisitListSuppliersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppliers400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppliers400ApplicationProblemPlusJSONResponse) VisitListSuppliersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppliers401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppliers401ApplicationProblemPlusJSONResponse) VisitListSuppliersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppliers403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppliers403ApplicationProblemPlusJSONResponse) VisitListSuppliersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppliers404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppliers404ApplicationProblemPlusJSONResponse) VisitListSuppliersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppliers500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppliers500ApplicationProblemPlusJSONResponse) VisitListSuppliersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSuppliers503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListSuppliers503ApplicationProblemPlusJSONResponse) VisitListSuppliersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplierRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Body    *CreateSupplierJSONRequestBody
+}
+
+type CreateSupplierResponseObject interface {
+	VisitCreateSupplierResponse(w http.ResponseWriter) error
+}
+
+type CreateSupplier201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateSupplier201JSONResponse struct {
+	Body    Supplier
+	Headers CreateSupplier201ResponseHeaders
+}
+
+func (response CreateSupplier201JSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplier400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupplier400ApplicationProblemPlusJSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplier401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupplier401ApplicationProblemPlusJSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplier403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupplier403ApplicationProblemPlusJSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplier404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupplier404ApplicationProblemPlusJSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplier409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupplier409ApplicationProblemPlusJSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplier413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupplier413ApplicationProblemPlusJSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplier415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupplier415ApplicationProblemPlusJSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplier500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupplier500ApplicationProblemPlusJSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSupplier503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateSupplier503ApplicationProblemPlusJSONResponse) VisitCreateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSupplierRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	SupplierId SupplierId `json:"supplierId"`
+	Params     DeleteSupplierParams
+}
+
+type DeleteSupplierResponseObject interface {
+	VisitDeleteSupplierResponse(w http.ResponseWriter) error
+}
+
+type DeleteSupplier200ResponseHeaders struct {
+	ETag *string
+}
+
+type DeleteSupplier200JSONResponse struct {
+	Body    Supplier
+	Headers DeleteSupplier200ResponseHeaders
+}
+
+func (response DeleteSupplier200JSONResponse) VisitDeleteSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSupplier204Response struct {
+}
+
+func (response DeleteSupplier204Response) VisitDeleteSupplierResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteSupplier400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSupplier400ApplicationProblemPlusJSONResponse) VisitDeleteSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSupplier401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSupplier401ApplicationProblemPlusJSONResponse) VisitDeleteSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSupplier403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSupplier403ApplicationProblemPlusJSONResponse) VisitDeleteSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSupplier404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSupplier404ApplicationProblemPlusJSONResponse) VisitDeleteSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSupplier412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSupplier412ApplicationProblemPlusJSONResponse) VisitDeleteSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSupplier500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSupplier500ApplicationProblemPlusJSONResponse) VisitDeleteSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSupplier503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteSupplier503ApplicationProblemPlusJSONResponse) VisitDeleteSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupplierRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	SupplierId SupplierId `json:"supplierId"`
+}
+
+type GetSupplierResponseObject interface {
+	VisitGetSupplierResponse(w http.ResponseWriter) error
+}
+
+type GetSupplier200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetSupplier200JSONResponse struct {
+	Body    Supplier
+	Headers GetSupplier200ResponseHeaders
+}
+
+func (response GetSupplier200JSONResponse) VisitGetSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupplier400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetSupplier400ApplicationProblemPlusJSONResponse) VisitGetSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupplier401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSupplier401ApplicationProblemPlusJSONResponse) VisitGetSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupplier403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetSupplier403ApplicationProblemPlusJSONResponse) VisitGetSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupplier404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetSupplier404ApplicationProblemPlusJSONResponse) VisitGetSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupplier500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetSupplier500ApplicationProblemPlusJSONResponse) VisitGetSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSupplier503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetSupplier503ApplicationProblemPlusJSONResponse) VisitGetSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplierRequestObject struct {
+	BrandId    BrandId    `json:"brandId"`
+	SupplierId SupplierId `json:"supplierId"`
+	Params     UpdateSupplierParams
+	Body       *UpdateSupplierJSONRequestBody
+}
+
+type UpdateSupplierResponseObject interface {
+	VisitUpdateSupplierResponse(w http.ResponseWriter) error
+}
+
+type UpdateSupplier200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateSupplier200JSONResponse struct {
+	Body    Supplier
+	Headers UpdateSupplier200ResponseHeaders
+}
+
+func (response UpdateSupplier200JSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier400ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier401ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier403ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier404ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier409ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier412ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier413ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier415ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier500ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateSupplier503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSupplier503ApplicationProblemPlusJSONResponse) VisitUpdateSupplierResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWebhookEndpointsRequestObject struct {
 	BrandId BrandId `json:"brandId"`
 	Params  ListWebhookEndpointsParams
@@ -69818,9 +83408,15 @@ type StrictServerInterface interface {
 	// ListStockMovements The ledger
 	// (GET /brands/{brandId}/inventory/movements)
 	ListStockMovements(ctx context.Context, request ListStockMovementsRequestObject) (ListStockMovementsResponseObject, error)
+	// ListReorderSuggestions What to reorder
+	// (GET /brands/{brandId}/inventory/reorder-suggestions)
+	ListReorderSuggestions(ctx context.Context, request ListReorderSuggestionsRequestObject) (ListReorderSuggestionsResponseObject, error)
 	// CreateStockTransfer Move available stock between two locations
 	// (POST /brands/{brandId}/inventory/transfers)
 	CreateStockTransfer(ctx context.Context, request CreateStockTransferRequestObject) (CreateStockTransferResponseObject, error)
+	// GetInventoryValuation What the stock on hand is worth
+	// (GET /brands/{brandId}/inventory/valuation)
+	GetInventoryValuation(ctx context.Context, request GetInventoryValuationRequestObject) (GetInventoryValuationResponseObject, error)
 	// UpdateStockLevel Set a level's reorder point
 	// (PATCH /brands/{brandId}/inventory/{productId}/{locationId})
 	UpdateStockLevel(ctx context.Context, request UpdateStockLevelRequestObject) (UpdateStockLevelResponseObject, error)
@@ -69929,6 +83525,33 @@ type StrictServerInterface interface {
 	// UpdateVariant Change some of a variant's fields
 	// (PATCH /brands/{brandId}/products/{productId}/variants/{variantId})
 	UpdateVariant(ctx context.Context, request UpdateVariantRequestObject) (UpdateVariantResponseObject, error)
+	// ListPurchaseOrders The brand's purchase orders
+	// (GET /brands/{brandId}/purchase-orders)
+	ListPurchaseOrders(ctx context.Context, request ListPurchaseOrdersRequestObject) (ListPurchaseOrdersResponseObject, error)
+	// CreatePurchaseOrder Draft a purchase order
+	// (POST /brands/{brandId}/purchase-orders)
+	CreatePurchaseOrder(ctx context.Context, request CreatePurchaseOrderRequestObject) (CreatePurchaseOrderResponseObject, error)
+	// CreatePurchaseOrdersFromSuggestions Draft purchase orders from the reorder suggestions
+	// (POST /brands/{brandId}/purchase-orders/from-suggestions)
+	CreatePurchaseOrdersFromSuggestions(ctx context.Context, request CreatePurchaseOrdersFromSuggestionsRequestObject) (CreatePurchaseOrdersFromSuggestionsResponseObject, error)
+	// GetPurchaseOrder A purchase order
+	// (GET /brands/{brandId}/purchase-orders/{purchaseOrderId})
+	GetPurchaseOrder(ctx context.Context, request GetPurchaseOrderRequestObject) (GetPurchaseOrderResponseObject, error)
+	// UpdatePurchaseOrder Change a draft purchase order
+	// (PATCH /brands/{brandId}/purchase-orders/{purchaseOrderId})
+	UpdatePurchaseOrder(ctx context.Context, request UpdatePurchaseOrderRequestObject) (UpdatePurchaseOrderResponseObject, error)
+	// CancelPurchaseOrder Cancel a purchase order
+	// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/cancel)
+	CancelPurchaseOrder(ctx context.Context, request CancelPurchaseOrderRequestObject) (CancelPurchaseOrderResponseObject, error)
+	// ClosePurchaseOrder Give up on the rest of a partially received purchase order
+	// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/close)
+	ClosePurchaseOrder(ctx context.Context, request ClosePurchaseOrderRequestObject) (ClosePurchaseOrderResponseObject, error)
+	// CreatePurchaseOrderReceipt Receive stock of an ordered purchase order
+	// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/receipts)
+	CreatePurchaseOrderReceipt(ctx context.Context, request CreatePurchaseOrderReceiptRequestObject) (CreatePurchaseOrderReceiptResponseObject, error)
+	// SubmitPurchaseOrder Order a draft purchase order from its supplier
+	// (POST /brands/{brandId}/purchase-orders/{purchaseOrderId}/submit)
+	SubmitPurchaseOrder(ctx context.Context, request SubmitPurchaseOrderRequestObject) (SubmitPurchaseOrderResponseObject, error)
 	// ListReservations The brand's reservations
 	// (GET /brands/{brandId}/reservations)
 	ListReservations(ctx context.Context, request ListReservationsRequestObject) (ListReservationsResponseObject, error)
@@ -69959,6 +83582,21 @@ type StrictServerInterface interface {
 	// ReceiveReturn Receive a requested return
 	// (POST /brands/{brandId}/returns/{returnId}/receive)
 	ReceiveReturn(ctx context.Context, request ReceiveReturnRequestObject) (ReceiveReturnResponseObject, error)
+	// ListSuppliers The brand's suppliers
+	// (GET /brands/{brandId}/suppliers)
+	ListSuppliers(ctx context.Context, request ListSuppliersRequestObject) (ListSuppliersResponseObject, error)
+	// CreateSupplier Add a supplier
+	// (POST /brands/{brandId}/suppliers)
+	CreateSupplier(ctx context.Context, request CreateSupplierRequestObject) (CreateSupplierResponseObject, error)
+	// DeleteSupplier Delete a supplier, or archive it when purchase orders name it
+	// (DELETE /brands/{brandId}/suppliers/{supplierId})
+	DeleteSupplier(ctx context.Context, request DeleteSupplierRequestObject) (DeleteSupplierResponseObject, error)
+	// GetSupplier A supplier
+	// (GET /brands/{brandId}/suppliers/{supplierId})
+	GetSupplier(ctx context.Context, request GetSupplierRequestObject) (GetSupplierResponseObject, error)
+	// UpdateSupplier Change a supplier
+	// (PATCH /brands/{brandId}/suppliers/{supplierId})
+	UpdateSupplier(ctx context.Context, request UpdateSupplierRequestObject) (UpdateSupplierResponseObject, error)
 	// ListWebhookEndpoints The brand's webhook endpoints
 	// (GET /brands/{brandId}/webhook-endpoints)
 	ListWebhookEndpoints(ctx context.Context, request ListWebhookEndpointsRequestObject) (ListWebhookEndpointsResponseObject, error)
@@ -70956,6 +84594,33 @@ func (sh *strictHandler) ListStockMovements(w http.ResponseWriter, r *http.Reque
 	}
 }
 
+// ListReorderSuggestions operation middleware
+func (sh *strictHandler) ListReorderSuggestions(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReorderSuggestionsParams) {
+	var request ListReorderSuggestionsRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListReorderSuggestions(ctx, request.(ListReorderSuggestionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListReorderSuggestions")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListReorderSuggestionsResponseObject); ok {
+		if err := validResponse.VisitListReorderSuggestionsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // CreateStockTransfer operation middleware
 func (sh *strictHandler) CreateStockTransfer(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateStockTransferParams) {
 	var request CreateStockTransferRequestObject
@@ -70983,6 +84648,33 @@ func (sh *strictHandler) CreateStockTransfer(w http.ResponseWriter, r *http.Requ
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(CreateStockTransferResponseObject); ok {
 		if err := validResponse.VisitCreateStockTransferResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetInventoryValuation operation middleware
+func (sh *strictHandler) GetInventoryValuation(w http.ResponseWriter, r *http.Request, brandId BrandId, params GetInventoryValuationParams) {
+	var request GetInventoryValuationRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetInventoryValuation(ctx, request.(GetInventoryValuationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetInventoryValuation")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetInventoryValuationResponseObject); ok {
+		if err := validResponse.VisitGetInventoryValuationResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -72096,6 +85788,285 @@ func (sh *strictHandler) UpdateVariant(w http.ResponseWriter, r *http.Request, b
 	}
 }
 
+// ListPurchaseOrders operation middleware
+func (sh *strictHandler) ListPurchaseOrders(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListPurchaseOrdersParams) {
+	var request ListPurchaseOrdersRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPurchaseOrders(ctx, request.(ListPurchaseOrdersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPurchaseOrders")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListPurchaseOrdersResponseObject); ok {
+		if err := validResponse.VisitListPurchaseOrdersResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreatePurchaseOrder operation middleware
+func (sh *strictHandler) CreatePurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreatePurchaseOrderParams) {
+	var request CreatePurchaseOrderRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	var body CreatePurchaseOrderJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreatePurchaseOrder(ctx, request.(CreatePurchaseOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreatePurchaseOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreatePurchaseOrderResponseObject); ok {
+		if err := validResponse.VisitCreatePurchaseOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreatePurchaseOrdersFromSuggestions operation middleware
+func (sh *strictHandler) CreatePurchaseOrdersFromSuggestions(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreatePurchaseOrdersFromSuggestionsParams) {
+	var request CreatePurchaseOrdersFromSuggestionsRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	var body CreatePurchaseOrdersFromSuggestionsJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreatePurchaseOrdersFromSuggestions(ctx, request.(CreatePurchaseOrdersFromSuggestionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreatePurchaseOrdersFromSuggestions")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreatePurchaseOrdersFromSuggestionsResponseObject); ok {
+		if err := validResponse.VisitCreatePurchaseOrdersFromSuggestionsResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetPurchaseOrder operation middleware
+func (sh *strictHandler) GetPurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId) {
+	var request GetPurchaseOrderRequestObject
+
+	request.BrandId = brandId
+	request.PurchaseOrderId = purchaseOrderId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPurchaseOrder(ctx, request.(GetPurchaseOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPurchaseOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetPurchaseOrderResponseObject); ok {
+		if err := validResponse.VisitGetPurchaseOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdatePurchaseOrder operation middleware
+func (sh *strictHandler) UpdatePurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params UpdatePurchaseOrderParams) {
+	var request UpdatePurchaseOrderRequestObject
+
+	request.BrandId = brandId
+	request.PurchaseOrderId = purchaseOrderId
+	request.Params = params
+
+	var body UpdatePurchaseOrderJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdatePurchaseOrder(ctx, request.(UpdatePurchaseOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdatePurchaseOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdatePurchaseOrderResponseObject); ok {
+		if err := validResponse.VisitUpdatePurchaseOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CancelPurchaseOrder operation middleware
+func (sh *strictHandler) CancelPurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params CancelPurchaseOrderParams) {
+	var request CancelPurchaseOrderRequestObject
+
+	request.BrandId = brandId
+	request.PurchaseOrderId = purchaseOrderId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelPurchaseOrder(ctx, request.(CancelPurchaseOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelPurchaseOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CancelPurchaseOrderResponseObject); ok {
+		if err := validResponse.VisitCancelPurchaseOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ClosePurchaseOrder operation middleware
+func (sh *strictHandler) ClosePurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params ClosePurchaseOrderParams) {
+	var request ClosePurchaseOrderRequestObject
+
+	request.BrandId = brandId
+	request.PurchaseOrderId = purchaseOrderId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ClosePurchaseOrder(ctx, request.(ClosePurchaseOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ClosePurchaseOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ClosePurchaseOrderResponseObject); ok {
+		if err := validResponse.VisitClosePurchaseOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreatePurchaseOrderReceipt operation middleware
+func (sh *strictHandler) CreatePurchaseOrderReceipt(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params CreatePurchaseOrderReceiptParams) {
+	var request CreatePurchaseOrderReceiptRequestObject
+
+	request.BrandId = brandId
+	request.PurchaseOrderId = purchaseOrderId
+	request.Params = params
+
+	var body CreatePurchaseOrderReceiptJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreatePurchaseOrderReceipt(ctx, request.(CreatePurchaseOrderReceiptRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreatePurchaseOrderReceipt")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreatePurchaseOrderReceiptResponseObject); ok {
+		if err := validResponse.VisitCreatePurchaseOrderReceiptResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SubmitPurchaseOrder operation middleware
+func (sh *strictHandler) SubmitPurchaseOrder(w http.ResponseWriter, r *http.Request, brandId BrandId, purchaseOrderId PurchaseOrderId, params SubmitPurchaseOrderParams) {
+	var request SubmitPurchaseOrderRequestObject
+
+	request.BrandId = brandId
+	request.PurchaseOrderId = purchaseOrderId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SubmitPurchaseOrder(ctx, request.(SubmitPurchaseOrderRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SubmitPurchaseOrder")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SubmitPurchaseOrderResponseObject); ok {
+		if err := validResponse.VisitSubmitPurchaseOrderResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
 // ListReservations operation middleware
 func (sh *strictHandler) ListReservations(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListReservationsParams) {
 	var request ListReservationsRequestObject
@@ -72387,6 +86358,156 @@ func (sh *strictHandler) ReceiveReturn(w http.ResponseWriter, r *http.Request, b
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(ReceiveReturnResponseObject); ok {
 		if err := validResponse.VisitReceiveReturnResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListSuppliers operation middleware
+func (sh *strictHandler) ListSuppliers(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListSuppliersParams) {
+	var request ListSuppliersRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSuppliers(ctx, request.(ListSuppliersRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSuppliers")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListSuppliersResponseObject); ok {
+		if err := validResponse.VisitListSuppliersResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateSupplier operation middleware
+func (sh *strictHandler) CreateSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	var request CreateSupplierRequestObject
+
+	request.BrandId = brandId
+
+	var body CreateSupplierJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSupplier(ctx, request.(CreateSupplierRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSupplier")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateSupplierResponseObject); ok {
+		if err := validResponse.VisitCreateSupplierResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteSupplier operation middleware
+func (sh *strictHandler) DeleteSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId, supplierId SupplierId, params DeleteSupplierParams) {
+	var request DeleteSupplierRequestObject
+
+	request.BrandId = brandId
+	request.SupplierId = supplierId
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteSupplier(ctx, request.(DeleteSupplierRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteSupplier")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteSupplierResponseObject); ok {
+		if err := validResponse.VisitDeleteSupplierResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetSupplier operation middleware
+func (sh *strictHandler) GetSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId, supplierId SupplierId) {
+	var request GetSupplierRequestObject
+
+	request.BrandId = brandId
+	request.SupplierId = supplierId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSupplier(ctx, request.(GetSupplierRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSupplier")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetSupplierResponseObject); ok {
+		if err := validResponse.VisitGetSupplierResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateSupplier operation middleware
+func (sh *strictHandler) UpdateSupplier(w http.ResponseWriter, r *http.Request, brandId BrandId, supplierId SupplierId, params UpdateSupplierParams) {
+	var request UpdateSupplierRequestObject
+
+	request.BrandId = brandId
+	request.SupplierId = supplierId
+	request.Params = params
+
+	var body UpdateSupplierJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateSupplier(ctx, request.(UpdateSupplierRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateSupplier")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateSupplierResponseObject); ok {
+		if err := validResponse.VisitUpdateSupplierResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -72755,746 +86876,839 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P1bcxu5tiAI/xUEv/7C5N5JmtTFtqTomJZllUu2Li5JLle55EOCmSCZpSTASmSKZtVRxIl+6nnt2NE9",
-	"j/M05w9M9NM8nfkn9UsmsBaQCWQmb7q4XDtqR21ZygSQwMLCwrqv32q+GE8EZzyRtd3faiNGAxbDr4eX",
-	"dKj+DZj043CShILXdmuXI0ZiJkUa++yJJDcslqHgHhmImPSOBs0TmvijHqlTIpNY8CG5oVEY0ETEHjn/",
-	"5oDsdDpt8h///qL1orXZaNW8mvRHbEzVh9hnOp5ErLZbu6ptXtVqXi2ZTdSfMolDPqzd3nq1o4CNJyJh",
-	"PGmes0lEZywoz7GXxCnrkemIcZKMQkkol1MWk1CSZMSITETMAjIIY5mYV4mAVzH7JWUyeSJJL/uSP2u+",
-	"ZbMeqXORjEI+JDHlhA5pyIvz5+m4tvtTTX299qlq9sfCpzjHKrC+Pz8mYgDz8GNGExZkkJ4HqKf9mPJA",
-	"Pm13djZpp7/RfO5vBs3nbGvQfEF3+s223wk22OZgi277TyexCFI/WaX1s3Yl9M9ZEs+a+4OExeUlfBiJ",
-	"iBHJfMEDqQA6pWFC+mwgYkaSeKZAB2AjdQsROu3WxnxM2Gx7tXHIw7GCbDubUsgTNmQxzOmH5jluWvMo",
-	"mIeuZlPDYBfBG4WMwy7bvTXGhAmRjCeEIuoSwZlHKOFsSt4fH70iIhmxeBpK1iLvYtGP2FgSn8bxDJGL",
-	"jpnqmDISctLT3z4Keh6JxJBEIWcKOGLejrY7b15tfzzY+q5zsf3Di9ffbf24+eb56cbLZ28rduTWq01o",
-	"TMcs0Wd2fxK+ZTMERKjWP6HJqObVOB2rjtfwzqupWYWxOjoKV+2JDEQ8pkltt5amYVCJAy8Vxs0DNaDj",
-	"HqEcgIR/Atz1OZNkq71FUh4xiWfRp1GEJ5Nysv/q5OhUAaZi6n392ftN/iCNpYir597j7HOCDXrmHE5i",
-	"dhOKVJIJHbIWOZvQX1JGKA9IQscTFjfZTRgwnuwSSnzoSpIRTciUSsJFQkIpUxaQ/gzpkGTxDYuBVsLf",
-	"USgTWDvZarezhf+SsniWrxzHddBlTD8fMz5MRrXd7c4GHBHzd6d62TIRYxbPRQw/b3A/AB/yYCJCnlQh",
-	"yD6Zsv5IiGvCdCsD5nloA+gyByFY/qX7Tdki9G/ZrDztE3rN1BbFivgRSQeM1IOYDpJmyJJBc5QkEzoJ",
-	"m6F1X1yzWRNv0mb7eWNX4bYieS92tjoEv3zF672r2u//9n9d1XoNImJCSZ8qOimuGfdIp9Xa2N4mN6EM",
-	"+xEj+xcHR0fEH9GY+uqoe0T6YsICc23pUwR4OWJXXExYDBcNPLpmk0Tfz68OT96dXR6eHvzYfXv4Y/fy",
-	"8rhH6htbZKRQNGADmkZJo0X29WKnYTLKqdo1m11x/Q18oqkbqY9ZMhKBR9QWeaQvglmDDFmCZ9y5aOEG",
-	"8GDkK96ruM53CdzeHkw9TjkcJHXv7pHtz58zOqKApU6YWlyLXFpz1GNTEoSDAYsVKTfzxKO2sUHqPWu7",
-	"utds1o1ZKlnQa+yR6SiMmDVx01kmYRRdcTUlD07sTsUwIe8OonA4SnoNhF7PujN7ioLonZFkTONrFlzx",
-	"3mcbd3aJweUeqU8i6sO1yYmIAxY3SMwGqWSAjTgr9RGRqtvqms12FR254hWL00MipK7Z7Im0gQI0LByE",
-	"LMBJh4mErXwiyfv3R68kCfkVj4TaP59KtpudBiB2csKiCAh4GKhLzxxj1TTjuSx0aV3xK/5B9cy4MXLN",
-	"2AQOfF+kPGCBwkGZ+r66J9SuRVM6k3qz9xEKNCL1rc+fG57aMX9EprFI2BXX2OKpboD5gkczc7NLwE0Y",
-	"MSFjIRP3TJzs/9A9P/zm/cXhq+7LHy8PL3qk3nlG3oYvSX92xc0BMQcNCRUZiSiQZMCAjxxRPn/Md4fn",
-	"3Zfn+6ev1Lheu912h43CG2bWJvdyRkOxJKHM0B2PBi2eUYX6cF7wiF1x9pn6STQjVM7DFzIVaRSQOmJV",
-	"YA6nIke+zyaKAw0HepdowsiIyivujygfsoDIkPtMEwt1dK19Uj3g64bXxlPbuuKGliN1zKl5gdueKxe8",
-	"YO3NnecvWHOrHWw3tzbZi2bf39lsPnuxs0W3nw92Nje2QHSwrsiN7efFK3JCk4TFaiL/Ur+q/XR19Xmj",
-	"3VQ/O+rHpvp1+6X68Ur9+vzw028db2N7+/aq9q8/uc3yd43/VLpevNrnpv5Uc8ykpEP1cpxKxRcTSn5J",
-	"hYIxtiZ1fSGU7gN1TXaaiy8EQAMucEg1QJ/61zKickRCLsOAVdx159mtWckPlSQgMQBKlF0uSMHIXAK2",
-	"mx993O8rTiVhNyyeTUcsZoRFkpG6ZEhue+7seiTjbRse6QPOFrEYDwa94lvtNplP9jwiBdIqc2p8yglX",
-	"MyEBXqFTEV+TZBr6bC0snc94/IW1D4e1A9AqzEHTw0s6zBh2rY9ArggIlUKQMaMcWSBH9NxsdVqdxh6h",
-	"irxFTEl6uZzS2QAyi4NkTEiL9P7WI2M1HcUU8pn5It6sWvCT0Arg4YvxmDYlU7isoAYsvxgQdeEmM5LQ",
-	"ofQIo/7IgNUBlkcErJVG0Yz0PjwFxcqU0WvVUSOwnoxaB5+hhgLPFSUJ7XswB57EIlIT4oI3C9ugrhOS",
-	"cv35hA4bmUhCOB2r8Xp4EFqZfqc194ToFksUOzaet9sFzL7627/WPzxt/G8axR2s/dtVrU7+5pG/LWrR",
-	"+NvaWP23xbulgWNtmnq6gD1P/ZG6d3G9gMP8JkyAbM4VwkK7yf1kmuNwHCbl8/KODhmR4a9snqwZQT/7",
-	"W5o5UfsE24aqmE7bVsx0KhUzRtk1d71R3uB+qz1TvPHczwj99n7feIfKs7lfmWTv7/edcyZZfLMYcLHT",
-	"5r7fS9J40af06/t95YJJuWhFMnt/v++8lwsQIZUPgAff0zikfD4e3GTv7/OdW9VZTgSXDPV6aTJSxMdX",
-	"VEk9UCSdcTjidDKJQjxJT3+WqFzOv/SfYjao7db+f09zPf9TfCufqlHP9Wfwo0WFjd4XdSGICeN7BNg2",
-	"dcUrWQquealoiWU2OKD+iDUP8MqpUAKhhNDjogmyQW9PD0OAFCsZp8+IrwYJ8LZ+9nxrh/zHv2+3OqAl",
-	"XsBxaf27Gbr2ybOunuxp9emmQ0Pv5swWptRDQ8e3l5fvnnZabZynvPs8oX9pnvi0AituvdpLGmiN9QI0",
-	"mKBe+u8GHbLRVY8A0RSsMqHg3QENI6aQMGAJDaPabo2NaRjtkpzjQ0U4PCY0CGImZc2rsTgWas9/+q02",
-	"CFkUmJ7qfq9gG6sGuf2k7iGZUO6DOYOmyehpzIahTICryNTnyzTjSj5NZW13S11MSZgAKDWgSL5Yki1W",
-	"w3aUJBO5+/Qpg+Ohrq+4FbAbA0H5NO/bhPXWbr0VT5c2DlQdLMsqQfoxo9daSTJh/i4Z00iRBxaQNxdn",
-	"p6Teyx501X72Goqlw4+Qm1BEuDDFvig27pqLKSewH6TeK21zT/PcitVlXElCExbr5iEnPdzTXqNwqItG",
-	"lqp16+ZPnbaw+APBB1Ho3w9jAXG6Cb1m3MbVfU6o74uUJ0YTEkqNZOxzKBOJrM6DothOjmLZ0lbHKN90",
-	"eQhM2icpD39JLckDIAQ6HEsGMt+UubrIMuKCcqew4wVT36INt5tWGOTWw5VvRNwPg4DxeyHLIBvFQpXL",
-	"EV5jWnvBGQvw3CnGQO7SYBxydRzGIVx6JcRR759C27uhzWaONt9Y81sVb/I1PQji2BwFqlfU3UujSEzR",
-	"sACKkVA+KCV4LTi718aCjMS6QzVOcWtz+QnsbzSKGQ1maneDSiKAOs4mDnmnLe1Yl81rnNKquwkreLi7",
-	"BM8ykjwWwHaGEpZO0olHYnYjrlmgqAL7PFFsyYNu65FaH6fRIdyQ99tfHKmLl61L6FPOPk+YD5K4ek2E",
-	"76dxzII9rUCyXDhIGKDSP2YTESchH5IwKaIBIMivd9n6bZvPMMs39l0z91VxwSz6ATkMF1rq7k9jhjoq",
-	"sIBIxdaCZeQqgznO+6q2h8wIrOWJzNwWCtZAC84jaoz5qWQPilinIvlGpDy4F05xkXQHMIqFTqcClTRa",
-	"wqkkEPrdSu41wd3uhK0ci05FQsw0V8UcLpIm9nkIpDEwMeQEuAjFKVo25jGdwUUhGSN1VEAmIgoIndA4",
-	"eVi28R2dRYIGl0Ic03h4v3tjgmN1EyG6EYzm3B4WO67tgwJWNmIEVGKgy25vvdh+/oz0Zwl7BK6ys1kW",
-	"XGAyiRDETHlVvNDLbSZCNLHvQ101JfhkDJUiFQCreoechC9tL5+c6UK6YwybD4wvMfiehepD36Ccdy+U",
-	"sYarEJIvwT0IlH7EMYlmNojNPWOfSrJnW0XEeUwHvjsg4UaOhDY415ebbeg1de+HwEHLx5TTMTjm5DYf",
-	"qu3kJBJ8yGIC3AFPdom66NVmgIH7QZHugsU3oc/ec3pDw4j2o/vRKYnDdVNrvALSBTShfe1aoShxzKg/",
-	"Ug0fkruxiJFeIXGntCoe6AU17d4PRYsySPiU450U37hMIBfTXZLyDESk3jOdbBD3Gh6QWRmJqfbOs91G",
-	"k3Cs7wFpD6AeizRRnXWXaRwmDL1OfBFFYaDYTmCbfME1MmIjNRD80jWiea+xR3oV298jg1iM9YxoEHJF",
-	"VBV4WYucao9kJe6o0RLG97SBmypx3PU+Mr65X4mkf5EI//oAKeeDqbStQedhjVaJgIiovqPEB60QSSMQ",
-	"FCJ2w8ChCb18xuKGjdVXVHsG3kkuBOc4pS8CR1UXmO+lECeUzzSw5L2IiVaMdZNRLJKkeH8JQcaUzzRp",
-	"V2x+yOUeAeQBN+2IqtNcxehA2ztdMBuW7iybQWwWuzpZiWnCmnAkH+heySZDk4SNJ4k0xy6U2l0cTnnm",
-	"uqth++c5bu+52joRh7/eky8Cc01XqxGKlxNFlz10ALFUDSUUmsRiEEZ3U7u0OzkSOctaHX9Su9sDyU5o",
-	"4PBjBt6UNJK7hBJQJvKhwp1csd9nNAbBCVS1lPSp4h2HnCZpDMEGUwidQSiqJXnoSR6Dmj8NQsaVdEYz",
-	"EOdDGU2Pll3VoyCU6iIJcpzNLQVVqiGy/+6IXLOZp40K+k+CPlugNKDc3Wmjd94jIvYUvwsUwtPrsEBS",
-	"OAwfPnxo2prIahcfmrcAGULtBiOJIKlkxva23Sb/8e/zI4peIsRBw/Gfr2ohh83qwuyvah6+6Fqf/s9X",
-	"c/F5TmjSfY/nJBbqW/dmIc3aNL/RnVAppyIuHVXDj5j3ahNhv6rPaz7KHaj+hn1grYUa0r/WybUB9RBH",
-	"9wOLoiaeTFSEh5lVjpJ+KpHlitPoYXVb77lMJxMRJyw4YUFILwEA99j4NB+wO1YjdgGmixQdmXW2wHA9",
-	"gnpj20aBbKIEJkr0RFfHgWyAJgzQhJ4PreNQMkWvCJregyLBByUD3FN9LtEVxVGc7/5WA4vgH6ZaX12v",
-	"0X8a8hvGExHPntLg51QmwGx/dVr5W68m0sQXYyWeweVZBeVikyLRFZwzH64xHbuTCbFKIImETKwAFEtU",
-	"6TMFZ1+Mx0rMC3YVkRrTGfIVqJId0RtG+oxxI9e0yHlFGE/BiRluedCP2FZhcMQ1wZvA4obli+GP3+Mz",
-	"hDbJob3q7up9apqecBofx+xC6j337GnH+Ec2xKBaoldASP1txKwnkhycnZwcXQKKQdQr3n9ZyDRq+H31",
-	"nbqDrRYiB6G6OI3DAWDoE0nElGMwDzAYLGiAE/5KWLtPttttElOIIoKIGkq225ukjoE+k1iMQ8kkKvx4",
-	"WQeiXdG321umy5AmDDy5wKUbxDktuE1EFPqhGixmNCEKDHQAzGXMJONBY7cyFq4UHGGikDAWBrdBw1AM",
-	"CDVHGaYcKDEB4LTo8EH02QNeNhl+o0chGL/BK5lZDmU0QJUtjd7FYsLiJFTXy4BGknk2y4FG80vFFiu0",
-	"/3g2kny6M7huvh1Pp8Hxzztvf9h/fSl+lL9s/rD9Lpz8Em2NXm7zzs2L16P26Pjjxnft6+c/jjuTD5s3",
-	"P+Tek69j6jPyrZhMgM3ImM7dGvhmT0ITLEwGIdilgPn2ahNrsoXJ2VLA/ee5VuStWZY9hcIKrfGMT/Wi",
-	"8XKALCZRp2z6zjRFZ1LjjPiTAx09Q2vgPG+B6P/M0EtpX3vrLcMPdxf8MJkt9UDFkQ9U01uvBuJpvHIv",
-	"3frWqymy2Fmx23GInheqz8YafTZgA4RMaHQAd/1KPd/lHWAfhjr9wwpdz7Fxcf9wrR7CN4fZgo070DuR",
-	"Y+Gx4IHg6+NfAfIlaf3o4oxsdp49a3YIjSYj2txQBMzC/peF4A/nixtOIMhP+82Pn37buF03lGOD+HQS",
-	"JjQiEVNtJNlvfiR1ykl5dkRxbQ1rZYAcDqg6G+Ql7ffpkJGLJGYsqQhfWQ1qxwbh8sHf8zAhWxUjzhvj",
-	"nYN/+UCnHzrk2Q+HxZHmD3SeYaJNmxhNWEzmYkd5MMg3sSZh6OcZJOy8F8sNoDVvmeO8V9OZU/YTd/iN",
-	"9sazZqfT3Ni+7LR32+q/j/ZwAU1YMwnHbMGYL2fV6qlUalP4NZsR6ieSDEQMtl+ZiImE0ELgUDAfjWoU",
-	"s1wrJ2ISMaoNVwAb98yswl6vAhnUXsn9pCp1C84MVuBMeo/wNIpA7Q2soDu1jfbG82Z7o7mxuRyqahzU",
-	"baE/fGl+o5An1QDGeHWMxs+jrEgdwtRjNgg/A183EGls4gAl82OWPJFg2CMJiyI1ikQ3FXcRzJ90o/CG",
-	"dX95/sN1FeDCtVH1eXuVDYmoTN5Lg6vlZav3GXef4Zfrt6mFyHHI04SRejoJIG7NRLcL7jNQQqvXDb2Z",
-	"4UCz9cYzsuKYPLtsv9jd6txrQ8vMz0UiYjaIBYej4V8TOeN+FWhyL1zpjADcC8qRu4ptrnkm8Eri35+8",
-	"WpiwsVx6xQLhepd9Rn1Uz4LGMZ3hZQ2acdyeu4CgyHip6eZ5bDTnBWjvrtimODZFs8+wgz72XCv5AFjt",
-	"cbgCj1/gpA0s1wBqFSjz1DpqjDXBBp92xpi/RmtHK/LPYL6GHNQYe9773LSg32vk4Zs9F9t67mEpo6LF",
-	"vNDmr59+63ibG7e71u/rB1tbkzWzKnxXrT1J4rCfJmwBj/7bch7DBdc3MWOgFjeR3jT7Cqn7IhKxB7Gk",
-	"Hmm1Wo29jOZst1vkkPoj8M9RwlpHUanttk26Tdz3dBQmjMiJkoloQlgIIj/jAamfTRjff3dENiHMCv07",
-	"qM6jJAZE4+kMvYBAt6D2UT9twtMeRjZI8PwxeWu0MpAPROzDq91CrHO+zF5jD0OzMbjCLHCjba/FwYnf",
-	"agCY2m6tH1Ff3SYKQorhVvAd08/2jmy3i2gMyOAsoYzFi6BWEFALnKk6WPtpECaHN0a5vDoloH4iYju9",
-	"WPm+MnZCTLQAGrB6D/odBT2TCAaYpTDJ+CRzKQFzBOguQaUEF1PxCl165eivLeDTpiOBc0M9mHOdGh/X",
-	"uslFppk0hRZSjJngLPf10QuRLBpkeeMmsbhhAXwDPf/qxmbiGYsoBh3opD55xIIDBi5ANQgeKs786tTx",
-	"1kB7L3qPEHWxMjlCU2WjRd6ySZKxnAQA80QaszDmT5rEKWdBiwD7Zxl6AT5e5XatzZoO7rSNK+IZI0yh",
-	"MmiE+iJNFL5NQsj9oW/NnkeyR/qOxOC2tef0GILF+pzlNluFswwnxUluttqtTmez9XyVpUo7Wnut2QV3",
-	"gWyiDZ+LQ5UN3brUlj6FmftDTcjySZ6IX8Mook+3W+1Vvp1mAeNz6IWvWOiYs8CShNxTqNPimNBLiD18",
-	"EAnuDtyltqNmke6GHnoF+m0dMc8Jvg8nNRu0NtpXMl3Ztjw+c5nfXH8Qg+miYIUQTRMyAhdBRVR7RqXa",
-	"RdW/CcDdzdx7Sg4YNCG9d2cXl8R1uei1SE9T9+5AxEM9CHh5RDNwHCrSf8sXGkVHwZlJRqkwWEnOetuf",
-	"SDJk3Pjn19G9B3KasVyaDodcXVmK6o4hHaK6Co15KksRoAlsi6xChXfhEeCgceXWMi4cHh0jb/kcwGHr",
-	"QlI4FoCzFz7JXNPxz0j41wzdVBBkkNkPX4s0yX7p0ijKkd9My1KF630L9IHoatkaotvHfRZ3YzZW1z0Y",
-	"Rc09blbsPjTZ1Nyncz+ZL8nddjy2NmCtJ2Y0J5lAAUJl/Z2dAWJdhtBnUmZGFvcsXCgWXglQ+9rLDla8",
-	"S7Qb1lXabm/61gjwgBXkKzZ7M+q/9sOz8M3R+1+POqfhkTzi59v+wdGzo/E37bcbk83g4M1Oi83eTPzN",
-	"E9Uw+nFjJ/Ff70z6/Dzywzc7LX8j4gvUYUeVs8ccxilPwkizTyU3MJfx31mWECfby0UQSwQxrjZ4mNXl",
-	"s2fbEn0axyGILdLkRywyZQvBxt9EH/mbyN8YxpRH7SPevhv0ABKGDprDirvrYqB+NufqXUb030udTMim",
-	"19DRcxCwAF17fvZOV5H1lzT2tTq9qC54fXl02nzh4b+dDVJ//+6gud8wDzZJ/XBf/Qv2Zny25ZEgHKrd",
-	"UYTUy9Np+iPmX+M7tKRHVCYNcsNizLtZN7cCUmpXJsVkpCwKGi3yHuP91cAht7JQ1rfaO6TXx9VgngTk",
-	"dPO92Gq3n22+6Gxubu5sdlx9Rf2ndnPn028vbv8Vf+lseJ2t9ZPDvfBIZ8MjnU0Fkc6WgUWdAnjA0AL5",
-	"o9c1JT6GUh9uX3+psfHAtLsbv76S0aKsKd3nNJopsS8ih3wYciar+skorUjRjxjikYDFoRJHs/gRUMjQ",
-	"BLPL66DX/JM0+2STzf+kvgUfdCt0AJczYsfqHPLkGRjJFiccK3HDWsMKULI2PP+gq1zNl1ZJJxTePjqX",
-	"i6fjj2Fw4dvnInJp+vn+6avu2YfTw/OaVzvZP91/Db9dXO5/841L6vOXpR1+mUbXRwkbn0OMzd1Of4WQ",
-	"FitCaFQcapVZ4QRqYjM9AmNmKhpjIRGcOejvwLEvRMQov9uRf7aS8SfkAfvsDL2k1IFXk9fp0vCn67TC",
-	"30N9Cbt7eDAMRCuxII2u308kixOd8k7exT0Icf2n34xjzyudi9tnmp6RU9EiG2C/CX22PxapkuQ7Ozs7",
-	"eqG1/cNm58XWRvPl8dvarZeNVKKMxTF2doAZswfZbH749tLyIaxB/vba7afb+53WA4CjhpMBEyp6j7B/",
-	"p60ZQ/N38WRXHtXF+3KnQ7QmGXLP6+2dZ31Auc8iSNB4BzSKGQVX56yAQRZpnYxYGJNxyINW2f/LdLPP",
-	"7cIRCmrz9vKKCuWFwrDG6eoOa9XagHe5y5sv4pj5CRmJWDLSB6ZrRmRCJxA3xS0fr90aJePUH5nAZyVQ",
-	"TkYxlQz9J9GRtwyp0kdtkC35fkbirNAQJ3/xs+XucfYS7u7RVlyFO3AlWgo+COPxXfFyQmdjxpNzpmma",
-	"AkLY3TxJpi+nx9fB0fTb9Hn4eeMF3Ux+eUfLYC/3r/DIiNEjRLcFawBw9YqbNg8nsbgJA/AODoMCt79o",
-	"Rms6flUiPNA+1CjeAYSams/zCHAcAJZb/UsQvpOzC6lriWqQJmnMGnuE9iVEfoYJJOc3KgGj6LqzM8w9",
-	"fCXW9Rj9Izwp8vtvc2PR7efVMHudfq14sOLZNv6p1jI+zcVGQ+TvgI86IyVDrgV9V3M3ycwxFT0Ytbtp",
-	"hW/greKIxxjvQQP6X/QXWr4Y517O+wElx+KGRdSvoMnWTJZJprja/azDbfZxG5PK88hwMsvXadPtLQep",
-	"NleTV+0lre0gORmJotvl37e2yEabPN/Zekba7c4Ld9Ct9oLc+D+1mzt/rzdIq/np7+sqMFBh4aFxHcMF",
-	"/k7qpEFapAkqndLlY0AIMJmPmt+k0SCMkOqvzxuA1i+u7dbOxYxG5AQ/CcXEAF/VbzqEZpl40u/UvNov",
-	"KYVU5rXdjsLYJKa+IoCn6biPnznpbGxubT97/mLn9csKtsHMx94xZ2prUim9khW50xIsjUt3Tnc2thez",
-	"3eU1O0txlr/+ZVl0115Es/LE8HdADENqhjH1WeGQxwLvERDUyxekoROLAH0IjW7NWIsbWwtRreedExhq",
-	"PjhM1vi7nBKMwPvwbfNw/+IyJ7eHVCr2KWYjkcoqgusn4Q1zkt2jNmCpcoDmgREr+PNjhMPyyAEDAhM0",
-	"YKjtKn1OVdsSf6wGWkqh1mKGC0mZ8vpxxpYnOHOquz2RxDSSGJhm/uyRIbBWoPjm6rjsYh480p/pTL51",
-	"ymdQTgo07UbHk0VkQYZ/j4RY4SmJKZcUQtNa5CyfRjIVYBEF6yGp2y5f+VSy1GR7pC+SUbkShrXSBuZT",
-	"hK/rAlaUSE4nciSy0nam/ROdldjTWlgeELj14DdjZh2Fkwm4BiHCFF3L9FD2wV+Zx2CfMbbQllnkSEya",
-	"Wy82OpvOZZKXMlhZ3ZXfJxvqPjELsQKH7s5RVQitORxW4Y9Q229XQHSx92wBqio82cqUh2hQb6zr3eGv",
-	"pBEMQglAQZoURWcD2I1FK3yVdVFQd1eVvSO6HM4U6rMCtu7lZwe2/Yk6fNLLPBwBGdN+IhIateZgT5XH",
-	"TFZXVUyhGJxJpYVHBErX9InCuidQMjVRQuueyWA9MZUfXfA6SPqobIVNAO/CUXCRFJjYY4jr0IXuAoGW",
-	"WncNVX64cbEGSCnIGK8sYjVU2yuZrkWXwzxBb41S5MZypN1ZCWkrTvqKN2HWU6ttV8X5E8HZrALfwf0m",
-	"o6C+kIqN1/I8wAKONZqASL2tHU5Bvm+07AmdQC3LebwtuVR8IwvI1ov18TGhn48NSq622kvTo7zgS/qZ",
-	"VR1uUjcreSJJQj97RNKZWmIlY1rewvkcQkHRvY507Tiouz7SGYdzXyOBpd/XLJ2C+BAUSH0mE8miiMUV",
-	"yiJ3dgvxN29569X6uevAQmW6bnZHo7Oz60szE6gNemX1uPVq4ZgOly/NFDjCxiuynboTcp1eDYuVrfqp",
-	"M936trC/yzrnTdcwiuXIsdLcLrDxrcGgZad0CG2nLByOktcxXX7ZfLCaFk8mWuqM5sta7/yjec4GKb+L",
-	"2YE6hyrHz9r7i1cPqWLITDlYcIoFJKAK1YIKeSzDg0JwMSfjkItYMQyJNCxbkbY79xyuai1Hgrsd0ozT",
-	"KDNFSJR14fcRFnjlAfHVpQyuMTHzRayTUOLaIRWXus+QgwOGcyUWBtFgDvNSjm8rm8lKu7OmaSy/TioV",
-	"7zqjRxEItvDj7J/G16LkXTgvGmGsnVt0UDKW6Q6n5SGFpNiSxBQz3Hz+HLyykiTSDojgVlg6HusxteX1",
-	"3oW1jW2+f2n+1VxKuHWXszLXc3ls+iDfo9UyChxrqtcQoe+11fegfBbdy8jdJyMp6FxjnwmN0VHLj1M5",
-	"YlUW7XX33Frzw0gyc6e6XJ5Zc8N0gb077FjGjpUcHZEv+Z5GKXO8Ui7CX9UVq3N41U5sP5MDYFLzly+R",
-	"Wf20gBm9PDxsnmh/lT+MxfzTsYtmW5YI53bbvzjGSo7RhkkBuvPP2wfWHwlxfcgDyJN2h3Pn3vKH5+9c",
-	"gzUzITMgiOl7s5VHU2R26C7k3W5FYqqmm8aRncctnrQsPedTNWVpZ3crH7nCQchpWWmGRQ6nHCvAIVXH",
-	"XUwE9uqX7S9uRN7hVkNhpX7v46jsKR9H7gbMR4PgTqlcaNZptbwA12xODhXM1+ERORJTroO8uc92SS9L",
-	"z9EDVfnWJulTyZ5tpXHkJAPZ3CAx5YEYY4GWRotASEWYLI1DuWaz6vgTOzHI+cZ45+Zyq388fcE/Tjry",
-	"R//Z6E2wOXhN2+mh2A7ffn7+4ZfT2PWqz0b4ab/5kTZ/bTd3us1Pv21trp0IIBtpERDKjDECHuG+YO9z",
-	"0926XoVOx9Wsg+j96mRoK4TCuDhgZ0HUZhYIUlMy4IjKkbtp90/xtsSXOl+Hu4xK8FqSZEmHe3RxRrY2",
-	"Os9zraS6wndty5l+AwE/nPhh7Ke63Gc9640lyjnzACBKqvLIJGZ+KFLZHLOERh5JmNQh5wG5qnGRffKq",
-	"Bh+VJGKDhIg0QctAENMp129M1olvz9965OL4mIiYfH/4DQSQKylOskAbwmAmYzojw1hM1YSpltdNiXwr",
-	"rm//8FXNq+1/c6p+Hh+rnyfw5Gxf/Ty/UD/fw5MPr9XPj6rly/0T9fOlev7y1aX6+RqefwtPjr5RP2Gc",
-	"l6fw8+yl+nmuxn8J+oyXl9D+wzv180f4/aN6frAPP1+pEQ6+hZ/Hqs3B6Y/q5xn8fn6gfr6H378/VD8/",
-	"vq15tVdvVPtXb+F3aPkKxjx8rX4/PFdfObxUMzl8f17zat+8UW+/eavevn4JPw/VDF9/q1b9+giewCpe",
-	"n6qRX19+p37+qJ58+xZ+nqr2314qyHz7XrU5eqVGPjpWIxydwu/fqZZH5/D7hZrbGxjzzRn8fKfW9fZQ",
-	"tX/7Gn5+q1q+PVGjvX33Qf08h58fVPu38PW3HxXMj/fVaMcw8+O3qtfxuXp7fKFmdQwtTwCeJ6/Uk5PX",
-	"ak9PYOYnJ6rvyaka5wRgdXL+Xv0EyJx8Dz8/QJsfFNxOfoQnsPunMOYp7Pjp0Zn6eaZanr5TbU4B5mcn",
-	"6vd3+wra7w5Vy3evVZt336pvvYPZvjuG5z8q6H23r56cn6kn54Ah5+9V3/MPCg4X8PYC8O3iAH5/pXpd",
-	"HKoxL17Dcxj54ljhw8WZguQFQOPiAp4Dvl18rzDn4kd48lHB5PJb9ZXLN6r95YmCxiVg7CXA5PJc7c7l",
-	"JTwB+F9+VC3f73+rfr5WZAr1c+9/VNB7D2+/hzP1Pezp9zDa9++/r3m1D+AM8cO+WtEPB6/gp1rFD2fw",
-	"5J36+SPEbXyE9X48Ufv+8cNrN7wDP2jxSptFP7FS8r5599xQNNe5/DYXZvRDGmry+B1YxuE1LrK/3Oa+",
-	"Ore5knfjypkCciOjHYhRVnPk7qK+9kBfw+dlP3MScJwHMLjT9iiB7BCoBNY5cDIfkRDduidq+9GfRV+l",
-	"6PYSShKJKYt9KlkAQK0ylS/wHl0XXEUAUS74bBz+ep8kaN6fL9/j3YjBA2R3Wc1RZCkZuSOhWJ4s5U8U",
-	"+5nn2XMojYGFZx2UAp7fLTzUpSWPHidaIF1/TMCocTFam3IaVydi8tVjRvY8W1udC0jzLkDYwXBkMmIx",
-	"a+wSSnrqtu9hkveeNXaP1GlCIkZRItoFx7282GiWA84Y2RLjHjMYoLktTHQSekkSgZTcmBeNOxT4LipJ",
-	"Kwo5e6LaJTRq7JGxiHWslUm9QsnWxgbpmbXmpWd7Bb8+Y+/cUle+cWI9PD44OznstBeZR1dwk8k9TvPz",
-	"mo+9tgPLXJ1ap/3/BzDORBrrTK0AuXWZmmrL3iLkW/3MZOjqWkMqGINDcwG4iHsgxhMaQ544yZohl4zL",
-	"MAlvGFTECohMRAxZocydvUdkGsci5VAI0jBHMUOf0kL4/YOzm1mav7K744D6iWfKJRgvKctxNlNAWFUL",
-	"oKhEgKcT0sdiKiy7SSyiiAVQvsAwMvyGRWLCMtaHjhl0VCPMoO7PHumpf3pYCgOrKOCWEai12SMDEUVi",
-	"KlvklE2hiwZiELDAkJD9d0egd4Cia5qehEMuYigRqzqpmQeCYU6kay6mCv7qdMbhOOQ0QUI5ppn1epCF",
-	"GbSyEPRlAQlaoYagr9Ztz1eQYdNj1fJYTOeNYTTnK43zHhubsTBzUQsgN5dyQJt91aTQzSQ8WtjxHBsV",
-	"ui6ZNHYtTBYISMuHCOJofl9w2zwwrQqdMc5zWWfTqtB58aZjV3e/saOpjbio4yG2cTsixi1b6zemldt5",
-	"QuMkpFE06642zDvTvjSesdEsAYA2fBVAYDoHLGLLO7/CVsXOS9BFdy7gC/qULJs1usgUJm050iqckel4",
-	"0QBZ2wPdtHKYZdPIR5k/lyWYZA1SwCd7kJgplmilUc5103yYJI358jOIHgelQ2i6R0Iu7QttCh1j5rPw",
-	"ZlnXc92q1Bksmct762amO5gGu6bo77J9BIeXE924sJNTtMx1mbattkzO/2UmQN3+lW6eZT00uYFP0UXB",
-	"FL0TnK3gVFN1XG+9lfo4B23FPs7JXtandOes1mGteVVcT8u6zN/cZT0X3MLrdc0YgWXdytfRaj3cu2+l",
-	"PvNujpU636VPgbCs1MchiMt6zGHglnWbR8TX6OdS3DU6rrW+uXfWso5LKNIafmjrdrJp+mp97CtkxR7r",
-	"4VUF6wAphODX/eEwZkNdw3gNbcilXfitIqU1BScGaYyoutJ4Lpy1CHweRSIl2gQsCm+YEkRDrXfehTzh",
-	"AFBjQVf9R+FwxGSSjRwmUEBQl+EDJTM1i4JpBLGYSNBmY3JYzlqkvm8ybT3J5xhigsqe/rvnQXdKNE9o",
-	"9RCckQmVWHMwojLZI5SgzPBEavdna7Hg9Q3lCSH5Y6tR0n+HD5O0+k5Jql08MImqqzScG4s0nO2lGk6d",
-	"5hlmaoav0pFUTKi6wE6IQagZHlJeQMMW2dc+UyCEAqJwQcLAbIiY8l3cmQxlQigp7WQhxIo9sPmAEpEO",
-	"WyZ1St6/P3p1s93wMozX0j/GE/dFMrIdCPQomYRZYtzKkrORlNR2Z/Te5ZUrmLaMocwkDNcsmk+kWgEz",
-	"L7s4wBfy9pA6LP15w3NUJOxGnVyTkYaxQJ8iSXp6js0w6BHBtS5Fn/sZ7ojasOzMZwc3DMwpl4zxdUMC",
-	"V8ts92XSga+YCXxeViUFT+ILnoQ8ZTIjqqEkE6po6nsehdcMlcfg2CJN/C+ovngaRbv5QPo0QMEm1d/T",
-	"VfLJBIqIJoRxKGuqRcsYNYUwJATiusrnQO/ztTTpYwkd0pBD3X42niQz0gMY9ciYUS7Nlvo0HY4Skk6w",
-	"XBcquJy8wFtHP4vPJz+ftI8P3vx69LPonP4c7LR+6Uw32Ga8lWzPnqXPwxdiZ9KuPZCJYNV86brQiur/",
-	"RBr1X71XIbP0sN6M0RbSxNAJCH2tIBGtPFd22fm0qK0oqMhK+quSLmyuvDhfcVetFixqncoqrEWKnrIG",
-	"qaw/K6qnvCoNZ7USY45CoVpZMUedskgerhDay0qAoj6hQj1RUgJVkWprI8o+Dgp5mjc01tV3fsox2MXF",
-	"mld68z4btvjmVYZd2RtL4i0/rhjJkV7tF1Uyqv2+UhKd3+AYUDF7aUuV5ecWarpvyhJiqcn8NwfWdrpv",
-	"DjMMy56XJDf7ZVk+m/P2PMfoqtcV362QqOzXc+QmdwRHOqp6lSF+4c2BOQDF51WQc6QWiH4+/JwwHtwh",
-	"Eq7g6Q/cBtJDdTViwAGNkE+Rwth8+iKY7ZFeHgjWy9xN9QW2UzCG/eZEjT2rCIJzo8pWjSWrymP4Tcii",
-	"4BBK/O/+VvgK5FyvZt/g1RPFLqgbmucF3et4N/+0+aklr9OersL+S8riWSsKx6G6wHqqVyuEuhhYrrt1",
-	"NGie0MQfFX3Q5zmXZD5YlddqKDGbPGRAmIo4kLpiSKotdf2Y0WvIVwNgeiJhTgmLeY8MmZa58ncl36+e",
-	"pzkhDOYcphGNCfus+B1ZyiyeV7ODmiXau8kkT1rGaeAm5CuuYjNyKrBubumlmcweojDUxuMXhlrNdeiu",
-	"edZMEGGR2QaGYn3Xrv5Kk4XBL1aKwTqzmpqe3+dy95ygbEtjEYeKdbbEgJw1gqygFIQAryLiPNOfuGmB",
-	"NtcOO18nId0dSkOZrfKyxB8G90ufdkFfAOeyklBzVKkV5TUsEEPwNwt0lLzlMrlnuHt9l9jbkrlVoqpC",
-	"ewmAnMZzSdryamhUuEvaWrvVdTuP7taoFr368cxJxtIlHIGzmPABeR/WlS8plIOpkC4cdrxS+liBI6/G",
-	"sGpm8NOiMmm5j6AFD8/CCb0Pi9HclIxf49YxEeVrUs3OKpiTR58/nEelnq81+DKQPLL2x0X9P8D1sToF",
-	"6Z8RC+hnjQXtdntZEas7ocW3jEbJaE3Y5KHXhpqIa5d6iOsl7sQVZpaUQxm7fhpGgQeaVCuC2NzjPTKJ",
-	"Q44Kv7pWdZh3WfXXsQjSKHtMXgudxYUFjb1M6yc46T0dwfJ/7bXIJYsiNJ9MWEwTEWtnN5gO6r9CLhMl",
-	"w6mpShKkWHcZ/OrUb+lkGNPALVxSu+m0tlrtCkfLxYiuIVy1Y3Ms0BVXOKivnkhCb2gIh0wbCQYsikgi",
-	"FLT6LBJT0OfHDK9rgPceSUQUYIH6CYuJHwspQyWxgPJzSEOulajAk4UJiYVkhPbFDQP1tssXoFUit40N",
-	"aBT9c932oOeBDfk6b/s5YfwV5dIdpecK9301Olarrh7tvl/g0FFxLmxTmSk4UhfcGHcVwhuFsXau1Y3C",
-	"pLG3ALXD5C+k/iOR2miOFyL2Wurl+Xg1X3n7mEh+tzwA/wwhXlU51JcHeTmFRiom9+KLlAV/thJTeJcs",
-	"7qtmwcn7GTXMalFZMKfsIzY8lyka8i8+urjhJq/4A8SNwq6UYzqmnMXoAjSmASP9mQmfAv4RdfQeuAf1",
-	"ZyTPYWGbSxfW9sNHFThV2neLek4YBL7oWq0TY9UzVY+NvdC10WV9Sp9y8uLPqXpZqovq8sp5bQA7jn1j",
-	"UVT0fvOjTtvS8TY31k7c0mlublgpWnbJfvOjR9rNHY90FXvctFf26IiM963+2h+Ey06pAjcxk1uoYe3o",
-	"tGMxDO9TRaMcgjVZsRrbPctrTP6Q+mtzIvIniwqnlRy1y9l7xJgpTvdnEXIss2cC4w0RAEekjGyU+F3t",
-	"YPFPxediHeuvkcN13F0cSlxwhFmBly0iR9HP4dH41grX/gqhTFuqp1QS7b2Tl0aGr1djIrHa143HSuMv",
-	"/Pyi+GncraowNHfFWhlHbVQpe9c8Mp4uUx5k7s8x5vTXzs65IoFysv/q5OgUkm1pjMy4vMY8LC76jf+F",
-	"wF8SgSs1ByXnwpURuKgocP3GHg+BIatAZUUSnVNhpRztpN7Z2dlB79b3F68UpnZ2Wjs76o+CGX1n58Wa",
-	"vvJqlqhaexvyYI6DDJJzUNN5WV4IGQ456uGvQygDFLAooZKM6A0zNuWIBUMWY24IBaY+leyKYyI8SSif",
-	"oc9wY/eKN0kPfBcn4PKDvoq9XdIT/FvKg1dq7B6moGSkDS0gyaF5027BEDT4OZXJGD1fexARURrk9//9",
-	"/yRtUmchuCurZTTmjgf28AGLuyJNqmfjk/ae1S6cP+m9eR+xHEBV50IjpzvYV+Y1wqk439ZfyI3Hpdn9",
-	"57ljkfqIRUGmnaU3TDZaV9wSgvWGQX4YA3dTrcqOBLChaP8Z8lJAgV6iG3XgkIH8o+XzDyjYVFuKEk02",
-	"qd3fataqa7s1LnjzVxaLbAIsewWPb80y7tJz4DhYFborsoHlVords1dAj3CVpf4TgVk0FnzewLDUd860",
-	"3e/mu7Fq/2xKt9me32XaNlrcq7/CsnXgjgPcVl8gmjqeZ1hnnuzbKJ+5FGvUz7vpI2AeXOpJnqVJxdMj",
-	"7vS1D0b+1BwQ88Qy73+69Wqnbplwl5y/IIkgzzcw66+i0u8vv2m+IPW+H88mCYkZDSA4Y5DGijrumRLp",
-	"oTTpS1EvlsQp99Xt2cC/rTSsnbbXbrexNJovxmPBiRGSZYv0MqG7ZwLWcn2PR6QgNGsOrk26yNpzWy9E",
-	"+mli5RDK1lMfp1ESNtUfVusGDMhsL02MmsrWRPozO20u3LROIcPE+LC6CrL76Ryeu5q0F1UEbUw/w3Kk",
-	"aq42V+uYrApiC/U2RZ1UwZ9T+zyskPDuQDW9tSoRrtZLt77Nahau1M04UKo+G2v02QD1kJAJjQ5WqAOg",
-	"e77LOwABG66QoFl3PcfGVa4eHXURKqDlMCvxiG52Tyu1oNnml3lBg6Lco2sdkLpkjPR0Q+1ArXZdHXQ/",
-	"YtSYQXOsLdZ7KOFIrs+t/9Ru7nz67cXtv+IvnQ2vs3XbWJan1IzYMuv4CZt9sts1w/FExAlW+FcHoDYM",
-	"k1Hah4z1gk7CplrRkPGn2QRv7e7yOpw0jRd90yS212tYpGR+4ZHOhkc6mwpUnS2djpPUKXl9eXTasOH/",
-	"wS04UHaSwYoEipAOVaPl0O+8aC/3Kyr4FrXnurAaNn4Z+OE7Xwr6t14N608YnbULtlNBpqMwYZjhSxF4",
-	"zYkzkw9Uk2EjJoSJV6LDhaqiujSJU5pgqQLcKpKxphlhleodFghus7ooK1ftuGSfk9qc6v44VpXAWRzg",
-	"i8D+5D6Al44u4b61ZlYrXGptu5PbbnNJnR9wm1+35EMUiSkL9v2s1F+ZhgDfCgNKR/5HKy+h6KhdjFD9",
-	"qaZjHcE3nfssqq0MAfUBnFKVVetx3RNgqudZMbXlASMmSus+SXWzQS5FQqP7l09V24bxQZrpRQUOOCdN",
-	"wyjS4T5yFE52Sc+qNNMj/+//JD3jAZpFoPWg6GxeYpjU+2yg+NuszDGqXehnrL6ahbneCyiP4Clyl2qA",
-	"doXq1bYlr1VduTNZqmlqF/e1ckfXr9kkwZq2dtXxPG0GCDw6zy2UbFhWFfuyohy29e0+U3IU5kkF9mAg",
-	"YnyVzUlveF5Lm30OZcKCh6mfvRQZDKI94AExdMxkqNDFsy2UhpSU6QQS0YKU1zOJY3sIcqfK95wvNNHl",
-	"Lx+2blfqnnLw89CFf+Hp6gUi7RyoRSpZWeR7TiHupdAPHyko7A4lvecFr61Yr3vpUnkWsOXu5zuTpd0j",
-	"QyU/S404XJEpqRgQMD922u3Onil8JMiEiUnEcMvDQF2ZMzzz12zmnhzVcWFcB7wvq8cndIZqF2ubly4S",
-	"4+of7LoBJbzNGuD4cILU+QGyAjdOrhSBnDD2WVpSJ11nVsoqpFtV0YW4hvvJI+GAUA5FY9cmMA9Z+3yl",
-	"VM53qVC+8ioecmOzMuw0COCKgPTC6gOk3nMXr7dS3iXM05DWhyHumr7CiDklbxXrti+m2Qn9bPidB6PZ",
-	"ugZ8FQlL6OfHv97yNblAeZgP5xck+f2//fc8X/olPvs76TkYCk/MsnseUV9KE50zRyfgztigrOqG5khU",
-	"G6QqMTPJr+uUaF4aqYQixKBH7rkstkbUP2cNBJ5mObK0n21BjLP43DxAODtfZrMtzrZM/vSFWsVHFEl1",
-	"xR1UkKOWF2FwRQZXqnI42xK5LRFSmyuzDnuRhSzSSuv4leSx4oVZqduwhNYKdWguROcZzcd0Rqi8Bma7",
-	"npuUddYcSPOnHikZzoRUgxzXsB19cykbrXq5uJ0Zuz65NgHTfgX3BGtRB1k/6+E35pN2Q/N165k2M33K",
-	"4BSZXHFr6iuyjEjfWSGRJdfhzFdhnAEOmLMRi91wu/ba3ghm3uvrH5631w31rFoXmLwh8dlA5AJ5kUjm",
-	"sqSz3I17Bg7na7cm6lVsytwDUsjRWeV7kq8gO4XZHZZys59o9R+GN4xDhYKinxQmx/qn8opC/d5X6RZV",
-	"TE7mxvaWMpetSnlcbKlIKfVorlFV2ZSXIKtp/BcmfgWYmOUyq8JEK9HZypjooEJFzrRHxsTFyVd4hQpR",
-	"h95gIVmkluruaPyFnl8BelYlUCkmjFwZNQtpU5wkf4+Llhk+rmNx8lcpMJ0Pn9uBqJ+IucrtVCr8HwkS",
-	"QFbcPZKpscFqOJMJG6MUrw9GE4+MnDI2YfHaWuzKPNMPZNLYXgvFFGebR+tVFGNHM53W36N6X3ACU8GI",
-	"He0cZeljnkg0H7kZWLNgPpuCVucvtX+3b/68NcomVuJP9aua3JwAwsWwdR0MCpql9bXXwUq8ery6lfAO",
-	"GrGqg6sPj7PpthpAn5BsasuibkvHbFleXzhMeGSeSAIxnzMsj6cVLD30TsPvk56OCsVq/1wQmOGeaq7F",
-	"XeyscVRXH8sE37quzmerdBoQE+tIwLDEHC0fURQGUB2Y71mPXOEYnrmyMTZzRGN4VJSMv0y+bYt6/zFh",
-	"o+WiHhU6E334LeaGiyRntE108Nn5q8Pz7rvD01dHp6+7l5fHeQgAYqolSGIWIBc3/2KJvgKWqDJ8vJjh",
-	"euVjaiFWKd3w47JEhYI4lTcyZJa30iI+0cp5o6z6Cx//eHzMGZgKjLS5m1Vx0kWMisTZj4uXd8hoRzMl",
-	"rVxUfEGXzkURM9QayroiwYpi2/rX1Y1kRSVxxSV1F0+ekhPJSoba4F61aYvzXkGDfWmynVKZ+2JliNLT",
-	"7kFQd/VzKCErCFoUZOOe2u3wkRIYKhx5INPmfG+1nmeEHAstSw5qSqaxyq6XIZ+XM1JtVtSs116FA238",
-	"IodY4PpUtMhGZSbkgnvpavBwnFLnefzFIYUyNPgJLcPNXwKp6y4SsvOhTdSC78pHRMNs/RvlWfvO+S83",
-	"1s7JXHJrnGdkqfKTROVByrPzS2I2piEHiJYBnLGc9z2SpfM/b9Ka0j7Q586NTL7QvpaRd8GZBltW88Mz",
-	"FYsCImKCVT60YCehVDvYbe45XXmdLjvFF2/fr3qI9w+bnRdbG82Xx28rOQXLceQhfT1WOGJVrEF+6BAO",
-	"nnHAt0+w4wqw0GZXhWpVZ6YCR2wCv7L53TK325zGAg7mSwjFf6Q8PK8SZ2VWnr8EiK9bgKjSi1aIEtXq",
-	"01WFijkYs6hyz+OKGXfPn+1w2auxRK+yLmV+KHuHbnohnhAPE0IYd26LT9T+jDSKMteRRAwZBB8lQhjW",
-	"6IuxOe5qgIbagU4gHmS1F2NGxiweKjErjE3VTfgbnENCxY7ANU0T0mlj/HMiBKlbIcTqUofeBiI5X91Y",
-	"7kSyTt5x9yJdbasvTY8Kzlfx9M4ut0pU2L4qf1nqpDLPmtLr9a64UUr+/o9/+/0f/6aVkfjH7//jf1na",
-	"SXyGp5rU1Tlv5M0qjn2hQ8yk3SFrdsUJIb//47+Siv/NebxWC2ykv/IPPQHrP2Rsy8/Nf//3/FerdK/8",
-	"7/+w4JupcrP/GWMBgBgm/kj/+/1//D+rDm9MWuT3/6lXYWZp7SspW8OuOCDZfr7fxskdXOyFuM5Y6BCq",
-	"PBUH0NV5e9nfmJQdiopecduNUA2Qu8tmvDn4VEntbaV+Ki7dyqqDlhpdnqXRIvtXvFeBzT0zb3rNZM72",
-	"C4FDYd1idE1QA7p5Wx7f0rhSltIF927Wo1Q6b37FvFKhvFJ9PLevxV7ru9VM/tarvXOldJdQHVXmbVo/",
-	"X5Nqt1o0eFVMeJnuw6TPKR/epax2JKbgFcuDrNY1CDrACKujhBV4M41G3RRuAOHPlMPms4pkf3fRJY7p",
-	"59WUJPZO3QKE7tCvcJ/lg9gTsWS9qrvtXSz6ERtX+g+df3NAdra2nyueQjVqkZ7qn5tn+xEj78+PINm9",
-	"KTCt20Iiq4D18oaS02vW9alkxhCc+Tz7lBM5DRN/RDBh8cPFI5sKXm5ccr0XcihU14V23bx3D5Ree7oI",
-	"L5BJJ8zAJsEFfc5DhDH7K2QA0Vtmcn/oFeb8yYqqQ9utYGGsiAbdMpjp4EeWlNKu90Uwa0Hu2V2yZqFA",
-	"r8biWMQH1STtWzElY8oh3TWMBqH+UlcsRId5dcBDrjae1KERxoBoNEUNcG/C4nEIZQ27XCTdEYsCgwg2",
-	"wQC9Xw9mJNUpaLTImXqk2Of8OdaShsommH5A8c+dQv3LQvDH5sZSRSUOX5EYnDPCeBLP4Bg6kLjLihue",
-	"yYOHOK/vCQNOU/ty41PPKNb1k077U6+x6y4507HFDAUSEbM9DakDVNZDkeeR2ci8Ke7ZyufKqvHp5Efo",
-	"WGVyslNmavDMCyjEpULdzwTVhgpyxIi/hBaS0zylaTJ6GrNhKBOstjc3pnXu5zJ1DdVWM/NVU58fDqBM",
-	"B4PQV0SzC616HulhdWqdOhRKj6Jg0015VrSn5zkZ+7rjUI6hFqlHeuKGxV0r2Z55pJ1xECEMUDKt0Uq7",
-	"oknVPH2nHrQsOr95tf3xYOu7zsX2Dy9ef7f14+ab56cbL59VKmCtOlJmhC3gOgxDsq34lexsbbUruZAk",
-	"TKJCqLBWWxDrDA1oWKWLsfQ95bMpBmSUJBO5+/SpVYqqFbCbp+ZIPv0t/0YTDodHxjRSBIIFTQ0lj6Rc",
-	"ppOJiBMWNMcsCCm4tnlkQmeRoEEzEaIZ0XjIVFOFkiIOf2WBRwYi7odBwDjkPWsORMoDj4whNKqpnugb",
-	"1gNJNQr9xCNDwdXQMRTWBTLfxNWrwSex8JmErLQeiWnCmlD3Vr2E1XEamXUonAt91rSQ0cvSas55moRj",
-	"JtLEI9M4TFgznxSoopr9VM5u3RO4FMJFADuqlzhcWqJW68IQTSzvuhyF9eW9gMk6mJMVSzNIY+qPQs6a",
-	"MaMBPFjIJmH20XxZXdydHuhvNB02h1aXAs5Tye0VbyvQgGGyOBg3w77uz1Jd8NagUAI5lFkGvSmLoiY2",
-	"Jm8uzk51jpF6kE6i0KcJhLVLTwnJSUxDqHKmdtrTsZpoqw7QKQuiwDc3sCISlglVxAIvLQSous79KA0U",
-	"1wVztY5FF45FF7nU+lZnu2LOPTrBiYWCP4XV4TD6FHUTIbpwimCEzcIIWcoTrPAWCg6EexwmOIq6TOF8",
-	"Acy2Gh7p4TmDa1afM3in5sYFkak/IjGTIo19SAWNzc3S1DFmPAFAYr8O9uszGoMa8pphzTq1Nuo8xjEM",
-	"1waPshEo6dMA8sjSJI0ZeFWq3VSjhFyhmuChTyOiDuSzrTSOGh6h0VDEYTIa424C8QmlTBWbEBOaBiHj",
-	"PoPZUBKFA6YOMqn32OdJj6ip0KTXMNkZYavz7E1PJLm8PFbjon82aDauFfcwmzAyiVJJNttE6gy36k03",
-	"8yPVa8IQ9GumtgS/qZg/yKMY2P10fZLKfhKrW2OeRWhGwKUCvoTFgakPSmQypVJN1+SLh2WDoVgNJcmU",
-	"ARejTygLSD0SQ5ECsfUw8Tfe2Q13n/yYBWrHaSSzGab8mosp19yyiLH0d55zUidSgHp7FFRe7pgxG8RM",
-	"jgo4gCQC3mhYh9J8yjNrVl/TkDCJf62xujFLpQVKyomagzsqWFaRjWa68J92Gs6ArQDpfCW7smBodQqd",
-	"k+BBNk1YgAJkRH1N33K+VudWxs3qml3KhoO+kAcvg+IA8Na0NPvsQhKqWjAHhHmhixIU4TwbUooDwRZ2",
-	"E2o2YgehliFVCExnKPVegzOPxnp5nZY6QirqTOmvmXWsxjGCTEIhGLs1idOMYci7qWTZKEluGkf3LMVQ",
-	"4s4Du8eCPUJjfxRCXUaoYMlooEiGhzBTu5cNoBZg9C27JGARSxjaTrQdwnRDfxQoW1/+ohlPDe1TDmWN",
-	"1OXOMrWORnGdUnIZYGIzpzkw0sO09K0KTbuGAVDDbmwUIBUwP6Ixk/k6dK5xi8/W9xbkTFIrAechHVmh",
-	"SEWml9Iwxc/rAcufz5pzpvDThbnuRep4EUwiGnLTAug1PtdjNOxPddEnaA4MC4AzH0XQMclcxyJ3CRWY",
-	"Zuap/fqnIo0CzNSdzw5WpGQemmUsUysALkV/DWqD46+YswLoFCR91xcQ9pQKZ8ywo7zQR8PdarjCK/cZ",
-	"FAiJBHE22wAaKS5tltEGTQC6pgCOs2KLQKjjZdrs6anYJRwcPEBa01WcOPAi7erxMMGxdVupGWvqbc59",
-	"zsVbfGJHLbV3NGiegCgI2KnkT1PyFi5h4JrMna11TThqRGXSFVPOYme1lfuKpy3bVU4YRyIL/a3xaDAO",
-	"HcKIZTCQKGuTJIsGWZVecJs2g0Hbwm2KM+4aIu9ssVEOZjdAKPFmLdyeImJavs66m5mZGh4ZjcpqeCSj",
-	"WKRD1CDsvzvSlydNWFfLSjAWQE0I1H5ofl2aojWh1Kz/HoGEuecsiWfN/UHC4p57vamPJUlUNSjuN4nE",
-	"MFTUIWMeiouXDc154W2M109xIkZTB/A3zQ1bcsNiGkVz52rceboL6LVpM4dK5yQ6G6yCwmSDjEQUGCdk",
-	"EZNIXWA2dS4NRf0kvMkHM6oYjdL6fHBiGmZf0vezo4jJB4Et0jwp8xMWnEGS9557trJCsKolpoHv7amd",
-	"6IFeqKdtcDbe2hTX1u6AqOEuJSlkysISSZCVPXB4PV9wmWbcShiw8UQkjPuz7jWbKWgPIsU1WcszUmbO",
-	"uvSO8m7Nt2wGK5VJGEXA52GN7rl4UqHlMqdOHTHG4VgV6lHvZWCyBFo5EjG6Lrj8j60Yyw40CWI6AE5B",
-	"8zoZD2IdbpOFXzWTIgqcDcIvK1anGng5r6wpUCWoDElH1kqfCw3jeePmfEImpmfyKTALgLblb40YDQz5",
-	"NTl9lLCATstzzqijF3YPKECjlByo55LTsvnA5g5co0MgGErtIDlr8Ut1QsA7tg+MJ+y51iJQMJMp3GQJ",
-	"JsgMsj/RGoSzM1ayXDVqkXrXoY7GDK2MARTDybLXKcbODKPJM9jguooyDiIxtZANfHDQv0jETt469Shb",
-	"9gD4bULJs61mPwRuWCst1QZY9twyESito0gCso8oMukAH5aZnSj1UetQofdQAvXXpT5ihgIGTNHYeNbV",
-	"1nNna6esPxLimphGGVEwMX17uoZ8Eocayil6UlMNzqKm2qws3wJqHJVsn2zj3LM396QaPzNX+WPogn6p",
-	"3RbEYGB9MEOlySRSs04EqYeJRJjlTmSes8sKv3XirSwa3c7MZuWVy0MVjOdZw4KFiZedDwfj3GFgQCBJ",
-	"Jcya0TgKgbaAHwaodIS4roISqfdyirmL3cd0prcP6CK6IZT0DurxvLOOb1c47JniIeVBl332FUHrTmgY",
-	"FHBbvdeMJ/iS508VPwbgnkABUnDlB91QCL5TdXsH9KnkPrPztyjip/hPNHo1DNHAHGTdaqke6WWWWrea",
-	"p4GuheFGVCKZlDYbYcZBcQ8T8eZXE0raSlQ3KYBJmCkvNGkHpW+P1LfhmqCcpNzwJMAnpjHb0yzUUOeQ",
-	"CrURDJwLe5m6G6iCFgEJGn01E4T6/sIdu40qHBIwddbR4cSur9VQxCAQU/CFooHCPwkWMANp07ByXHsk",
-	"57Km/khBZA6jkY2p7Q3OeLlZLht5KuJrrU5ERV84Zqj7JXXQgSg8huo2HqFkSsNEq5Qi0Avog24NzGig",
-	"gNyYO0Owf3SN/cOZH7wivoiiMNBhzwpdDWsIr7PEnLB5sZgCecGZqoMbhIEuGthnCreR9FrIrs6IzqII",
-	"ZW5Ugxlk/YRezoy1Fk/Sgea2AM+7/VTOnIkj+msBWrPoCprTkZKj5AiyaA4Keyo4Z3ihw3HtvTzfP33V",
-	"fXd2dty9+Hb//LDX0MkEOCODmOHNrPanCrTkDM4lTATvGWTq1NBjRvl0FEZ6DYZsVugHHDkXyA0t8e9I",
-	"bsBhTqQI+Xqn/S+dDQ+n9V3mTVvNv6bmvoXthey4WShNTzty6R2tEh80VRGxLFkf8Dj2FU4A0Ts4O78g",
-	"k5ghd0/qvbN3l0dnpxc6dUPvLA6HSjDXX+vtQ8HK5oHgSSyipraVNjHdYq+hFfil2gyGyVODGYMMuhsA",
-	"7hhLQE9Np7t/fHz24fBV9+z86PWRmopkCRiL6rDPoXbnMelAkb8Dx51GdtrQmqIGh5OYeYUA42ubsbSY",
-	"jpf8nmJlFE3T/gnTUeiPtMEKhEBcGczGvfHoJFQ8ua0Q7zF/0lUsT7dHrtkMqb4GC+rtwYYCCtUcIDTR",
-	"tpCxpoB65ErrhZq4GhqlOnifQQCS4CgOxU8k0CPVyCi5NWAiNkisgurO96qsLPp7WqbFav5la4sZAcVR",
-	"SzGmAWNmLTjw2JnAgriDzBaPZlo9rm4E0K8jBUCfi7/1PNJ7Ckoj/Tue6p4GWqWbi6XC0TOg8toIXJYF",
-	"AY85jSIWu8yyp8GGBjMYwaeoblCc0iS8ZjO5O6acDhkcbWNsBf0vHO26NTX5U+eTmbBIE1+M1TUHBoT8",
-	"rkaKDif15OToEhX1itL3U6QwlMtphlG++lBdH6sKMkqC0EIRX4zHIYSITjlSKtJ79bKLX+peHp0cnr2/",
-	"7Om9RRQAvTxSQMUIgp1jhgCiN4z0GeOaJw5a5D2PQqCP2+1ND/E/g6cSz2DD9Z2jBraunRYB0l3kQ0qS",
-	"bJ3qVShWRk8sUVQhZpNIHWHNlCOUGqgtpoERitD62qf+tfFqMldd64pf8VM2Bd0T3haob9a8j0KhoSKj",
-	"nqW0HtOfRWz0qLu5BX9EeRCBjhXKYCmBLgOE2m9T0+3by8t3md8dSLVg0m5YOnhwyHQcpEu+AOAHatvx",
-	"a16t2liO6Xpd8zdm+0VjthqpZMWG0RyrXM2rOdZmyCpsWWqzvzWNstpbVk/rqWNrxIy7Jduj1RwV5uja",
-	"gdZDyH/kWgAVxHJuHcMks99dC1nNqznmJajf45qGaiZ0W5YfOWYVq2E2uGN8wHUUDQk1r5br2c0fQO9M",
-	"ezQQwNxLWn4bwAVFuA3lXL+tYGypqC3wZRrmWp7vtuuApqCSdZ+gOhI8ZywlqZs22tJbqtnNUz3CzIsq",
-	"QmvvLAmhYpgcaeZo0az01kVVmAWzohLL8rPONC8Keq4CqLBeq2FBtWGFxjon0pL6nWNSELOz5NSOtGwl",
-	"ze66R6BC8FQzKGhz4Iu2JKm2syzu6XjAorRmP9YCV82ruRKOiTYEqcEKy8pOSJGXVSBxb0wLLJr/UNvg",
-	"8k7Wk5wyVXErCqvKHIQbKFJFdkvugbYjZKWXIHD5BV/bR/MELUg1FcEP+a4ty1hf4ajsWDncAdorjRDy",
-	"gH2ekyYJ1VpYWVdw46ts9OOFxAHrpO2u+JYWp0w7K3+kUeCOGMnj1EmcRgxzCMh1U0c+v1MBJFEG8fOV",
-	"IPzIQauZkOoMv7nC1IpxyIAJ9nzn+Feqt2vGD+0X3WZ8mtBIDHeL3hOkLhluhLY+N7zMCwV518wXxDg+",
-	"9NANw/Tbc709aMwamZMCeibUezjeEZxbOxtMr9Ei35i4BvUtgTrSySSa6bi+cEyHTKqOml3RppBpXgm0",
-	"l6e7sB0bOHj5gsoFeecWgWBxQ2l0W6nmh7+2/tZrEJ/GsRFksTbxIPewgYi+Pe3KbxwstLc/xh5kEV89",
-	"5KfzaDRk3OuU9NPomqQTyWIllzCcE3oTgEJapEkV2UqSOOynCVteqidveZtxecs6mcq2j15v8Cspcuec",
-	"F3sm+2TM1F6Bh6hPIz+NaKI9AiYimnExDmlEBilHpV3rceqJrUaM8HSsEKoAFAYbW8mgVuhkCqZ+gSRO",
-	"WQFH9IVCN7IszlFTHxPCExpjbVVKJ9129XnqxZ7pfnOCxrR3l0Pv/JEQkqEzSRaBCZ7tmoiqWe3Oc2jT",
-	"SroCDa4gqZiOQZPRhRmAkHQZJaLt4WZPrwi09W70ZyslQVsjsVYhZnTixM0u7Ygt8+xIizpcXKer5yfW",
-	"aJFnVk7ocIUkSEP5aLWWrBtnQcxgflsV7sQChlagpIsLz6pC+axo6GVs6EPUhvJqU7fq9yLg2wXCl1SV",
-	"clJI2YBckFAqzzyd37EaK5bXfFrA3i2pd+C4MKOKTlu/NF9XTIBkGJp/qhRIhhX+KpMgGYhXljoovlwp",
-	"8UIFalzOJsx9/HjpjfR3XqHpfSXMzMz0lchIwNkYGkZU/oWbXx439f5U46Z5uQ5u2shh4eYr851Hx80H",
-	"5OGdkvlWIK2j6MrY6LVTC1cdnighCfuMnhS6cO50JIyXh2SohAEe3+XQoLp1RP1rctmUozBOPMWAmuwY",
-	"1jIqVpHGUWVGDNqXIkoTRnoQcNoj78+PkTOgZCR0IhIutM2VIyZCtELPRKiqV/+l1Wr1Gl6WcmzDa2+9",
-	"UMJvTP2ExbJFLnPLOVS8RCLx/vxYsb2WeyCDYNAYP46CTnVgrB/wln7a8sX4KUBEPgUANcetnydDFy4b",
-	"7a0XwHKYBzuKtU4SFitQ/IsZtvIk6HbNMZMS0KCWZX3gGAutVlJiPRTQFyDyUSbGFfLawHMl8QShnERg",
-	"jAxYvJdDt71OvHqOvU4egY2KNAKmNVdHW8SzdfHd1rEumpXxEsHMmLdeDaNjV85heZEI//pY9akKws91",
-	"iGvN4dE1iOiTs+a8FqR400DLFmx9w7P2YgEGPnqyUeuC/APSjdrKDGdP56exdghG26EXnfmXw9nkDkU+",
-	"V1HH4MBGG3OT6WHmqSmyikZeBflIefhLykw9kTxyzaGvP9Uual7tpObVjhVMV0sBlOt7LtnnpCJfyTjk",
-	"5s8CJng1nJZ+rXa/uNtaWNOrX7DROI8jPkmTR9+LmGm2aN531gaZu6eoPSP4mQDdKEITY+hBTDJqzhJB",
-	"OJui86n6BXRAHBIpgK4d/Zss3QBUOtLu8dkoQ4buUnoEByV+q53UdmsnLAjTsd5be6F2Qpp8S3JcLaIW",
-	"jvPnxa+KA/geiv9vZgo+YKACKFrgJ+hg5x4yg3G1i/BX69vu6bv1smYHIgLjdN7upeJzal7twyhMWO3T",
-	"7af1GAJNsRxIbs5lCPJUXEa4gNAiXaoLnBtMiJErZmSv51HO96gnWSpoahPwXCETvHdzg8tfYuYXFzO1",
-	"xqtazDQv1xEzbdSwxMz35juPJWauUHMbvRgo+tkCG2YSVgxiDPCgUaNF9svu0zprKbJp2lioufqO18ak",
-	"xeb/2rO6sUvYZ+qDFy0kOMWkNOiA55E39IZewCSf5IlkSH3jX7Y3G2hNHdAYLRWgd30iCePBHqG5UyFN",
-	"tNO3HwspTVgZ2drYKHlWuCnfNlZOm7lMZexyvcsgL9OxuhQhdQ21iiDoJDt1DOuCfVErMQDWfuqCUBMS",
-	"A1vGpiZ5yw6APcvSD97XBvTUgrTxfsSU2UshsnDl51g+AtOe3i2juPEdWUYa8BuvrA46kdvRYxXEWeCP",
-	"gqWVoESiDokFB5ShYJiMV92ouNt1c8pBZRImnva9N/7NmFNLDAaNB/FRKa0Cxj8bDM6zQpjFlczUOtDx",
-	"SwwGvSwfORcJ0ctTZ9Kdtn5RmPSFHzPGiR9T/1o7vLqqnYUSSbGUPe6t5yBJFc1zkFCHPizFQ4tB1NkA",
-	"fyqgY02vsZaj2aq4ZaPOajt5++m2eDaiteqYlE+iqzDZXshoVsFezgE2+PzeAczaW/gSnId3a2z2ZtR/",
-	"7Ydn4Zuj978edU7DI3nEz7f9g6NnR/xN9JG/ifyNYUx51D7i7RabvZn4myeqffTjxk7iv96Z9Pl55Idv",
-	"dlr+RsRrJQi6X7RpxMN/3MH1rfbOs/WQ3ZnqHLinqBdaR6e1Xomor8XRZX3XE9ZetcTZOidKQXxeskxQ",
-	"S9zh6llpogJziWOo7AMVZbNzCBeicPNUETpo1wnApYap4mKKvEQUykR7rag23+cW8/mfNFlsjLBjfax3",
-	"eEmHbiGcJwWj/tbaBvi88LOdQlRn/A/omKK/+/Kq0KNwMlG/2yPpw6Yb94WIGOXVxnuDJ8b53DXOZzWg",
-	"I12BKftcJRIUAL6sdDR2XmaoN4HaEKzmqw8EJgYMVW+u1IrN/7lkVE1cv0oRVcO70khfeLeSgFpGCiWf",
-	"Ok8fTzy1aOp6N9ljMvqVpQs79y2hM4+bXVjbxsDnkS0bOb7/AYaNc52Y+w4sJKAeWkRq+5xGswTM5WgG",
-	"kSaUTK0noP/Fsq8ap6nd2n5AybG4YRH1McxOh1/t1nwRx8xPyEjEkpE+GE1nRCZUfbvEWlozqbr1OJti",
-	"8K4uUbqXxf46NUtpXzJeyF5euS6Lt+ysYNnRYFhCyKCR5VprzcGF0ppfz4G6eAKnbPrONC3iEq7AGktP",
-	"sxqhshiuNU/Nn85tPAvvXjRmZ3utMdfntncehdvONnF+fnpt93Tn69M4aT5/vtlZiZ1byYnWmkzuSPso",
-	"zrEP4Gy6xGXUuH/mqGNDMuc87+IKasHJqgS+5s3uqNkeXgH2IIWJi5d5PuelF3oGoQOdym8eI86znGPi",
-	"GjVsWW4wcVPFh2fv/9mY8Zycf6UceQ55k5+xyJdXtFiRO6/GF+TRS+8ek1PPP7ZQgAR3JpAeRywy6mFF",
-	"kzGizh8x/1qkyV/o+1Wib7VUWW6wNvKW5Mviqy+CuocYT75A95E1fSJ19iuoFDAMbxhHUw5qrMIkS8ta",
-	"78+APkO6Vv0a3kHiFZ0zRE6hhEbjL7z/GvHe5BmYi/dWipS18N5GuALeH5pvfgG8v4OGxS7wfgem3eL/",
-	"Klj3L1iV+aF4vMp6xMvr4Dub8OhqHOfI/SG6nGwG5zp99Sq01sl3DW4eWGZWcRI55f2LdH6NpNNs23za",
-	"mbVYl3g6KFSgnufZZ78A+bx7ifxFTiPfmsTOiOgjFrO9LEtZmHjV+UtC/1o+jmvIV1oqv57VsVZPDTR0",
-	"US3OGo9fS99Dx6loRqAccTnf+MMW279rIfyylqpcDj9LFwkJlKvTQ3qQ0MNk2rOYV12gRZNp9QI55Drl",
-	"GTMMWRbRfbAfCf8aKmbSiKH9VtOPzJPWIg05h1UtQ8/xvl1GQ/ZNtyraUSUb1CqVNFDAG+3Fa1KArAox",
-	"UuRKgrtUTelHQt5zhEfQPq+vKQ4eRVNsuziVmB6RFPTDEHkoPhMax1BGwo9TOWLBSklQHtXLI0aXrXtt",
-	"86r6bAWyP6cqO3egyFTZRmUNe71cc+1A2jpbnnNWqymsgltW/n8Ba6sTbOkk+sDfZoOX+VjV5p+NhQVS",
-	"+ZVyrwDvbD+KnGvh7Yo3ThkzkGN1nj8mtwofAlxegJeI9w5aQpe/cPLrwEnYjGqExFfrYGOODBYq6i88",
-	"Lh6+cv34C0yocZLfLfjG0wSrMeigfHCnxwoqY3EDlRsae7ZrOlboVV1t5jJ3085almRT3WAFUForOc/6",
-	"WQ8/aH96i0G8f9yDC6/TNIpIypMwso4mlsDF47xnilaWgJ+F0C4DkKc4i0/LGAwFoaFo6od/cATG2uk4",
-	"/wilY+cejqrLaZkO4qgM61hPv5e5o81Rc2aOqTameq7huzCH+dThCyhCDaX/Q3Sg1tbYUaaZkzFUeOyq",
-	"4XQWdyq7eOT7KABjfGh3HEIiBKhT5JKwfKyVbwOc0Kuso/30g5rQEc7Hfn4qkn35ypqZ/fIAZ3mCk7Tf",
-	"nOGELVggnVrAl2TsSMai1MPEaFjyqCMojwmVB4gYDBp/cS1fBddi9qySb8leroWrFsLkvMt59p3H5V7u",
-	"oe7907kl3+3CWerMnA27FMrLyYIYZHXysKYS0gnd+y8a8JXQAJNTvJoImLdrUQEbQWwykH3qcenAXC16",
-	"r3fFcx3P7//4t9//8W+azuEfv/+P/5XfZPgI5Lf8LYpzV5wQQn7/x381v/xDNwaFgdXaKBCuOHzc4eZz",
-	"0Fq0NhMX56o57rMjteLVXnM1ELWSrgzZARFVOMj3oFR3j8Qp14kwIpooZCR1TBFg1XwSJm0A7G5jz6pZ",
-	"F4uISdJnkeBDJVMKzq44vmLUH7nVeOCTNa+GlerOPpwente82sn+6f5r+O3icv+bb1yIuU1L5+KCSbm+",
-	"t+vjhVhWUNTLOGVZRVPJNEQxtzvU7MH0CWMaMBORV67b4HDKWahbwRW9FB3PncrYOrpVf1T39EjKofwp",
-	"RhdCcDnaoFxzJ8Jmo9ne+CLO7dvBSlnMJ8UN3Gy1W53OZuv5KqJpRGXyPrPwVNS6oDLBGvFYGgvBp7dO",
-	"72QVlO4YApBKFu8PNQ7lY56IX8Mook+3W+3li6qizLY+3lqy64yefxzAmuNzFaHWp+7RJUpzum+XBMrj",
-	"YJUzxcTepVQghSxmWOLPjQA6bHZebG00Xx6/dYNvnm0VY2+sHJA/7Tc/0uav7eZOq9v89Pf/tGYuyE7z",
-	"2ZaV83KX7Dc/eoQ2f/VIu7njkZZHugoXm7A2JZ7tBz+nMhkzfhfGOWARskFFHpAL3vyVxcIkeBGDvH6m",
-	"k6ykvVr6FosbbtpPuUgsrqb96XZ5SZo/mQfGouSLthoHt6IShd1tvkPA3nXIA2A+fBZOksx0B7k2EAPU",
-	"Pq6fLsMB3Wrwuv3kRBDV3p01gWa221sb5fg+nHgVaTaqaaKaWDXY6WTCeCC9rGS4DIcci8TCUnsEjtqI",
-	"3rBd0tMQ6ZG6VoXHcXgT8mHDJFnSlcTxrS/AZ6VP/esG6avt1Rr0EAsBI4tkHFn050JTl+mG7UHhU5rt",
-	"ZI/UdbgjeNagdskjkZCygUlsWAhFead0BpmgrHJYoMzSi4NES7ZPDalj3dyfNj61cBqNFjmbML7/7ohs",
-	"ttomUXASMkIJT8d9LL+uRksEoUSG/SjkQ6PHhtX1PjdhrKZq1sOyzlr2SyOWwxsT9DI+ELHPFFvhKsEN",
-	"CuZgAA4aJK0Cq2yalgloPhE8BtlQuzVDuQxfPlEPzQ7kn7Ke3Vay3vaBMxPJn+3bs7ebmnVkGvtmFvJq",
-	"Gr0NMeh3PX+LKmJfTGK4OLnMqjoH+FKu43bi/VboZ1oXKd81aizn57SB/qjeXFf/k6X+dQnFIR5ISOJl",
-	"VVJKROqPWOBlMQUrp0JenDTY0KSjoJi0cjlpfNF2UlkuvbMW5w0yWX3tGc0HuUjvxDyUS9qVyXSWtA4r",
-	"6qY8geTdNIbi+rEY7+VvdGlcXd84HChChiXZQ9ki+zoDW15PHGvyzikdficuZYUkc4/Ni1QUr9tZm8Vq",
-	"f/HqdqtyOXp5i3HxXsnDilh5V87GbMTOAzA5B2fvTy+bWjas3TPFWOHM/qnugCXEHynrPRLGr5abKcvO",
-	"WU7PpOkV+f2//XeSpdj0SMDAabH1ZSnAamv4IhXW8BPaq6Gyctojm/knbh72NerPxQx8F9+JsKBY2V6S",
-	"Z3OOpsWx4eT5+O+Neh9GNCFReONE2Ejgq8WEafd3jI5skW/BA1wM3LagRzQu4TRmpu493LsLHMy1P7jE",
-	"KpKQdixiwRCEAivTrL6MMT+sbpw5yISxagrjWI5DrfWKq30pj9jNhwtKc643rAxm4+qyygoF/LTdaBcn",
-	"fcgJ5uNr4RZyvV/AtwMncLfEFjqAwd79ebp0GgQxk0vBcaqXuK+bP3rh0xWKsBrgHOhKrF9H3MFqF94q",
-	"hRPM+gxR/3NmgYGdzCoHGnSzMuDfJfsLHI4TTXDXPxwinlcWFOo1TUfCWKbySsRZxW/rEtGlm3UxMOi8",
-	"di7lSqPPnyTG5sVKuG4UmotTh+JeZnqiL8Zw3puHsQvEZ6J/HA5HiZ1x1HAHrfzrr4whYt2q+FZo0Nfm",
-	"mRqv6hQ6N6eWoxz3VhkGBOfygt682v54sPVd52L7hxevv9v6cfPN89ONl8/erjZoxmHeEc4PyiY7KJbz",
-	"pnORzNPRkmKQccYOz8xFQmYsyQMs3cwhVjkEKUiYkDGdEfbZZyzIMVznkB+Fka63bOZVRuv2Hcr9Fx2E",
-	"HZZTq1XtY1T8fjUPmvkW22nI3M128ubqq8LGsmWZb52raVkC3MyiA6VqwYyTV6tFcaTodJYTkn8mtzP3",
-	"Qv8qvc/A7NXNwF+Zv2hOm5X8nuYizuVswqpePp5PmvO1LyNq2Xv/R0lb5xWJu7UXO9TRjymXYbJubYls",
-	"cOu6K5N3rIzyRBIx5SSjTh5hrWGLUDJJY39Epc5Rrs2XLqtZuDjXzJwKc7xUKxzcKT/uIBbj4y9hTLe9",
-	"kze9WiLW/WqFMro4+d/+3CkvFqt8FlpR7uG2/VDq8+KerrkZnXsZbgqYUJjLkqwYl5fHF8wXvGAK3QEI",
-	"G7C/eLblQPxZpeHqkrpp/2tQuiku0p6lx/qSDot22WykPpOJZP8fe2+33Eau7Y+9CkpVp0zOblGULM94",
-	"qItE9mhmtMdfR5K3zzlDRw12g2RvNQHuBiiax/F9rvMCuchFKq+R/1PkNk+SwloLaDQ/RFIWJdnDql17",
-	"LPYXGg2s7/X75Tl2/Kwkqu2wbmbDnccbaIfxaaVk67R9ZPgnxtHuIeooO6iRdbYzw2pSwRkCuUj7ohD1",
-	"FtS9WKUawb8KbgRgqbChKBIhDe9hYaon+ZT5pKycQaaEyNq1Sd+aXOM+NxhM1lPkjo7h5Cf7Bang4R/H",
-	"F9ZYBBts56A5K2nWpEWZxcfGJ6wp3AsyCmfVDkxPJt3kRJWpqcUHzThi8U+Ng2dx/Ygi61AtC2QcejSY",
-	"rgSdHlu1TrC5+/PHz/vR0y+1drvh/vrxS/1/WrdksPI19Sjp20980GSqYHawOwuoKmn25+5dXKGrWy1u",
-	"SS8lh0bivRfWHLuFXi1JbHZO3p/B0zJZoRGdqfO+Be3NHBz2GSx49sqk6y69L3NmGufj5UgbNbiVqRHg",
-	"6f9BC3zZnFDYcTm/rBvWsb8gxLQPIIJmUP69znH48SEl8rNq+ezTGyLCVSj8P3AvrEmvPOwrKeaWuIox",
-	"g4OIaTXKc+tsJrngriSofPzfDg/tlvrp58MfWbO5/3yaZ2p6FNN2+dTG/1utzhoLq4PLVm93m4ZLOfyJ",
-	"p30Mz9vNBkNVwKoZcvv8nV5m+qMOMNorPsx2E5WKnpB7flRfwsv1VTbcxfwuz3eHymrewg38JsGTZr3M",
-	"6IjpIU8EJir/xmqszhpsF1TJTWveWRK3WPMuowNHVlnwsxmgBcxBlRTQWsrZLia6duFymlkUVVFFButN",
-	"O5J24kvK+4MqLla+is6mysP9FS9zgt1ec7DGNVjNq7Th+csVElh05bvyAlBbvRUoKenSMzx5XsmJtYMT",
-	"7I90czaj95btPHrKfW29W+b91s+lLd6ir4V1rG9DMaiQhhKauWbpAKkb7aYhooVgT5xh6LM/flw4Zqr9",
-	"uMWgh0WWiGMySQ8Of/65RPVyEmQVWWNMkXVGZrl2PS7P/BLtdHixyud2q/EFnX5LZr+K9JrWjCC6QG7p",
-	"GT14zAYi6XMJtlDC82SUc6Mg+FKNAzXXwzR5aEX3JdrJBrwnVqU+P8WTV9xwUwVJahEF/EXJRu5LrnTE",
-	"CjHMeUIgnQNW0wKzsXbdIWaPS8UWo1wgZd/6PO6ncjgyS8ncK7tk2d3LU9cqAloNTK9KK2+lGLn3S3x2",
-	"OHcssl7f/FbwwcrVHh+CS24QmmWtzK24WcNStWdzmFTXKWVbViK8rL5thhs1ePhiCfxef43OcK3AK4ja",
-	"NNN29OlKpT3rK50Fr/cPrHz8agWz/80omFsri98Fv56wRBmDXbJbDbGehigLelcv491K6KUS+oPo9JW6",
-	"OpEpfOBb7GQhSfDgshUuMQmpyx8AcmGp8Lrtpjo5e0dNh3oikzn5t29sU/m5XEGIhxN985Jw37i84Eu0",
-	"MyryFa97X+QLVpAWxe3JDeeX2D3R2H1+xHxZHZcMkDLWrp9LHkv93FzlvDDqcrug4l2gTHTWKVBdyMw5",
-	"m2RYwdyY697CANwLUqQebhYWMfjJXVZ/Y5frxksWYE8srVSorv13XAOjeZzACbH3YOxFbMh7gnaDQngG",
-	"AOKwPzfWR8BYreiBdv6xMWIwXLuMFq9aZQ89W2MPjdC9e13NWj6fYmF/ejC3MFIUxbyZ/9CfMKkYl3os",
-	"CpbwgWA1O4BdNTIRsIoDF4wLZSZKSuxPZ3DDemPFgr+hklq8UOlkvuBDzod99kf2wnW0E4oScN3D6KrS",
-	"bzTUphB8wEYy7J5Y+OxFKFIX1Uf9fnHxjqE9Q0sOKIGrU1QZCWjZmQ+wvFlIj5JEiHQ1mTi1iMMFVlkY",
-	"M+87NfluHYSPv2H5/yJyOy+T263/hR3YdDxiKk+FNvj1Vw5TTG3NOaJmIxy/ZB9uqgZGUMne/LbpMb7z",
-	"bpbGULkaTuO6VsGPq4/ngur8ZjhRY29KxZDfiIeZ7FWhYFztSIPaFe6ohWQlkEa9CDJuKGRqR4rFuW4G",
-	"NSusjpURi/22iKl4mLODT58iFnd5lpe/eiVUCFNMWA0Kfg/3mzAZ9qBbLswpZ3vANUMMBJeuOrjEwqCx",
-	"VfZmtIPPnSqlDI6vUD05tZnf+edMHTgPbjt16FcaxTqtNiurtrk2T7ndyr0RrsqAeGIRv4QXQytIuI2b",
-	"RdMS9WFqOaec3e+dmH3Krb7BbV5qw7h9XBbCzhpSAd6N3/YVYVDLDNkRIvXiAoV5SguD4YYHCzj+cPLi",
-	"97dv/7j85fT8+MWrk8vjXy9OzqDcCC0TK8PIYwZQZmuqQP2PVrIcwvx08xwNd2+u96ZaB7VICrEAvE9n",
-	"PQkQTXBOxOJxX4vkMoZChQ7X4sfDFhsWQgtpCHIEnQ0y/FSXwRK1ti80YXdZoQyxoGH5F+/xbAoAEB/y",
-	"uvvHv/9cPP/tj//8V3Ex/uf7d788P3317r9O1cEr/oqfj+ei/22gpXHNkMfqPZDr9T3aYVTWUHWnlktx",
-	"ZtvdriVySur9Qvdc0HpyMWcXc0YW2Ab2crWHxd3/++phmdY7j7KLhT7xpf8EPrBSsb4Wn7aONTZ3Mdrd",
-	"sOD45jpaph54X5ZQuBYe0BKqKLJZQQBCitmrq9uTGX4lNCbfA2eojt7Qn+2dH9o7HzGOhTLB3gK5RBXQ",
-	"VaapSFnOTdBSWNEcf87xnzJpH6SKySV0PDZyNa6Up0+BkgZVhrV2+4f/9U+++9+XH//WbjfoX/V1a4t/",
-	"YBiNLmfFVxhPj7ZSOfDsRhSi+XXxgSKaB2VcCCdmM2T/ZO/enl+ItMXivjFDHbPaMOeZxD9j1OhjB4FM",
-	"8p3nuRprlpl6xKTCDvdMovRAva5YrtSww5OriA2L7JobEbE8k1e7uUp4budjIAy3m8tFyaoGAAymtbcn",
-	"imEjCGDv2XfTewL2B6ZApkpZD58vrWX9UE2Kza5euzKeaMTtt7YPZtGsYdOzF1VB0Z437wJYDK2wUZGZ",
-	"ybnd8OQ5CF6I4nhk32ROOIEnidCagKi7hRqwPT4y/T3AWo7oj0L0Mm33iyr8L4jAXIvNZNhi3Pztn2MT",
-	"R235+/nBsx8jtv+MDTI5MkKzjtXKXT7KTb3BjqegrzNs+7WjGFr/3K6uRlu25Vvr1iN4+fG7U3YlJqwW",
-	"i2R4aRfeZaPRiCMcrl17bA/O1HufSRp/2ePDbPdKTHQ9YkblKeNDXhi4oi05PbwzgWaMYSG62adWOQhY",
-	"sAqxStVY4jCeaBbPPsYOpC19/Y+OHJQx3NjDtgNFLNDY0DsRUuhhhE6DQ3fPDMs5csYeNp/WG215kmsx",
-	"hj1Xi3Hqf4gjFu/xdJBJ+jeOKq4TcLi9dp/FfJhdXonJJfDr0KvFCAIP+gD8ClgcpSiyW2bni11Jdi9C",
-	"MayShicmqHA/SdTgHW4cZgQfkFUZ7LdyZzVScT3jDe684MmVkGicecEKlr2jPB5wyXvYg+yw8HULp06z",
-	"mhGSS6PrMNeEeKQN73Yj+23dPRJueK56keNWs44DADdFrCP6mUzZ3z9cMDulQpqMONfgjuhcyF51rWpY",
-	"ly8VDLgEeQK+31LZ+KXQastd9vfzt29YNxN5Cs0/KC0TPhD5S65FxLIUf3r//vQXHTFrLmnDB0P89ezX",
-	"l+zp06c/W6nx/uJlw94Rw7gQSma1w0+f4L2effpUhy8v4ZqfD5/9ZKehk4sBq8UA5ojvt0e//u2fWsmY",
-	"JpDbyevkoi0Zs9tZxOz92aldmQOe9DMpdgvBU3sGixOVitj3JcW+AT1mIukr6ki1R/5jl9L5u/ZgX/BU",
-	"FPAC9DPrqDQDaiNrFrCRvJJ2q8FcaSCmrkfuHGUVxj57nb1gtcP9pwgJTMfgGwDAljLwAuHbwlvaa57V",
-	"4dnH+EE6Kp0wp1iVFGws8nzXLjKROphdmBmpWDrC2wk2gCJc/I7W7dSwRECPavtkWGBg5GjGCSLz6QEi",
-	"JGiWCmHlpJxY6dBjIteihAuOBzzHx1/SkGEOU2F4lsf25rh6MC+HD86zQWacWuXGd4WNuWadwi5YfOcL",
-	"8cn4l9VGFfZDthhnb96/KvHNWS1ut0dWx8R1htuS51nK3l/8uvuc1TjL7TzpUVEoa9QyoRM+hBXjTKg6",
-	"dF/JCc4uakrU0X7aIryzFXnc9CP2rxHsmIKWBxvygg+EEUUEU2PvDrMDQ4EveuliweO+0oLFsA90DHeH",
-	"2cG9VovtD1Y2goH259OPDX01sn/DIxv/inFuTlF1ulVnDUtG6lR7ni2uwdJqsXi/0YzByNwXT+MZsGf/",
-	"eFxqmKorNQMNGWanz63aY852dnNUS5TsZsUgIrqTiIlPRsi0zniuFQwP1oLCu9iFn+ctsAoHQzNxbBUQ",
-	"5NYlYzzXLP78JQ7Ex/R8w4A4i8n8jO3ygH3A1MjoLBXQ18iZ4R0rFqxOKFROBPS7x+cvT0/twPxqqgdL",
-	"e87HowmLnVQYNZtPkzd8IOBfAkf6VgpA90C4Q6NYKLrsAN3butVv7YhwI/9+cfFub7+xbwdOL2xXhR2o",
-	"Kuj1SP65Fyq3A+pq0+cSX9rZ2nG7/an5U4zCkfasG4m9c55JEdHjSHD9eMj+yF7Uka8Sk7oEbAIZz5xP",
-	"rFWAUIB2//S5THNRABsMySGOoll8MntgWccwtTVYBbH95wueOsFqHaHDp/v2HZ81n4FUkgqur4jklp0v",
-	"EEUksa2VpfmYEsBwHoCNu9OsXMlVr4fxTmLowzUlRwNtb+PynZrVnPZBhRExPkozQ84L6pgI+WrqAOPS",
-	"s+4CQVqCgBhkUhV21BR0OqJOW42izKhcYA8tfUjTFxOWwmiZ1SQwsBeFGmtAXUytnGfOBFNF1sskq718",
-	"e3Zeb6FnCD9pNxnopFiTz55zefzq1dsPJ79cvj07/e30zTlIZC0MyOFaogYDvquF3U1AxyWtqAysXnjD",
-	"hOf5tIng7RfryPRVCp1b9t7BN/BrqRZbG14V2X/DtVaYvVTSCGl2KRkYn3Z3X3OT9OHfqRgMlREymez+",
-	"ISbWNJ9eAnX/3cGjxnZjq+ppnO5zut0DYD6pSkZgl6UiyXkhQPXV4pML3rOPdR0t9t9nwhST3eOuEUVl",
-	"RGb3TAztsk/tzx8+fNg9Lo0wMW+kEWs0GvilJqDs8wyIp6yPeQwOzO5L3MK7J5+GSovd33HW4gazPo71",
-	"NZFrytr6OQIUQQBRs4Pm4RFIE9ya9tuB8R0YUIkqNJrReCNrOKH+mauh3cpA08T5uWh551kipA4bRl+f",
-	"XsxY0GoopFajIhENVfT26CK9Z8/9Eu2YzOTTlvjxu9MgRNva2W88bTSxglVIPsx2WjtPG83G0x0ITvTB",
-	"NSQnAvbmLuxN+LmHcXy/TAHC4tie+irT5tiefYIn23uRCtELkaTKU/ZeWZtl50u09ESKHtkzq67DW+ua",
-	"4VCxWgWJkqBCJbMngILf8a3v9hjigUIIbAVA99WeaS9a9EwKDJZPvLE23E8n5Fa/IGA1yVF78UGz6fww",
-	"hyo4ZeHa39Z9GIQawdGb7p8cciSZwRcGDK1DHMK8O/uh7r3gvpEcLtlffsl7yUmkYdTqsPl0+UW/qqKT",
-	"pamAZNizVUZmrbxC8vwE6m/gqhWecy6K6ywR74MapzDCAss9jK38+dF+Oj0aDHgx2WntnNOJNJHWYxj7",
-	"ipsdV4L95w7sQeSpKAMBO60d2JUtK47hubRX7XpeYZO+h9M2vj03uVZ9xeSNqxTmY7tIb7tI0R2wk1it",
-	"CFthfcLMt/Do9ALd+4xy9wuVqif9eST4KhfgRamSSycgMowIyw8iw6rro4E1qMe21/UKLn24Dk3qtoyD",
-	"6BNei8nKmIGdJtMjtF3Bd6fi7icaHklOy8FBvcFOkO6HYFYLca2urKlDCQWIHtKQQfuwYxodZqNzpYFv",
-	"R2OlkqsTiAMGxRj1yJhPWO2w+XPUlrE991KNpSisDW/v5gZo/UGXEWWSqIgyo0XeZVIFNVHuSXhV5cbw",
-	"ecDv3YnmiY2yZ2xtufEelSyKA9hdrtz0biTBTDfbl2rmidIWGxVF88SQ6xuIvDv0uAXRYfNw+RVvlPlV",
-	"jSQ94uflF7xUsptnmNo73F9hTO/4JFc8vVDqFS96Aq97tsoE6NFwqAoj0tcizTgaTNHO4cHBKhcPC2U9",
-	"BdcWs5JU/lBkRjyMaEb6JRKATkIpXxgBHci3EtPDbDdVid0k8OfI9PcwPbCbyesMaxyGSs8pz0CER3Ry",
-	"8NyU8QQZg2rel4UjsM2eaAYNFMwJ9brzr+EcYHArwOV11AooNLEk3bF6Wg/OhYdVEYRdfAYJEx61mIKW",
-	"lzi2uH7EeFtary4iCQ6hC4c9a9UOXrzfxIszIy57SuKVksYOXlxPWYfRv6zOZCLasvq2biQ/s1oMl15a",
-	"t1rG9RZqqHLWBMsFLyAkKCjOJFwKE0Nxsi3pWQ12xo3AaK9I2dAqJcQcO303V5bDpzzFL7kZeRw+Yi2J",
-	"vIKQCyMB6f1K07VF3QoD+01J8YBycYVXulDqNZcTmj79OCRjRRD+XUFEEO0rDIfKYNuFMtAKUhCBBTdi",
-	"F/YMeFKmT7LPZ7YXC7m3IIY44AjNE0GlRONE/TjkWo9VkbKeMGXU/bC535alTEoKkdqFzXNI1ErGO2oU",
-	"nG6ygSCjDyhhCmUMlL/l2ZVosF95lo8KTCC2JdHIgDQox0NygQRJi+rl41dvfzt9c/n6+D8ufz0+ffX+",
-	"7OQ8ZjWKTbJndcyiA1e47zXCyBUJJKiOc8PB7jBu8LGtajsE3iozRG/jNEJbIiS4m6fIGdpWUpKYu/SP",
-	"iOvEZFOJH4JYtDcQKfLUpSLnk7YEAjvIt9F7vnr78o+37y8wR5mqUScXGkcCzKTdUQESt4vzGbHREHg2",
-	"JeurUdFgb+1RPxOUsIUKhW4XyMwgJs6ZNoVVz4Xj78whxUzOysgcgchvSxrU8UvgHVv0EfabzbobEYSY",
-	"rGrC7wozyvOc+RG1pVE9pzZwzhiG1osJFApYZwTaFLSmy6X/loXQwqCSJaI/zOS2JTzuiT4KxpGnLgVy",
-	"cAjTg7PRVUVPGSPstgjKNEk1ejMAvnlb+s1B2vFp8M3dxXF9XS33CvbwZtQb3Ht9T+PR6rW1vYStrrq1",
-	"rnqlIJ+G8sYLZrcHbqOq1Mgs1lVnGJdAJFqe58gdjErrCHY5lXdhZicsZmHaqCEbq+IKIiGGKZlARHtm",
-	"o9kRzCz5w0XF21THpJ3F3bj1yn3sDpr91laFu5QAvfvMR57+nLs8z5d/UlSsbj4p1oTfGL4m2RXgj4VR",
-	"qUzrkSdrGCz6oMd5vtI3PamM4i/2VSuf4IbP6rf3wo/6RoiUdilgv5W2EKs5K7J0Rw8OIlbajXjBpbvA",
-	"6kr8KgpNlflLpPxUR7g6oXzH8Im2WhufODMWBJQGXOq2pAYKsJbdzZ2SB7PChPwA3nQcyZQcWjRrnYnC",
-	"dVvGWKtZWuFxC8ROaV9GYdvPEivRCtm2nMoyg+HpQdgqZue6NgYGYN6VsnsTxkb1IWtZHQtEcGhwPUhY",
-	"8tsJAX67RsdKocOKVXBrG2RYqG6GGCpzc46/CfOOTnmgEDy+44ZV0sN8yYvwE5IQvEETkYl3g3WhjI/g",
-	"kuJ4oquWIdZDUTdmGSZNBUeaeCbVmCkZSuq2THgBzSDW5CTfUxUN9g7vQrk2dCir9f+kWJwSgzZOVF4j",
-	"LdqyBuXMPzWb7P/5vw4b+4eNA6rXGvdVPs/cLCkTQh2CoRh68iU8+RKeAOq0Wml4JcRQs76SQhtfdEaF",
-	"b5lsUX2/VTwnv56dnP9+eXby/vzk8rez45cnFZ+e6TrmLcteVTswfO9/jrTBA3bMYz7Bue0JozGuDNrT",
-	"TyVNTA3DTjiBYedGHcIS2losPGeGdzRyQBbCFFlYoejCGYNMQ3Ta6cqusXYBmBz5BBp2xZTHUKmzpGYq",
-	"Z212VdGW8O39muoJ6arcahD+5lApj7lcEzQFX4kJG0BHl5Ki7lKt4apoy9phcz+wiSof0hUX2nkEHjo8",
-	"1lVF7zaRhTPaQptR93T37ye6sI0V3DpWcPIpcSm+6kbDugcpxvT3kGfF2mrbtWytls2DuKXdPpUKBZBe",
-	"dhxUeSH5QKQshr/eYIG9HaqHZQGmWaxhVRRF9xF0AHuiIgsrQZK+0tiCVfoRLcYZlYVgHb+vIs+zKyiO",
-	"bstKo0iDnQx4llNbjRoMeSFSlnAtdjOphdSZya5Fjr1F2qgCHJqxKOwpaYM5u5vC6s+t2/zTAetM7LzU",
-	"OkkxGVrnBqY4cuTt2I3z6+5zPA+7UQZ8Aq9FDSUk4/abUbPZbEvoBUnUYKCkN8T0+pKJvuimRBPe/nFm",
-	"9L6NOoTvQi6hXAjT3RBvMgSOubYkIhEQVi1WBdFrBWhOiZAmnyCRE1QAHAEoYSGkidmAF1cVo8BtMRSR",
-	"I9jOxyjH0ILjhvZdfH5yfn769s05pF/enZxdvj+30q3MgTXrLM+u/a21lUMY9xhy12AS2CVtmQs+M2Ql",
-	"xdxMRabNuZuBDTpI9IxFFZPA1Ru+4/fvLlVe9wanyZ2y95n+RXWLCBk2t2naKSG6ANQgiX3XY4J1Ya7N",
-	"tzFHmtv1dO6Di+tV3J27kc6rwV03Nn9fiag1i88ee5QFv2Co7qdTMAtWHbYxLwyo2C38Ak/5pgu44R2W",
-	"V3DjbGxLuL+uhBtmcWENN6242epAPNDK8Sv5tVkCHNwU9ntReCbzDa6gRdqMkLqx84yFAShqgkLsJ98T",
-	"Z0Uw9dLZ554Ql+m859Npe3AOPP47qul9xEv5eMbCvHnhUnfMulLyBSE22YcvaE7wC+yJZo7WycGEObNR",
-	"dZG4EOEm9BETnzJszXc/gSWK+BS6wT5kpl/p0QSVQSEAu0cgBJZPHNG+W8boddcO9w8w5TfONKKXVjdk",
-	"QOi5tt447cKYNlzBXyEbvecS/uWiJCji3woK9IVXyKm9K4BaGuDKCKn2odzvx28vAkqFq2T1TfRYjec4",
-	"4VaWfWP7JvOVtgc/Wuhyo9FwJSaVxquokkUJ6uS1R/lgtZjOOTZxxGI8SR+buI4xPsT4hCgftELpvnWU",
-	"IH3RYnE/s858Fpb5e8wFHYHkE3luB6YRsanBoHvpvYYH2isJ5cxDrEABASe0KYiiXYlJY64ffjzM/rCz",
-	"8k2b1fgSy+1qQs3S31tP0iMPPzirwU3/wr7fhdubDzN7YQsxsL7SvJkb+T8m6ANT7tf4SkxiVymUCAQg",
-	"Iqg+jKchLq/R7Pz3492DZz/WW1iHb0QPt1lbaiFTu7Uhk1BBq2ixFzBvDLFersTEQb2wYxBDY1VcaQ+8",
-	"BuNwM1mokRG6LWsL4NfqESEMlsBrcYC8FmNVPYEQZtg5hYHCcV+xAU9FWxJwmvQNlITIE0rHEHOmJwxO",
-	"35WYPKkCvUG0EKKE1Ljlyqwg+6FNlufYuWpNQqizxwmw4hyK7T2vHFXxcUPBJF+rjWAqueoFoBP2HlxT",
-	"lZZRBRRNGVWguDiFTOgbhEouYe5YCSnXliWmHGAcOVQ5RsnXuXBydcBEq0w3ArRAsX2n1HYBxl1QpdZX",
-	"APYFSJ7hLtBx/agt4+pOiEulgiAd9pUTqNzPXVl+LrhVX3QEEt2A6YStsrwtg+KEY0k1dL7sjtWCN4EX",
-	"7Ys8QPuooE3BGxJqSNtuwmJSuV7/uf/RTnqgIiOE6+pl10JGHpOLWuK6IzMqBCCfEUBSW4bq9QgWuBoZ",
-	"u8HcF8+za6GpX8IF9eaVskFIH5fC2ukjgqkERQZQeucTmcAfgeMGybVuoaAYsIR3xybun5ss5aB3AawH",
-	"b0ovhkjCP+02D3YPnlaQhAlN49zfuQobH8w0YM86HEF0CiOH4arx74+gK1esyQtma/1s2N2UBRLANn6x",
-	"BW7LlZgQPhSWXoAgr6HB5SV5fcqdecmTvnBoOXNUQz7mE81iqXbhk8ZHYTUN7ldOz2rsTE9JOMMO2tnd",
-	"qYrk7H+dxV/57tyoh6uHXLAWQyS1Cqj3Z2I635kjBgEp3gA73E5VyrVY0GTsEV1nBf9EjWAFOSqkl8iM",
-	"uU9/onEDef2ZR+xEOyUk8ppPs3ZQJrXhMrFXOyNiFQz20pHyQhPkaXP/7788+6+Xh/++f/7sP57/9u+H",
-	"//n07z+9OXjx4x8lOUrr8OCghGqq1J46M6KKuzoHOtV9Kb03mq5dXU2OvMPrF3gKc3VyqgTOKapVymxJ",
-	"VVG3U0IlBOtaFiupnAvjevTltD4h7pCIiRkyMH5vY9jf6Lrvfb6yZtuNmUhSAiGyYKVCszOhHga3/Mty",
-	"S2vYt8rOAIIf9LwKmvDSrXmknWUNcl/J1DkHuHQSq1CeaNaxAq/eYJAWg4pPH02AlQOxDu3hBGsHzcO6",
-	"NcICVOQn2r0OYSND2Y8dH1jBfmVCoHVRSjWwclbJivr5e4iM6ONwlh8+h1purXt1kJcHdJz3tPPl49zd",
-	"moy0UYMqJNd060/p/R9BREAAf2YmYeE2WPyvmA24SfpCM8Aopz2K7YPK+6AIoEsYuwnXYn6M66Uf0X2A",
-	"882Dv/tXBfuuwiM7BbT/7HAJzv5GA2lups5EoooVEtX+W28jag8SUUuCle1kRPnbrJjwx+4iTTg3jnbh",
-	"t2mmZ8tLGeH8I8MGRKYpyh5sYsDoYrEb62UFOKaxwJF3K3dTPWmVhzyUB1zZnQtbf+isW+fsoh2HWLvs",
-	"fH/ed+egfhPFtd+Kk+CX5NpS6qaEnj9r77P75xLf4C323LizffAQKTDAkesIR4t6hCwImem74x7LqhRN",
-	"fa4v8WjcYlwqORlkGnwG614InjbY70oCTEi16qYqwn6BRwYi7GtKFVax8P0UQBcbvO8Wp+/2uf3HvhFx",
-	"fd3BRowWFr5V9O+9WKfL9N+2Du77qoO79dr9SlN3FefPqZ+b6ufeOsBDYlaBlBfFgI5YPOwrKVpApRuz",
-	"JBe8AIT82RI5D5x4czEcOy5x2TCe5IV+BVi4z+dqttDobrC3qAFd7V4I+EYoWkBDMBaFYMOcJwJR6RZV",
-	"5N2RpttUUd6tzPyHEnPbGr0HVPxbs38x1IZWA+z+8Uv1iSbZdw9+wB5Z4/+N2L33JfoXxkSArTPxfFQt",
-	"Qj7yE4MStSMSNRCaxX706d8+Z+mX/5na/B1nZxyBNQNFF/Gx8ztSf0M6DjolFNME3liIgboWKZbPBM+i",
-	"ckItzKzI15IPdR9xDuZIeuZGAWkOQGaYTm8MVCFYrUMIn6S95gR0jt14NuEQPZyY9u7hVlJ/fTX1Y5eB",
-	"fk/eb/RjD4MRt8+8nPCE4h1QpawrYopxqGQcc41FW/RvFAM3p15QmnzbVcbwDstzIvgJtgmRB3ANn2ia",
-	"/RW3Gp58zw7i3O08wzQ2rzcBqQIr3hvWzlIxQiEM0vCyWnzyj5M3F+eXZycXJ28uTt++iSP2FEsOQxq+",
-	"qC0zybpCEA9w5ACyE9hPMQkEfDDseyIApQJNU3CpOdF6dsPurcy0pRF5rqEKFdxe+xSslhOfeGLIi03U",
-	"YGDvmTp7Acpnj1mipB4NBEFrD1We6xJIOS7p9AGShSirrzM10q4w74cfsDDWfm6B/AHwHj/8ELG+GuMx",
-	"LqnMuNA0Eof7SoiiQCCLBbZ2glol3zwfDtFJl4hOhbOI1dqJcACkwQTBi3RED8LMrrbEut9CpgSiDTSJ",
-	"CZdIxd+W+AzHzczZUGlQhIzndtFOCP4b20yGRZYQXqbuq8IgHjgVeANbba8twwFBhs6uHzUUssF+9cuA",
-	"dRVS9AGsWIG0FMGVOoKak1glUMgNfS9IWOFrz4aFAvWnuizhIw3c9DB/I011wrzXK0SPG/FEs5iswdiD",
-	"qS/CjXg8LHtCC6C806xWiKHACveAP9a+CaGP1ZHafphDJSFWha7EkgdUvcv0UsCUB7UEp3jRs5IOHwiZ",
-	"oULOTKDuoKuKwZJ3dFj8mWZXdvGpLisEETAuIPnzX/RiHbY/GP5x5dIvKw9t5SGtSXi4STtiLbJB9NGQ",
-	"7d5LGTuMTI7E1sp4mLILVAD2U0B/HngoiZWy3UKFBESk1WcNDzzw1UUYN5gSe5/hv1W4ghnQlpUtiiMf",
-	"RXZzAIBsw2IkSzzMuaAuvwmU2Tub3lGLPHB4x+1GubeNAtCh9MXvaSO4qrshN/1S9tMGuLEjY6kemLvF",
-	"fGPNwr1lJyEX1yKHGifquwFRnlPNDFHGXAPTvLXtBupaDIQ0EVpKSInurjTW3/aX1mY893qDxf57QRAv",
-	"VvJ3+7z/73/734HipLgWaTzfST83Krl6ZUf7cBWS9KLr8xLPu5mbqDthOYbPqF2/W3WSOyJXY0SzYHEh",
-	"4MMB+3S8yCCBK86CMysjpBF1lMoFlxu2Q8rPvtwYwUnYStH7o0qGvr7cbUonSEvJMytLp9r97tqu8Lff",
-	"4+k/R9oMXMTizluxc6jxdmkDZUXkfqOxHzUB9VQKfYT/oZ7QklkBJS4vBLMTaSUo+tmAkpr0RXLVYMdM",
-	"Wocgu4ZKL8M9TKnhV8JJzZh2duwlJ6sdHhxEbRlnUo+63SzJhDSX0H0ZR8C9b0cCji0633aE9QioaJ3f",
-	"fo2NGwSgSMN1bSJtqbpsv/m/7B/go1j8rxGXJjOTSwCRnHnKKOnjQ+w7xYVIRDY02KdcCDMqZAyvpNvS",
-	"Px1emFrKg6ZaHEwmwROHc+J6g70v+SUDy08/8VA+6PE7WYuZJWhSOcJGIJ7AQ73WckSQ7odLd8p8Bl6s",
-	"HoR9cOwX3PqpoFQMhsoImUygbXRDhQNTw7xrwFi4PeZV022d3pZP985ajRKRXYuIoUS3Wx1FB7aVL9Y7",
-	"Wbmrdlo7CiQ3z3duUEk35bJKzYJsO5tQKufCaBScTtA5SV/jLIbnxt4Edx5xmnW7ohAyEUeMw4VotVNv",
-	"UlsSQgWpqnqDfbB2eiw+DYEY8S09InPVXkDACDfVAWEQgWEAEIC7V1tmPtrewtos+CaXVO0DwAlgkYIq",
-	"jOEBs7cDaiNELAaN1paBSgswHuZoNatXlmpiO4os6QNwQ1tCPUIKWioxzma8WbS/JPqOxyvVYYRbgb4V",
-	"6N+GQFdFyjhLJkkuaOPXiAVgl8t0VwuDbKpWMtXvX8I7Ebss10lpRKgfc3ayF9lo4wZiDAKQg8HIAJRA",
-	"GUnhwyEk15bmK1vBY8juzqhYCryL0UC7PKN/gydkTzfY8obWhMBLkLg3I/A4DcrXHXwBzkrMxCc65Fjt",
-	"ulluIDebA7BywRI16GSSSq+oIz3Cyi07JawzQQs8FZ8IBAj8+ERpgmgCb0lNUUgPsjwHQ151y5e8IWL0",
-	"2n/Kv3jQaN7drjKZrpwCczP5RwaAnAtuWQgyRla+L3ymM3/ZDXe2C+fuQmZ2ifkV5MlAMbVcs3sIygAi",
-	"1h3l3SzHs5CONRdcC11fFD2DW9zNBwp35Pz7pdyIXZMNxNo3xZ28/l03Hu1zC215wC8QANuY3z2mGHOR",
-	"9iqlgo8i4gd6s0uVhXftmr2VFcUMjEfugZdqFPpl3LDY+k2vvKxGUvvwikzGcJ5RwVkNhs2f7sMQbpq9",
-	"sXbxtnk+EKbfsZDIx+1SYT0cDGpVYnhsSQivfhTEKn0eaOzLdg6bzcZNztIFveOj9pfcILcu09Zl+gZc",
-	"JqsSZ+RCR5ixEHZvqjLAff/O0mdv4H7Z+1zap1822tLyzhvVK5xcitilrY/V/CirxVOtjvVW6Hk5/w/N",
-	"yUKNev3AJmEXLn1C0KqfMm2saQkMz2iEWS+ohNR219bndeRD8+RC/oAyT/pI+xXLAT5Qx2IwQ4t4tuzB",
-	"bavilk5gs0lzYYI4DskbNqQyi1Usai/sl0nozJBSuImy6jQ474EqloOhYhAMir65WVgxS1Cdq4YYylc8",
-	"xws368WWj1vuwgavvnViH6RONvgC62P+I9z85pDKQsR/JTEmA3zamREXwKLNatB0y346YH1rMUQO0AzJ",
-	"u63H1ue6X2+xPtKBEk1RW+JdBOTo2D9VJql35d3b8wuG+PKIF7+LZ2JZyjiYMIenin3BhYAmO+JBd9M7",
-	"FDKFvJwUkHmEKo0AnoF6RPpch8ylnmxYJFciZX1RiLasQV5zrEZ5inQjXE4cKctYAi9AlvSDNuI+t2Yz",
-	"3lIzgssd5tx0VTFAQno/DcyaeBJ6B5UkrH3AOz1s/hyxuIrvtjBdWG79jWK8lY95WJzz4HUX2FTlYgkg",
-	"z5H7dRni+RbgbWs+zYpuWHII3AAAw6psC1hHYK9oOe19Lv9YRi/rRV0gIBMumVTQ1iYK4NUgBo65eMuq",
-	"CMmb5kMvH5GYdFQgogTGqcXlkwOqjxZBKWDGA/lRHPLbAizmKTG2Clpb9aWJUt2/7V89Fvbt4Dln4adf",
-	"dzsthl67aUVtwvJero+25vY9Ak3cclltvOn9NJDuizJMZWx1YSNNwN47r7RibnnCqyBk+yBeN5U+12Jr",
-	"LMZ1ZIwAb9wf6fJc20N+Cha2sMIVD9cm4iZzhSaR8lW2+/8B3G3MXayQr9hQEnmRpx0nKsV+KcL9pu7S",
-	"sumUPEHfGWAv8B4hOy6TpZ7ujFBrEWvBOj6YOAdn1+cJWiwVsH24qYDyLvAwvbezSf/SPeSBvEsM1Vfc",
-	"ujnRejq+hRDfQog/MI5WmjI+JdhYjbMxL0RfjbSI8HCB/+iLvFu/01C/P2smAbvIHK9IkY0m3FbcxVsg",
-	"5O8L7aq6G+5by99pTcBiOGSKNM8BRD6eaqFHSCmcFCUxFK8KoAFlQWGrDmInpVUwa3pk8nJkDfMFTYzQ",
-	"UsmkCgrIoDJt9ja+t3HtgoNAgjzGcoNbWTAPJPu2JQdbdORHiY7MgyWqiqqfcqcGDMV7FgZYzhALmKLX",
-	"2PJixWSeabMI1fM13fObhvN8r1dB86Rp2UY0HiSiQbMfMRWEAe+zeOCmLbX3eaSXcg5dBIkhzdJMI5e+",
-	"NVIQIdJxhmI7WlZ43s0jRNq2lyAKpG8YpvvZHQqVkFlBGX9t+ER7tB+sksQAC0cO6yshhhVO//jF2fGb",
-	"Xy7ffnhzchZ7I4Zrcwlp/3l8aygwUASsnMIqp4Cwx7dpq0eftoLEJnefzq++2+aDN+hxvNfLyFcwCacd",
-	"KisUSVADKL0fEPgWKhfYnWkPDeob2kJoRwdbaFOmOj7igQx1+1UW2ec46YF1vg3+bU3lhaYyrpYnGvbn",
-	"XZWifC1UfoyVsnE03d1d873ddSTYmOrvrvkG7zq1dh9VGI+hIBEql+UId8lcrpCa40uF9CKU/X3Cr8R8",
-	"p3DkoLbn2/H3hcq/oFt2zVJjGK2vMl63rbckXT5oHvy4u7+/e/Dsotlswf/+ayfaUN/vnMf+eGePXUQr",
-	"vd9s7j8qXuktdcLj97VmmBPoh03RJixMF5+hhaJZHLSt7v4hJoDVBMOQPSuRfdMsi4MOvMsrMbl0Vk5c",
-	"b0ERoCkmbdkTFfgLELEdnlxh9Wz5NLN7JoY5n4i0xaCAI+wC5kxDrIuuV0VbopgG3gI7oeB9FQjHH0jz",
-	"Vgk/5cmU8DB1+T3RLNZXI6tQ7P6Oo7aM4SbHA4SnQmUC8E7JJD5C6KcLZXhur9GjjoF/43nu34VAHcAy",
-	"aURPEGHBIJOqYCOZGW0nFU7GBuefo4ODp9HTnw6i5tMfo+fPDqOffnoWPW/+VMJFxRwGdKmuRdHN1TiO",
-	"3Ny05bjgw3qDvZqLz+hxcAtrARbW8AOMKURz1H37O1Rn0jtCG3Vb+ne+HGQatGRcP/IwhNgB2BEspog7",
-	"XMViOn45KjdHgKEI9enw3PoRGxHUob+lhzKEj4ooLIQbhnF/Oxc5BOCw0dBg/RvG6qyhMsqRQaIv8pTV",
-	"ArSaXqHGGgu2PRgXiNQ4gMyAxAagafnlU5+HYQPnofIJV1obEh1CQtdk+dnmNLgDPHEJWEkLnYpiy15K",
-	"pKGsjvc0jaPAVsHECECEwagocRJc8IRwP3C7ScUGClIndj1iewEsFDe/3UIImDnABKFVvWC+aKF1lOlH",
-	"bp7siqvwXVD3fXALXDp2UIwbZp9jKhhxrn2/pBiB9dGWuMKCO5UrM+DgjIA8BFg+4L07YmIFB0wPRELg",
-	"zYiGLTNt6enfiPwkjRvsuDJgd21Z+Ezz7CqVq9/oUipzSduiwWJnIHpImHgeGT/4sG3pz7705mTQpNGW",
-	"RBAH8WIQgCIN7gHhAmuHRKzHh7nQGjp+7XkOBoFopgwvjGYxVXjHixtA4IFfCX1w5rzfTaXIgqE+UIUP",
-	"TtMCv5tYfmiyg74R3HZWWn1F0c8cDbrs0nmXbMuHtpAQDxl3eJdz4H9yu8VKb9CHbp8sMJKrMBB+xy+y",
-	"n5cHJ/Y+E+DVYhKPU6PJfHLkWFnhTBNEZbbCGHC2cpEGCAsRGn3Q1GhdajiRqoLmsng48btZJ/FGwbVN",
-	"4n8L/QiKFso9+ZHLw1BvCTVuQTpveq/tJVwmIt8oyEo5pMVeMGLhUcpiJMtNDAZrYBnf7DccVQAtqSe4",
-	"vJk2fMJ0PxsOrZnvzbAIjNBuVlgrFG3vIS9MxvN8cumvjilqAM14HaCuS4Q9cMQ4iyunsdgfjKu9dTGR",
-	"G1/CvS7BYodKknhh6RTyj2rDc2tld0aDYcghB9kaQP7UJV1fyR1YCK7tzWfNTBjgLc1MV3oVPRYwruBt",
-	"Akv0y4MK8KhcIY/AzNyajN9Wadf3aW3iPvXm5kq25WKIMdKppMK+rKjwUNI/sMZ7xycDxzMLgQYmci2Q",
-	"+rAWD/FoELooAOwaoMMcvGOpvyi64PSSU2UtxuUEo1v25qsooTCK6bD1A5PZ/mzt7bFIGbGjrqS2jqbV",
-	"1tGMzpqjofA9vhsVFbzOY9JRbrVsddRWR211VCl3GC8xh+5OV60TB1lGlL6sXZx5dkqIVZdiPsJUB/SY",
-	"yiQfpYtqn0GA3BcL9cZz8mtxEW8T8/ceRnmiWT/T0ADwDQdUApz/W9dbzd2MvwY3/qY3Y/kiyzdjMJvb",
-	"HfkQO7JbWXWPcFcu8rB+VUWZ345KPp0gtS7SmHV5njNOHJU+kRCQRPocPVQ3cMNqmQySDhR4pOxiXE7X",
-	"klDlorIRqHMBqH/P7FnlYyNIQ3+jJ7rE02evFZD4cEmXPNGVYKrP8Zd1EupaFJfhqIOiEUq21GLyh4CJ",
-	"DeavrDJpUd5fs1x0ARRS97Ohc1LDuKoqVgqrlqOtLfFVy+KDMMfu6wqCJ4ArKnxlCwBnUBg4WjAoZFO9",
-	"w6DsIiCOUhp+D07u1Cs9UFlAMKcLvN9yxUdltNztp9kkIeNdIwqWGVYjfIFMh5fUt97z1nvees87rZ3z",
-	"fjYEVE0r761uVV0f7n1C6fsHcKUL0R3J9I4t8jO66TdtjeNLLLfEaQa3VvhDWOGFX2nfkAV+TFkLVpOK",
-	"UUqDkThT0B+bcGtsIYI2w0JrX9LqXr1SH83mlEdXilCx6JVrJaPAgs0MS6yhizp9TOjh5a9gC2ay12Af",
-	"ABqcazbkWTql5H2dOeGwwRs4+9a+JOZa0HKkl8IPJ1KqOvfkWhpH5Wpr7UmX4lMiRKov7aOBjSvXitmr",
-	"C/sYl46hpQA9nBOmRZHxPPtv4WDJ0R0B5JjVXIaL8AXdcC/K4npnAfUKNV5kw6IMeaxMXeEYH8ggpQla",
-	"YIzirG9NyG1d6XfIzlw42fA1Jh8y9a9t88FFd2vzUf4W7/yNG372JVYx/OBlt4bfwxh+bqV9Q4bfTU2N",
-	"N3cwQixGjUy9wU58A6HkA6G9E+l6t8pgJpKiotV3RBbfdFi1vDQIrK5hJc0JrFIAsRwHNP5ANFTwIs9E",
-	"4b4e2IZlNWCdGaWupmOweO5t468DPmHaZHnOOoIeK9IbbEga1802JNYZuXkf95UWLKb6n2Ms/4khlhq7",
-	"wdfmBlOjMBhbCbi6kcZ16qnzI1s59ms/YhkznooBz3lSRIz69Cca8wRPRF90JMG4P6qAh0KMF81lvNh3",
-	"c5VfZ7F9bC/4Ntq5cKwPZifDRC20k+3RiPkJ37Zvbc3sv7qZDcsD+/6tUFLdihjTm2/fco3kC+3s4zyn",
-	"lIrQbCRBTTpAGasFAQ23UYGF4QD2sptJLUDkX1uV3UH4DodlJaHnmeBgzv9432B/TJvwLTBiHYy+vsqG",
-	"VvgXYii4nTIaeQQJOjbuZ7lAxQKdvm3J01Sk0P/7D15kHED2yUAB1SKkOU1j0tTauHBRwg3PVQ9J83Rf",
-	"De3/jTXLTATNIEKaYsKGomhLPwKtGGcXu7qfFQYiYGORXwt2Tc9lwG0mWGbEgNWsWorp0MsALgEAFM64",
-	"7Im4LXGNZFoguhdZSdiw7F7C314LoR18jm/kJhCwNCtb4v1LR1NvzU2A7OBvW/P2lx24Zly3ZfzbyQVb",
-	"vIoqPNDuRnE9IiPG3xDBhDCgR1AqDrxAixz5re1Do2AOqdYtKlHPHL40sCsDxuCcjmzrIr1zi/yBSFbs",
-	"WP2LwAbIfIv+IjIV97EqwDkegmc0ytLV0XfWhC+i6QoBjOa8lIegSHhRTNDotauJ9xa9kuG9lceAzZDR",
-	"bFR6NdHCSsnCavG/0Ra7JBkFm0rbParrDXZq2hLgFawRxDNZIiyYfiGgJN9KdETXFgYWripYmvUAkwRS",
-	"ZBOGo2yx+H/839ZK/h//B6Ci/L//Z8yAeZIiylrwIumzYiSBipIzU2S9gg9YJlPxKaJ9DjAXdr+IT4bV",
-	"Ym5vyDv2///t3/4N7nt5Cb/tduI6cWHqhLsqCQdeQvMBuxSEVEZoDt2RFihHCJUGHa62jOGLNf4Vs4IT",
-	"RyeXCBOTMp2rcT5psDfKyk87DzJm2goZ++FbIOJAlgwElwF8TSbbEgdWiN4o58BvVxCYaJrxXCSG1U5e",
-	"vj7ePfjxwIs36IAbxayb815kxfH5mPd6omDvT+00tWVPSLvRRcqSPINKHes9s8zUHYA6rIT3MktU6j8d",
-	"OgHik7ELSMm2jD/tDjK5i4d34avuFiP7asaDlQBISteuKaVyfUSfEsBzhOyqIoGEAIqfEtwK9MGCvVAF",
-	"xArwr/abzZvxr6yWnzfgndbTORsmaBbgCGCPs0IfPxcciqTj3Rjez16MddMLWZcVvFM59lR0+Si3QmnX",
-	"QZrZE4QcDazdEv5WOQHuF+3swn8/zntLe4vda15ACMHe61wVBuumdyL4A4OA7g+8ofvnL0InOx83ixZG",
-	"knJ5GM4Jy20c7kEQw4alAeDsaf/TbCzOHdogzZSDxmK0e3SFw/SJjkob2ygWpwXvGoDYsQptMT1VxHhS",
-	"KK0DfCiZBhYdQr7qq5HDxzkCtWBN3bjDC2S/orPob3dmRCGk3y5O3yAlM2pAD2pVZL2+wRAhxe/8LSHM",
-	"47QS0mfEmC7QvhYL7R27V8rhxsBC3Wg0AluyRVrMyvfAVtQi76L6BKMQIGOwThR7QFAIIjZGELyj+5Yx",
-	"zEVBINrpGyXcomc8UPTGveGC8E1grm6Jtrahlm8t1IL0XE4GkbAlX39NrbBKOGWvM8qvvqJLeaHqeCsr",
-	"uHotMvkhtFCi4EGYfATA2ikWO1tXxeoO8SnTRjfYsWQuYduWaBdyibfJBb8WmlkbHCHECU2oEFaV5CPI",
-	"NODNUeJi8N+ehY93So1Z89q6aoX1Ypw+A10WBfCQVb0nrborXxncHGOKrDMyQscs/vwFHCD7wWIW//nR",
-	"6jBEoQzCKB6HshAuEFKIYc4TSBvJCaPcBAUZVME4zI4ZZ4mwY8YxWV/RqpF/ioQAMMd9ldOB0H+i7Iqw",
-	"S1rHaGFD+0KH4zPashZDFOXPpx8b+mpkRx2AF9olZYRssBcqzYRmo6Fdos/Z6+wFRLDibMB7AhCcvZqG",
-	"tx0Lq3V/K/hAWwM+z9W4dLzAa6lxRpcwLiE+5ndBn+u2LPvKqwo/clo8M/iVYdl7HvJ6I1DhjokFe+Gx",
-	"Df6w2WxLZwj4V3eX1FssFUnOC0qWDVAnI8h6ifWmxhJtDR2xAU+FA6N8d3zx8vfYZbycarKLGlYwfg4y",
-	"lbgzKJ5oWrUU8qKfybAJwDtjoqcIgBSfaPgOLzzwNTeEAnr+x3sNCbxiJIMsXT6BWjguaW8SsGqhxghE",
-	"SF/cnnP+x/u2dD4a+P9V4EzBUm54h2tBSULeUQWiobrkHzazdHmWjwpBLD1prpKrOnzgQpgiK+E/0XPF",
-	"DlN4E9zmicrzDLxBLvVYFJo9az5lMXz3y4TUUuw+wZkwxWQXgcQj1udgZ7m3okUyLx73YpRfvR9amRBE",
-	"5TZhU80+6IHYBcqBnAltPeU5FhZULvah6wTKDVF6oHQKSyop3L4lIdiSEMy2vqPy9ZqftMh+1Gw2S4ew",
-	"M7ECZ6HJ01HpZDeHsHfr+dPnz39sPv9KSyhICdxEP0SwKN5Cc6W8lP2xTh1UCOA+EKnrOCN65aOyqADr",
-	"kUGElagpNY+y7GgTW4wXSR8QaT3fsjdT/MG06ryCZgrzOo7dGVuMQJNh9cPU4yhBlYHWtWphLtvirPf5",
-	"C9y/9D6/hmZxFfoj96Llq22Fze1bkx67yMDVVW6723lC0UKG4TBqstkQ7JKwxZZZ+PtiFr7det14deU7",
-	"p+q+gk84OHmGU5jVtGKp8r6aO2HaF6TfiRXMrfNMJgX2tGNJQLDoibmHaIzsZhSaKRgohkrcPaxrm2IT",
-	"dbWKD9xn8P86kxlPM8xEhjo5iEQ32rJ0KMlZnyadoOOhQvZ2wnwLwXml7tL5yrnlAhecSTEuyR/CyHS9",
-	"wT6ACueh/+xtgQj9VXqKdagI4RiR5MtKB1bjLvTyRGOkwHqPOPX1CCMs6FF2BIMiFix7obeKWCHwIyBm",
-	"Af6lY1aLP7d3Xrd3Wqy9Y+3W0aC98yV2ASIaJ130GoIuEss/8eS4QkcQuqAROiPeKXez16AAU4wt8nX0",
-	"Xok1ERcPhJ6k8k/v45QOFoPb0Qy6L2M/tbvYE1oHgQfggAhjScR/oMaykorw283nDyBOlNp3BjcfvnHQ",
-	"sOZc8ZkDbpNkmnQJuGugTmgpLGLRuxsjblMEfLdJPty3Ft9yZG/b7L8LkDoUIdho3y01yhNNNsEmMhJh",
-	"aV5J1l2WfS4y3k/9uZvf/+WzbhYETzRW/UE4w4P5WIsoclCnWUG0AduSi/u3yz3yEjcOucdzyCNgC3ya",
-	"Fenj/bH7NeBX305O8y8sor6YKgANqpdDvnBWm+ljnIk+VSp/a5wNc57J4HZFmfCo+0A+l0wMhmaCVbJz",
-	"a2RdkfS33Ra5ckFWaaxtpcMDSIfrcrU9Zgd+ATKG80jAbXGbs4bFrinTQ56ICN0ohCOlP0AkRhWWNO8W",
-	"tmWhRkaAQou9aInr5LCV/Qrg6qMD9A9wFWOsvKXMfBedNXS429K7L+QyRYyzRA06JF2s84Seunsl8tSp",
-	"Gsv6a8Sxhje4RPfUO+0QX6CToRAMs7qhvw09kuTV+TIr6m3sqqItwwStWxfY8QChcsMGShu232yGhWxh",
-	"8RakK9xgKgVybTldIbe8QK5SHweFx1ShVq2Qa8vpCrmGq0OYrunzHwG8fczSl9lYnNG2rMWug2SPvWZ7",
-	"7EykUNtQ+raVSrkn+qisEQyf6MglyYNty2C1+oI58s4xJeHcX3uGp6Y0Si0muCNlsdFqOHrG46yGoznd",
-	"VsNtq+G+3Wo4H1hTX5sBWt9U3vtM/1otLeyH+iBp4XVStaVo3HSqNpDr21TtXydVe+0X2J2makOV/jBB",
-	"Xnqxbar2+3L6As+CfwN52+Un/8MprpuSvMeaYZXqit3S2H7nd3eLkq/zs8RRCGidadYH7UR5WcJRtH6Q",
-	"dQBc8S+wJ1LbkPVfKF0nxXjKnfQNPbfyFNkCR3FBTuxutOWmcmK3cUHuW1xuc2LbnNh3mRMrg0J3nhML",
-	"InB3Diod3Pk+0CbuAO4hGLOHfNgsdKF/3ir4heWEbmP1D9I8XVTX9L1m7BYG4X9X1igqWUEihKsvXOtJ",
-	"xEbSZDmLxadhVgh9bGJWi43Jz0GO6zhiPzYbjec/RofNZuQCqG35c7NZ4i9j7N2lLk/T2DPJWEtIeGoX",
-	"l5dzZNHILyNS1i3UAAPxbjIxvBqQ1VAUOOCkKUa5aFUobUqSCwiF+2/alphlBRkVMeDN7hSKivCm8uJ6",
-	"mGeGqWtRsO6oAFOuHAUUatHwpTJtKaQa9fqLeG58zsOakO4u9QCcEYfUYG+UYXgrjNW02hJC95nUo243",
-	"SzIhzSUcKbETIYEBECgwu5VGOTv5DfZLwbsGUp1UpO+xmHQL+7pdVGdUboAY+sNwORAzOQaROrlKrgDt",
-	"ieeC4KQQBhw/nR4LMRQFmLjEZJ56tI/5gIF+wzx2VG0/0AeDDCynaiFuoD8lou2zRQ7cBvD/2tayVX9U",
-	"YoNxg4QXKBGxX1aNzGJVvSpud6nFVzWm9z4Hfy2J7MckS0OqtZ7VjVbLgJLF9+vw5KrBzuBkaE6tJNAd",
-	"+C/PraUxKQW0Krysh8OA0XfQPDyCuIbUowEUKQusx4bKbAT2NfUwPRA861Iqc0np0TkBDRzhlPBfLZIf",
-	"vlBWKpm/fDj/8eN3woeqLsknGoyL9U3lpSH6G5dW84F08jbs9A3E4IvKynlkNZdnocpYVHd5k5bZAzS/",
-	"9CvgVtYf5EJor8DfdEDmUo3Z31jofLLaz4AaIqgySaUTh1g5ENAv5Cg5EU7fYbmT9xjqC8p34xQQ72bE",
-	"FumtKKQ/cnom8ppSFV43ztFwJ/CMb8C7mRlo4N18eTSSM/IfbUsetPVNvh/f5LW6njWJQMJM7s8n+Sry",
-	"oKCykpCqF0X774lJ6K4C/Xa49xTj39ITfQuR/XvmJ/p40261Zp39B8UNFntBRMey4cV7M4/J1u35Jtwe",
-	"WiqPhn7rjFb46lthD5mnNuzc+FEt8mvsygdKEjYWhXDlt0IaiM+1KsRbSHzlY3lEsQXJKZ5cMaNK1quA",
-	"78p3bk4zuWPDhHZeUEjZ5HhTyAnyJF1TDFR4VkhBNce7eQkX3wnZ031Q/y2jWfJzsXUuHt65+D4rdmCF",
-	"gaVP+/FmgXuHDPHzxGSutHgMUpJEEnRbGQPCiFifI5YBV0gEiXKk14YkxBzePivlEgEAdNNCzr7o7SSc",
-	"vfL7EXAwD1vptpVum5FudnmBcMNt+JCyjcbw0NLtHAlxuqoICq9cHTgJqRpU7zgyMiUT0QKE7BIsLGDw",
-	"12RS9pS3DD1sRKXsCvKwUCXUYrGSv3OZxsBpr7ESy1VREbmrI3UlsAklRUly6pLNYU0Til4sKCqhmVW3",
-	"y2oEf6y63bjFpBufvQnRACFzrRX3V2Jo6lBkNJJXUo1lWYFFCeXDCEDWJYXx7bgI9sqdeekOxiuYu35p",
-	"3kIXnOG1d6kN7j6OXxnkA1Xhr0pqip9iq462kfzviZ8UVvWDmPhj0ekrdbUrZDpU2U3gOm8DBJ15hfrs",
-	"XCSFMIi7j4GLPHMExLNB/Q/44BP/3G8aEGfqbZZH5P18b2PyDxKTp3Vffodgq9GxeQFMd2hjBfcngGTj",
-	"rD0zGWJZuLU+4h88zKj9HevA3709v0BszHhU5I6cxFpc54bLlBdpW35wg2ax2+5Z6nFOADvniWZZGlDR",
-	"KkdyWQhTTFosLdQQjKrUlQC2pRZC1qPyniYbCG34YIhUM9wYMRjaO7+X2Sdmj0YOQRcv0FlPcjMqRNyW",
-	"8fV+1B41m0+TDtfix0M7A7+/Pn65e/778cGzH7Ggvr2TpQ3/mEZHpZP2DlwlYiuRHForsm9YafREs87E",
-	"WtM1bA/AeyOKfDzua5FcOkQbqA4J54RxzZCIF+GF9j7Df6GL1JEVA13JRYl44JqpYQRZTwItCw4ljuAq",
-	"ifytUB8Cdf1KskIZh0KGX5F6Q9sy7hsz1DGrESV0wIjJIVzL7An1yPdGjLQ1+SUy2EKONcMQsFRAtwpL",
-	"hbdlrtTQOgMRGxbZNXAM5Zm82rUWMjR4DIThKTec8TQthNYRVryKlPEesbfiCkmUlAIQbBtt+YvIM/gV",
-	"Sz2JQG5YqEGmRdqyw8PGA97rFaLHjfUjYmo7jxfX+k/J140i4kw964FK9qffeIFl7ORXVAIH43LbYuZ8",
-	"hTG85T1ZBGYzrTfXVJtrmaJ7n90/l9S4nxrAZkHJ08+0UcWE9ZTQblMcsSHS7brTrIy26tPqtaFYC3lm",
-	"VhRtGoHGzcL3DEHzF0CUuZutE833zo6JCsDZt+GaOWweoomDmsHTulprZHaV/ybMPG17P47TMjW3Ra35",
-	"vkpHvnJPbLyQ5MQroA1RjTRYLKSdubTFrEkZs0Ls4i+acZZmEMVKy/1sXYauKnrC4OInNkI9T4XNEIgs",
-	"gIe5W5W2KZiYr7HLmw9nl29xY+5K02/N8hUAXaRfevMgXTZro++V1vWt8V7YL1UL/UoMDds/ZCmf6Bsj",
-	"yeV130Uo2UVSloeSy0nfxpLvz3Sp7LPQq/S8GBQA1Y/apvm6Xb732bndVFKBVCf3MnTXrDHkpl/2apTj",
-	"2Zm2CsL+DYyP7rR2RqPMnmmstG/taFNksodNG/Pj8/8+EiPgbBNsoAof5UYsLR+DQOLqUZIIQcRiXdBi",
-	"URCf5gNRjccDjKBKJw12XN4Jqahd9AKcuZ9ZLXbHL+lIDIRbjoIaJedIpqJgYz6ZV5ZgismUoJn18g42",
-	"JdMWGU3urSL/whBr3jboP3Ib5FwAiZtftPDV7s/qgPSJ2MXoxr3JnxurU+ekgwACdFEqqMF+VQU7OGR9",
-	"cOEws+LnM9OQTHLprY4iGWJv6ar5h4W4ztTIhf9ZzYwVi6/3o5j5PJs9aN/GIC0CRw6NesS0oiIrKEQo",
-	"oPJJjzOT9DHx5rJLuSJsEDe0OaIFPsaUl4SlATuPyS3z6RI7iV+ZMvkrRoweUNz8BsUyMoiJ4EekfKt2",
-	"i+2exI8R+hFIHTJMAimsulAnwOKhNRBYDUhFU254DBUFlOmme1shgCIG2UUNUG7m2ZWd6QnGkAi0DXgM",
-	"ZgJTR7CZnM0L8s0xnYYOyrS4uBB6ebj53g0RO2OlWT+J2L/s7KZ/Sf/q4e2KIRQQq3DL33539wXPTf+/",
-	"F8YnjonL7QCQQ7JcOHLkRGiN7SbFtR3Q7xcX7wJ7vhhJkD6dUZanYVEDVGCkSmDSxahRghfYndjhWszN",
-	"wPxOo9ygxsRH3MAA6V6Y54AFeEt/vPq9K5/3VXYtpECWqI4IPil+o52P8MHUUEg+zBru7RY1LL8dCnn8",
-	"7vTv52/ffO20kTeoOv8Ui4HB6XksVckIKt2D2pwx16wnpCg8POkm5u/CWo8zw+Ca0Ry46RwIw6cmc8IH",
-	"+Y00in0u011Xoq/VqEiwBaEYmX4ENVWQbrP/mLuAaVj/efz61Xpfw43s+/kaNAdzvgYU0q0qigjEyImN",
-	"knQS5GPEnjWflqmeud/kDB/3IDIFng2dJ/abMFPwbjdLGg8e5ZsqxOZptkQiweV2WaGVN7sSadFhCMj+",
-	"W6Ob55bETrQzKvKd1s4eWHP0hJlvnyRqhJyGAtQZRRbVlZBgRlG8y9oMYENWLwfrUrOaERJ4/iKKSSLs",
-	"Fd4rk9eZcZDf/oZo/c655bGvLXCwxAk3PFe94GKPGD97+Tl09Hgo5IhafJBfGLk0+HAoZLoLlBy5SHui",
-	"sCLHw1Y64vsSoQwnub8cpDMYYgmIMzvGt1AvH9wVJw3vDTtwmPMEeuiha16wAU/6mRSslijZzYpBxLqj",
-	"vJvlrjGc6D/wRwTfxIXRz4Z0X9MvALgZGqvgrYPRUtX/7FDDWuZkpI0aiEK3WNeadlSh2ZkwMeBZ7mUH",
-	"VWW6tYD3joIIQnbNk4lrQmA1LpWcDFzimEbkH7ZkUFgzi6SZZSsbsfqPVWHNJpHnILqcnvHGlCP/N1rk",
-	"3cj6EZx1BdY5Q2owsYYZSnI/MnzivKWHjo012MJIPdVYVwdsn2AdGe/rsZorpGaujroeOQcpKtuLcW0O",
-	"cz6xYiYYlrdPZwf2Luemq4oB4+kgk5k2KK9Z7fiX16dvgJsmnHo4a85tvB2FY6jIMOwjVEXSF3B7RZs/",
-	"VzxlHZ7bVVqE+58k3fyPO0fLkkW8QM3624LWm73pL3QjfO8h79GAh0INcxGBNW0cvnsgRIM7pyrRIEk/",
-	"7cIEBS4AiG4UaK080yB6td0nOJPRDh+lmcGMy5T3AKoRPoO9xw/28Iuz4ze/XL798ObkzN8Xr43oD3Qz",
-	"oh2Ssu6g+9MdrhIuRdNkGtE0KmQ0A8cV7XhB6n8JsVWiauuP/5NATqIdPsyuxES3Blzynj2BtitdXU1G",
-	"RdOOVFRKAXdG+YM7hRps6e+P0c7r4zfHv82Zu6nZegSzcw+TcX5x/Ouv607FCm9+43tODfTjly//fwAA",
-	"AP//",
+	"7L3bcuO4lij4KwjNmUhpb0opyXZm2o6OaaftynKmb9uXyro424JISGKZAlQEaaWq2hEd8zAx5/VEx+l5",
+	"nIeJ6R84Medlnvr8yf6SCSxcCJCURMl2Vu49taO20yYBEFhYWFj39VvNZ+MJo4QmvLbzW21EcEBi+PXw",
+	"Cg/FvwHhfhxOkpDR2k7takRQTDhLY5+84OiexDxk1EMDFqPe0aB5ghN/1EN1jHgSMzpE9zgKA5yw2EMX",
+	"3+yj7U6njf7j39+03rQ2Gq2aV+P+iIyx+BD5jMeTiNR2aje1jZtazasls4n4kydxSIe1hwevdhSQ8YQl",
+	"hCbNCzKJ8IwExTn2kjglPTQdEYqSUcgRpnxKYhRylIwI4gmLSYAGYcwT/Sph8Comv6SEJy846pkv+bPm",
+	"BzLroTplySikQxRjivAQhzQ/f5qOazs/1cTXa5/KZn/MfCznWAbW64tjxAYwDz8mOCGBgfQ8QL3sx5gG",
+	"/GW7s72BO/1u87W/ETRfk81B8w3e7jfbfifoko3BJt7yX05iFqR+UqX1q3Yp9C9IEs+ae4OExMUlfByx",
+	"iCBOfEYDLgA6xWGC+mTAYoKSeCZAB2BDdQsROu1Wdz4mbLS92jik4VhAtm2mFNKEDEkMc/q+eSE3rXkU",
+	"zENXvalhsCPBG4WEwi7bvRXGhAnihCYIS9RFjBIPYUTJFF0fHx0gloxIPA05aaHzmPUjMubIx3E8k8iF",
+	"x0R0TAkKKeqpbx8FPQ9FbIiikBIBHDZvR9ud9wdbP+5v/qVzufX9m3d/2fxh4/3r0+7bVx9KduTBq01w",
+	"jMckUWd2bxJ+IDMJiFCsf4KTUc2rUTwWHe/gnVcTswpjcXQErtoTGbB4jJPaTi1Nw6AUB94KjJsHakDH",
+	"XYQpAEn+CXBX54yjzfYmSmlEuDyLPo4ieTIxRXsHJ0enAjAlU++rzz5u8vtpzFlcPvceJZ8T2aCnz+Ek",
+	"JvchSzma4CFpobMJ/iUlCNMAJXg8IXGT3IcBockOwsiHrigZ4QRNMUeUJSjkPCUB6s8kHeIkvicx0Er4",
+	"Owp5AmtHm+22WfgvKYln2crluA66jPHnY0KHyai2s9XpwhHRf3fKl80TNibxXMTwswaPA/AhDSYspEkZ",
+	"guyhKemPGLtDRLXSYJ6HNoAucxCCZF963JQtQv+BzIrTPsF3RGxRLIgf4nhAUD2I8SBphiQZNEdJMsGT",
+	"sBla98UdmTXlTdpsv27sCNwWJO/N9mYHyS/f0HrvpvbXf/m/b2q9BmIxwqiPBZ1kd4R6qNNqdbe20H3I",
+	"w35E0N7l/tER8kc4xr446h7iPpuQQF9b6hQBXo7IDWUTEsNFA4/uyCRR9/PB4cn52dXh6f4Ptx8Of7i9",
+	"ujruoXp3E40EigZkgNMoabTQnlrsNExGGVW7I7Mbqr4hnyjqhupjkoxY4CGxRR7qs2DWQEOSyDPuXLRw",
+	"A3gw8g3tlVznOwhubw+mHqcUDpK4d3fR1ufPho4IYIkTJhbXQlfWHNXYGAXhYEBiQcr1POVR63ZRvWdt",
+	"1+0dmd3GJOUk6DV20XQURsSauO7MkzCKbqiYkgcndrtkmJDeDqJwOEp6DQm9nnVn9gQFUTvD0RjHdyS4",
+	"ob3PNu7sII3LPVSfRNiHa5MiFgckbqCYDFJOABvlrMRHWCpuqzsy2xF05IaWLE4NKSF1R2YvuA0UoGHh",
+	"ICSBnHSYcNjKFxxdXx8dcBTSGxoxsX8+5mTHnAYgdnxCoggIeBiIS08fY9HU8FwWurRu6A39KHoabgzd",
+	"ETKBA99nKQ1IIHCQp74v7gmxa9EUz7ja7D0JBRyh+ubnzw1P7Jg/QtOYJeSGKmzxRDfAfEajmb7ZOeAm",
+	"jJigMeOJeyZO9r6/vTj85vry8OD27Q9Xh5c9VO+8Qh/Ct6g/u6H6gOiDJgkVGrEo4GhAgI8cYTp/zPPD",
+	"i9u3F3unB2Jcr91uu8NG4T3Ra+O7GaMhWJKQG3SXRwPnz6hAfTgv8ojdUPIZ+0k0Q5jPwxc0ZWkUoLrE",
+	"qkAfTkGOfJ9MBAcaDtQu4YSgEeY31B9hOiQB4iH1iSIW4uha+yR6wNc1ry1PbeuGalouqWNGzXPc9ly5",
+	"4A1pb2y/fkOam+1gq7m5Qd40+/72RvPVm+1NvPV6sL3R3QTRwboiu1uv81fkBCcJicVE/ql+U/vp5uZz",
+	"t90UPzvix4b4deut+HEgfn19+Om3jtfd2nq4qf3zT26z7F3jPxWuF6/2uak+1RwTzvFQvBynXPDFCKNf",
+	"UiZgLFujuroQCveBuCY7zcUXAqABZXJIMUAf+3c8wnyEQsrDgJTcdRfm1izlhwoSEBsAJTKXi6RgaC4B",
+	"28mOvtzvG4o5Ivcknk1HJCaIRJygOieS3Pbc2fWQ4W0bHuoDzuaxWB4MfEM32200n+x5iDNJq/Sp8TFF",
+	"VMwEBfIKnbL4DiXT0CcrYel8xuMPrH06rB2AVmEOmh5e4aFh2JU+QnJFQKgEgowJppIFckTPjVan1Wns",
+	"IizIW0SEpJfJKZ0ukFk5iGFCWqj3px4ai+kIppDO9BflzaoEPw6tAB4+G49xkxOBywJqwPKzARIXbjJD",
+	"CR5yDxHsjzRYHWB5iMFacRTNUO/jS1CsTAm+Ex0VAqvJiHXQmdRQyHOFUYL7HsyBJjGLxIQoo83cNojr",
+	"BKVUfT7Bw4YRSRDFYzFeTx6EltHvtOaeENViiWLHxvN2O4fZN3/65/rHl43/RaG4g7V/uqnV0Z889KdF",
+	"LRp/Whmr/7R4txRwrE0TTxew56k/EveuXC/gML0PEyCbc4Ww0G7yOJnmOByHSfG8nOMhQTz8lcyTNSPo",
+	"Z39LMSdin2DbpCqm07YVM51SxYxWds1db5Q1eNxqzwRvPPczTL193DfOpfJs7lcm5v0jv5PG/ghzsnhN",
+	"k1yrx33zgnAS3y/erNhp89jvJWm86FPq9eO+ckk4X7Qibt4/8jvpZBKFCzaLZw0e96VrvuArKX+CL3yH",
+	"4xDT+Vh+b94/5jsPojOfMMqJ1FqmyUiQVl/QXPFAXFiEAgHDAnaSTrz8mUvVefal/xSTQW2n9j+9zKwY",
+	"L+Vb/lKMeqE+Iz+aV0cpDBDXHZsQuouAKRUMjJAUgYnhglJaRpF97I9Ic19eqCUqLin/9ChrguTT21XD",
+	"ILhohATXJ8gXgwSSF3n1enMb/ce/b7U6oANfwE8q64IeuvbJsy5W87ScduGhpuZzZgtT6kkzzrdXV+cv",
+	"O622nCdff57QvzBP+bQEKx682lscKH38AjSYSK37nzU6mNFFj0CiKdicQkZvBziMiEDCgCQ4jGo7NTLG",
+	"YbSDMn5WqvnhMcJBEBPOa16NxDETe/7Tb7VBSKJA9xTcSwlTXDbIwydxy/IEUx+MNThNRi9jMgx5AjyT",
+	"MQ4s0/sL6TvltZ1Nce0mYQKgVIBC2WKRWayC7ShJJnzn5UsCx0NcznErIPcagvxl1rcJ6609eBVPlzJ9",
+	"lB0sy+aC+jHBd0oFNCH+DhrjSJAHEqD3l2enqN4zD27FfvYagmGVH0H3IYvkwgRzJpjUO8qmFMF+oHqv",
+	"sM09JVEIRp5QIedNSKyahxT15J72GrlDnTchla1bNX/ptIXF7zM6iEL/cRgLiHOb4DtCbVzdowj7Pktp",
+	"ovU8IVdIRj6HPOGSkXtSFNvOUMwsrTpG+brLU2DSHkpp+EtqyVUAIdBQWRKe/ibPlGGWiRpUV7kdzxky",
+	"F2243bTE3LgarnzD4n4YBIQ+ClkGZhQLVa5G8hpTuhlKSCDPnWAM+A4OxiEVx2EcwqVXQBzx/iW0XQ9t",
+	"NjK0+caaX1W8ydb0JIhjcxRSeSTuXhxFbCrNJqD2CfmTUoJ3jJJHbSxIgOR2KMbJb20mHYJ1EUcxwcFM",
+	"7G5QSgSkBrcph1xrSzvWZfNOTqnqbsIKnu4ukWdZkjwSwHaGHJaO0omHYnLP7kggqAL5PBFsyZNu65FY",
+	"H8XRIdyQj9tfOdKtvGxdQp9S8nlCfNAziNeI+X4axyTYVeoxy0EFhYE0acRkwuIkpEMUJnk0AAT5dZ2t",
+	"37L5DL18bb3Wc6+KC3rRT8hhuNASd38aE6mBA/sOF2wt2H1uDMzlvG9qu5IZgbW84MYpI2frtOA8wtpV",
+	"IeXkSRHrlCXfsJQGj8IpypLbAYxiodMpkyooJeGUEgj1rpLzULDenbCZYdEpS5CeZlXMoSxpyj5PgTQa",
+	"JpqcABchOEXLgj7GM7goOCGoLtWrCYsChCc4Tp6WbTzHs4jh4IqxYxwPH3dvTORYtwljtxGM5tweFjuu",
+	"rJ8MVjYiCBR+oKlvb77Zev0K9WcJeQausrNRFFxgMgljSE+5Kl6o5TYTxpqy71NdNQX4GIZKkAqAVb2D",
+	"TsK3tg9TxnRJuqPNtk+MLzF41oXiQ99IOe9RKGMNVyIkX4HzE6g0kWPwNRaWjV1tfUvMs8084jyne+Ia",
+	"SNjNkNAG5+pysw29pur9FDhoedBSPAa3o8yihZUXAIoYHZIYAXdAkx0kLnqxGWC+f1KkuyTxfeiTa4rv",
+	"cRjhfvQ4OsXlcLepNV4O6QKc4L5yHBGUOCbYH4mGT8ndWMRIrRC5U6qKB2pBTbv3U9EiAwkfU3knxfcu",
+	"E0jZdAel1IAI1Xu6kw3iXsMDMssjNlW+h7ZTbBKO1T3A7QHEY5YmorPqMo3DhEifGp9FURgIthPYJp9R",
+	"hYyykRgIfrnVonmvsYt6JdvfQ4OYjdWMcBBSQVQFeEkLnSp/ayHuiNESQneV+R4Lcdz1rdKex1+JpH+Z",
+	"MP9uX1LOJ1NpW4POwxqlEgEREcwOwa5WiKQRCAoRuSfgriV9mMbsnozFV0R7Ar5XLgTnuNwvAkdZF5jv",
+	"FWMnmM4UsPijiIlSjN0mo5glSf7+YgyNMZ0p0i7Y/JDyXQTIA07oERanuYzRgbZrXTBdS3dmZhDrxVYn",
+	"KzFOSBOO5BPdK2YyOEnIeJJwfexCrpzh4ZQbx2QF27+d43ZNxdaxOPz1kXwRmGtulRohfzlh6ZAo3Vss",
+	"VUMBhSYxG4TRemqXdidDImdZ1fEntbs9kewkDRx+TMBXFEd8B2EEykQ6FLiTKfb7BMcgOIGqFqM+Frzj",
+	"kOIkjSGUYgqBQRKKYkme9JOPQc2fBiGhQjrDBsTZUFrTo2RX8SgIubhIggxnM0tBmWoI7Z0foTsy85RR",
+	"Qf2JpEcaKA0wdXda6513EYs9we8ChfDUOiyQ5A7Dx48fm7YmstyBCWctQIYQu0FQwlDKiba9bbXRf/z7",
+	"/HiptxLioOH4h5taSGGzbmH2NzVPvri1Pv0PN3PxeU7g1WOP5yRm4luPZiH12hS/cTvBnE9ZXDiqmh/R",
+	"78Umwn6Vn9dslDWoftc+sNZCNelf6eTagHqKo/uRRFFTnkypCA+NVQ6jfsolyxWn0dPqtq4pTycTFick",
+	"OCFBiK8AAI/Y+DQb8HYsRrwFmC5SdBjrbI7hegb1xpaNAmaiCCaK1ESr44AZoAkDNKHnU+s4hEzRy4Om",
+	"96RI8FHIAI9Un3PpiuIoznd+q4FF8HdTrVfXa/RfhvSe0ITFs5c4+DnlCTDbX51W/sGrsTTx2ViIZ3B5",
+	"lkE53yRPdBmlxIdrTEUmGSFWCCQR44kVXmOJKn0i4Oyz8ViIecGOIFJjPJN8hVTJjvA9QX1CqJZrWuii",
+	"JEgp56INtzzoR2yrMLgZ69BUYHHD4sXw++/xmYQ2yqBddXfVPjV1TziNz2N2QfWee/aU2/8zG2KkWqKX",
+	"Q0j1bYlZLzjaPzs5OboCFIOYXnn/mYBwqeH3xXfqDrZaiByE4uLUDgeAoS84YlMqQ5WAwSBBA0IMKmHt",
+	"Htpqt1GMIUYK4oUw2mpvoLoMY5rEbBxywqXCjxZ1IMrRfqu9qbsMcULAkwsc1kGcU4LbhEWhH4rBYoIT",
+	"JMCAB8BcxoQTGjR2SiP9CqEfOsZKRvrIbVAwZAOE9VGGKQdCTAA4LTp8EFv3hJeNwW/pUQjGb/C5JpZD",
+	"GQ6kyhZH5zGbkDgJxfUywBEnns1ySKP5lWCLBdr/eDbidLo9uGt+GE+nwfHP2x++33t3xX7gv2x8v3Ue",
+	"Tn6JNkdvt2jn/s27UXt0/GP3L+271z+MO5OPG/ffZ96T72LsE/Qtm0yAzTBM504NPM8noQ6FRoMQ7FLA",
+	"fHu1iTXZ3ORsKeDx81wprlgvy55CboXWeNpjfNF4GUAWk6hTMj3XTaUzqXZG/MmBjpqhNXCWlYH1fybS",
+	"S2lPeestww93F/wwmS31QJUj74umD14NxNO4ci/V+sGrCbLYqdjtOJSeF6JPd4U+XdgAxhMc7cNdX6nn",
+	"edYB9mGokltU6HohG+f3T67Vk/DNYLZg4/bVTmRYeMxowOjq+JeDfEFaP7o8QxudV6+aHYSjyQg3u4KA",
+	"Wdj/Nhfa4nyx64S5/LTX/PHTb92HVQNVusjHkzDBEYqIaMPRXvNHVMcUFWeHBNfWsFYGyOGAqtNFb3G/",
+	"j4cEXSYxIUlJcE41qB1rhMsGv6ZhgjZLRpw3xrmDf9lApx876NX3h/mR5g90YTDRpk0EJyRGc7GjOBhk",
+	"01iRMPSz/Bh2Vo/lBtCat8xx3qupvDB7iTt8t9191ex0mt2tq057py3++9EeLsAJaSbhmCwY8+2sXD2V",
+	"cmUKvyMzhP2EowGLwfbLEzbhEDgJHIrMtiMaxSTTyrEYRQQrwxXAxj0zVdjrKpCR2iu+l5QlppEzgxU4",
+	"k95FNI0iUHsDK+hOrdvuvm62u83uxnKoinGkbkv6wxfmNwppUg5gGY0vcw1kMWSoDkH4MRmEn4GvG7A0",
+	"1lGOnPgxSV5wMOyhhESRGIVLNxV3EcSf3EbhPbn95fX3d2WAC1dG1dftKhsSYZ5cc42rxWWL94a7N/jl",
+	"+m0qIXIc0jQhqJ5OAojK07H7jPoElNDidUNtZjhQbL32jCw5Jq+u2m92NjuP2tAi83OZsJgMYkbhaPh3",
+	"iM+oXwaazAuXOyMA9yLlyB3BNtc8HVbG5d+fvFqYkDFfesUC4To3nxEfVbPAcYxn8rIGzbjcnnVAkGe8",
+	"xHSzLD2K8wK0d1dsUxybotln2EEfe66lfACs9jiswOPnOGkNyxWAWgbKLHGQGGNFsMGnnTHmr9Ha0ZLs",
+	"OjIbRQZqGVnf+9y0oN9rZMGpPRfbeu5hKaKixbzg5q+ffut4G92HHev31UPJrcnqWeW+K9aeJHHYTxOy",
+	"gEf/bTmP4YLrm5gQUIvrOHZsvoLqPotY7EGkrIdarVZj19CcrXYLHWJ/BP45QljrCCq11bZJt45qn47C",
+	"hCA+ETIRThAJQeQnNED1swmhe+dHaAPCrKR/B1ZZotgAKTydSS8g0C2IfVRPm/C0JyMbOHj+6Kw8ShlI",
+	"Byz24dVOLpI7W2avsSsDz2VwhV5gt22vxcGJ32oAmNpOrR9hX9wmAkKC4RbwHePP9o5stfNoDMjgLKGI",
+	"xYuglhNQc5ypOFh7aRAmh/dauVydEmA/YbGdPK14X2k7oUwjARqweg/6HQU9neYGmKUwMXySvpSAOQJ0",
+	"56BSgospf4UuvXLU1xbwadMRk3OTejDnOtU+rnWdaU0xaQItOBsTRknm66MWwkk0MFnxJjG7JwF8Q3r+",
+	"1bXNxNMWURl0oFIWZRELDhgoA9UgeKg486tjx1tD2nul9wgSFyvhI2mqbLTQBzJJDMuJADAvuDYLy+xQ",
+	"kzilJGghYP8sQy/AxyvdrpVZ08Fa21gRzwgiApVBI9RnaSLwbRJCZhN1a/Y8ZB6pO1IGt608p+cQLFbn",
+	"LLdIFc4ynOQnudFqtzqdjdbrKkvldlz4SrML1oFsogyfi0OVNd26UpY+gZl7Q0XIskmesF/DKMIvt1rt",
+	"Kt9OTcD4HHrhCxY6piSwJCH3FKqkPzr0EmIPn0SCW4O7VHZUE+mu6aGXo9/WEfOcMP9wUrNBa6N9KdNl",
+	"tuX5mcvs5vqdGEwXBUuEaJygEbgICqLa0yrVW6n61wG4O8a9p+CAgRPUOz+7vEKuy0WvhXqKut8OWDxU",
+	"g4CXRzQDx6E8/bd8oaXoyCjRqTYFBgvJWW37C46GhGr//Lp074GMbSSTpsMhFVeWoLpjSPYorkJtnjIp",
+	"AhSBbaEqVHgHHgEOalduJePC4VEx8pbPARy2W0h5RwJw9pJPjGu6/DNi/h2RbioSZJC3UL5maWJ+ucVR",
+	"lCG/npalClf7FqgDcatka4huH/dJfBuTsbjuwSiq73G9YvehzhXnPp37yWxJ7rbLY2sD1nqiR3OSCeQg",
+	"VNTf2RkgVmUIfcK5MbK4Z+FSsPBCgNpTXnaw4h2k3LBu0nZ7w7dGgAckJ1+R2ftR/50fnoXvj65/Peqc",
+	"hkf8iF5s+ftHr47G37Q/dCcbwf777RaZvZ/4GyeiYfRDdzvx321P+vQi8sP32y2/G9EF6rCj0tnLDM0p",
+	"TcJIsU8FNzCX8d9elu7H7OUiiCUMaVcbeZjF5bNr2xJ9HMchiC1cZ3/MM2ULwUbfRz/S95HfHcaYRu0j",
+	"2l4PegAJTQf1YZW762Kgejbn6l1G9K+5SpVk02vo6DkImIOuPT97p8vI+lsc+0qdnlcXvLs6Om2+8eS/",
+	"nS6qX5/vN/ca+sEGqh/uiX/B3iyfbXooCIdidwQh9bJkof6I+HfynbSkR5gnDXRPYplVtK5vBUmpXZlU",
+	"plolUdBooWsZ7y8GDqmVY7O+2d5Gvb5cjcyTIDndbC822+1XG286Gxsb2xsdV19R/6nd3P7025uHf5a/",
+	"dLpeZ3P11HdvPNTpeqizISDS2dSwqGMADxhaIDv2qqbE51Dqw+3rLzU27ut26/HrlYwWRU3pHsXRTIh9",
+	"ETqkw5ASXtaPR2lJAQKJIR4KSBwKcdTEj4BCBicyd74Kes0+ic0nm2T+J9Ut+KRboQK4nBE7VueQJq/A",
+	"SLY4nVqBG1YaVoCSteHZB13lara0Ujoh8PbZuVx5On4fBhe+fcEil6Zf7J0e3J59PD28qHm1k73TvXfw",
+	"2+XV3jffuKQ+e1nY4bdpdHeUkPEFxNisd/pLhLRYEEKt4hCrNGUhsI7N9BCMaVQ02kLCKHHQ34Fjn7GI",
+	"YLrekX9VyfgT0oB8doZeUsjBq/G7dGn4011a4u8hviS7e/JgaIiWYkEa3V1POIkTldCPr+MeJHH9p9+0",
+	"Y8+ByjTuE0XP0ClroS7Yb0Kf7I1ZKiT5zvb2tlpobe+w2Xmz2W2+Pf5Qe/DMSAXKmB9jexuYMXuQjebH",
+	"b68sH8IaZKevPXx6eNxp3Qc4KjhpMElF75Hs32krxlD/nT/ZpUd18b6sdYhWJEPueX1Ye9b7mPokgiSM",
+	"a6BRTDC4OpvyDCbSOhmRMEbjkAatov+X7maf24Uj5NTm7eX1IooLhWG109Uaa1XagPPM5c1ncUz8BI1Y",
+	"zAnqA9M1QzzBE4ibopaP104No3Hqj3TgsxAoJ6MYcyL9J6UjbxFShY/aIFvyfUPirNAQJzvzq+XucfYS",
+	"1vdoy6/CHbgULRkdhPF4Xbyc4NmY0OSCKJomgBDebpwk07fT47vgaPpt+jr83H2DN5JfznER7MX+JR4Z",
+	"sfQIUW3BGgBcveCm9cNJzO7DALyDwyDH7S+a0YqOX6UID7RPahTXAKGi5vM8AhwHgOVW/wKE13J2QXUl",
+	"UQ3SJI1JYxfhPofIzzCB0gNaJaAVXWs7wzzCV2JVj9Hfw5Miu/82uotuP68ms9ep14IHy59t7Z9qLePT",
+	"XGzURH4NfFQZKYnkWqTvauYmaRxTpQejcjct8Q18EBzxWMZ74AD/o/pCy2fjzMt5L8DomN2TCPslNNma",
+	"yTLJVK52z3R4MB+3Mak4D4OTJl+nTbc3HaTaqCav2kta2UFyMmJ5t8s/b26ibhu93t58hdrtzht30M32",
+	"gsz/P7Wb23+uN1Cr+enPqyowpMLCk8Z1GS7wZ1RHDdRCTVDpFC4fDUKAyXzU/CaNBmEkqf7qvAFo/eLa",
+	"Tu2CzXCETuQnoVQa4Kv4TYXQLBNP+p2aV/slxZCovbbTERibxNgXBPA0HfflZ0463Y3NrVev32y/e1vC",
+	"Nuj52DvmTG1FKqVWUpE7LcBSu3RndKe7tZjtLq7ZWYqz/NUvy7y79iKalaW9XwMxNKkZxtgnuUMeM3mP",
+	"gKBevCA1nVgE6ENo9KDHWtzYWohoPe+cwFDzwaFz4q9zSmQE3sdvm4d7l1cZuT3EXLBPMRmxlJcRXD8J",
+	"74mTyl9qA5YqB3AWGFHBn19GOCyPHNAg0EEDmtpW6XMq2hb4YzHQUgq1EjOcS8qUVcfTtjxGiVO77gVH",
+	"uhGXgWn6zx4aAmsFim8qjsuOzIOH+jOVybeO6QyKZYGmXet4TEQW1C/wUCjrVyUxphxDaFoLnWXTSKYM",
+	"LKJgPUR12+Urm4pJTbaL+iwZFet8WCttyHyK8HVVngsjTvGEj5gp3Kfbv1BZiT2lhaUBglsPftNm1lE4",
+	"mYBrkESYvGuZGso++JV5DPJZxhbaMgsfsUlz8023s+FcJlmhhsrqruw+6Yr7RC/EChxan6MqEVozOFTh",
+	"j6S2367v6GLv2QJUFXiyaZSH0qDeWNW7w6+kEQxCDkCRNCmKzgawG4tWeGC6CKi7qzLvkCr2M4Xqs4Ct",
+	"u9nZgW1/IQ4f94yHIyBj2k9YgqPWHOwp85gxVWPZFErd6VRa8ohAYZ4+Elj3AgrCJkJo3dUZrCe6rqUL",
+	"XgdJn5WtsAngOhwFZUmOiT2GuA5Vxi9g0lLrrqHMDzfOVxspBBnLKwtZDcX2cqIq7WUwT6S3RiFyYznS",
+	"bldC2pKTXvEmND2V2rYqzp8wSmYl+A7uN4aC+owLNl7J8wALONbSBITqbeVwCvJ9o2VP6AQqdc7jbdGV",
+	"4BtJgDbfrI6PCf58rFGy2mqvdI/igq/wZ1J2uFFdr+QFRwn+7CGOZ2KJpYxpcQvncwg5Rfcq0rXjoO76",
+	"SBsO57FGAku/r1g6AfEhKJD6hCecRBGJS5RF7uwW4m/W8sGr9TPXgYXKdNVsTaOzs+tLMxOIDTqwejx4",
+	"tXCMh8uXpss3ycYV2U7VSXKdXk2WYqv6qTPV+iG3v8s6Z01XMIplyFFpbpey8YPGoGWndAhtpyQcjpJ3",
+	"MV5+2Xy0muZPprTUac2Xtd4FR9Mud7XGAX0i7g+IYErDZJ+J73e32oJuWWXMKkfPWSWhKvTxO+15xo3V",
+	"DpvO3XGA83e59HDoNjvtvFK39mjOo2z31uFAIqeg3NNHLAoOx1Uj1w6Yf4c2WgWdXxlfw506YCtMz+9U",
+	"mF7+ENk1xZxCess0MhfEJ+EkedQpqq6Q8zfcI7TZLjFLQ1mOs3uBHDA3R1lRKpLL/B5ozGKiU6iIOQne",
+	"PE14ginkptWfdZhDNV5R3WGQ2v0UMCi2q5rMkCJB0INIE56OxyoRZJXzoFa5zhGIbQllaabYTJ5ZVW13",
+	"QQYpXcfOix0uJqNRtevLg6fU6RrbuawlSAIUYHG3ByUKMHPx5rI5UDQOKYuFhJZwLSPnmWkHd+SqVvLc",
+	"Wo8rmoOLmUIGGqi0OmKrkC+kIPBFjInPYpX1V64dch8KAUKKzI0VMFWMPQdRi7hZ9Eso7M6KvggZ/15q",
+	"6VQplPJAsLVNVc5+7nAohLF2btFBMTLq78eXdOWJyFRfPo6T5uvX4AabJJHy+AY/7sLxWO0uL673i5Ix",
+	"dzmVxcyrY91HCprqahHgWJkwCoT+QpdngfJZdM+Qu09aNaOSO35GOJaesX6c8hEpcyFadc+tNT+N6mju",
+	"VJcrkFbcMF2ddX2Ly97+yWGt7C4jOLgKx+QAz8SyNzPltD8maN/AsYR1ryBW63nvP0K2LrGWw+3B/xH7",
+	"Y9J6Wqu5Cw7b13nTvTI3ujWrkvTGq62lrqElBvkciFe0yS+wIFWi+qpM7ho4ZZQqhXAFqV34DkcpcXxL",
+	"L8NfxaxUJs7aie0tug+qpuzlW6ly+rRApXR1eNg8UV6nv5ui6G9O6aO3ZYmK3W77h96nVO9jwyQH3fnn",
+	"7SPpjxi7O6QBZDtd49y5rOPhxbnrdkZ04CuoUxUz1spiIo032S1Uz2hFbCqmm8aRnY01ntg09aWYMrdz",
+	"tBaPXO4gZASuMMM821yM+KOQcGsdQ7+9+mX7Kzci6/CgoFCp33UcFePd4sjdgPloEKyVkA2bTtWy+9yR",
+	"OZnQZNYtD/ERm1KVqoX6ZAf1TJKtHhi8NzdQH3PyajONIyel10YXxZgGbCzLrDVaCAIjw2RpNOkdmZVH",
+	"kdrpvS664+37q83+8fQN/XHS4T/4r0bvg43BO9xOD9lW+OHz64+/nMZubJwZ4ae95o+4+Wu7uX3b/PTb",
+	"5sbK6XzMSIuAUJS2JOAl3BfsfeaAs2psgNOxmo+PjGFx8qzmAlpdHLBzGStnCQg1DxOORpiP3E17fKLW",
+	"JRFR2TrcZZSC12IsC5bYo8sztNntvM5si+IK37H9X9QbCNulyA9jP1VFu+umdxRCtjbiAUCEqO6hSUz8",
+	"kKW8OSYJjjyUEK4SxwTopkaZ+eRNDT7KUUQGCWJpIu37QYynVL3RuaO+vfjgocvjY8Ri9N3hN6Cci8kg",
+	"5SRQ7iwwkzGeoWHMpmLCWCmBVNCcHZ2/dyjY/L1vTsXP42Px8wSenO2JnxeX4uc1PPn4Tvz8UbR8u3ci",
+	"fr4Vz98eXImf7+D5t/Dk6BvxE8Z5ewo/z96Knxdi/LcgWLy9gvYfz8XPH+D3H8Xz/T34eSBG2P8Wfh6L",
+	"NvunP4ifZ/D7xb74eQ2/fyfklv0fP9S82sF70f7gA/wOLQ9gzMN34vfDC/GVwysxk8Pri5pX++a9ePvN",
+	"B/H23Vv4eShm+O5bsep3R/AEVvHuVIz87uov4ucP4sm3H+DnqWj/7ZWAzLfXos3RgRj56FiMcHQKv/9F",
+	"tDy6gN8vxdzew5jvz+DnuVjXh0PR/sM7+PmtaPnhRIz24fyj+HkBPz+K9h/g6x9+FDA/3hOjHcPMjz+I",
+	"XscX4u3xpZjVMbQ8AXieHIgnJ+/Enp7AzE9ORN+TUzHOCcDq5OJa/ATInHwHPz9Cm+8F3E5+gCew+6cw",
+	"5ins+OnRmfh5Jlqenos2pwDzsxPx+/megPb5oWh5/k60Of9WfOscZnt+DM9/END7y554cnEmnlwAhlxc",
+	"i74XHwUcLuHtJeDb5T78fiB6XR6KMS/fwXMY+fJY4MPlmYDkJUDj8hKeA75dficw5/IHePKjgMnVt+Ir",
+	"V+9F+6sTAY0rwNgrgMnVhdidqyt4AvC/+lG0vN77Vvx8J8iUFJSvfxDQu4a338GZ+g729DsY7bvr72pe",
+	"7SO4NH6/J1b0/f4B/BSr+P4MnpyLnz9A9OWPsN4fT8S+//jxnRukKT9o8Uobebm1kIJ33j03ZM1VLr+N",
+	"hXl5JQ3V2Xj3LRevFS6yP5zfvzrn90KMQuV8P5mrkB1OWdSdZUEfvoojW8Fzdc+4+jkugDJFg+0XCjme",
+	"pGVBZbIznp6hDM6aiO2XXqnqKpXOqyFHEZuS2MecBADUMoe3BTEgq4IrDyBMGZ2Nw18fk8rU+9vL2rwe",
+	"MXiCHG3V3D2XkpE1CcXylGd/Qxkcsmy5DqXRsPCsg5LD8/WSPLi05NmzPeRI1++T9kE7Cq9MObXDMtJV",
+	"Z2RdlSznap0yKNbCQNiRSUXQiMSksYMw6onbvidLtfSssXuojhMUESwloh1wv89KhptMrtpym2gn18FA",
+	"2nDDRJWS4ShhkpJrm7V2aoYIBCFpKZ8IeNjYtdwldAI1jDa7XdTTa80KyPdy3vnaiL4prnwdinJ4vH92",
+	"cljmnIQrKT2Vs2sWN5Kd12zsld1Q5+rUOu3/GcA4Y2ms8q0D5B5pPcDzvdcObKf3SmfGoKtrYithDA71",
+	"BeAi7j4bT3AM2V45aYaUE8rDJLwnUNcyQDxhMeR21Hf2LuJpHLNUusxo5igmMjIkl0TnydlNk6y3GLQw",
+	"wH7i6aJH2tfZCn8xCgir9hCUhgrk6YQk8DKhpd0kZlFEAihCpBkZek8iNiGG9cFjAh3FCDOo3reLeuKf",
+	"nixoJWshyS1DUDG7hwYsitiUt9ApmUIXBcQgIIEmIXvnR6B3gNKpip6EQ8piKPQuOomZB4zIzIZ3lE0F",
+	"/MXpjMNxSHEiCeUYG5eIgQkWbJlEMsvCCpVCTYK+XLc9X0Emmx6LlsdsOm8MrTmvNM61bKzHkvkHWwC5",
+	"uZQD2uyJJrluOm3hwo4XslGu65JJy665yQIBafmQBySa3xdcH/d1q1xnma1hWWfdKtd58abLru5+y466",
+	"wvGijoeyjdtRYtyytX6jW7mdJzhOQhxFs9tqw5zr9oXxtI1mCQCU4SsHAt05IBFZ3vlAtsp3XoIuqnMO",
+	"XybKF/a2IuI4vrMFBMqPFjFedShoOm+cJTB1BspB1h0JflYc6Uy2nTNSTHwS3lcc6kI1njPWsp2zh8rt",
+	"n3Q0WwYh6TeXA40VziTOPE/HiwYwbfdV09Jhlk0jG2X+XJZQAmuQHD2wB4mJYGkrjXKhmmbDJGlMlx8F",
+	"6YZUOAO6+0LcV30dpFcdlyGW9n5yMcp0Bkv08t6qme4Opt1bcQlVubrBC+5ENc7t5FRaVm+Jso23dOWl",
+	"ZSZc1f5ANTe5p3WFhlPpYqJLDzNKKnjalZHbB69SH+egVezjUOZlfQo8Q7UOK82rhL1Y1mX+5i7ruYCL",
+	"Wq2rYeSWdStS/Go9XN6lUp95N3+lzuv0yRGWSn0cgrisxxwGfFm3eUR8hX4uxV2h40rrm3tnLeu4hCKt",
+	"4Jy6aiebplfrY18hFXushlclrMNSYjiXH1up52oEeC7ntlLP1bZgETO8Wl97Fz9pNcTecBiToQqNW0FX",
+	"eGUXNy4p24LBxYdrFwOEB4kKW5B6iRaCz0uFgRD8AxKF9wKiKFRWmR2ohQOw0v4lov8oHI4IT8zIYQJF",
+	"slWpaTDBYL0omEYQswkHW48sgEBJC9X3dDbZF9kcQ5mEvaf+7nnQHSMlMVk9GCVogrmsqx1hnuwijKRE",
+	"/YKriBNrsRBoAyW4IcF5q1GwDoVPU5hlrUIsLh7oYixl+v/uIv1/e6n+X5UygZnq4cs0iCUTKi8iGcpE",
+	"KwYPMc2hYQvtKY9CUNEAolCGwkBvCJvSHbkzBmXCQHR3Mm3LqpSw+YASOvYQ1TG6vj46uN9qeAbjlW5M",
+	"5szps2Rku9eoUYz+pcAWF/VKWo8gttvcpq4kUsISG3bdyG8FkdD1IshmVq6vnFdSBwAOySpRHWDxuuE5",
+	"GkVyL46yTsNISKCOFUc9NelmGPQQo0r1qAjBTG6R2EFDBMxJDgN97DkhdNU8GNXSOX+ZGjgVy9/MSyUq",
+	"4Il8RpOQpoQbKhtyNMGCyF7TKLwj0tYCfmBcJ70BTTFNo2gnG0gdD6hSKvp7SNWOmUDl/AQRCrX8lSQf",
+	"S8U6DAnZZ1xbTaD2+Y7rmgkID3FId+GcjifJDPUARj00JphyvaU+ToejBKUTWaNW6oOdYhibRz+zzyc/",
+	"n7SP99//evQz65z+HGy3fulMu2Qj3ky2Zq/S1+Ebtj1p157Iola1SJCqLij6v+BaW17vlYiIPVlkUSvX",
+	"caIJB+R7KaEZraxATNFXO6/cy2mUC+regup4rng+X89drkXPK2mLGt9FetGiwrWobs5rc70yg0C5zmiO",
+	"/qZcNzRHe7VI/VCiIynqXPLqmxJtUEHnNlddOVfPN1ctOV/LuEBTO0/tWnaFWFMouioJpG7e41iVwvwp",
+	"O1nuGal5hTfXZtj8mwOD9eaNpfgoPi4ZyVFi2C/KVBX2+1KFxPwGx3BEzEtbfCk+t46M+6aoKCg0mf9m",
+	"39pV982hwXzzvCDA2y+LYvqctxfZSSt7XfLdEsHafj1HfHZHcITkslcG73Nv9vXBzD8vg5wjvDrIWSKi",
+	"zn1fhtwl4ubc92WLKRcd57dQR1pcd58TQoM14rxzIUfAx8mbRjAdMvIJR5ID5Ewbn/ssmO2iXhbm3DN+",
+	"74o12M5Z5X9zYqJflYR4uzHTVSOly9KifxOSKDiMY8mJuV+BEk7ljDG8eiEYMcH7ULNQVJdcz08bn1r8",
+	"Lu3J+rO9X1ISz1pROA4Fa9ATvVohlNkbESwo7tGgeYITf5QPhpnn5WacQUsZlpDL4lSQUG3K4oCrAoSp",
+	"chnoxwTfQfpLANMLDnNKSEx7aEiUeJu9Kzih9jzFY8pUBcM0wjEinwUnyQuFirLi2FACUblZ6lysy3g4",
+	"uQnZissYuIyOrVqqZmli5KeoM9t9/jqz1XwY103brEPk82IMcAur+5j2K00WBr+sFAx6ZjXVPb/LVBxz",
+	"Uo5YyqE4FEKJJWBlTCcUGcAgXnkl+VSMqsrNMrqxclKVVfJbr1FpVm+VZ/IIatwvfNoFfQ6cyyrMzrEJ",
+	"lFTrs0AMqU1IoHLAWL7bu1puUneJvS3Gv1tqhZS7EkjANNNRWO5VjRK/bVtBWl2N9uz+1WLR1Y9nRjKW",
+	"LuEIvFaZD8j7tD7FSa66ZInc5ggUpXJdBZmiHMPK2dlPi6ouZ87KFjw8CyfUPixGc6CNq906Ol/KilSz",
+	"UwVzstwqT+fareZrDb4MJM+sV3NR/3fwwS6vaPC3iAU6a0mn3W4vq4m7Flp8S3CUjFaETZYDQlMTdudS",
+	"D3a3JK6hxKKVUqiK3U/DKPBAR22lMtD3eA9N4pBKVWpdKZH0O2DmxdUyZkEamcfoHVM5ykjQ2DX6VEZR",
+	"7+UIlv9rr4WuSBRJS9WExDhhsfK6helIzWJIeSIkOTFVjoI0hvBhcPAVv6WTYYwDtw5i7b7T2my1Szy+",
+	"l6RblBAu27E5rhQlVzgoBl9whO9xCIdM2WMGJIpQwgS0+iRiUzCdxERe1wDvXZSwKIBIczDq+THjPBQS",
+	"C6iVhzikSj0NPFmYoJhxgnCf3RMwHLh8gTQAZWbIAY6iv6/bHjRVsCFf520/J59I9rVydXKF+74cHcuV",
+	"b8923y/wTCo5F7ZVUtcvrDOq7egC4bUqXnn5q0Zh0thdgNph8gdS/55IrXXfCxF7JQX5fLyar35+fiT/",
+	"DkfpOolJMD8blN+9AuII8zsCRSbgHhWMmW0EXC/MdTXG0SxsnkZDG/+vWIKjknyl5yTOHATEVaVzenhQ",
+	"tEFZuSUiVM1JaiYFH300R+vVkgWTnz9fVJd/TPCQNJ5s8vnQMoEhnmGz1UwLcF/KgK+dO+fvISy6rHrY",
+	"8sBop8RmyeTerDG5NaptV5Jf1qlfVjVzXNZPawyrRTLDnMxHbHgu04llX3x2ydhN+PQ7SMa5XSnGQU4p",
+	"iaVj4BgHBPVnOuQYRB1pTvLAabA/Q1neJ9tnYmFVe/moBKcK+25d9BMCwaLiooQ87MpKD1VjzVbnDeKm",
+	"T+FTTkW4AgiuZTqJaZiMtOWoWEYpq4pn537pLsokstf8UaU663gb3ZWTnXWaG10rrdkO2mv+6KF2c9tD",
+	"t+K+btore3ZElqyh+trvhMtOkT43maFbonDliO5jNgwfUz+yGLY8qViH/JGFJSe/S+XxOVlsJotKhheC",
+	"Y4oZ79iYCKHsZxZSWWBeJ5PRRAC8EQ3ZKIhmysvq70oku+bSHPX1CWOOz5tDiXPecBXErjxy5J2Knk3E",
+	"KgmnKtEfKKeKKeZIufBJV2WDouWYiKz2de221vgDP78ofmqfyzIMzfwxK+OojSpFV7ZnxtNlei4TFBHL",
+	"anYqBCLTeWGK9g5Ojk4hQaXCSMPlNeZhcT6a5A8E/pIIXKrkKngYV0bgvE7LddJ8PgSGTDyltThVHqJK",
+	"xXJQvbO9vS1d3K8vDwSmdrZb29vij5zHx/b2mxUjaMQspRb4Q0iDOb5ckpyDRtkzuZR4OKTSZHQXQgHc",
+	"gEQJ5miE74l2f4hIMCSxzKckwNTHnNxQmTyWI0xnMnCgsXNDm6gXyxJOPU/8mqQx7e2gHqPfYhociLF7",
+	"Mm0zQW1oAYmB9Zt2C4bAwc8pT8bS/b0HcVKFQf76n/9P1EZ1EkLMglhGY+544LoxIPEtS5Py2fiovWu1",
+	"C+dPenfeRywvcNE518jpDqbAeY3kVJxvqy9kfg6F2f3D3LFQfUSiwBgS8D3hjdYNtYRgtWGQU03DXddp",
+	"tuODbCjaf4a0EGaklujGIjlkIPto8fwDCjbFlkqJxkxq57eateraTo0y2vyVxMxMgJhX8PhBL2OdngPH",
+	"FzDXXZANWWg03928Anpkira5/SdMZp5a8HkNw0LfOdN2v5vtRtX+ZkoPZs/XmbaNFo/qL7BsFbjLAR7K",
+	"LxBFHS8M1uknezbKG/99hfpZN3UE9IMrNcmzNCl5ekSdvvbByJ7qA6KfWJ4onx682imZnlsSskvO36CE",
+	"odddmSlfUOnrq2+ab1C978ezSYJiggOI0BqksaCOuyhidCh9q1XKb6kXS+KU+uL2bMi/rdTlnbbXbrdl",
+	"UXCfjceMIi0k8xbqGaG7p8NYM32PhzhD2DQHLzxVXvy1rRdC/dQuU2jWUx+nURI2xR9W6wYMSGyHYhlL",
+	"adaE+jM71TzctE4J/0S7W7sKssfpHF67mrQ3ZQRtjD/DcrhoLjZX6Zis2tkL9TZ5nVTO9Vi551RIErsv",
+	"mj5YNfir9VKtH0y1/krdtGVM9Omu0KcL6iHGExztV6ido3qeZx2AgA0rFDVQXS9k4zKvpI64CAXQMpgV",
+	"eEQ3I7aVjldv89usCFBe7lH1gVCdE4J6qqHy9QezZsKQHxGsLfYZ1uZrJBVwJNPn1n9qN7c//fbm4Z/l",
+	"L52u19l8aCzL7a1HbOl1/CSbfbLbNcPxhMVAqSdYHIDaMExGaR+qvDA8CZtiRUNCX5oJPtjd+V04aeqA",
+	"j6YuBqPWsEjJ/MZDna6HOhsCVJ1NlcIa1TF6d3V02rDh/9Et0lO0KcsqPoKQDkWj5dDvvGkvd4HLucG1",
+	"59qgNRu/DPzwnS8F/QevJms2aZ21C7ZThqajMCEyK6Yg8IoTJzqHtiLDWkwIE69Ah125R5fzcsr5LFWA",
+	"W4WlVjQjVKl4ZYHgwdQSq1zp6op8TgpkReUxlmOVCZz5Ab4I7E8eA3i3qN1j67NVsurY2+7kg91YUnAR",
+	"IjxW9UaJIjYlwZ5vityX+KUI5g8G5I78L628CMuYgnyY+k81FfAMYRTUJ1GtMgTEB+SUyqxaz+ueAFO9",
+	"MFVtl8c26bDCxySiN4NID5HKNU5VLuVPZclpZCibYnqlAgf86KZhFKnIND4KJzuoZ1Vn66H/8W+op52V",
+	"TchkT3rCgMoE4k/qfTIQ/K3OIS0rKyT4c6MluTAVuPsooDyDp8g6BTV9u3BHpW0xpT7Kd8aUZ8DWgbLr",
+	"LdTvyCRB0xGhqtiSam+S6YDAo3LDQ5kje57zEpXAuQG9nRou+3afCDlK5hY3Pmeyaqiek9pw3Zkj8jnk",
+	"CclT2zXD8JYig0a0Jzwgmo7pvDWA2S9slIY0zukEkreDlNfTydZ7EuSBnep7zhea0nMsG7ZujtELxKYU",
+	"/DwYzQ5XdccyO294nkqSz4K9xNGFXXU52yc+YpPm5ptuZ6OSB+EzxS+uFmwJ98I8r8RiueFjgu+BhwDt",
+	"LmNghV66VGpiC4uOgXCCPDQU8jNXiEMFmeKCAQHzY6fd7uzqYoEMTQibRERueRiIK3Mmz/wdmbknR3Rc",
+	"GIIE74vq8QmeSbWLtc1LFymTazzZdQNKeJs1kOPDCRLnB8gK3DiZUgQyRdlnydLszaNgVhOLeCWM3cH9",
+	"5KFwgDCdtdYhMLp0vKW5qFibxvRcrfyB7nZCkhEL5oVXo6sY+3ckQJtvVlnFU26sHlPsJlwRkJJffADV",
+	"e+7i1VbydSKSNWl9GuKu6Kt0njWUvCWr4H4+1nRnMc1O8GfN7zwZzb6SXy8jYQn+/PzXW7YmFyhP8+Hs",
+	"gkR//d//S1Zj5Eo++zPqORgKT/Syex4SX0oTlThLFa0wbJCpVKU4EtFGUpWY6IIRdYwULy2phCDEoEfu",
+	"uSy2QtS/zbpBNDWZ85SfbU6Ms/jcLJbdnC+92RZnWyR/6kIt4yPypLrkDsrJUcsLF7kigytVOZxtgdwW",
+	"CKnNlVmHPc9C5mmldfwK8lj+wizVbVhCa4k6NBOisyogYzxDmN8Bs13PTMoqdRYk/xSPhAyno/9BjmvY",
+	"jr6ZlC2tepm4bYxdn1ybgG5fwT3BWtS+6Wc9/EZ/0m6ov249U2amTwZOkQ5mWFFfYdKi/cWK3i24Dhtf",
+	"hbEBHDBnIxK7kaHtlb0R9LxX1z+8bq8alVy2LjB5Q/bDAcsE8jyRzGRJZ7ndR8a4Z2u3JuqVbMrcA5LL",
+	"31vme5KtwJxCc4elVO+ntPoPw3tCoapP3k9KJmn7u/KKkvq9r9ItKp8tzw1DL6TSq0p5XGwpyd/2bK5R",
+	"ZRnslyCrbvwHJn4FmGgSB5ZhopVVsDImOqhQkqDwmTFxcZ4gWqJCVKE3svi6pJbi7mj8gZ5fAXqW5frJ",
+	"pzWtjJq5DD9OtsXnRUuDj6tYnAyLvLzQBqCWsQNhP2FzldspF/g/YiiA1Ni7Weg0WA1nPCFjKcWrg9GU",
+	"R4ZPCZmQeGUtdmn2+ScyaWythGKCs82i9YqQUWY6pb+X6n1GEUxFRuwo5yhLH/OCS/ORm4bZBPPZFLQ8",
+	"ibH9u5NE17SWsomV/Vf8KiY3J4BwMWxdB4OcZml17XVQiVePq1sJ19CIlR1cdXicTbfVAOqEmKkti7ot",
+	"HLNlyb3hMMkj84IjiPmcyZKySsHSk95p8vuop6JCe1JZwxDMcFc0V+Ku7KxwVFXsNIJvXVW0tVU6DYiJ",
+	"dSRgWGKGls8oCgOo9vX3rEeucAzPXNlYNnNEY3iUl4y/TNJ9i3r/PmGjxUJKJToTdfgt5oayJGO0dXTw",
+	"2cXB4cXt+eHpwdHpu9urq+MsBEBiqiVIyoRVLm7+wRJ9BSxRafh4Ps195WNqIVYht/fzskS5ImSlNzKU",
+	"l7AyeL5QynmtrPoDH39/fMwYmBKMtLmbqjjpIkZJlvrnxcs1ki9io6TliyqwqHLzUsQMlYayLkiwoNi2",
+	"/rW6kSyvJC65pNbx5Ck4kVQy1AaPqueen3cFDfaVTsyLeeaLZRClp9yDoFb555BDVhBpUeCNR2q3w2fK",
+	"tSlw5IlMm/O91XqeFnIstCw4qAmZRvA4pb6/AvJZkTPRpqJmvXYQDpTxCx3SYUgJOmUt1C1N2p1zL60G",
+	"D8cpdZ7HXxxiqEUlP6FkuPlLQHXVhUMiSWkTteBb+YgomK1+o7xqr52qtbty+vCCW+M8I0uZn6RUHqTU",
+	"nF8UkzEOKUC0CGDDcj72SBbO/7xJK0r7RJ+70DL5QvuaIe+MEgU2U/jH02XLAsRiJMvlKMGOowTfEbDb",
+	"PHK6/C5ddoovP1xXPcR7h83Om81u8+3xh1JOwXIceUpfjwpHrIw1yA6dhIOnHfDtE+y4Aiy02ZWhWtmZ",
+	"KcERm8BXNr9b5nab01jAwXwJofj3lIfnVT8uzcrzhwDxdQsQZXrRElGiXH1aVaiYgzGLymQ9r5ixfqp3",
+	"h8uuxhIdmC5Ffsi8k256oTwhnkwIod25LT5R+TPiKDKuIwkbEgg+ShjTrNEXY3Pc1QANtQOdQDwwFVlj",
+	"gsYkHgoxK4x1LV74G5xDQsGOwDWNE9Rpy/jnhDFUt0KIxaUOvTVEMr66sdyJZJUU+e5FWm2rr3SPEs5X",
+	"8PTOLrcKVNi+Kn9Z6qQyz5rS6/VuqFZK/vVf/+Wv//ovShkp//jrf/1/LO2kfCZPNaqLc97ImpUc+1yH",
+	"mHC7g2l2QxFCf/3X/xWV/G/O45VayEbqK/+qJmD9Jxnb4nP933+b/6pK99L//g8LvkaVa/6njQUAYpj4",
+	"M/3vr//1/606vDZpob/+m1qFnqW1r6hoDbuhgGR72X5rJ3dwsWfszrDQIRQkyw+ganb3zN+yfgCkLb6h",
+	"thuhGCBzlzW8OfhUceVtJX4KLt3KqiMtNaqSUKOF9m5orwSbe3re+I7wjO1nTA4lq5lL1wQxoJu35fkt",
+	"jZWylC64d02PQp3K+eUpC1UpC2UJ3b4We63uVj35B6927krpLqE6Ks3btHq+JtGuWjR4WUx4ke7DpC8w",
+	"Ha5TbD9iU/CKpYGpgA+CDjDC4ijJMtxGo1HXNUZA+NNF8umsJNnfOrrEMf5cTUli79QDQGiNfrn7LBvE",
+	"nogl65Xdbecx60dkXOo/dPHNPtre3HoteArRqIV6on9mnu1HBF1fHEFdBl12XrWFRFYB6WUNOcV35NbH",
+	"nGhDsPF59jFFfBom/gjJhMVPF4+si825ccn1XkihpqKs23ub9e6B0mtXVeIGMumEGdgkOKfPeYowZr9C",
+	"BhC1ZTr3h1phxp9UVB3abgULY0UU6JbBTAU/kqSQdr3PglkLcs/uoBVrWno1Escs3i8nad+yKRpjCumu",
+	"YTQI9eequKZ0mBcHPKRi41EdGskYEIWmUgPcm5B4HEIFzlvKktsRiQKNCDbBAL1fD2bExSlotNCZeCTY",
+	"5+y5LCgPRXhk+gHBP3dypVpzwR8b3aWKSjl8SWJwShChSTyDY+hAYp0VNzydB0/ivLonNDh1mdbup55W",
+	"rKsnnfanXmPHXbLRscVECiQsJrsKUvtSWQ+V3kd6I7Omcs8qnyurHK2TH6FjVXQyp0yXi5oXUCiXCiVq",
+	"E6k2FJBDWvxFOJec5iVOk9HLmAxDnsjCkHNjWud+zqhrsLKa6a8KYttnKYCe8nQwCH1BNG+hVc9DPVmi",
+	"XqUOhSq5UrC5TampL9XznIx9t+OQj6Fsrod67J7Et1ayPf1IOeNIhNBAMVqjSruiSNU8facatCg6vz/Y",
+	"+nF/8y+dy63v37z7y+YPG+9fn3bfvipVwFolz/QIm8B1aIZkS/Ar5mxttku5kCRMolyosFJbIOsMDXBY",
+	"poux9D3Fs8kGaJQkE77z8qVVNa0VkPuX+ki+/C37RhMOh4fGOBIEggRNBSUPpZSnkwmLExI0xyQIMbi2",
+	"eWiCZxHDQTNhrBnheEhEU4GSLA5/JYGHBizuh0FAKOQ9aw5YSgMPjSE0qimeqBvWA0k1Cv3EQ0NGxdAx",
+	"1IAGMt+UqxeDT2LmEw5ZaT0U44Q0oUSzeAmrozjS6xA4F/qkaSGjZ9JqznmahGPC0sRD0zhMSDObFKii",
+	"mv2Uzx7cE7gUwnkAO6qXOFxaTVnpwiSaWN51GQqry3sBk7U/JyuWYpDG2B+FlDRjggN4sJBNktlHs2Xd",
+	"yt3pgf5G0WF9aFXV6iyV3G7+tgINmEwWB+Ma7Lv9mYsL3hoUqnWH3GTQm5IoasrG6P3l2anKMVIP0kkU",
+	"+jiBsHbuCSE5iXEIBfnETnsqVlPaqgPplAVR4BtdWVhHVrQVxEJeWhKg4jr3ozQQXBfM1ToWt3AsbiWX",
+	"Wt/sbJXMuYcncmIhoy9hdXIYdYpuE8Zu4RTBCBu5EUzKE1mMMGQUCPc4TOQo4jKF8wUw22x4qCfPGVyz",
+	"6pzBOzE3yhBP/RGKCWdp7EMqaNlcL00cY0ITAKTs15H9+gTHoIa8I7K8olgbdh7LMTTXBo/MCBj1cQB5",
+	"ZHGSxgS8KsVuilFCKlCN0dDHERIH8tVmGkcND+FoyOIwGY3lbgLxCTlPBZsQI5wGIaE+gdlgFIUDAtWr",
+	"6j3yedJDYio46TV0dkbY6ix70wuOrq6OxbjSPxs0G3eCe5hNCJpEKUcbbcRVhlvx5tb4kao1yRD0OyK2",
+	"RH5TMH+QRzGw+6n6JKX9uCzELvMsQjMELhXwJVnHGvugREZTzMV0db54WDYYisVQHE0JcDHqhJIA1SM2",
+	"ZCkQW08m/pZ3dsPdJz8mgdhxHHEzw5TeUTaliltmsaxSn+WcVIkUoDQkBpWXO2ZMBjHhoxwOSBIBbxSs",
+	"Q64/5ek1i68pSOjEv9ZYtzFJuQVKTJGYgzsqWFYlG01UjUrlNGyALQDpfMVcWTC0OIXOSfAgmyYsQAAy",
+	"wr6ibxlfq3Iry8261btkhoO+kAfPQHEAeKtb6n12IQlVLYgDwqzQRQGKcJ41KZUDwRbeJlhvxLaEmkGq",
+	"EJjOkKu9BmcehfX8Li10hFTURumvmHVZjWMEmYRCMHYrEqcYw5DeppyYUZLMNC7dswRDKXce2D0S7CIc",
+	"+6MQSohCsVWCA0EyPAkzsXtmALEArW/ZQQGJSEKk7UTZIXQ36Y/CdzTH63xRjyeG9jGFskbicidGraNQ",
+	"XKWUXAaYWM9pDozUMC11q0LTW80AiGG73RykAuJHOCY8W4fKNW7x2eregpxJYiXgPKQiKwSpMHopBVP5",
+	"eTVg8fOmOSUCP12Yq16oLi+CSYRDqlsAvZbP1RgN+1O30idoDgxzgNMflaAjnLiORe4SSjBNz1P59U9Z",
+	"GgUyU3c2O1iRkHmwyVgmVgBcivoalLGXv8qcFUCnIOm7uoBkTy5wRg87ygp9NNythiu8dJ9BgZBwEGfN",
+	"BuBIcGkzQxsUAbjVBXCcFVsEQhwv3WZXTcUu4eDggaQ1t4ITB16kXT6eTHBs3VZixop663OfcfEWn9gR",
+	"S+0dDZonIAoCdgr5U1dnhksYuCZ9Zytdkxw1wjy5ZVNKYme1pfsqT5vZVYoIlUQW+lvj4WAcOoRRlsGQ",
+	"RFmZJEk0MAWlwW1aDwZtc7epnPGtJvLOFmvloLkBQi5v1tztySKi5GvTXc9M1/AwNMrU8EhGMUuHUoOw",
+	"d36kLk+ckFslK8FYADXGpPZD8etcF60JuWL9dxEkzL0gSTxr7g0SEvfc6018LEmiskHlfqOIDUNBHQzz",
+	"kF88byjOS97G8vrJT0Rr6gD+urlmS+5JjKNo7ly1O8/tAnptSoSWU+mMRJvBSiiMGWTEokA7IbMYReIC",
+	"s6lzYSjsJ+F9NphWxSiUVueDIt3QfEndz44iJhsEtkjxpMRPSHAGSd577tkyNYtFS5kGvrcrdqIHeqGe",
+	"ssHZeGtTXFu7A6KGu5QklylLlkiCrOyBw+v5jPLUcCthQMYTlhDqz27vyExAexAJrslanpYyM9ald5R1",
+	"a34gM1gpT8IoAj5PlpOfiyclWi596sQRIxSOVa50+q4BkyXQ8hGLpeuCy//YijFzoFEQ4wFwCorXMTyI",
+	"dbh1Fn7RjLMocDZIflmwOuXAy3hlRYFKQaVJumSt1LlQMJ43bsYnGDHdyKfALADaFr81IjjQ5Ffn9BHC",
+	"gnRannNGHb2we0ABGoXkQGpfhZQehSRedP51m6Xn3wymN8vayEka+yPMtQbbHFuzr7qzwgrVXNk1xOEB",
+	"VDCTk/X0FX64g7/g2uYg5ikVuKr4knOF5L5h205sJjw/tjK9BIxI3QXoD0D2BjlUDLCLeq59rKdzkJ2f",
+	"KYycwj2uemsGTWp4Ze0aDbosER/WDj8sTXiCpXeLdpLR9zjsNgx6dk9iVWyit1tyHiCTkXIB1s4I2RHc",
+	"UTN0vpaTYBfCbSG4bFjBjB2DWU9NJgdCjmcGbKHc3DIoatNqpk+3+APXCxPHRJqmA6igZCAtpAE9jLrT",
+	"wXB7K3ZoELGphdjguCWd0ljsJDsUj8yyByCkIYxebTb7IWyT0nSLY2U5ARRvjsI68veG+Yi4Wx3gwzLN",
+	"5ouPWpRYupwlaICjiCu6rK/NgIiLOZ7dKpcLZ2unpD9i7A7pRuYm0YGgu8CcxySJQwXlVLrf45mF6ZZ5",
+	"YwGy2478Gtl355J37Zzoagz1ZaJeKl8XNhhYHzSoBGRIZtgNEy5hlnkees4uC/xW2dpMCgM7nZ+VjDCL",
+	"b9Huig3n1Msg6/lw0B5B5sBDZlOYNcEx0GflvAO0iLG7OYe+cMbHeKa2Dy5T6btSUFaJx/POunxb4bAb",
+	"bVVKg1vy2Re34O0Eh0EOt8V7Ja1AAEL2VDDxAO4JVK2F+A9QKIbgcFe3d0CdSuoTO+mPuNUE5ZSW0oYm",
+	"GjJx3W25KkhehCYfc/lFCF1zw40wl2SS27ynHkfqCGT25oyfkeqZYDfLG41Co/FS/ABYCnqovgW8BaYo",
+	"pZqRBeEijcmu4ruHKvFYqCyn4JHaMzYSoApKb4Ckp4C6zaWRKMeYbUm9HwqIOOvSS8kuytYQxCBgU3Cg",
+	"w4HAPw5mUw1p3bB0XHskh8PD/khAZA53asZURipnvMyWa0aesvhO6aCldjgcE2kwQHVQnAk8hpJIHsJo",
+	"isNE6SEjUCapg24NTHAggNyYO0Mwmt1qo5kzP3iFfBZFYaBi5QW6ankCXptsrrB5MZsCeZEzFQc3CANV",
+	"abJPBG5L0mshuzgjKvUm1EYSDWaQKhZ6OTNWql+OB4phAjy/7ad85kxcor/Suii5LgTWRgjffASpVwe5",
+	"PWWUEnmhw3Htvb3YOz24PT87O769/Hbv4rDXUBkoKEGDmMibWexPGWjRGZxLmIi8Z6QkIIYeE0ynozBS",
+	"a9Bks0Sp5ChHgNzggtAnyQ14WbJUQr7eaf9Tp+vJaf3FuGCXCz2pvm9heyGlcsZ8Ke8/taNlMqeiKizm",
+	"BZOVPI59gRNA9PbPLi7RJCZSJET13tn51dHZ6aXK99E7i8NhSHv6a709qHLa3Gc0iVnUVAb2pszR2Wso",
+	"q0+hoIdm8sRg2oonfVQAd7T5qCemc7t3fHz28fDg9uzi6N2RmAonCVgY67DPofIB0zlkJX8H3l4Nc9qk",
+	"CU4MDifRuBKBtGTbPpVuR17yu4KVETRNObVMR6E/UlZOEEHkymA27o2HJ6EQ5GwrSo/4k1vB8tz20B2Z",
+	"SaqvwCKNPWB4Ay18BhCcKAPaWFFANXKpyUtMXAwtVQHw3kAAMicJDsVPONAj0UhbRhRgIjJIrCr8zvfK",
+	"THPqe0oREsaE7yVFE50eQeowLG2qAoyeNaPAYxspV+KOZLZAXqO6qC4YZSQFkI46f+p5qPcSNI3qd3mq",
+	"ewpopb5Rlt5PzQDzOy2lW2YnecxxFJHYZZY9BTZpZYURfCx1VIJTmoR3ZMZ3xpjiIYGjrS30YDSAo123",
+	"psZ/6nzSE2Zp4rOxuObA6pTd1ZKiw0k9OTm6ktYdQen7qaQwmPKpwShffKiujlUJGUVBaKGIz8bjEOKK",
+	"p1RSKtQ7eHsrv3R7dXRyeHZ91VN7K1EAjDmSAgpGEIxjMwkgfE9QnxCqeOKgha5pFAJ93GpveBL/DTyF",
+	"eAYbru4cMbB17bQQkO48H1JQf9SxWoVgZdTEEkEVYjKJxBFWTLmEUkOaGHCghSJpsu9j/067wumrrnVD",
+	"b+gpmYLCQt4W0kiheB+BQkNBRj3L0jHGP7NYK993MrePEaZBBIp5qJ0mBDoDCLHfuhDgt1dX58ZZE6Ra",
+	"8INoWIYb8OJ1vOoLDiTgPGw7f9S8WrmHhczx7PpMyBTR0gNCjFRwfYDRHFNuzas5LgqQitoy75u/FY2y",
+	"2lumcuupY6CWaZoLBmurubSySH8gaXKGpFmu2VhALOPWZWyt+d01q9a8mmOThKJPrj2xpuP9efGRY4uz",
+	"GprBHYuVXEfe+lTzaplxRv8B9E63l1YlmHvBNGQDOGc9saGcGUUEjC27hgU+Y5aoZUmSbx3Q5PT47hOp",
+	"wwZ3K0uz7uYat5TdYnbz9NUw87xe2do7S0IoGSZDmjmqVysnel5/asEsr8SynPON5kVAz1UA5dZrNcyp",
+	"Nqx4audEWlK/c0xyYrbJaO5Iy1am9Vv3CJQInmIGOW0OfNGWJMV2FsU9FUSal9bsx0rgqnk1V8LRIaog",
+	"NVixfOaE5HlZARL3xrTAovgPsQ0u72Q9yShTGbcisKrIQUCy/YIC3H6q1dOi/xyVtDXPuRrlbMNl8V8n",
+	"qqmM3Bd8WW2v3VKXVpAuco7hz+a2nJOmSiJ1MmxZVl6hxKveMcm5A7QrjRDSgHyek9NLqtNkGWhGtWO9",
+	"NubkslyskmO+5FtKjNPtrGSnWnE8IihLqoDiNCIy4QVfNc/p67WqdbEiiF9XgvAzR1gb4dgZfqPC1PJB",
+	"84AJ9nznOAOLtysGu+3lfbx8nOCIDXfyrj6ozoncCOUq0fCMy5TkmY3jkvbS6UmfId1v13VNwjFpGI8a",
+	"6UZT78nxjuDc2qmLeo0W+kYH4YhvMambnUyimbL7hGM8JFx0VGySMsFMs7K1vSw3i+2FQ8ElHVQ9kmdv",
+	"IchsoCmNasvF/OSvrT/1GsjHcawFaFlIe5C5g0H46a6KO9HeQCo0RQbKmPDEnuTjs9BJKTDUMeqn0R1K",
+	"J5zEQh4ick7S9QUU4SxNyshWksRhP03I8rpSWcsHw10u66TLMD97ccyvpCKjc17smeyhMRF7Be7MPo78",
+	"NMKJcl+ZsGhG2TjEERqkVCoLW89T/K4aMZKno0JcDVAY2djKXFahk67u+wUyjplqo9JxT/o8mqBcRX10",
+	"vFmoPQvK8o+pttXnqRZ7pvrNiXBUrogOvfNHjHEiPZ9MuDCEYSgiKma1M8/7UikHczS4hKTK3CGKjC5M",
+	"VyVJl1Ze2u6Y9vTyQFvtRn9VKWPfClngcgHOEyfIe2lH2TJL5bWow+VdWj2ZtkKLLA14gocVMnYN+bMV",
+	"BrNunAUBrtltlbsTcxhagpIuLrwqizu1QveXsaFPUcjMq03dEvWLgG9Xs19SAs3Jd2YDckH2syxNenbH",
+	"KqxYXqBsAXu3pDiH428vVYPK6qb4uny2Ls3Q/F3l69Ks8FeZsUtDvLQuR/5lpSwhJahxNZsQ9/Hz5eJS",
+	"3zmQJv9KmGncA0qREYFnPDSMMP8DN788bqr9KcdN/XIV3LSRw8LNA/2dZ8fNJ+Thx/jzMaHDZFTb2Wpb",
+	"Ud+Oosuw0SvnwS47PFGCEvJZenCoKs/TEdPeJZxIJQzw+C6HBqXYI+zfoasmH4Vx4gkGVKdysZZRsoo0",
+	"jkrTt+A+Z1GaENSD6Ogeur44lpwBRiOmsuZQpmy9VGIihNb0dDi1ePWPrVar1/BMfryu1958I4TfGPsJ",
+	"iXkLXWUWeyjPKonE9cWxYHstt0QCkcux/LgUdMqjuP2AttTTls/GLwEi/CUAqDlu/TwZunDptjffAMuh",
+	"H2wL1jpJSCxA8U962NKToNo1x4RzQIOaSVFCZeC+WEmB9RBAX4DIR0aMyyVhgudC4glCPonACBqQeDeD",
+	"bnuV5AoZ9jpJL7olOS90ayqONotnq+K7rWNdNCvtnSLTuD54NXxPYjwk+4wny7Lyjtk9+AnJHjIhmQ/I",
+	"UshdBRVgFBvnyajsrKYZTmRusywSRFY4UlbaLKuhGBySnIGqvNFCe7lH4lO/aJ8ZNRlfGm0R1bOhYKLN",
+	"Rkd1im7SdnuDoHZDdNMLwh4ag4cCqGLVwzr9j/+O0Z/RL//x3/0Geik6/xn90kAxky6IIxwNVL10rPyd",
+	"Mljs6qn89T//X6gtvi2jJDnyW0h5ZHPLxgwLkJqpUN/foXsKu1vLMi7PUY44OnGfjcUJWxVZZNx/5ey8",
+	"l2K7j0WfsvQimcJ5pTk8u7pZOo6tOK8FySsV0MyCrW94NcesqbfFPZUL6Niz51e22KzfIcOyrRJzNnt+",
+	"5n7n2mk7t05nPotxNlmjrnEVpZ4cWOv07o02b56yyxRx80ouoZSGv6REl1DKgnUd+vBT7bLm1U5qXu1Y",
+	"wLRa1rNMa3hFPiclKZrGIdV/5jDBq8lpqddi9/O7rUR+tfoFGy3ncUQnafLsexETxVzP+87KIHP3VOpg",
+	"kfxMIJ2AQh195EEaBql/TRiiZCpdp8UvoEmkkDsGLDbSO8/SMEFxNxXcYUYZEunsp0ZwUOK32kltp3ZC",
+	"gjAdq721F2rn4Mq2JMPVPGrJcf528avkAF7D/b1h1MRwawdQp8VPpHuoe8g0xtUuw1+tb7un78EzzfZZ",
+	"BK4VWbu3gluuebWPozAhtU8Pn1ZjKxXFciC5MZetzLIPahFV+ysY1xzj3uAIq+b1PMp5LbVtS9UVypFg",
+	"rqoCfM8zs90fyoovrqxQetNyZYV+uYqywkYNS1lxrb/zbMoK5Xojyw2sXj9rWS5TiaFcBXFmoU4qeSll",
+	"09yFrGqqZKUtK591eyXzs5L+/8J+TIS0tZeUVjWjSrKCiBhVwMazsmSbWjateVNcalDWjkgHigLlIdFt",
+	"dtr5wZ/FUO1321Wrd63A5tuINi8d5CIXp6y0nBLx4zi8fyLPpcLaKEtynEntQHx0o5JrAE3HfUkX3CWc",
+	"6/AhDw3xBEIqMQ1QSMUJ4CEdSptzp93uuKli2+3FFjZ4XxTCVSalxxyspWs1vq7llEyCAmGutaGcEBQm",
+	"HuqdnzV7JmxVNnP38vysKRZWW7tusoNymcFXu1uuTM78TiXcSXQBp1x1nnQMuiQdUfs//g30N0L+znIK",
+	"wpnyctquvHKmvXpBrGcxXJcYgletvrbYnKvOkY1kzvY5BMO25LpXrGPudaisPuiamOnNsw2/2SHKboiV",
+	"zMElN2wJF2uKXKuYjzGG+CIwJNR78hM9RALQQ8pMFCWpJxp2BWzZCUDWl37QBTbBq8Gt5XJkWasqnFhx",
+	"edf6uyXvLvVUSt5dmO+WvDRFssveyTXkgW1qKMwXHdw8IU6FvoIc4bT9O5MeHH7265QhHG/3VlbTwxUm",
+	"5rVaHZdd7AHpovT1F5IyAMcXYLIuD5KVVyxDbhjkD8z+qjEb9mgxWssma+B0hkRFhFbf/TLYvMw5qoi7",
+	"cOX9gbxfOfKWukqVt1kDffN+UyUvvxACr1HKcHU5fKNdzSf3y1dZ7iyWQUqlUX0xza9wLmsImwuMMzTA",
+	"MapDNoys7qCM7pf5JQq5x1xf1821SwdX8DfW0tuy5te6XcVyvVY5XvOJEuhVQNHnttzmydPvYb+153Am",
+	"RbVVbhUpGiXS+xb8R3T+wbrM9vfX/+2/6IzUjT/unq/57lG7tPDu0W1Wv3ts3CrcPWf601/k7lG0bsWz",
+	"nTnWzAkdtSgvTjzLXqY8oSq7pS32yRmze0h2dRTMmUzPJKXUTTnCE0gAFuTMHssPxJu2YwpZrrzLzXaS",
+	"t/SscGbyDjvOWxcQxoWn2ubfz68BLlMdD4pJUGWSH7XBdbsOZlaOX//+B6X7qimd3qaFpM40Wp3WOThW",
+	"IHYX5utfiNqtWzv8K2KMi6VRl3HLj+YuS4tbW+MuBfzCeteKOYKCxZKHyoox6wIeusIxoMuCWteGAuU6",
+	"5Gpd62Y3tLxgdYUi1qqEda6C9cLi0/9tYZFpa2Q1JOhmrD6gVVH1my3dvHaOyRiSIjwsrj9XxbhMR7Q+",
+	"a3Og5lLK0uQeW2WIzczKqcM8ZXytVLFZ1N4vc/spS8Y91wfoj+vrK7q+yt2Aytusjs0Fn6CSl1/o6uLf",
+	"xGx8mQ6HhIMlUl1lS6+xzK3yocDFL/CQONMFZ3n2SZmqIsyywjyPv4RrUy/y9HZWf3t20xHjxRQfaEaS",
+	"FedZyTb/ULJhy7RRYsI6pERMDfh0XW5tEMtM0ziCyJFCHldVc1+64qvsISrMp+MJJsD6v0rx2thB5DP2",
+	"IeJFhrBASUVpFfbQe3yPL2GSL7IyiKje/aetjYZMrzLAsXQjAebjBUeEBrsIZ9kNcaKyz/ox41znt0eb",
+	"3W4h1ZLrhdKtXPR9mZLNjWxYBnmejsdCPhEQx1awkJJa6zK/POxLyDMAq4S5DGGdmxu2jEx16cFtALs+",
+	"GJC5wYAeW5DWJvmEsUYFiCxcuZLd1+Bmo5CSo2dSIZeysptPwsnm6KxahfXJMiqqmIgLSFC3BqyCkOuU",
+	"W8vuQvmNA6uDcm1b/U7vV0qhsdzHDQPNkGVvIG/XkBEus4wmTJ2JugYqOIiEiadSJet0tLJuLhsMGs9D",
+	"8GH8s8HgAirUlq1kJtYh8/SxwUCtRCVHUcsTlMudtnqRm/SlHxNCkR9j/07lJ3UjYheG4MzDQBtJliLh",
+	"6le39o/8KYeONbXGWoZmVXHLRp1qO/nw6aGMjlTX8RdPohtnurUwsqIM9nwOsCFF6xpgVsldryDX606N",
+	"zN6P+u/88Cx8f3T961HnNDziR/Riy98/enVE30c/0veR3x3GmEbtI9pukdn7ib9xItpHP3S3E//d9qRP",
+	"LyI/fL/d8rsRrRUg6H7RphFP/3EH1zfb269WQ3ZnqnPgnsoIyVVc2CslADphlMy+Jv/u1TN2kWdwhJYQ",
+	"n+cBDdLPGldPpYkyKaDLyiaG96qWTkvtZnkWLVUCJVc0JSsHp2qsOPVSdOgxomwqOa4o5IlK9iXafJf5",
+	"l87/pK5Uqa0V1sd6h1d4aFQAqkPOPryGEVvfd9n2XKgqNijAYyzTEy91m4YCOyo+2oykDptq3GcsIpiW",
+	"m401nuhcwa6Tq5pl5tZqPleKBDmA2yd2Ps1Y5sKj6+pIs4P4QKBT9stYU1dFI5v/falmFHH9KnUyCt6l",
+	"Dju5d5V0MEWkuJpNiPP0+bQuFk39AkJVRUa/3D6wXKZ6FnlKwueZHUIyfP8dPEEuyDDkibEXrcJCAurJ",
+	"FAC1PYqjWQJZhmTcP9eZ/8V6AvyPVloanWtup7YXYHTM7kmEfVkVQWXL36n5LI6Jn6ARizlBfcg1M0M8",
+	"weLbBdbSmklpNA2ZygCiFxxChndNqRb1QKbNxX1OaE6DVroui7fsVEhloMCwhJBBIysjqTUHF0orfj0D",
+	"6uIJnJLpuW6axyW5AmssNc1yhIKLKtPfPiZhzkpZpV32No8GONFpxXUrVD+6PEOb3c7rnOB8fXlQwoxY",
+	"iZF+2mv++Om3jYf/tHpmJP1JWZME1MwxIcjHk1AwfxERffk6uWCKWpKn1188s2144qYVWSEpbyyx7pyF",
+	"1L3+t1bWNaqh/lJ2D20t899cnuJnhcys8gi5rp/Vp1Ly6RXMDYmTYIqSKeGJMVFDhVxKPBQOEKazJzE6",
+	"LOX9bdP+/MNtcl95S5JfPXHupkVphpxoO3BWtRF9bqohB6eLeFmGILk4P8sR1pDGSjT7C/A8+Vvi92J/",
+	"TIGYFdf7Nxfbb2rHLRqzs7XSmKvrhrafRTdkNnGegsiJt87m6+M4ab5+vdGppHyoFD5tTSYLnv5SgcSd",
+	"Jw0kNpHBGeq4QcVaT7JOvmcLTnumuMqqcugzszulsugjg7Wd22CJ+GkgtM8oT8fz1UbUFDRnd9IeZAqP",
+	"s/syrZF5//emOsrI+VeqP8og76tNzWuRSlpU1CWV44vUKBXePadeKfvYQnWndLueYo5GJNLGTEGTZdkc",
+	"f0T8O5Ymf6DvV4m+5TrQYoOVkbegDc2/+iKoeyiL1S3Q1JumL7gqrT0lMUHD8J5Q6Xgg7SthglTlO1Tv",
+	"z4A+RwRzol7DO6jqqgqS8ikhExI3/sD7rxHvdRHDuXhv1V9dCe9thMvh/aH+5hfA+zXsAVl1vLWYdov/",
+	"K4sl+h3iER7J480JIrDBtHQTnl0Ad47c7yt6X0h6WInWKtOo7CATgZn85Rnl/YN0fo2kU2/bfNppWqxK",
+	"PB0UylHPC/PZL0A+1w+8WuTi+C2LAiuL34jEZNekpw8Tr7xIaejfPVOmvy9IlF1ACLiC0S6kw6xEvanh",
+	"qTPjwVMNDajCSRklDfAlH5N4SAJZyWAXYf239rT08WQCwbyoo1zME8ZQfbPd1p/N6iAopXOWZaHhSWfo",
+	"aIYwN14bL7jMMyY+7+qdn9iuXXrxLEHYuQFrio/pIUZ9gnpGCdSDiIMJ5pwEHlTt1CUcLOYV2hgyLV5I",
+	"DrmOqWGGxRMkQwL6EfPvOMKI44g46dhMomOLNGQcVrkMPSc58jIasqe7ldGO/4+9t1luG8n2B18lQxE3",
+	"THaDFCXLrrIUE/OnbVWVu2xLLcnte2+zRkgBSRItMJOFTIhmexwxq4n/+m7+y1lMxEzMa8x9itneJ5nI",
+	"czITCRIQSUnUh4ubKosA8jvP9/mdKt1gq9JIA0lZGN20IgVwyWpIkW8GLYlZbrdqYQ3W59UtxfFaLMV+",
+	"QO6c0CNmIWShvJD4YlBTYxJluRxiPv3iss3rjEm0GY632eZl7dl6yZ6mKbsI93OmbGuyhr1ebLkurbR3",
+	"t4LSXa2msHrdFoMpuiraJIMvrodTxHe+NxEWSOUjlV5hvWtwE+eeLslx5k8GSqyl39cprUJH10MjuvRy",
+	"/1hWAiFuzuTDnMmKbPbyo1VOYxni0P9x3efwbTnrbEYItSld+zOZXFQR6pUpg+Qv3VoBf9M88BOp9gk3",
+	"n/rCZZFU5N6c003NC0sspTeTE/ed9+Nnk/3lCYi3z9Irr9fHPE1JzlWSeleTJAWGzQGk44o+mVt8V+Fo",
+	"0QIFWrL4bZGAoVdoIFrmxwfOF1w52OhBQFBukVaxmJaZlMPKJMTV7HsueLrGzOnSKPyTOhMGNTOGeupw",
+	"D4ZQS+kfxAbqbY1fBMilxEwywQfnujkUWs+pPMcrf4EKMEJ3nI8SKGAn1JBlZRJWtLU0N8ABvXUf+r9+",
+	"1gN6h+Pxf/8oVFe+9UbmP3yDo/yAg/SfHOGAvbW4Fqir64sjBS5XoqyFpciRFRmk8yrGiej3mxup5VFI",
+	"LdUgXLMPVzqrM6hb5Z/XLb3cwtz75JJobsZwFqbeuGYXrvJisiD6BJL2WGyifpFOmK83NOCR0ACzHzVE",
+	"wD5diQr4B8QnA66r9dKBa2HfChtPCattHqSNXIuG5mGx+dBpPg6bj7c2D5/mL62PkWbVxVozx212ZGuW",
+	"tW+VLRBbc7YyFAdEWpHOFXbffnj3MSRZzg1GWUqVPoykgbA/Y5aNEgnJzcJCAcHuNjHrC/5NMpEySS5Y",
+	"KvhA65SCsx7HR4xGw3Zp1aDLrWDr9Un349vzo88fD0+2gq0P3Y/dn+Ffp2fdn34qr1j51bl7ccqkXD3a",
+	"dX2AAFU5FVnOICAPfDrMrCjmhShxyThCIo1ozGz+OOx3yb1VkpRdYvZMKHpF0TgoN4kjIwaLwXRqvgxI",
+	"zqEQGObCAxQK+qDK7k5bAq6zey/B7S/iZah4Mp7dwOftTntn53n7h2VU05RK9UlWl9wDVGIqFUnFIOGI",
+	"TYvLZ7bO7GTVKt0wBSCXLOsO2Eza1dYH8c8kTen2i3Zn8aSqKLNvj/emXA5GLzqHZS3OcxWhNrdu7Rql",
+	"vd3fFsC6YGOVI8UcsTl4r5ki00CwZvJVD1s7P+7ttl6//7WcKvpybzZTdCafkbb+2Wm9ap+3fvvzqmmN",
+	"O62XeyQa0oxGimVyn3Rb/x4Q2vpnQDqtVwFpB+Rcn8UWzE2rZ934H7lUI8ZvIjjHLEUxaFYG5IK3/sky",
+	"YUHbRN9hys0UBlwZoqvl/8qF8qSazm/fqkTlJ52KuWw2G25F5REub/MN0ssvEx7bsmpj5Vx3gAyFJ0Dv",
+	"4+rgTqWlW269vv1WyiDaOj5qAc3sdPZ257PRceBVpNmapol+hSAAX8KZwWmXgSvsKJMBhzCTEKYaErhq",
+	"Q3rF9j2g94ZX0jPhg6YFTkQ7uHmK6YRgPW+SC729xoKecID5QxHJBrKY7hJJ0HJ3xQ4I5SSkbidD0jDJ",
+	"+RBZg9algKRCyiZCrrFEDQE5fQrojglnlvuAMctMDsAT/Zga0ghhh/+++1sbh9Fsk6Mx493jd+R5u6MF",
+	"Wy4UUQkj1JS+fCaxNSUIJTK5SBM+sHZsmF34pQVttfRrIRQENgWCIULKrTfLrlhGGO+LLGJarCgbwe0R",
+	"LJYBJGjQtOaLAMKr8wS0GAheA9fU/palXFYuH+sf7Q4UXXm/fasUvf0LZwdS/Nb1R++/aufhLPYtB9Bg",
+	"X/o1QYiK1eItqoj9bI3566HQlrU5QE+FjbuU77fEd/btWcp3iRbLegQ2+B7Nm3dUWeIQLyQAcxZ114kS",
+	"eTRkceByCtZTWOIey0TMGoZwPcojql9ykd9IeLCFTI9ALqgppWGBaGH5dUcs06Qj0xp8PxOjg+KJpt1p",
+	"wiSWV0r6mpBJlaQpSWSbdA2qKnUgtxcCULYszCpjJPyrCx68kZSyBHDsumUR4RbTtf1qZRGrcuSPQsox",
+	"07v+LN4K6nL2VN5UsrEb8eoOhJw3R58+nrWMbrh1S0DMmTv7pHjAAuKPlPUWIDfLIQkWMC9zYIKGXpH/",
+	"+u//QRxsdkBiBkGL7VkwmVv393lICyyQcpEAaYgfCppKGBR1RP82nwQAZjtlqiic0yYfIQx4DLmffRK6",
+	"BQrb90vAlkXaEbAYf4OAieUX9cj/qhoV8opmCeXqmSTYhQnKIA3zADkNAj5+f3A8i/FzKuB5ZlMlJmSU",
+	"R0N9+szLiO9VHCryZ2IvREj6NE0lHlXmPhjrkZfY8R1A/9i7eXeXME2uSrlNWNNcjBm313Eo0rhNfoHY",
+	"e9EvvwsWXBuMTzNmYvFR4rkmtN9E4oMeNUJ40pTFA1DHPNx+IwYh2r552YUmJZl+FdrxQrbaK9aSvKdY",
+	"5Od3lw64EAzIkCLvtNwcIKiIbr4ei6PgY+s3jl6rjNxDyA0O4GZ4IyavxD8adS4OGscZkwuX46OZYte8",
+	"vm4PciTihbTcLs4b/e6jSQdZjpHzJXiVnZ9lVk8TnAd20ky4OG5Bkft0E1AeuBwfDDVe/XKIWmi5XAIX",
+	"FtZh6MwaDX3JC0cjcpgA8T9iljKtcuuPVy7IUOmLeyKpTz8uddatnfl6/HHcS2e+uzdB+tYCjquw6pcG",
+	"ypLBUPmw5VZ0aBe9v7X+oetNKfPymZex9dgChktVUOsu2UxVN+q5Cqym1b7JpciWDRSuxVkrOUyW6hGM",
+	"KfOr+Ze3L/79zd5fd05f/OuPP/9179+e/+WHj7uvX/66XKNO9r3hJt+pAF8634XUXHvCA5NBK/pOZi9J",
+	"84VSbZJuy2gyXtkrKUiiyIhOCfsSMRYX18tUwRkmkITrzXj+Ti13pepBO7u2QLIP2nkAWPeFnww0FEUv",
+	"mUV4oBM6JY1+nvaTFBeFEs4GVPM8UrhUNP8ANSYgKqNc9ll2LnLVnIE1pVcsowMGXRNquhsJbFgK0/3Q",
+	"vCD6ZCBELIkUaYwOLJmPsD5WoQO1yYcy6Gi5Sx9+9C4BR+eq4pcUDePG8Onj7N5Wax4ult+H/StfJD/N",
+	"cpZMlSBIrYDgX+9FRRNKAsmi2gnu2ExoUfvaava4O7MRoAX7+J5iQMti3KMMBYXrfO6WvxJMrOadpYIQ",
+	"aw/O2XTMqh6uL0C01Nv9KNj+3j+Ujn1SUfPFpJSQhCNdTtSqZclc456cMc9XsfTgM0nEhBNHugLC2oP2",
+	"fI13jCUoKxgzEsuKoPswxjPDeW7gGepnYvT+PiJb/FSB58GWEqv2WuEZmh3816eNP3O9FXD1EuX368ua",
+	"3dMVN2PnVl7UmZMwM5YFEDWnBsl8VTNEFg0LZIwZvFGm0BWgfLR7LS1YUwOIvnM+LagRghEXN4PaeHCb",
+	"nl3Mddr0blJcztVGmanILv8bjUasXa4a44Zh65EsXPeVTS9LFUQOtlJG47NkxN7SaUUEj/4ViwnDXIwn",
+	"FML0aBqQXOY0TcsFCHZmaqo93/WJy/OXLzqr+skq6shEI0beuP2oDOb+Dkyh9nB4hd1K2xX4JOKGZlL/",
+	"NpXX+M2Hw6252OpO69V567evO8Hz3W+rB1c/39VqJMRUQzj1OTj5Wv5A1i9VWmL8MALl2dn7UxYJPhOj",
+	"9gq4rb0lP77cK3Hfl5URRWe0XD1wC+pkZ7Ny6EIR74wOZgPmXEsXTCrJ0hRTsZdaYD2sco3YzsxKgy79",
+	"e87Mc726MIwvS0XBzerKin4hFHVgU6dbDyrXPDBRpMEFvMGg5hXADTb3ISBZX7IA/pVRxQDkjoxZFjGu",
+	"6AAzhuJEjlM6hTiFIqQZCy4GmsNGQ61+T4ZUoZGmjFFYFEr9Qe+giUT9W/dsK9jKQB/f2u3MS50rVled",
+	"J4/Yw4qCfmYMBPMqCCxPwu3iBKWlaYS7nTAg4Q/t3Rdh88A43iGNCWp6ynw0m6IzO7Yykem0XgF9+dbo",
+	"9dr2r5ffmv/zyiWq/N2UeTTUW7zbISIjerBzF9j6n3D1K+8untDlaY090tdfh28BFLyvNi5ihBJnhWVR",
+	"VtUDUnNG81J5MHdUSya8fbL7ooNVWj+dvtWPd9svOvrfzWVqCt0ogPMTsKPXmuPdQJssBLOtw08nsK4J",
+	"9z/ZmUs1vIEoVyFwzBXPI+9VvOol+1ZxpnA93uRSidGNFGyvAOGv5iovWhPjYmVy8aLgsLrug2pBd74s",
+	"4pyA6y3U7otyBtfza7zf5dqBv+Kt99tapm7gUHBWmWXFJgQeIqxqnqZauo1SRm1UetH9n/f2NPH44dXe",
+	"S9Lp7Pw4W5h7dhTX1dzrtF79udEk7doEtQJtyDbTtuEVf8fXfvPfayWjscjg1Iyp7n9rkKhhfqH3YlvQ",
+	"cdLScuWA8W03qm/+5/IyGbcwRo+mLQgY08oqDvw6Ehsng0TTIzmmEcOIrT+TBmmSNmkB07zuzFv9+QZn",
+	"3kavwJNlDvx8tEtNqeVSuMtKYog+TObb2uM0dyjKpMqYaa67keYmvjGxmyB0ZEt/Zd42yS87S35mWZj+",
+	"ZneFbzChTEhF0zdLKPbmy+PiA2DQg2Sxicl8eoIvV0U972itCEPJ7JrNcfhFN8/0cl9X74YxTqvHDdVf",
+	"0Q9sdHEjppQB5IHBE5gTcDMDiHDdEFFC0C/Obid8/VvtmE387g0GPc6SiHWN8L279+pVASxrKcgytEap",
+	"LLnI1WLu2i3e/BZsXdBsme22p/G1ef2G1qoS9ZrljEC6gG7JOT7YJSMWDSkHWSiiaZSnVAlwOZS9H53V",
+	"YPUemtF9C7aSER0s3jVzvt7hy0teuJmgchyCrIl9cR5281pAMjZOaWRw4kekIRlGnulzh7CRNuwsy1Mm",
+	"m0sn1JlxYTD/Oz7OVVlXeV5VxMS7JYtaL15drV7sUnjOZvAFoLMyhowF1gl4d8KSwVD9nNHR0pGtn71P",
+	"riGax37kwE0EegG0Y+utiC7JXntdSo5N1HpbqfejPKOns4RsbLFJdnZnTalbtyUCYsw4HSfn+gXZ1mO9",
+	"R4LgEsMq01q9bPDjo5k7qjV2gHQZ0nj5y1hxcCrMBy8WpZitOzLSHNA5wFY2IfCo4sRoslU+M/Z0z2pz",
+	"T49tlGtR37WHpp7OFPkHNxHQSmlNL+ZFtJXSnhZlw64pF6pRFlQOCL2QjCuSMnqF148aXKXmEglQi/zf",
+	"Cyax6FxCP/d2LGdlZn8762Vn6xu5SQZwyY+401mGa93E23sbz2wVi4OHS/C4i3ya8MFSvtzrTV13yQ8P",
+	"dY/3yRCvdRbjgup3iEpGSwgOs8Hst3QVL3EDn+/e42ot9FvP25B3b2FD/iRvo6pbEMAl7m2cSL0U8VLZ",
+	"Y6vr+jXT+xsmDd9ar995Mnr9jXX0Xxi9mpJIKIX4eBvFfDXFvMiFXz4DfqMYL1SMP7OLoRCXhzyGDb7B",
+	"TWbcEB48tsxGQUOc9J8AbHUh8brppTo8OTaZG3LKo4pg3yd2qdxaLkHE/YW+/kjYPS4++BZs5Vm65Hef",
+	"srTmBMmVwye9SMXqLM5nEnEnD4jL3KScAEbuyima0WNJ0axkzrXOrpv5cu8CX/ZilRzoshf4vbhiKY0q",
+	"p7+MuFHpVYABuGhMDAWBxvzwPLe4i5J99HFdeyQb3ImFUWzls39MpdRacRjBC6EzHOuPyJgOmLkNAkOL",
+	"AYJX/9xeHft2uYA4zUBvXK0bs96qI2fKtvSRuEr4wOXJuWgaY0Qw2CBFPVT9DPISIbNvqXiYlQweN1Fk",
+	"HwD8bG+55Mg1JzEsLyABxFAF2LrBlfrP/0G8MxPORlLNaKcgK8/NfsV0xgWQKS5V0T/Ldh7eMbn26pwJ",
+	"RVcF7rr9AaxIAnZVzJQekSRjlhU/GrSndRRxzjne1/fVFnuwkkqMdEMZ7iJXhIty2uyUKdJIWV8RkSN2",
+	"F+zCDJjhoqs/fzncmVx4tBYcJS8O3J6P8sSrDomRrLpKsdF4ZSQM/GoZGeXFCjJKjl7LD+Ww4x+rMgfm",
+	"l5NlWRVn+zycwo5yOWEZieiIkYYeQEvkKiAZ60NMqovQiQTniPxLoMFme8m0+bHgkr0W8bT6CiD32CG/",
+	"Jq+td8ggFmh5E0dXvgP5WKqM0RHJuY+OVNt3XX2Os3JXv5ydHRPUFw1Lh3yh8hLNmMWr7HGLWZnMo4ix",
+	"eDmZc+ZI+wesdDDm5juz+PYc+N1fc/zfslSvy/Rm57/WCWieB0SkMZMKd39ph9/M1awQ5dahITCjf69L",
+	"imAm/7oakHaCc24lcQj4D/4yrsobXi4/njOTtD1jseYkdKpqCAbrcJzwQRlk37LwtkmluSMUqKXKX8m6",
+	"YjxjxmMA/cM8P3tQSaZ1GB6Q0F2L0EBwULL75UtAwj5N0uJXJ+RnTGVT0gDYjL2dDiyGfmiPC7HKj35g",
+	"kwxHjHKLsVGgjJuxle5msIX9zuTFe8+XSIWfuczHrp+ZB6deszOPfjKjWCVFbGnWVqlTFtetuBv+qfRK",
+	"etdV7nZkaAkKt3a1c5aiPkwe1Ywx8ea2oTVksa7DrFM2W15jllwow9h7XKAazAtSXiUBd+1LxKCRKCNH",
+	"sNiRCyTmsTkYBC88WBjCz4evfzk6+vX87bvT7uv3h+fdn84OTyBfCCUTTcOMRRLKXWpRBRJ4pODFEKqj",
+	"qCs43L2ZNteF/idZlLEao4ZMBhyKX8A7AQknQ8mi8xDi7y+oZC/39sk4YxALgWDuaMwxgp/oEziiWvYF",
+	"kNU+yYSiWAUD87fogCYzpZWwkw/9X//6Kvvx51//7ffsbPKPT8dvf3z3/vjf34nd9/Q9PZ3cVyruiibl",
+	"5XN3V8vX1cMonaHyTS2O4ty1u1m67gzVe2varMEROqu4xZQYCWwNd7kMSGTb/74AiWb5zqOEJDJbfO62",
+	"wBmuS9JX/WurSGOVh1Hfhprn64MnmunwviQh/yw8oCRUYmTzhACIFIG4oTIrR1A6iCn3lKEmakN/7239",
+	"qbf1G/oJkCboJoIiyJXGMYtJSpUHzFfiHH+v0J8SrjsS2fQccAPbqZiU8stnyr15yXONXu9P/+vfaeuf",
+	"57/9uddrm381V00O/hNBb1+xKi5FeHa0pejb64NvqxPbPUZUVSQyY5bMJno5M0aOj07PWLxPwqFSYxmS",
+	"xjilCcc/Q+ToBfYL0neapmIiSaKaAeECQWoTjtQD+bogqRDjCxpdBmScJVcQ2p0m/LKVioimej1GTFF9",
+	"uayVrCwAwGD2t7dZNvYj4Lb13OQ2g/uBLuaZkKa9HxemaH4uBx3Mn159Mp5JrIisZR+MUtCCzUB/VDbc",
+	"/9i5i5ItKIXlWaKmp/rCG82B0Yxl3VzPpMKcQKOISWlKfAJwyjbN1XAbqlgG5o+MDRKp74vI3C9Y27IR",
+	"qul4n1D1539MVBj0+C+nuy9eBmTnBRklPFdMkgvNlfs0T1WzTbozRUUTBM/Uoxhr/VyfrnaP9/iRVuux",
+	"LGz3+B25ZFPSCFk0PtcH77zdbocBDlefPbINb8rtr4Yaf9um46R1yaayGRAl0phQqG+hv+hxajq/mIL/",
+	"bJyxfvJlvxgEHFiBVeDEhOMwnkkSznejB9LjLq1FBrZIJDTsCuJK0qBcQG02nJOpwbYXoNJg6+YmiqQ0",
+	"usSHz5vtHj9MJZvAnWuEuPR/CgMSbtN4lHDzbxxV2DQlWfW3OySk4+T8kk3PuVDndmohltcFfgB6BRyO",
+	"ghTpK7P17RtULekLjHnlikbKS9w+jMToGC8OUYyOjFTp3bfiZrVjdjWnDW69ptEl4yicOcIKkr0hZWRE",
+	"OR0goKStMiz3cekkaSjGKVeyif4RrGggFe33A723to2IKpqKQWDhS7XiAPhGAblgw4TH5C+fz4heUsZV",
+	"Ylw+0CIqF3xQPqsSzuUbAQMuijgM9ekqmI07Cvs93iJ/OT36SPoJS2NA70BqGdERS99QyQKSxPjTp0/v",
+	"3soAolCloqMx/nry0xvy/PnzV5pqfDp709YtohkXTMmksfflC8zrxZcvTdh5Dt+82nvxg16Gi5SNSCOE",
+	"Mlk4v23z65//IQUPzQJSvXgXKetxQvR1ZiH5dPJOn8wRjYYJZ62M0RiKd4SRiFnogEVChyYaEhYNhYEX",
+	"1E/+tWXCpVr64ZDRmGUwAfMzuRCxZh8Z02IByfkl11cN1kqSxl6n0wzsOwDzukM+JK9JY2/nORZbNM9g",
+	"D6CAhlAwAX+2MEv9zYsm9N3FDbkQ8ZRYxio4IxOWpi19yFhsCxjCynBB4hybY2QEuaW4j1rtlHBEgI9K",
+	"3TMcMBByJKGm+NjzXcQZliRmTNNJPtXUYUBYKllRiDEc0RS7PzdDhjWMmaJJGurG8fRg3AN2nCajxEGq",
+	"UeVgXSZUkotMH1ic8xn7otxkpRKZ3sh9QsnHT++LyrGkEfZ6ueYxYZPgtaRpEpNPZz+1fiQNSlK9TjLP",
+	"MqGFWsJkRMdwYqwI1QT4FD7F1UVOiTzaLVuALWuSR9UwIL/ncGMyczzImGZ0xBTLAlga3TqsDgwFdvTc",
+	"2oInQyEZCeEeyBBR4hR4s/Rda4T6B00bQUD7+/Pf2vIy139Dl+3fQ1ybd8g67anTgiUx7FSSSZYoxbiW",
+	"sLSktU/CnXYnBCFzhz0P58pouu7xqKGrruAMZsiwOkOq2R6xsrNdo0YkeD/JRoEpJB8Q9kUxHjcJTaWA",
+	"4cFZENiKPvhpug9S4WisprYOOBi58bBIvS5UkvDrt9AjH7PrDQOiJDTiZ6iPB9wDInIlk5gBMBElil5o",
+	"sqB5QiZAAuOCt7qnb9690wNzp6npHe2KzTMLFlqqkHc6z6OPdMTgXwxHesQZYGRjJSYliE+69ADtbO3p",
+	"13KEf5F/OTs73t5p7+iBmwnrU6EHKjIzPUP/7ISK64C8Wg0px0lbWTvs9b50fgiROJo7a0eiW04TzgLT",
+	"nSFcL/fIr8lrWBLr1DXw4ODxTOlUSwUYzqPvz5DyOGUZ1Nk3dIgiaWZf1DZI1iEsbQNOQaj/+ZrGlrBq",
+	"RWjv+Y6e44vOC6BKXMD3JZK8r9cLSJGh2FrKknRiHMDwHgBx29c0XUnFYID2TiwhgUf9kOcjqZux/k5J",
+	"Gpb7IMMICM3jRBnlBXlMQDKRMtkEMPSBVhdMtS0gEBDjokdtjE4HBipLIilTImUIgmU2Ug3ZlMQwWqI5",
+	"CQzsdSYmEqoqxQzQzY0IJrJkkHDSeHN0ctrcR80QfpJ2MVBJ0SKffue8+/790efDt+dHJ+9+fvfxFCiy",
+	"ZArocCMSoxFtSaZvk2Lxgb4TzJd6YYYRTdNZEcHJL1qRGYoYAEl0294euLPUCLUML7Lkn/CtJmZvBFeM",
+	"q5ZxBobv+q0PVEVD+HfMRmOhGI+mrV/ZVIvms0eg6fYdNGrEC9Os3ozTbqe9PQCJH4soB7ksZlFKMwas",
+	"rxEentGB7tYCNeh/nzCVTVvdvmJZaUSqdcLG+tjH+ufPnz+3uoUQxqpGGpB2u407NQVmnyYQ7KZ1zC4o",
+	"MK03eIVbh1/GQrLWL7hqYZtoHUfrmgxWVsv6KcL8gwFRkt3O3gFQE7yaeu9A+PYEqEhkEsVobEgLTsh/",
+	"Kjm0PRkomlg9FyXvNIkYlz4O0od3Z3MStBgzLkWeRawtssG2+Uhu63e/BVsqUemsJN49fueZaPe3dtrP",
+	"2x3MEIAErK39reftTvs5IiQOQTU0SgTczRbcTfh5gHZ8d0wBj7irX32fSNXVbx9eGRhLx0JkbT2G4pXt",
+	"91pm2foWLHzRWI/0m2XV4UirZjhUjFZJJNgOIIRBvwAMfsth1+lnGLwGJrAlSuUu16f+qK5PYxgserw2",
+	"98YtJ/hWv2EpUENH9ce7nY7Vw2xhoBkJV/+2amdgagRFbzYlbkyxfD9OGLL593AIVS27oW6/pg4fDT7Z",
+	"WfzJJ04NSUOr1V7n+eKPfhLZRRLHDJxhL5YZmZbyMk7TQ4i/ga+W6OeUZVdJxD55MU6+hQWOu29b+ftv",
+	"eutkPhrRbAqAx/iiWUitMUxcxM2WTXH5+xbcQawAXhgCtva34Fbua3IM/Zq7qs/zEpf0E7y29uu5zrPq",
+	"ItKvPaWwHptDetNDiuqAXsRyRNgS5xNWfh+fzh7Q7a9Id7+ZVKCowvYYavEPtChR4FKgcQwEw8BUxAHL",
+	"sOg7a2AD8l30d4OMcmeuQ5G6x0PP+oTforMyJCCn8fgAZVfQ3U3yzDMJXRqlZXe32SaHCUiKplJaxq7E",
+	"pRZ1jEMBrIdmyMB9SNeMDr3RqZCQzi8xUsnGCYSvT7of354fff54eBIiH4GaOnudV0GPh/rdczHhLNMy",
+	"vG7NDlDrg9YjSjjDsSVKsrRPuPBiomxP+FWpYdge0Hu3giqyUeTkrkw3PiGTRXIAt8uGm94NJZjLFv5W",
+	"9jwZt8VaSVEVGbJ5WYFThx43Idrr7C3+4qNQP4mcmy5eLf7gjeD9NEHX3t7OEmM6ptNU0PhMiPc0GzD8",
+	"7sUyCyDz8VhkisUfWJxQFJiCrb3d3WU+HmdCawo27XApqvw5SxR7GNL8BkkPtZl/QKGEC4wAhJobkelx",
+	"0opFpC8J/Jmr4Ta6B1oJv0owxmFcmaCE5XpQycF3Y0IjgCckDafLwhO4Zs8kolUQS9SbVr+GdzQJBqrZ",
+	"47Z0svQSmiSDOYAGZ83DIvPMLs6DhA6PRmiMluc4trB5QGiPa60uMBQcTBe2gptmO/jxTgc/ThQ7HwiO",
+	"X3IzdtDiBkIrjG6yMuER6/HybO1IXpFGCJ+ea7Wah8195FDFqjGSMpqBSZAZOxOzLkw0xfEeN321yQlV",
+	"DK29LIb8FAMa/u64kpbDVr7DnVwPPfa7WIkiL0HkfEtAfL/UdGVSt8TAfhacPSBdXGJKZ0J8oHxqlk8+",
+	"DspYIoR/EWARRPkKzaHcu3Y+DdSEFEhgRhVrwZ0BTUoNDe1znu16IncEZIgCNEwVCSooGiWTTPABGVMp",
+	"JyKLyYCpwuq+19np8YImRRmL9cGmKThqOaEXIvdeRwAaaBZKvmdCKQh/S5NL1iY/0STNM3Qg9rgpEw/U",
+	"oBiPoQuGkOybePnw/dHP7z6ef+j+6/lP3XfvP50cnoakYWyT5EXTVEvhrMddrhFargxBgug4OxzMvqUK",
+	"u90vp0NgU4ky5estR+hxLKxp1ymwgramlIbMnbsuwqapVF+yHwJZ1A2w+AAWLWYpnfa4VDRDf5uZ5/uj",
+	"N78efTpDH2Us8ouUmTw6RqMh6ecZUNw+rmdA8jEUiOFkKPKsTY70U7cSxmELEQr9PqAPgk2cEqkyzZ4z",
+	"LZnrxym4mI2ykkMxzXTa42ZQ3Tdvjj59PKvbhJ1Op2lHBCYmzZpwX2FFaZoSN6IeV2Jg2QauGUHTejaF",
+	"QAGtjECagjSVcDTjMnuZMckUMlnkZMaT2+PQ3TN54I0jja0LZHcPlgdXoy+ygVCK6WvhhWka1ujEANjz",
+	"HneXw3DH596e24/D5qpc7j3c4fWwN2h7dU3j0fK1lbWEDa+6Ma96L8CfhvTGEWZ7B27CqkSu6nnVCdol",
+	"sJQMTVNQFAzTOoBbbsK70LPjB7MQqcSYTER2CZYQRQSPwKI9d9H0COaO/F5d8LaJY5JW4m7f+OQ+dgVN",
+	"77XJuwZTjpn73CbPbmeLpuniLUXGatfT2Jpwj2E3jVwB+phvlUqkzF3l3VHdhnbTdKk9PSyN4g+2q6Ut",
+	"uGZb3fWu3dSPjMXmlkJGfCELkYaVIgt1dHc3IIXciB+c2w80r8RdESiqVB+RYqsO8HRC+I6iU6m5NvY4",
+	"NxasCAWFpXrcJFCAtGwbt0wexArlF3t1omPOY6PQolhrRRQqezzEWM1CCg/3gewU8mXgp/0skBI1ke3x",
+	"GS8zCJ4OW7wkdq4qY6AB5rig3esQNsqdrCR11JBgX+B6ELPk0zEBPl2hYynTYUkquLEMMs5EP0GMqkqf",
+	"489MHZtXHsgEj3NcM0t6mJ0887fQEMFrOJER8a6RLoRyFlzDOJ7JsmS4b0quQTZmYSaNGY2R7nMxIYL7",
+	"lLrHI5pBMogWOY3uKbI2OcZWjK8NFcpy/L9hLJaJQRonMq9csh5vQDjzD50O+X//7732zl5718RrTYYi",
+	"rRI3i5qHPg9BU4zp+Rx6PocegJ2WIw0vGRtLMhScSeWCzkzgW8L3TXy/ZjyHP50cnv5yfnL46fTw/OeT",
+	"7pvDkk5PZBP9lkWuqh4YzvsfuVT4QI95Qqe4tgOmJNqVgXu6pTQL00CzEy6gn7nRBLOE1BILTYmiFxLS",
+	"hQAjIfEjFK05Y5RIsE5bXtlXWi4AkSOdQsIum9EYSnGWJpnKSpt9kfWgsF9xpgaM2yi3Bpi/KUTKoy9X",
+	"eUnBl2xKRpDRJThrWlerfyp6vLHX2fFkotJG2uBCvY6SuE3ui2xwE8vCiblC62H3pvXvx7qwsRXc2FZw",
+	"+CWyLr7yRcO4B84m5u8xTbKV2bZN2VrOmwd2S319ShEKQL30OEzkBacjFpMQ/vqIAfZ6qA6WRbfSxBhW",
+	"YazozoIOYE8myEJTkGgoJKZgFXrEPqHEhIVgHL+LIk+TSwiO7vFSokibAKC8SasRozHNWEwiKlkr4ZJx",
+	"majkiqWYWySVyEChmbBMvxK3iZW7jVn9R602/7BLLqZ6XRoXUTYda+UGljgg1uoO2Tg/tX7E9zAbZUSn",
+	"MC2TUGJo3E4n6HQ6PQ65IJEYjQR3gphcnTKZHV0XacLmH6dH72nEIXwXdAnpgu/uBnuTMuDDK1MiQwL8",
+	"qMUyIfogAM0pYlylU6zEDBEABwD6mjGuQjKi2WVJKLBXDElkDte5i3QMJTiqzL0LTw9PT98dfTwF98vx",
+	"4cn5p1NN3QofWKdJ0uTKNS01HUK7x5jaBBNPLunxlNG5IQvOKj0ViVSndgXWqCCZPuoiJgHs0p/j968u",
+	"laZ7jdJkX9n+av5l4hYRMqwyadoyIfMBsEFD9m2OCcaF2TTfdgU11+fp1BkXV4u4O7UjrYrBXdU2f1+O",
+	"qBWDzx67lQV30Gf3sy6YmlOHacy1BhV9hV/jK086gBvmsDiCG1djE8J9uxBuWMXaGG5z4uajA/HBfoq7",
+	"5M5mAXBwndnvtREH1nuC6riZqYSAmWfEN0CZJCjEfnI5cZoEm1w63a/+rK5/89o2vAPdf0cxvY/4KHfn",
+	"JMzrD67JjlmVSr42iE2685rkBHfAnkliQawtTJgVG0Uf6/Ej3IQ8IOxLgqn59ieQRBGfQrbJ50QNSzma",
+	"wDKMCQCKxkkTKAq+W3eMUetu7O3sostvkkhELy1fSIySt3dytRV514cxrTmCH6tmPUwI/2JS4gXxbwgF",
+	"6sJL+NSOMxYJjnBlBqn2odTvxy8vAkqFjWR1SfQYjVcg5S9J+yZ6JtVM24Ef1arcKDRcsmkp8SooeVG8",
+	"OHnpUD5IIzTvdFUYkBBfkl0VNtHGhxifYOWDVCg51IoSuC/2SThMtDKf+GH+DnNBBkD5WJrqgUlEbGoT",
+	"yF76JKFD/aVBOXMQKxBAQA3aFFjRLtm0XamHd8fJr3pVnrRYjZNYLFcb1Cz5veUkPXLzg5Ua7PLX5v3W",
+	"Xm86TvSH+4iBdUvxptLy3zXQB6q4r+Elm4Y2UihiCEBkoPrQnoa4vEqS01+6rd0XL5v7GIev2ACvWY9L",
+	"xmNbxbiMVrFPXsO6EcR6uWRTC/VCukCGJiK7lA54DcZhVzITuWKyxxs18GvNwCAMFsBroYe8FmJUvQEh",
+	"TDBzCg2Fk6EgIxqzHjfAadwlUBpEHp86+pgzA6Zw+S7Z9FkZ6A2shWAlNIlbNswKvB9SJWmKmataJIQ4",
+	"e1wATc4h2N7V7TRRfFQZY5KL1UYwlVQMPNAJ3QaVJkpLiQyCppTIkFy8A0/oR4RKLmDuSAEp1+MFphxg",
+	"HFlUOWKcr5Vwck3ARCstNwK0QLD9RcHtPIw7L0ptKADsC5A8/Vsgw+ZBj4flmxAWTAVBOvSUI4jcT21Y",
+	"fsqoZl/mCTi6AdMJU2Vpj3vBCV1uYuhc2B1peDOBiQ5Z6qF9lNCmYIYGNaSnL2E2LX0v/77zm150j0UG",
+	"CNc1SK4YDxwml0mJ6+cqzxggnxmApB732esBHHCRK33B7I6nyRWTJl/CGvWqQtnApI9HYWX3kYGpBEYG",
+	"UHqnUx7BH57iBs61fiYgGLCAd8ck7lcdElPgu15lITMxRBL+odXZbe0+LyEJGzSNU9dyGTbeW2nAnrU4",
+	"gqgUugpfEv/+DXjlkjF53mqt7g27m7BAA7CNO1ajtlyyqcGHwtALIOQNFLgcJW/OqDNvaDRkFi2ngjWk",
+	"EzqVJOSiBVsaHvjRNHhfqemrvTW7JP4KW2hn21IZydn9Oo+/8t2pUQ8XD1lzFn0ktRKoty1xv1VBBgEp",
+	"XkH1za0yldsnXpKxQ3SdJ/xTkcMJsqWQ3mDl4R3zJwo34Nef62Ir2CogkVfsTctBCZeK8kh/bYWIZTDY",
+	"C0XKEU2gp52dv7x98e9v9v66c/riX3/8+a97//b8Lz983H398teiOMr+3u5uAdVUij21YkQZd7UCOtXu",
+	"lNzOZ2NXl6Mjx/h9jaZQyZNjwXBNka0azxYXJXY7Q1R8sK5FtpLSuzCuRx9O6xziFonYVN71hN+bCPbX",
+	"qu7bXy+12HatJ9IwAR9ZsBSheTE1OQz2+Bfhllqw3y8yA1w1UQuLZvDStXgkrWQNdF/w2CoHeHQizVCe",
+	"SXKhCV6zTcAtBhGfzpoAJwdsHdLBCTZ2O3tNLYR5qMjPpJ2OwUaGsB89PpCC3ckEQ2udS9WTcpbxirr1",
+	"ewiP6ONQlh/eh1pcrXtVkBcbdKz2tPXtt8rbGuVSiVEZkms29afQ/g/AIsCgPnHC4eC2Sfh7SEZURUMm",
+	"CWCUmzuK6YPC6aAIoGswdiMqWbWN640b0X2A81XB3/1ewr4r1emeAdp/sbcAZ3+thjS7UicsEtkSjmq3",
+	"1xuL2oNY1CLvZFsaUfw2Tybcs7twE9YW7MZrmsj58FJicP6xwgZYpo2V3bvEgNFFQjvW8xJwTLtGkbcn",
+	"d105aaVOHkoDLt3O2tQf89aNfXbBlkWsXfS+e++7U1CfRHDtU1ES3JFcmUpd59Bzb21/tf9coBscYc6N",
+	"fdsZD7EEBihyF8yWRT3AKgiJGtrnDsuqIE1DKs/xabhPKBd8Okok6AxavWA0bpNfBAeYkHLUTZmEvYUu",
+	"PRJ2m1CFZSR8twSQxQbz3eD03dy3/9gvIp6vO7iIQW3gW4n/3ot0uoj/beLgvq84uBuf3VuKussof5b9",
+	"XBc/d2QBD01lFXB5GRvQAQnHQ8HZPpTSDUmUMpoBQv58iJwDTrw+GI50C1w2tCc5ol8CFh7SSs7mC91t",
+	"coQc0Mbu+YBvBkULyhBMWMbIOKURQ1S6uoi8O+J06wrKu5GY/1BkbhOj94CMfyP210NtSDHC7B93VJ9J",
+	"Q/vuQQ/YNtL4PxG7975If61NBKp1Rq4e1b5BPnILgxT1gkVixCQJ3ejjP39N4m//zaT525qdYQDSDARd",
+	"hF2rd8SuQfMceIpPpg14Y8ZG4orFGD7j9WXCCSVT8yRfcjqWQ8Q5qKD0xI4C3ByAzDDr3hiJjJHGhUH4",
+	"NNyrwqDTteNZh0L0cGTaqYcbSn37aOrHTgPdnbxf68c2GiNu7nk5pJGxd0CUsiyRKUIhknFCJQZtmX8j",
+	"Gbje9YLU5GlHGcMcFvtEcAs2DpEHUA2fSbP6S141fPmeFcTK6zxXaawqNwFLBZa0N4ydNcEIGVNYhpc0",
+	"wsO/HX48Oz0/OTw7/Hj27uhjGJDnGHLol+ELejzhpM+YqQMcWIDsCO5TaAgCdgz33hQANQGaKqNcUlPW",
+	"s+9nbyWqxxVLUwlRqKD26l4wWo59oZEyWmwkRiPdZmzlBQif7ZJIcJmPmIHWHos0lQWQcliU0wdIFlOy",
+	"+ioRubSBeX/6EwbG6u1mWD8A5vGnPwVkKCb4jHITZpxJMxKL+2oQRaGALAbY6gXaL+rN0/EYlXSO6FS4",
+	"ihitHTELQOotEEzkgg3AzGxjS7T6zXhsQLShTGJEOZbi73Hsw9ZmpmQsJDBCQlN9aKcG/hvTTMZZEhm8",
+	"TDkUmUI8cBPgDdVqBz3uDwg8dPr8iDHjbfKTOwakL7BEH8CKZViWwvtSBhBzEooIArkh7wULVrjYs3Em",
+	"gP2JPoloLqE2PaxfLk2cMB0MMjagij2TJDTSYOjA1OtwIx5PlT0mGZS8k6SRsTHDCHevfqyeiUEfa2Jp",
+	"+3EKkYQYFbpUlTwo1buIL3mV8iCW4B1+9KIohw8FmSFCTk0h7qAvstGCOVos/kSSS334RJ9kzBRgrCny",
+	"53b0bJVqfzD8bunTb0sPbekhrVjwcJ1yxErFBlFHw2r3jsroYSQ8Zxsp42HCLpAB6K2A/DzQUCJNZfuZ",
+	"8AsQGa4+L3jgg1sHYVwjSmx/hf+X4QrmQFuWligOnBXZrgEAso2znBd4mJWgLj8zpNlb675RdRo4zHFz",
+	"Ue7togB0qNnxe7oINupuTNWwoP3mAlybkbGQD1ReMZdYU3u39CKk7IqlEONk8m6AlKcmZsaUjLmCSvNa",
+	"thuJKzZiXAUoKWFJdPul0vq2+7Qxp7k32yR0+wVGvFDwX3R///Xf/wNKnGRXLA6rlfRTJaLL93q0Dxch",
+	"aSa6el3iqsbsQt1JlWPYRmnz3cqLfMFSMUE0CxJmDDYOqk+HdQIJfHHivVkaoRnRhRApo3zNckix7YuF",
+	"EVyEDRW9v1LJkNeX2ktpCWlBeeZp6Uy6313LFa75bRr/I5dqZC0Wd56KnUKMt3UbCE0id9rtnaADqKec",
+	"yQP8n8kJLSorIMWlGSN6ITUFRT0bUFKjIYsu26RLuFYIkiuI9FLUwZQqesks1QzNzQ4d5SSNvd3doMfD",
+	"hMu830+ihHF1DtmXYUBSg3IDii0q33qEzQBK0Vq9/QoTNwyAohmuTRPpcdEnO53/ZWcXuyLh7znlKlHT",
+	"cwCRnOslj4bYiZ5TmLGIJWOFecoZU3nGQ5iS7HHXO0zYpJR7SbU4mISDJg7vhM02+VTUl/QkP/nMQfmg",
+	"xm9pLXqWIEnlABOBaASdOq5lC0HaH87tK9UVeDF6EO5B1x241V1BMRuNhWI8mkLa6JoCB2aGedeAsdA8",
+	"+lXjTZzepp7unaUaRSy5YgFBiq6vOpIOTCuv5ztJcau29rcEUG6abl3Dkq7zZRWcBavtrIOpnDIlkXBa",
+	"QmcpfYOSEPoNnQhuNeI46fdZxnjEDgiFD1FqN7lJPW4QKgyrarbJZy2nh+zLGAojHpkuEhvtBQUYoVHp",
+	"FQwyYBgABGDb6vHEWdv3MTYL9uTcRPsAcAJIpMAKQ+hgvjkobYSIxcDRetxjaR7GQwVX03xlISfWo0ii",
+	"IQA39DjEI8TApSJlZcbrSfsbU77j8VJ1GOGGoG8I+tMg6CKLCSXRNEqZufgNUwWgRXnckkxhNVVNmZr3",
+	"T+EtiV3k6zRuRIgfs3KyI9ko43pkDAyQo1GuAEqgsKTQ8Ricawv9lfteN0buTkywFGgX+UhaP6ObwTMj",
+	"T7fJ4oTWyICXYOHexIDHSWC+9uFrUFZCwr6YR7aqXT9JFfhmUwBWzkgkRhcJN6FXJiM9wMgtvSTkYooS",
+	"eMy+GBAg0OMjIQ1EE2hLYqaE9ChJUxDkRb+Y5DUWow9uK//gRqOq1i4THi/tArMr+WsCgJw1TWbMCCNL",
+	"twvbdOI+u6ZlfXDuzmSmj5g7Qa4YKLqWG/oOQRhAQPp52k9SfAvLsaaMSiabddYzaOJuNsi/kdXtxVSx",
+	"lkpGbOVG8Sav3urarX32oC02+HkEYGPzu0cXY8riQSlU8FFY/IxpuyXzwYBJdW3pkvfV9nLyZ83zxCjh",
+	"A9Q8QN2sN6AHK7k/giI2yJrNiBKW5NiW/2oehRi/6GxwEIUjOAuKBBqI+yEX+mLKullc0OjSIlObHggg",
+	"FQV6dlgQZafpyu+ZyTyTJNVPtFyaJqZ0cc4TBfyZNEAvhOhulCqsN+j4yJj7KjmycSmcehv0UFz5hox0",
+	"ncRvbnUWE0DvqG9I4L2RQED/hJAK2DCPDo7zLBpSqc/KPCEsHq6bEoIG0Tcx1ndtpDriJRUFar/ZDs9F",
+	"7luoqCKhphTv3WULMdHD+yLhIbynhPdWm2AavKNoiCCpG5bW81BlDcJAJAypdB6MWN8QJMFlbwZZ4Mxo",
+	"HnheG+cRn7gAxr1Op32d2ejMzPFRW47sIDfGo43x6AkYj7RyMEcXLpiaMC0rTUTh6rt/s9EVTXMHSVMp",
+	"dh7XxNkELhLmP/8HoVcsowP2RkgVImRfIZSNxBXkruErIIwBLJFfisDJmULRVGJ9SlsKxWBtFuQMzOUY",
+	"Bo5SZoMLVaRva0Gj2SbvwZNNM3bDsB/MD6fyqA+uDCTNyYg1g5mazxkbp3Rq8RCV0zX2jVtk1siGmQB6",
+	"9iCu+pwHBHfwrGPHATZRrKW/iLMN6d+gkDI4rE21U94mXbNKFpWF4tdThkHyYWnvIHERPBwhpMxbYCmv",
+	"HmmYc+wKVjisjEx8Zw/Y39z5eiipWS9kDUrcbmf3ZWtnp7X74qzjgUHfxlDxCGX0ir2oieh0xOC7w6xZ",
+	"H195SHF+aJmJ4GRoLupEZBCr+cjE+6/OpPxt+2txSb6tNYn82Jmxl3i5EOUXgo2UDSqkEc6AizT3fV+H",
+	"9bggf8pEPhh6VkBy5owlWMzgSyIVaWCRCGP21LS8KGJjv21WYWABXEltxa4iMvGRIoQUA3wgjBBvheoq",
+	"2+qHG3CQTQGv9YapMuV5TktG0CVt2E6pWKQJJIrOGp7nzaDvvPceKEfQGyq6nSHNkqraHDUDjh8sLyeZ",
+	"9k/xw7WLZaa7xTZTb+obm+mDZKZ5O7B6lS0s8LQ+bGC/xpbgqLKQEIbMzsQl4yFpAMwN+WGXDLXEEFgI",
+	"YZBKqCRU64LD5r6RI5Vxv/Q4tsIgKo78QyTcZIsfH52eEazohBWaWvgmBoJPvAWzFQwQiQe05YhJzO22",
+	"yztmPIZIOM4g1g/ioj1ANJOVrfVVygmNMADHJEVDADqLyZBlrMcbEEk4EXkaY4E/yqe2DOKEQyWuJBp6",
+	"wD1DesVsk5KYAhXjlCqttDX3S8tAtIjHAa1DcFPdCioM7HVeBSQsIyrXBugVV3+tqMpFNw9bWcibbo1M",
+	"VRwWr8iQ0id3YY2hDaTyRnyaJ91w5BAqDUp6iCIRdxWCvaTktP21+GMBVHLXkTqPQEaUEy4ASIJlUMnO",
+	"1LyrrHAiMr9canWxkwNDJm3xPVZAUTbComevuN6+AS/DGCOsSGixlmuqn8yQsWXwkcuT1sTbn+0f3efy",
+	"dCqoJP7Wr3qd6sGOrztR65C8F/Ojjbh9j9BuNzxWa4eZeudR9zpTZ+HDq01dT+Nrg5krw4/ee67BB9G6",
+	"TbJhI9TCYtjEGm2gjbsnfZpK/cgtQS1oDHzxcInZdjGXSMsuprK5/w+gbqNbYwm/+JrCNus07TASMSIU",
+	"mEo7Bs+lgHkxmqDLxdUfOI2QdAunsyswbOpEILoZeHPBfQzKrvMT7JOYwfWhqlQGo0bDdNrOOvVL28kD",
+	"aZdoqi+pdRXWevN8U7RnU7TngZFr45jQGcJGGpRMaMaGIpcswMcZ/mPI0n7zTk397q05B2ydOF6iImt1",
+	"uC15izelR74vfNnybbhvLn+nMQH1BUiMpbmiBEl3BrQKQVzLIR0ig8L7xEslk57tpJAK5kWPhJ/nWjCv",
+	"gQ0BEBPChReoDHFo8804NJGVAw48CvIYww1uJME8EO3bhBxs6pE8ynok1DuiIivrKXcqwBh7T62B5QSr",
+	"bxjrNcb+ajKZJlLV4eh/MG0+aQD9T3IZ/HyzLBuLxoNYNMzqB0R4ZsD7DB647kptf83lwiqfZ55jSJI4",
+	"gThZrDyMwfi2Sj8CQCSZq3R/gLVt9CeIu+4i5U17+oZCJGSSGY+/VHQqHb4mRkmigYWmE/3okrExBAMw",
+	"juMIX590P749P/r88fAkdEIMleoc3P5VFY6RYCAJWNqFVSyBqfazcVs9ercVODap3Tp3+m7qD16jxvFJ",
+	"Lip3iE44aesgQJCEgVwx84P8m0ykDPFQ9KNRc01XCOVo7wqtS1THLh5IUNe7Uief46J70vnG+LcRlWtF",
+	"ZTwtzyTcz7sKRbltcaoQI2XDYBZPqeHQlBBtYRZRqeEglZoGTOmAhL+HFscPAxIhcpnneEsqq/M1KJ+S",
+	"iEoG7kUI+/uCu0QcNk9gi9tUy/H3VQerJu1rxVBjGK2LMl4VSGetCWz1SDsV3b68s25/r+lqp9PZ2YLq",
+	"K+8ZH+irtftiL9gaJdz+vXO/2XSbYmWPX9eaq1VmflhXobJad/EJSiiShB48QutXNoWUYhgGH2iK7MAZ",
+	"SOhlep9fsum5lXLC5j4EAaps2uMDVgKcAxILqDkTrGpt21CtE5OdvE8ggMNHm6BEgq3LfC+yHkcyDZXC",
+	"9IKC9pVhASyPmu8XgK+ufKmcgeIJ5WWuGYq+32HQ4yE00h0hICwyE5PhHR4g2OqZUDTV38j8AhLBzXv2",
+	"3xlDHkASrtiAmRJho4SLDHB+pF5UeBmztV8Fu7vPg+c/7Aad5y+DH1/sBT/88CL4sfNDAdAaUhjQubhi",
+	"WT8VkzCwa9Pjk4yOXR75LCK6y4jPtASYacEPUF0RP10OIe+csyKLvbG3u9vjbs7no0QClwybBw74GzMA",
+	"LxgJjcUdviKheX6eF5fDQy2H+HTot3lAcgMu7pp04OGwqYh7aJB60e6v1yIFAxwmGiqMf0NbnRZU8hRr",
+	"tg1ZGgPkk8WHHGRiIjFg28HfAkkNPZA6cGwAfq07Ps0q1Eh4D5mPf9J64OhgHLImi22rAFIBjIACIt4c",
+	"dBMUW+RSYmJ/ebzv4jDwZBV0jADKAIzKOE68D54ZpD28blyQkQDXiT6PmF5Q5OYmkvQzxmDlAIXPnOqa",
+	"9TIH7UKoYWDXSZ+4UoU5g/LiNYFHRw+qgMjyUZkdeJcr6gfno8fxhHktFSfTq3ofIGxXYn1UF2wqAH2L",
+	"KrSEwMxM4eNE9bgruGzKDcZhm3RLA7bfFoHPZp1tpHJ5j865UOfmWrRJaAVEB8LoB+WMLag+6LA97t4+",
+	"d+Kkl6TR46YkM9iLgQCy2GsDzAVaDgnIgI5TJiVk/Or3LNyOKeyqaKYkCU2Ed1ifAHJkMJhuA7FzYrXf",
+	"dbnIvKE+UIQPLlON3m3qaprF9vJG8NppanWLoJ8KDrro06pPNuFDG+ihh7Q7HKcUKq7a26KpN/BDe09q",
+	"hOQy3JC78XXy82LjxPZXAzFbXzbvnZJGfLKQk0lmRROsg6KJMSDbpiz2EBYCAxsUEFTD4UUTFVSJTmPJ",
+	"73qVxGsJ18aJ/xTyEWaxEtesRy42Qx0ZnOYad97sXduOKI9YulaQlWJI9Vowok8bl0XOi0sMAqsnGV+v",
+	"NxyUIORNTnDRmFR0SuQwGY+1mO/EsACE0H6SaSkUZe8xzVRC03R67r4OjdUAkvEuoFh0xPSDA0JJWHqN",
+	"hO5hWM6tCxMOedbn0NY5SOwQSRLWhk4hYq5UNNVS9kU+GvtVm8FbA1j7siiQXVTrzhiVuvF5MRMGeEMx",
+	"04ZeBY8F9NGbjSeJfntQAh4UJ+QRiJkbkfFphXZ9n9Im3lMnbi4lW9ZDWRqealjYtyUZHlL6B+Z4x3QK",
+	"9qAJlWBN4oSlkmGx8UY4xqee6SKD8jIAHWZhhAv+ZawLli9ZVrZPKJ+idUs3vgwT8q2YtpqVJzIDrGWa",
+	"igmLCdqZ5FJs62CWbR3M8awKDoXz+G5YlDedx8Sj7GnZ8KgNj9rwqILuEFpgDt0dr1rFDrJtarffNF2c",
+	"uHrwYKsuyHyArg7IMeVRmsd1sc9AQA6v7qfS1Np98jCRxY55XPWNY/7ezSjPJBkmEhIAnrBBxausdeN4",
+	"q8rL+JPX8JO+jMVEFl9GbzU3N/IhbmS/dOoe4a2s07B+Elnh3w48cP3Ctc7ikPRpmhIDlV04Eryy7M5H",
+	"D9ENVJFGwj2ngzE8Gu9iWCzXAlNlXdgIxLlASRlXS79cAdlAGrqGnsmibgv5IKBsJuXmk2eyZEx1Pv4i",
+	"TkJcsezcH7UXNGKcLY3Q6ENQ+xjWr4gy2Td+f0lS1gdQSDlMxlZJ9e2qIlvKrFqMtrFAVy2CD3wfu4sr",
+	"8HoAVZS5yBYAzjBm4KBmUFhl4Q6NsnVAHAU1/B6U3JkpPVBYgLemNdpvceK9+nX2Ps07CV0lDdIw+AKJ",
+	"9D9pbrTnjfa80Z639rdOh8kYUDU1vde8VfSdufeZcd8/gCqdsX7O4zuWyE9Mo09aGsdJLJbEzQpupPCH",
+	"kMIzd9KekATeNV4L0uCCGJcGMeRMQH5sRLWwhQjaBAOtXUirnXopPppUhEeXglAx6JVKwQNPgoUKr1cQ",
+	"wcljLboBenjxK8iCCR+0CZTNmVBJxjSJZ5i8izM3OGxY9crIt1BiDHwtKDmaSeHGsdhEnbsijhJHZWNr",
+	"9Uvn7EvEWCzPdddQ9TGVguivM92NdceYowA5nFMiWZbQNPkns7DkqI4AcsxyKsOZP0E73LMiuN5KQINM",
+	"TOpkWKQhj7UipD/GBxJIzQLVCKO46hsRchNX+v3IgSdI+qk53LcU+TKm8oyvLPPBR3cr8xn/Lbb8xAU/",
+	"PYllBD+Y7EbwexjBz560JyT4XZfUeH0Goy1B2myTQ5dAyOmISadE2tytwpiJxbdR6jswEt+sWbX41DOs",
+	"riAlVRhWjQGxGAck/oA1lNEsTVhmdw/Lz7powCZRQlzO2mDx3ZvaX0d0SqRK0pRcMNMti6+RIc24rpch",
+	"Mc7IrvtkKCQjoYn/6WL4T4gVYu3gG5XG1MA3xpYMrnakYdPk1LmRLW371ZtY2IxnbMAVPQEEWej+RGHe",
+	"wBOZHc05CPcHJfBQsPGiuIwfu2yuYnfq5WP9wdNI58KxPpicDAtVKyfrpwFxC75J39qI2X90MRuOB+b9",
+	"a6Ik+iUyJtefvmUTyWvl7G6aGpcKkyTnwCYtoIzmgoCG2y7BwlAAe2klXDIg+VeaZV8gfIfFsuKQ82zg",
+	"YE5//dQmv86K8PsgxFoYfXmZjDXxz9iYUb1kZuQBOOjIZJikDBkLZPr2OI1jFkP+799ollAA2bc10jVr",
+	"YVy9i0PDqaWy5qKIKpqKARbNk0Mx1v+ZSJKoAJJBGFfZlIxZ1uNuBFIQSs5acphkCixgE5ZeMXJl+iVQ",
+	"24yRRLERaWi2FJpHbzy4BABQOKF8wMIexzOSSIboXkZKwoRlOwnXvGRMWvgcl8htQMDipEiJd5MOZmZN",
+	"lYfs4JptOPlLD1wSKns8/PnwjNSfolIdaNtQ2AyMEOMaRDAhNOgZKBULXiBZCjcJOg28NTSxbkGBembx",
+	"paG6MmAMVmRkaxXp2B7yByqyoobeYYALkLgU/bpiKnazVqozfzfwRWa5fACjikk5CIqIZtkUhV59muig",
+	"bkqKDpYeAyZDBvNW6eVICykoC2mE/2Ku2LmhUXCppL6jstkm71SPA7yCFoJowguEBTXMGITka4qO6NpM",
+	"wcEVGYmTAWCSgItsSnCU+yT8z/9HS8n/+X8AKsr/93+GBCpPGouyZDSLhiTLOZSipERlySCjI5LwmH0J",
+	"zD0HmAt9X9gXRRoh1Q3SC/3ff/mXf4F2z8/ht9ZF2DS1MGVEbZSEBS8x6wG3FIhUYtAc+rlkSEcMKg0q",
+	"XD0ewo61fw9JRk2NTsoRJiYmMhWTdNomH4Wmn3odeEikJjJ64/eBxAEtGTHKPfiahPc4DixjgzylUN8u",
+	"M2CicUJTFinSOHzzodvafbnryBtkwOUh6ad0EGhyfDqhgwHLyKd3epl6fMC4vugsJlGaQKSO1p5JopoW",
+	"QB1OwieeRCJ2W4dKAPui9AESvMfDL61Rwlv4uAW72spyPTXlwEoAJKWvz5QQqTwwWwngOYz3RRaBQwDJ",
+	"TwFuBfyg5i6UAbE8/KudTud6/CvN5asGvLX/vOLCeMkCFAHscVXM5qeMQpB02AphfvpjjJuurbosYE7F",
+	"2GPWp3mqiVLLQprpFxjPR1pu8X8rvQDtBVst+P9vVbPUTbSuaAYmBN3WqcgUxk1vBfAHGgHtH9ig/edb",
+	"JqOt39aLFmYo5WIznCWWGzvcgyCGjQsBwMrT7qd5W5x9tMYyUxYai5jbI0s1TJ/JoJCxlSBhnNG+Aogd",
+	"zdDqy1MFhEaZkNLDh+KxJ9Eh5Ku8zC0+zgGwBS3qhhc0w+pX5i3zt30zMCakn8/efcSSzMgBHahVlgyG",
+	"Ck2Exn7nmgQzj+VKWD4jRHeBdLFYKO/ou1IMN4Qq1O1225Ml9w0X0/TdkxUlS/vIPkEoBMgYjBPFHBAk",
+	"goiN4RnvTLuFDbPOCGRu+loLbpk+Hsh6Y2dYY77xxNVNoa2NqeWpmVqwPJelQYbYGl1/Ra6wjDll+yJP",
+	"L2+RpVzLOo54CVdv34j8YFooUPDATJ4DsHaMwc5aVdG8g31JpJJt0uXEOmx7HOVCyrGZlNErJomWwRFC",
+	"3KAJZUyzkjQHTwM2jhQXjf/6LezeMjWixWutqmVai7H8DHhZ4MFDlvke1+yumDKoOUplyUWumAxJ+PUb",
+	"KEB6w0IS/v03zcMQhdIzozgcyoxZQ0jGximNwG3Ep8T4JoyRQWSEwuqoSRIxPWYck9YVNRv5B4sMAOZk",
+	"KFLzwNefjHeF6SMtQ5SwIX3hgmIfPd4IwYry9+e/teVlrkftgRfqI6UYb5PXIk6YJPlYH9EfyYfkNViw",
+	"wmREBwwQnB2bhtlOmOa6P2d0JLUAn6ZiUiheoLU0KDGfEMrBPuZuwZDKHi/yyssMP7BcPFG4y3DsXR3y",
+	"Zttj4bYSC+bCYxr8XqfT41YQcFO3nzT3ScyilGbGWTZCnowg6wXWm5hwlDVkQEY0ZhaM8rh79uaX0Hq8",
+	"LGvShxpOMG6HEZWoFSieSXNqjcnL/GwEGw+8MzTlKTwgxWcS9uG1A76myqCAnv76SYIDL8u556VLpxAL",
+	"R7m5mwZYNRMTBCI0O67fOf31U49bHQ30/zJwJiMxVfSCSmachPRCZIiGap1/mMzSp0maZ8xU6YlTEV02",
+	"YYMzprKkgP9EzRUzTGEmeM0jkaYJaIOUywnLJHnReU5C2PfzyLCl0G7BCVPZtIVA4gEZUpCz7KzMIamy",
+	"x73O08tPY00TPKvcOmSq+Y4eqLpAMZATJrWmXCFhQeTiELJOINwQqQdSJz+k0pjbN0UINkUI5lPfkfk6",
+	"zm+4yE7Q6XQKhfBiqglOrchzIeJpKwWz9/6Pz3/88WXnx1tKQp5L4LryQwYWxUloNpTXeH+0UgcRAngP",
+	"WGwzzkx55YMiqADjkYGEFagpDYeybMsm7hOaRUNApHX1lp2Y4h7GZeUVOJPv17HVnTHFCDgZRj/MdGcc",
+	"VAlwXc0WKqstzmufb6H9Qvu8TZnFZcof2YkWU9sQm5unJj12koGnq7h2N9OEgtoKw77VZL0m2AVmi01l",
+	"4e+rsvDNzuvaoyuPLau7RT1h7+W5msKkIQWJhdPV7AuzuqD53VQFs+c84VGGOe0YEuAdelO5x5Qx0peR",
+	"SSJgoGgqsW1o1TbGJOpyFB+oz6D/XUznNE3fE+nzZM8S3e7xQqE0yvps0Qnz3GfITk6olhCsVmo/rWbO",
+	"+9ZwQQlnk6L4g2+ZbrbJZ2Dh1NefnSwQoL5qetEKlUE4RiT5ItKBNKg1vTyTaCnQ2iMufTNACwtqlBeM",
+	"QBALhr2YWQUkY7gJiFmAf8mQNMKvva0Pva190tvScms+6m19C62ByIzTfPQBjC4cwz/x5bBUjsBXQQNU",
+	"RpxSblevbQxMIabIN1F7NVUT8fCA6YkL1/sQl3RUD25nVtDujN5q+7EraO0ZHqAGhG9LMvUPxISXXBHu",
+	"ujn/AdiJYj1nUPNhj72ENauKzz2wlySRhpeAugbsxByFuip6dyPErasA302cD/fNxTc1sjdp9t8FSB2S",
+	"EEy07xcc5Zk0MsE6PBJ+aF5RrLsI+6wT3t+5d9d//4u+ricEzyRG/YE5w4H5aIkosFCnSWbKBmxCLu5f",
+	"LnfIS1RZ5B5XQx4BW2Brliwf757drwC//HWynL82iPpsJgDUi17264WTxlwe45z1qRT526BknNKEe81l",
+	"hcOj6Qz5lBM2GqspRslWxsjaIOmnnRa5dEBWIaxtqMMDUIer4rQ9ZgW+BhnDaiSgttjL2cBg15jIMY1Y",
+	"gGoUwpGaP4AkBqUqaU4t7PFM5IoBQwsdaQmbRmEr8hVA1UcF6G+gKoYYeWs8831U1lDh7nGnvhiVKSCU",
+	"RGJ0YaiLVp5QU7dTMpq6icbS+pqpsYYNnKN66pR2sC+YlyEQDL26vr4NOZJGq3NhVia3sS+yHvcdtPZc",
+	"YMYDmMoVGQmpyE6n4wey+cFb4K6wgykFyPX4bITc4gC5UnwcBB6bCLVyhFyPz0bItW0cwmxMn9sE0PbR",
+	"S194Y3FFe7wR2gySbfKBbJMTFkNsQ6HbliLlnsmDIkbQ79EWlzQabI97p9UFzBntHF0SVv3Vb7jSlEqI",
+	"+gJ3hlmsNRrO9PE4o+HMmm6i4TbRcE83Gs4Z1sRtPUCri8rbX82/lnMLu6E+iFt4FVdtQRrX7ar16PrG",
+	"VfvHcdVeuQN2p65an6U/jJHXTGzjqv2+lD5Ps6BPwG+7+OW/WcZ1nZO3KwlGqS6ZLY3pd+527xvna7WX",
+	"OPABrRNJhsCdjF/W4ChqPUgrADb4F6onmrQhrb8Ydx1nkxl10iX03EhTJDWKYo1P7G645bp8YjdRQe6b",
+	"XG58Yhuf2HfpEyuMQnfvE8uzaEglaxlQlRtiDHoGGLDK6e1KE5a9i0ODcFFtaj823R9h7/cBSnEXqBD+",
+	"qH1siMq23VKshF+xVteAP/4lMrbN6xafZOMneJDE7fIu+DQAn+hzU0EF3MO15XDrUR4fORg5zNAOTLgX",
+	"i6FoG1qc+5kYkZ1OZycgAzoGAKVGiO+FAaALcUK1uHjU0m+BIbk+QdzerGfywCuKUuS4O/HND3AKiEx4",
+	"xEqRBvSKZfqsRwJhgC7ZWNlwKMi7WgTdXXJN0vEYYhQFB28EYjUa031jr9NpQnaWDap3s/BSse1P5y7y",
+	"/oBQTnJ+yfVw7OOAeMV7iu7JXmevNnfbv/mPG+e6NNSHMn2XlqsuEKN0MQPM6twg+m0M639sKfatvgaa",
+	"zJauxzVsa1kMbY+jrSDZbmve05L5YMAkeGDXkZIOc0aEu+Mj4HuOumv2F+uujRHBkW7giX6dahPfTLyx",
+	"kgagzf3X//Z/FfFq2+Y9f05hMyhqxdlqcOa5j/Bra2B7MWRUKsSL1UywTU69zjGH2A/15gI/cLMbCPC3",
+	"+mI/BDyjqaZBsVnSMaYWcIs7bwQUXBO5AjytYja6RaCl+yZrGgw8ELyzFHuTP2Vi5M3jsbK7awd9bYXt",
+	"nfvVCOaZncQNmrO4bOo4bNjRo2RHs8fXEd8KovtwrOrr2L+Oxi1caZZ5p0wpMlf8L8lIxiIGqoWh9wmT",
+	"gQGuDeZxz73aOPNk9WemZlWG+7FKLEd/NobepxDquKwAuCa7xRI+r/J1W5ixSK2RQ0t56HNw6XSmKQP1",
+	"z4U6N6/6OYJQHFeGgSckBUWmX2HLaJOQfRmzSLH4LVXlHEcuFJOltEjIJ6ut9FrreLqlTeB+UrJubAzo",
+	"PKwxYOOR2nikvhuPFEVx//YU/VbC0DYWoLmF/n5DjlBdnl1LkJYdiIyEJvouLAopOnlsylRz3xWiYTE5",
+	"PnomPSkN8eZImPBIjBI+CNvkyGnJpUIyM2zGryjTgExdrBZTdH18BGm6qZBgCIdYvuYqvOINLPod8Yob",
+	"1vl+PITd1dHeFDt80izi+6TWcFUfkem1goRrQvRIKLhfW8tQy//63//D0EpTlgzirIUq6KlBBr0VqV6J",
+	"/OrRbKjvhvpuqO8jp74/J1eAN2gASzMmbcDvvFT2eAk0DHGs5COh0ceuXqZeU+fHghwYmmV6MfcJJaEZ",
+	"dkhG4grwnawTzHe9eUA4x0ekEc5M3maa2sKVzyQJc56oN0Kq8GDGbzYSgPbqR5AEpS/tXv/VjDkMPKbh",
+	"HHGgCKCJtlR70n7tqj2aP9FwVBiKsIT7aJwyxZoOl6caxKiyCKjIlVQUyp0UyztX2dMs7lxpz8CVQwPr",
+	"8tEVy07sy1A7i33RV9ikKkEVIAnppGYhbI3OQnnSs61YBnJ8JO31mamtWc9n66vIw7IXxVHr672uxKqr",
+	"wldgMe6PZd9bjU2Y12OIzrFLXCNAWHogITyLxywunODVsgVpmOQbk2usz0pzI3BsLIIbiyCWxQcajNg2",
+	"UPjNWbVuKNXUF+8s+YKg3xvLNTK/AEDnRyHVoDVVK5tm6fbLcayOEbs60J7kMCfXOKQhrALZQGbr9rcZ",
+	"1AsEXQtBeJErZ+UtkAjvVpU9hS3Y6LIbXXajyz5yKn+EJ7TS7YOxM1AQx0T93Z/+6uEG3ThlqToh6cRv",
+	"+YmkI3ljdslI66RyXn+Lk4f8rdpkDj1I5lBWPtP3ijNYK/v8ItLYD3UJCE1TrfYbr2lAcq6SFAJgtE7e",
+	"VSFphEqlp0B+ZRiQl512+8eXwV6nE9jcoB5/hQk2qO8jYpgNtX4XY4o4S0Hxy9iBsX84NEGBlhSawics",
+	"dvGBPW4XE0GhXPi2tNhV5ptEcCg2hTWO3U/OoARZQG5PexwlNqBRAQEf8EUmDHT4DJqnHKeJIkILdf08",
+	"gwT0YhRgDzLD50L1OOMiHwzb5D1EB3omL5D+HFKbVoJtK02Iy9ZnSM9cD6lNPgpFsCkULvd7HAxCCZd5",
+	"v59ECePqHJ4UZiGIQIfCzbC6pfJeevHbBIMxReayoFwFebmPBieLRZMXFyCEvCk8DjEZijQ29qSLVESX",
+	"UKOepswUwb9gfTRy6TWeMDZmGUSuZyxlFHzgqh7TyyNwjztHyhvoA9lg/KWqkXc98hOY67PJjtqEo/+x",
+	"7Sea/Rl1HdFOIpohRcQqfyJX9ax6WWm64OLLCtPbX72/FuCRhYaWhp5xdaB5o+YywGRxfhc0umyTE3gZ",
+	"fCUl2E9rkqepljSmBYEWmaP18FgKQsluZ+8A0Fi4zEdQWoFhFQnQSJQQl1D03gM18/qCaFwD6lhhl8AR",
+	"zhD/5fDH/AklBZP5w4OQPX4rJmxU+Ug+kyBcrC4qLwQWu/ZodR6IJ29Ck59ADkVWOjmPDCn+xGcZdWjx",
+	"13GZbfZFMR6v1So/O8g6vdTXN63ZnYsJ+TPxlU/SeAW1jpnBUxbxVDMs0PAYVDlKpMtrtd5tyq326PML",
+	"g9KJSwDAZZ1XAanjWwERPGKmcI/lM4HjlCJzvLGCwx1CH09Au5kb6LVpsJ0H02bspm1s9xvd5PvRTT6I",
+	"q3mRCCjM9P50EpVn/C7gyBB9TNZZ+7GbJ2Po18O9Jxu/7moZ8z6s4May/0CWfXt+7a004GDz8iA+uLU5",
+	"/7rbqsU6/Y9ywnqFFqRf2lr74a3n4PrpRu15EmqPOSr3dLyXUSPwhC9/Fe4jXdEb1XUgfTlPlCQTljFb",
+	"NIBxBfY5dFfBIj6ziBLOluclKOp3iRKYFGMKs+JMtRZiIyptOyagGcu8SKsFad0GrgWLQ/OxVYJwqVKj",
+	"BRWBR/hWOaa3JkPRUZc7UGwekDwFxVpslIuHVy6+7zxBdx+vJ7jLiviGFi8h35fI5NpTApekkoYkQY0o",
+	"pYAYZayf81gGJOkTyqcBOMozFumZxjbTB6bd9KmcTVqYIXKYhH0TCqe//H4IHKzDhrptqNt6qJs+XkDc",
+	"TLLdA9I2G7X+wNTtVFHFJDicvdQxU73CEKkGRO+wLzRS6RSMzftkr9Px4IvIZMgg+kgLkyhSDoSTDF2x",
+	"21LYFfhhIUpon4SC/0J5HJJBJiYSI7FsFNVM4LspkSs40+RUj8/L7PNimpD0YkARI3pzFONE9PukEcJW",
+	"nYt+P9wn3I5PNyIPzLypRLftJRsrBGe2SMsuAss4lPe0jEsSbsz4elwmRN6+eW4fhkuIu+5o3oAXmASM",
+	"u+QGd2/HLw3ygWCblmNGdis27Ghjyf/+srQeQsS3WQH1Rvwjr953VYA+6c5i5EtTrRXCehMepXnM7Ev/",
+	"kyYkYbWd/9SN5aEs/TODLZn8TemPCyFSRvmaDft2KRab9t2ib4z7D2Lcl96hfSylPkKs+uyqSpO5otKm",
+	"brStYFGqCl0Tbn1a5A+tL1TadvJAcdJujjVyiF2wTRnl713SeBoFkZfI6btJ4p6jadtfi1oB10YZd4si",
+	"A1zMpiBq5iq9qr+ksdvZAxOch/VBRyaE2EoTBv5Qv9wxGmZoH3ZVSCTANCYKCkVCHR8oBISI4Re5Ipqe",
+	"QREEziYYglxTtmclhEUsa+sRwzurmty5FzLmpLXGLMo6FPtPVPNWPtfK4Ou332m15z9A8eaiilWRB6Yv",
+	"HQRV1pygm1Oj+qDskvTxANfG5/7XFXzeBCw8gYCFW7DNtYcunBaFKBcB3NcUWz4gIRvRJC3h0KeMxmfJ",
+	"iL2l0zuBo78jBrguJPob6RH3T0k2yPN/NJypJ4MhvybVYsIuhkJcthiPxyLh6hZ2x1MWZUxJcCZhoFSa",
+	"SFPlat64+Bk7PnT9rt3GuE4Jf2Y2i82Ebr03ZsIHMROac1/sg3evzLOqgEn7aG2mwsMryAg23mU1HTOr",
+	"izfCP4UW6Uz/jrgTx0enZyyGMoJ5loYmajDhA3KqKI9pFvf4ZztoEtrrnsQOoZHpHp9JksQIOgpIF8LC",
+	"pGZMZdN9EmdiDE7c2KYc97hkjDeDok2VjJhUdDQOEdpDKTYa65Y/8eQL0U8x1tF9IJMBpyrPWNjj4dVO",
+	"0Ms7nefRBZXs5Z5egV8+dN+0Tn/p7r54iQAeva0kbrtu2hcinva24CsWaorE4gIyRAI1eibJxVQxCVPr",
+	"cdM2goeFk6Fk0XnYbJMzm43mrwnUVP758Ixsw59y+yv8/138LYSiyxLRMHpcf025nLDMaSAwgmTA9UaE",
+	"OBRXqlkNE4n5aIAjIjjJhEIokbbZRVOCucfDoVJjGZKGQYrFmWUAUQfhoUS/0AwcFksuWUYSjnXSIacj",
+	"wZBTLhTRQqc+KrTHUyHGFzS6DMg4S66oYgFJE37ZSkVEAVBmxBSNqaKExnHGpAwww57FhA5owglV5oRE",
+	"gnOGiHg9/palCfyKliYDGjvOxCgBWPhcMgQ6oYNBxgZUAdqv0dXCemyRGfq6Vpv3TF8PZPqenXGN5Grp",
+	"l7HIAbAYHLeNSfw2hqSNJFpj4Z7lmyuyzZVE0e2v9p8LrN3vFNiykfIME6lENiUDYes7JuqAjBmidJvX",
+	"NI3W7FPztTGLq/TtOlPzPCm6M4tzDU6GXQXPZL8x3T490+3dXJ2gWjvrcgg1dPKtf2b2Onso4iBnsFwZ",
+	"pJHK4qVV3PZ+FKdFbO46Uy9EaJbv78aE88gtv7e8E2u3/h46BnQL66/3csnUCwoECRnXKxfvEwjFIhlr",
+	"4S+SUBInEDUXF/dZqwx9kQ2YwsPfp0maZ0zWmoz9Eqo1xuO7ZWnrsiHfRi7vPJxcvrEo3xWn34jl9QZi",
+	"KUbMFBSwR++ZNPTo3mT07UK6vjG+NHlbltAv2ViRnT0S06m81pJcfPddmJKtJWWxKblY9I0t+f5El9I9",
+	"87VKzOZOMmsAlY9aprndLd/+atVuk8KVTdeareUP3YaMj6kaFhHjxXi2ZqUCP3gc7aNb+1t5nug3TTC5",
+	"VFnCBxhLXm2f/2vOciYhfG0kMmflxlp1zgYBUXQyjyLGYsQX6wMXCzz7NB2xsj1en5wLEU/bpFu0JFWS",
+	"ps56AcrcK9II7fNz8ySE0DuANnGUM+cxy8iETqvSoFQ2nSE081re7rpoWp3QZGcVuAmDrXkDCPrIZZBT",
+	"xmP/+MOu3Z/UAe4T1kLrxr3Rn2uz4SvcQZxN6l1BbfKTyMjuHhmCCoeeFbeeiQRnknVvXQhDQ3STrh5b",
+	"xq4SkVvzP2moiSDh1U4QEudn0w/1bBSLycWUUCLHNGLNgEhhkjoh8SmDTEs5SVQ0RMeb9S6lwmAR26FV",
+	"kBbYjBktCUMDth6TWubcJXoRb+ky+SNajB66Vqyn6BCKm2j8rdIetnsiP4rJR0B1jGDiUWHRhzgBEo6h",
+	"9FlDH/YwpoqGJgNAeRdCEwEkMZqgoBgRkzS51Cs9RRuSKRKhRJVh6gAuk5V5gb7Zymm+gjJLLs6YXGxu",
+	"vndBRK9YIdZPA/K7Xt34D6lfPbxcMQbAAuFf+Zvf7iGjqRr+s9Y+0QXOLckuIBUnKbOli6EUL8DbZFC8",
+	"+Jezs2NPns9yzrEWYJLGflADRGDEgpn6uSKP8AN9Ey+oZJUemF/MKNfIMbGL2htQTJimUHvkhvp4eb9L",
+	"2/s+uWJcdzLOxAXzthT3aOs32DAxZpyOk7adXV1GwtGY8e7xu7+cHn287bIZbVBc/INFtaKE6Y/EIsoB",
+	"WcOLzZlQSQaMs8yVQ1rH+p1p6XFuGFQSswZ2OUdM0ZnFnNJRWnsF9OyGlMctCwkiRZ5FCHmS5WoYQEwV",
+	"uNv0PyoPsBnWv3U/vF9tN+zIvp/dMGtQsRsQSLcsKTKg6ZZsGBVDGvoYkBed54Wrp3JPTrC7B6Ep0Dcg",
+	"3eg9ISqj/X4StR/cyjcD/EDjZAFFgs/1sUIpryKXAA8dmoD0vyWqefZIbAVbeZZu7W9tgzRnepjb+wjr",
+	"vQdEMmBnxrIoLhkHMcrYu7TMADJk+XOQLiVpKMYpV7IZGJskwuxjWwm/SpQtMegaROm3osmuiy2wZdAi",
+	"qmgqBt7HthxZxeenWGTXll4L/Kq7Eov/Y43xFoBVpCwesEyTHFcmJzCiaVERARd5uLgoUNuHlLAA3PNj",
+	"PMK0uaJVXDRsGzPsUhoBZiegdDIyotEw4Yw0IsH7STYKSD9P+0lqgSibOGj8EYv94MEYJmPTrhpmUCgO",
+	"gJxg1t5oDcrI/FD9WOYol0qMWCb3SV+LdiZC82JKIO/I0Q4TlWnPArYdeBaE5IpGUwt6QhqUCz4dWcex",
+	"GZHrrGqPbZ5yMJeKOBkKyUjOHXiTB48KugKVxJZpxoUx6EJju2QRzbIpoYCdRSIhVYCRpObMPZP6pIB1",
+	"4opldMDMO4C5iiudSDIRmeZfesrwQAmSMRiif4qLvIrrFx7jgvfBGlzAg6HDF7siiqUpkGfLS53AaF5L",
+	"lGRpH6pMU9JnGMsN7s9IC5/IrdzQsMeqpUflTQulvjfCxJGXB6x70Mqa02dJwwaLExsr3gysEhgUkI14",
+	"/8YpnWpS6g3LyeDzAztOqeqLbERoPEp4IhXyJNLovv3w7iMg0/jHC96qaMbJijiGEp1GbDaRRUMGzQtD",
+	"4FJBY3JBU30TM5/GGWpevbkVkoSR+mtECdcscPb5Rt+ahnDeYzowAx4zMU5ZABqDsjUzPUbhtRyLSAK3",
+	"+NKCBfLUHGBPSLT300QCe5GaFuBKBls0jxOFXqUZDQnYP2yDbuNP+vHrk+7Ht+dHnz8enrh28dvA/IGq",
+	"VLBlOIl9aP+0j11hSvPc/W1fmKm0E8yVOAi2HLNwv/h41UEZTsn9aYCjgy06Ti7ZVO6PKKcD/YK5rubr",
+	"ssMtmFUWg4LS2TeKH+wrBrSwmPVMYmown4YVVNXl/y3Y+tD92P25YtVn1vkRrOujXsbTs+5PP626iEus",
+	"2bUrNDfFayfgRvvt2/8fAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -197,6 +197,52 @@ func (ns NullProductStatus) Value() (driver.Value, error) {
 	return string(ns.ProductStatus), nil
 }
 
+type PurchaseOrderStatus string
+
+const (
+	PurchaseOrderStatusDraft             PurchaseOrderStatus = "draft"
+	PurchaseOrderStatusOrdered           PurchaseOrderStatus = "ordered"
+	PurchaseOrderStatusPartiallyReceived PurchaseOrderStatus = "partially_received"
+	PurchaseOrderStatusReceived          PurchaseOrderStatus = "received"
+	PurchaseOrderStatusCancelled         PurchaseOrderStatus = "cancelled"
+	PurchaseOrderStatusClosed            PurchaseOrderStatus = "closed"
+)
+
+func (e *PurchaseOrderStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = PurchaseOrderStatus(s)
+	case string:
+		*e = PurchaseOrderStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for PurchaseOrderStatus: %T", src)
+	}
+	return nil
+}
+
+type NullPurchaseOrderStatus struct {
+	PurchaseOrderStatus PurchaseOrderStatus
+	Valid               bool // Valid is true if PurchaseOrderStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullPurchaseOrderStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.PurchaseOrderStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.PurchaseOrderStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullPurchaseOrderStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.PurchaseOrderStatus), nil
+}
+
 type ReservationStatus string
 
 const (
@@ -707,10 +753,51 @@ type Product struct {
 	WeightGrams  *int64
 }
 
+type ProductCost struct {
+	BrandID     uuid.UUID
+	ProductID   uuid.UUID
+	AverageCost *int64
+	UpdatedAt   time.Time
+}
+
 type ProductSearch struct {
 	SearchID   uuid.UUID
 	SearchName string
 	SearchSku  string
+}
+
+type PurchaseOrder struct {
+	BrandID    uuid.UUID
+	ID         uuid.UUID
+	Number     int64
+	SupplierID uuid.UUID
+	LocationID uuid.UUID
+	Status     PurchaseOrderStatus
+	Currency   string
+	ExpectedOn pgtype.Date
+	Notes      *string
+	CreatedBy  *uuid.UUID
+	Version    int64
+	OrderedAt  *time.Time
+	EndedAt    *time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+type PurchaseOrderCounter struct {
+	BrandID    uuid.UUID
+	LastNumber int64
+}
+
+type PurchaseOrderLine struct {
+	BrandID          uuid.UUID
+	PurchaseOrderID  uuid.UUID
+	ID               uuid.UUID
+	LineNo           int32
+	ProductID        uuid.UUID
+	Quantity         int64
+	UnitCost         int64
+	ReceivedQuantity int64
 }
 
 type Refund struct {
@@ -845,34 +932,53 @@ type Session struct {
 }
 
 type StockLevel struct {
-	BrandID      uuid.UUID
-	ProductID    uuid.UUID
-	LocationID   uuid.UUID
-	OnHand       int64
-	Reserved     int64
-	ReorderPoint *int64
-	Version      int64
-	UpdatedAt    time.Time
+	BrandID         uuid.UUID
+	ProductID       uuid.UUID
+	LocationID      uuid.UUID
+	OnHand          int64
+	Reserved        int64
+	ReorderPoint    *int64
+	Version         int64
+	UpdatedAt       time.Time
+	Incoming        int64
+	ReorderQuantity *int64
 }
 
 type StockMovement struct {
-	BrandID       uuid.UUID
-	ID            uuid.UUID
-	ProductID     uuid.UUID
-	LocationID    uuid.UUID
-	Kind          MovementKind
-	OnHandDelta   int64
-	ReservedDelta int64
-	OnHandAfter   int64
-	ReservedAfter int64
-	Reason        *string
-	Reference     *string
-	ReservationID *uuid.UUID
-	OrderID       *uuid.UUID
-	ActorID       *uuid.UUID
-	RequestID     *string
-	CreatedAt     time.Time
-	KindNo        pgtype.Int2
+	BrandID         uuid.UUID
+	ID              uuid.UUID
+	ProductID       uuid.UUID
+	LocationID      uuid.UUID
+	Kind            MovementKind
+	OnHandDelta     int64
+	ReservedDelta   int64
+	OnHandAfter     int64
+	ReservedAfter   int64
+	Reason          *string
+	Reference       *string
+	ReservationID   *uuid.UUID
+	OrderID         *uuid.UUID
+	ActorID         *uuid.UUID
+	RequestID       *string
+	CreatedAt       time.Time
+	KindNo          pgtype.Int2
+	UnitCost        *int64
+	AverageCost     *int64
+	PurchaseOrderID *uuid.UUID
+}
+
+type Supplier struct {
+	BrandID      uuid.UUID
+	ID           uuid.UUID
+	Code         string
+	Name         string
+	Email        *string
+	Currency     string
+	LeadTimeDays *int32
+	ArchivedAt   *time.Time
+	Version      int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 type User struct {

@@ -78,6 +78,54 @@ func (q *Queries) HoldMismatches(ctx context.Context, brandID uuid.UUID) ([]Hold
 	return items, nil
 }
 
+const incomingMismatches = `-- name: IncomingMismatches :many
+SELECT l.product_id, l.location_id, l.incoming, x.quantity AS expected
+FROM stock_levels l
+CROSS JOIN LATERAL (
+  SELECT coalesce(sum(greatest(pl.quantity - pl.received_quantity, 0)), 0)::bigint AS quantity
+  FROM purchase_order_lines pl
+  JOIN purchase_orders po ON po.brand_id = pl.brand_id AND po.id = pl.purchase_order_id
+  WHERE pl.brand_id = l.brand_id AND pl.product_id = l.product_id AND po.location_id = l.location_id
+    AND po.status IN ('ordered', 'partially_received')
+) x
+WHERE l.brand_id = $1 AND l.incoming <> x.quantity
+ORDER BY l.product_id, l.location_id
+`
+
+type IncomingMismatchesRow struct {
+	ProductID  uuid.UUID
+	LocationID uuid.UUID
+	Incoming   int64
+	Expected   int64
+}
+
+// Levels whose incoming is not what open purchase orders (ordered or partially received) still
+// bring there: the sum of their lines' unreceived quantities (never below zero). Always empty.
+func (q *Queries) IncomingMismatches(ctx context.Context, brandID uuid.UUID) ([]IncomingMismatchesRow, error) {
+	rows, err := q.db.Query(ctx, incomingMismatches, brandID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []IncomingMismatchesRow{}
+	for rows.Next() {
+		var i IncomingMismatchesRow
+		if err := rows.Scan(
+			&i.ProductID,
+			&i.LocationID,
+			&i.Incoming,
+			&i.Expected,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const ledgerMismatches = `-- name: LedgerMismatches :many
 
 SELECT l.product_id, l.location_id, l.on_hand, l.reserved,

@@ -13,7 +13,7 @@ import (
 )
 
 const levelGet = `-- name: LevelGet :one
-SELECT brand_id, product_id, location_id, on_hand, reserved, reorder_point, version, updated_at FROM stock_levels WHERE brand_id = $1 AND product_id = $2 AND location_id = $3
+SELECT brand_id, product_id, location_id, on_hand, reserved, reorder_point, version, updated_at, incoming, reorder_quantity FROM stock_levels WHERE brand_id = $1 AND product_id = $2 AND location_id = $3
 `
 
 type LevelGetParams struct {
@@ -34,12 +34,14 @@ func (q *Queries) LevelGet(ctx context.Context, arg LevelGetParams) (StockLevel,
 		&i.ReorderPoint,
 		&i.Version,
 		&i.UpdatedAt,
+		&i.Incoming,
+		&i.ReorderQuantity,
 	)
 	return i, err
 }
 
 const levelList = `-- name: LevelList :many
-SELECT l.brand_id, l.product_id, l.location_id, l.on_hand, l.reserved, l.reorder_point, l.version, l.updated_at, p.sku, p.name AS product_name, p.option_values, x.quantity AS expired_held
+SELECT l.brand_id, l.product_id, l.location_id, l.on_hand, l.reserved, l.reorder_point, l.version, l.updated_at, l.incoming, l.reorder_quantity, p.sku, p.name AS product_name, p.option_values, x.quantity AS expired_held
 FROM stock_levels l
 JOIN products p ON p.brand_id = l.brand_id AND p.id = l.product_id
 CROSS JOIN LATERAL (
@@ -70,18 +72,20 @@ type LevelListParams struct {
 }
 
 type LevelListRow struct {
-	BrandID      uuid.UUID
-	ProductID    uuid.UUID
-	LocationID   uuid.UUID
-	OnHand       int64
-	Reserved     int64
-	ReorderPoint *int64
-	Version      int64
-	UpdatedAt    time.Time
-	Sku          string
-	ProductName  string
-	OptionValues []byte
-	ExpiredHeld  int64
+	BrandID         uuid.UUID
+	ProductID       uuid.UUID
+	LocationID      uuid.UUID
+	OnHand          int64
+	Reserved        int64
+	ReorderPoint    *int64
+	Version         int64
+	UpdatedAt       time.Time
+	Incoming        int64
+	ReorderQuantity *int64
+	Sku             string
+	ProductName     string
+	OptionValues    []byte
+	ExpiredHeld     int64
 }
 
 // Keyset by (product, location), with the product's SKU and name for display, and what expired
@@ -113,6 +117,8 @@ func (q *Queries) LevelList(ctx context.Context, arg LevelListParams) ([]LevelLi
 			&i.ReorderPoint,
 			&i.Version,
 			&i.UpdatedAt,
+			&i.Incoming,
+			&i.ReorderQuantity,
 			&i.Sku,
 			&i.ProductName,
 			&i.OptionValues,
@@ -130,24 +136,30 @@ func (q *Queries) LevelList(ctx context.Context, arg LevelListParams) ([]LevelLi
 
 const levelSetReorderPoint = `-- name: LevelSetReorderPoint :one
 UPDATE stock_levels
-SET reorder_point = $1::bigint, version = version + 1, updated_at = $2
-WHERE brand_id = $3 AND product_id = $4 AND location_id = $5
-  AND ($6::bigint[] IS NULL OR version = ANY($6::bigint[]))
-RETURNING brand_id, product_id, location_id, on_hand, reserved, reorder_point, version, updated_at
+SET reorder_point = $1::bigint,
+    reorder_quantity = CASE WHEN $2::boolean THEN $3::bigint ELSE reorder_quantity END,
+    version = version + 1, updated_at = $4
+WHERE brand_id = $5 AND product_id = $6 AND location_id = $7
+  AND ($8::bigint[] IS NULL OR version = ANY($8::bigint[]))
+RETURNING brand_id, product_id, location_id, on_hand, reserved, reorder_point, version, updated_at, incoming, reorder_quantity
 `
 
 type LevelSetReorderPointParams struct {
-	ReorderPoint     *int64
-	Now              time.Time
-	BrandID          uuid.UUID
-	ProductID        uuid.UUID
-	LocationID       uuid.UUID
-	ExpectedVersions []int64
+	ReorderPoint       *int64
+	SetReorderQuantity bool
+	ReorderQuantity    *int64
+	Now                time.Time
+	BrandID            uuid.UUID
+	ProductID          uuid.UUID
+	LocationID         uuid.UUID
+	ExpectedVersions   []int64
 }
 
 func (q *Queries) LevelSetReorderPoint(ctx context.Context, arg LevelSetReorderPointParams) (StockLevel, error) {
 	row := q.db.QueryRow(ctx, levelSetReorderPoint,
 		arg.ReorderPoint,
+		arg.SetReorderQuantity,
+		arg.ReorderQuantity,
 		arg.Now,
 		arg.BrandID,
 		arg.ProductID,
@@ -164,6 +176,8 @@ func (q *Queries) LevelSetReorderPoint(ctx context.Context, arg LevelSetReorderP
 		&i.ReorderPoint,
 		&i.Version,
 		&i.UpdatedAt,
+		&i.Incoming,
+		&i.ReorderQuantity,
 	)
 	return i, err
 }
@@ -247,7 +261,7 @@ func (q *Queries) LevelsExpiredHeld(ctx context.Context, arg LevelsExpiredHeldPa
 }
 
 const levelsLock = `-- name: LevelsLock :many
-SELECT brand_id, product_id, location_id, on_hand, reserved, reorder_point, version, updated_at FROM stock_levels
+SELECT brand_id, product_id, location_id, on_hand, reserved, reorder_point, version, updated_at, incoming, reorder_quantity FROM stock_levels
 WHERE brand_id = $1 AND product_id = ANY($2::uuid[]) AND location_id = ANY($3::uuid[])
 ORDER BY product_id, location_id
 FOR UPDATE
@@ -279,6 +293,8 @@ func (q *Queries) LevelsLock(ctx context.Context, arg LevelsLockParams) ([]Stock
 			&i.ReorderPoint,
 			&i.Version,
 			&i.UpdatedAt,
+			&i.Incoming,
+			&i.ReorderQuantity,
 		); err != nil {
 			return nil, err
 		}
@@ -291,7 +307,7 @@ func (q *Queries) LevelsLock(ctx context.Context, arg LevelsLockParams) ([]Stock
 }
 
 const levelsOfProduct = `-- name: LevelsOfProduct :many
-SELECT l.brand_id, l.product_id, l.location_id, l.on_hand, l.reserved, l.reorder_point, l.version, l.updated_at, loc.code AS location_code, x.quantity AS expired_held
+SELECT l.brand_id, l.product_id, l.location_id, l.on_hand, l.reserved, l.reorder_point, l.version, l.updated_at, l.incoming, l.reorder_quantity, loc.code AS location_code, x.quantity AS expired_held
 FROM stock_levels l
 JOIN locations loc ON loc.brand_id = l.brand_id AND loc.id = l.location_id
 CROSS JOIN LATERAL (
@@ -310,16 +326,18 @@ type LevelsOfProductParams struct {
 }
 
 type LevelsOfProductRow struct {
-	BrandID      uuid.UUID
-	ProductID    uuid.UUID
-	LocationID   uuid.UUID
-	OnHand       int64
-	Reserved     int64
-	ReorderPoint *int64
-	Version      int64
-	UpdatedAt    time.Time
-	LocationCode string
-	ExpiredHeld  int64
+	BrandID         uuid.UUID
+	ProductID       uuid.UUID
+	LocationID      uuid.UUID
+	OnHand          int64
+	Reserved        int64
+	ReorderPoint    *int64
+	Version         int64
+	UpdatedAt       time.Time
+	Incoming        int64
+	ReorderQuantity *int64
+	LocationCode    string
+	ExpiredHeld     int64
 }
 
 // A product's levels at every location that has one, with the location's code, by code.
@@ -341,6 +359,8 @@ func (q *Queries) LevelsOfProduct(ctx context.Context, arg LevelsOfProductParams
 			&i.ReorderPoint,
 			&i.Version,
 			&i.UpdatedAt,
+			&i.Incoming,
+			&i.ReorderQuantity,
 			&i.LocationCode,
 			&i.ExpiredHeld,
 		); err != nil {
@@ -366,29 +386,33 @@ WITH level AS (
 )
 INSERT INTO stock_movements (brand_id, id, product_id, location_id, kind, on_hand_delta, reserved_delta,
                              on_hand_after, reserved_after, reason, reference, reservation_id, order_id,
-                             actor_id, request_id, created_at)
+                             actor_id, request_id, created_at, unit_cost, average_cost, purchase_order_id)
 SELECT $1, $2, $3, $4, $5, $6::bigint, $7::bigint,
        level.on_hand, level.reserved, $8, $9, $10,
-       $11, $12, $13, $14
+       $11, $12, $13, $14, $15::bigint, $16::bigint,
+       $17::uuid
 FROM level
-RETURNING brand_id, id, product_id, location_id, kind, on_hand_delta, reserved_delta, on_hand_after, reserved_after, reason, reference, reservation_id, order_id, actor_id, request_id, created_at, kind_no
+RETURNING brand_id, id, product_id, location_id, kind, on_hand_delta, reserved_delta, on_hand_after, reserved_after, reason, reference, reservation_id, order_id, actor_id, request_id, created_at, kind_no, unit_cost, average_cost, purchase_order_id
 `
 
 type StockMoveParams struct {
-	BrandID       uuid.UUID
-	ID            uuid.UUID
-	ProductID     uuid.UUID
-	LocationID    uuid.UUID
-	Kind          MovementKind
-	OnHandDelta   int64
-	ReservedDelta int64
-	Reason        *string
-	Reference     *string
-	ReservationID *uuid.UUID
-	OrderID       *uuid.UUID
-	ActorID       *uuid.UUID
-	RequestID     *string
-	Now           time.Time
+	BrandID         uuid.UUID
+	ID              uuid.UUID
+	ProductID       uuid.UUID
+	LocationID      uuid.UUID
+	Kind            MovementKind
+	OnHandDelta     int64
+	ReservedDelta   int64
+	Reason          *string
+	Reference       *string
+	ReservationID   *uuid.UUID
+	OrderID         *uuid.UUID
+	ActorID         *uuid.UUID
+	RequestID       *string
+	Now             time.Time
+	UnitCost        *int64
+	AverageCost     *int64
+	PurchaseOrderID *uuid.UUID
 }
 
 // The only statement that changes a level's quantities: it applies the deltas and appends the
@@ -410,6 +434,9 @@ func (q *Queries) StockMove(ctx context.Context, arg StockMoveParams) (StockMove
 		arg.ActorID,
 		arg.RequestID,
 		arg.Now,
+		arg.UnitCost,
+		arg.AverageCost,
+		arg.PurchaseOrderID,
 	)
 	var i StockMovement
 	err := row.Scan(
@@ -430,6 +457,9 @@ func (q *Queries) StockMove(ctx context.Context, arg StockMoveParams) (StockMove
 		&i.RequestID,
 		&i.CreatedAt,
 		&i.KindNo,
+		&i.UnitCost,
+		&i.AverageCost,
+		&i.PurchaseOrderID,
 	)
 	return i, err
 }

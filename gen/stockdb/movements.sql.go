@@ -13,7 +13,7 @@ import (
 )
 
 const movementList = `-- name: MovementList :many
-SELECT brand_id, id, product_id, location_id, kind, on_hand_delta, reserved_delta, on_hand_after, reserved_after, reason, reference, reservation_id, order_id, actor_id, request_id, created_at, kind_no FROM stock_movements
+SELECT brand_id, id, product_id, location_id, kind, on_hand_delta, reserved_delta, on_hand_after, reserved_after, reason, reference, reservation_id, order_id, actor_id, request_id, created_at, kind_no, unit_cost, average_cost, purchase_order_id FROM stock_movements
 WHERE brand_id = $1
   AND ($2::uuid IS NULL OR product_id = $2::uuid)
   AND ($3::uuid IS NULL OR location_id = $3::uuid)
@@ -88,6 +88,9 @@ func (q *Queries) MovementList(ctx context.Context, arg MovementListParams) ([]S
 			&i.RequestID,
 			&i.CreatedAt,
 			&i.KindNo,
+			&i.UnitCost,
+			&i.AverageCost,
+			&i.PurchaseOrderID,
 		); err != nil {
 			return nil, err
 		}

@@ -40,3 +40,18 @@ CROSS JOIN LATERAL (
 WHERE l.brand_id = @brand_id
   AND (l.reserved <> r.quantity + h.quantity OR e.quantity <> r.quantity)
 ORDER BY l.product_id, l.location_id;
+
+-- name: IncomingMismatches :many
+-- Levels whose incoming is not what open purchase orders (ordered or partially received) still
+-- bring there: the sum of their lines' unreceived quantities (never below zero). Always empty.
+SELECT l.product_id, l.location_id, l.incoming, x.quantity AS expected
+FROM stock_levels l
+CROSS JOIN LATERAL (
+  SELECT coalesce(sum(greatest(pl.quantity - pl.received_quantity, 0)), 0)::bigint AS quantity
+  FROM purchase_order_lines pl
+  JOIN purchase_orders po ON po.brand_id = pl.brand_id AND po.id = pl.purchase_order_id
+  WHERE pl.brand_id = l.brand_id AND pl.product_id = l.product_id AND po.location_id = l.location_id
+    AND po.status IN ('ordered', 'partially_received')
+) x
+WHERE l.brand_id = @brand_id AND l.incoming <> x.quantity
+ORDER BY l.product_id, l.location_id;

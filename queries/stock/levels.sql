@@ -31,10 +31,11 @@ WITH level AS (
 )
 INSERT INTO stock_movements (brand_id, id, product_id, location_id, kind, on_hand_delta, reserved_delta,
                              on_hand_after, reserved_after, reason, reference, reservation_id, order_id,
-                             actor_id, request_id, created_at)
+                             actor_id, request_id, created_at, unit_cost, average_cost, purchase_order_id)
 SELECT @brand_id, @id, @product_id, @location_id, @kind, @on_hand_delta::bigint, @reserved_delta::bigint,
        level.on_hand, level.reserved, sqlc.narg(reason), sqlc.narg(reference), sqlc.narg(reservation_id),
-       sqlc.narg(order_id), sqlc.narg(actor_id), sqlc.narg(request_id), @now
+       sqlc.narg(order_id), sqlc.narg(actor_id), sqlc.narg(request_id), @now, sqlc.narg(unit_cost)::bigint, sqlc.narg(average_cost)::bigint,
+       sqlc.narg(purchase_order_id)::uuid
 FROM level
 RETURNING *;
 
@@ -54,7 +55,9 @@ SELECT * FROM stock_levels WHERE brand_id = @brand_id AND product_id = @product_
 
 -- name: LevelSetReorderPoint :one
 UPDATE stock_levels
-SET reorder_point = sqlc.narg(reorder_point)::bigint, version = version + 1, updated_at = @now
+SET reorder_point = sqlc.narg(reorder_point)::bigint,
+    reorder_quantity = CASE WHEN @set_reorder_quantity::boolean THEN sqlc.narg(reorder_quantity)::bigint ELSE reorder_quantity END,
+    version = version + 1, updated_at = @now
 WHERE brand_id = @brand_id AND product_id = @product_id AND location_id = @location_id
   AND (sqlc.narg(expected_versions)::bigint[] IS NULL OR version = ANY(sqlc.narg(expected_versions)::bigint[]))
 RETURNING *;

@@ -13,14 +13,16 @@ import (
 var rolePermissions = map[db.UserRole][]string{
 	db.UserRoleBRANDOWNER: {"brand:read", "brand:write", "members:read", "members:write", "products:read", "products:write",
 		"inventory:read", "inventory:write", "locations:write", "orders:read", "orders:write", "orders:cancel", "apikeys:manage", "events:read",
-		"webhooks:read", "webhooks:write", "customers:read", "customers:write", "returns:write"},
+		"webhooks:read", "webhooks:write", "customers:read", "customers:write", "returns:write",
+		"purchasing:read", "purchasing:write", "purchasing:receive"},
 	db.UserRoleMANAGER: {"brand:read", "members:read", "products:read", "products:write", "inventory:read", "inventory:write",
 		"locations:write", "orders:read", "orders:write", "orders:cancel", "events:read", "webhooks:read", "webhooks:write",
-		"customers:read", "customers:write", "returns:write"},
+		"customers:read", "customers:write", "returns:write", "purchasing:read", "purchasing:write", "purchasing:receive"},
 	// Warehouse staff move stock and take and ship orders (and request and receive returns), but
-	// do not edit the catalog or customers, cancel, or record refunds (money: returns:write).
+	// do not edit the catalog or customers, cancel, or record refunds (money: returns:write);
+	// they see purchase orders and receive what arrives, but neither draft nor change them.
 	db.UserRoleSTAFF: {"brand:read", "members:read", "products:read", "inventory:read", "inventory:write", "orders:read", "orders:write",
-		"customers:read"},
+		"customers:read", "purchasing:read", "purchasing:receive"},
 }
 
 var permissionSet = func() map[db.UserRole]map[string]bool {

@@ -292,6 +292,12 @@ type movement struct {
 	reference     *string
 	reservation   *uuid.UUID
 	order         *uuid.UUID
+	// unitCost: a receipt's cost, or (filled in by move) the product's average cost on a movement
+	// that takes stock away; averageCost: the product's average after a costed receipt
+	// (receipts.go). purchaseOrder: the PO a receipt receives.
+	unitCost      *int64
+	averageCost   *int64
+	purchaseOrder *uuid.UUID
 	// line is the request line the movement is for, named if the level's bound refuses it.
 	line int
 }
@@ -305,11 +311,16 @@ func (s *Stock) move(ctx context.Context, l Level, m movement) error {
 		return fmt.Errorf("inventory: level %v/%v moved without being locked", l.Product, l.Location)
 	}
 	availableBefore := s.Available(l)
+	if m.onHandDelta < 0 && m.unitCost == nil {
+		// Stock leaving carries what it was worth, so that cost of goods sold is a sum over the ledger.
+		m.unitCost = s.products[l.Product].AverageCost
+	}
 	row, err := s.sq.StockMove(ctx, stockdb.StockMoveParams{
 		BrandID: s.brand, ID: uuid.Must(uuid.NewV7()), ProductID: l.Product, LocationID: l.Location,
 		Kind: m.kind, OnHandDelta: m.onHandDelta, ReservedDelta: m.reservedDelta,
 		Reason: m.reason, Reference: m.reference, ReservationID: m.reservation, OrderID: m.order,
 		ActorID: s.actor, RequestID: s.requestID, Now: s.now,
+		UnitCost: m.unitCost, AverageCost: m.averageCost, PurchaseOrderID: m.purchaseOrder,
 	})
 	if err != nil {
 		return boundViolation(err, m.line, l, m, lv.OnHand)
@@ -381,8 +392,8 @@ func apiLevel(l stockdb.StockLevel, sku, name string, optionValues []byte) api.S
 	ov, _ := OptionValues(optionValues)
 	return api.StockLevel{
 		ProductId: l.ProductID, LocationId: l.LocationID, Sku: sku, ProductName: name, OptionValues: ov,
-		OnHand: l.OnHand, Reserved: l.Reserved, Available: l.OnHand - l.Reserved,
-		ReorderPoint: l.ReorderPoint, Version: l.Version, UpdatedAt: l.UpdatedAt.UTC(),
+		OnHand: l.OnHand, Reserved: l.Reserved, Available: l.OnHand - l.Reserved, Incoming: l.Incoming,
+		ReorderPoint: l.ReorderPoint, ReorderQuantity: l.ReorderQuantity, Version: l.Version, UpdatedAt: l.UpdatedAt.UTC(),
 	}
 }
 

@@ -25,6 +25,8 @@ type Invariant string
 const (
 	InvariantLedger Invariant = "ledger"
 	InvariantHolds  Invariant = "holds"
+	// InvariantIncoming: a level's incoming is what open purchase orders still bring to it.
+	InvariantIncoming Invariant = "incoming"
 )
 
 // Mismatch is a level that breaks an invariant, and by how much.
@@ -70,7 +72,23 @@ func HoldMismatches(ctx context.Context, tx db.DBTX, brand uuid.UUID) ([]Mismatc
 	return out, nil
 }
 
-// Mismatches lists the levels of brand that break either invariant (ledger first).
+// IncomingMismatches lists brand's levels whose incoming is not what open purchase orders
+// (ordered, partially received) still bring to them. tx as for LedgerMismatches.
+func IncomingMismatches(ctx context.Context, tx db.DBTX, brand uuid.UUID) ([]Mismatch, error) {
+	rows, err := stockdb.New(tx).IncomingMismatches(ctx, brand)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Mismatch, len(rows))
+	for i, r := range rows {
+		out[i] = Mismatch{Invariant: InvariantIncoming, Level: Level{r.ProductID, r.LocationID}, Detail: fmt.Sprintf(
+			"incoming %d, open purchase orders bring %d", r.Incoming, r.Expected)}
+	}
+	return out, nil
+}
+
+// Mismatches lists the levels of brand that break any invariant (ledger first, then holds, then
+// incoming).
 func Mismatches(ctx context.Context, tx db.DBTX, brand uuid.UUID) ([]Mismatch, error) {
 	ledger, err := LedgerMismatches(ctx, tx, brand)
 	if err != nil {
@@ -80,5 +98,9 @@ func Mismatches(ctx context.Context, tx db.DBTX, brand uuid.UUID) ([]Mismatch, e
 	if err != nil {
 		return nil, err
 	}
-	return append(ledger, holds...), nil
+	incoming, err := IncomingMismatches(ctx, tx, brand)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(ledger, holds...), incoming...), nil
 }

@@ -44,7 +44,7 @@ func (h *Handlers) ListStockLevels(ctx context.Context, req api.ListStockLevelsR
 		func(r stockdb.LevelListRow) (api.StockLevel, error) {
 			return apiLevel(stockdb.StockLevel{
 				BrandID: r.BrandID, ProductID: r.ProductID, LocationID: r.LocationID, OnHand: r.OnHand, Reserved: r.Reserved - r.ExpiredHeld,
-				ReorderPoint: r.ReorderPoint, Version: r.Version, UpdatedAt: r.UpdatedAt,
+				Incoming: r.Incoming, ReorderPoint: r.ReorderPoint, ReorderQuantity: r.ReorderQuantity, Version: r.Version, UpdatedAt: r.UpdatedAt,
 			}, r.Sku, r.ProductName, r.OptionValues), nil
 		})
 	if err != nil {
@@ -70,13 +70,15 @@ func (h *Handlers) GetProductInventory(ctx context.Context, req api.GetProductIn
 			live := r.Reserved - r.ExpiredHeld
 			inv.Levels = append(inv.Levels, apiLevel(stockdb.StockLevel{
 				BrandID: r.BrandID, ProductID: r.ProductID, LocationID: r.LocationID, OnHand: r.OnHand, Reserved: live,
-				ReorderPoint: r.ReorderPoint, Version: r.Version, UpdatedAt: r.UpdatedAt,
+				Incoming: r.Incoming, ReorderPoint: r.ReorderPoint, ReorderQuantity: r.ReorderQuantity, Version: r.Version, UpdatedAt: r.UpdatedAt,
 			}, p.Sku, p.Name, p.OptionValues))
 			inv.OnHand += r.OnHand
 			inv.Reserved += live
+			inv.Incoming += r.Incoming
 		}
 		inv.Available = inv.OnHand - inv.Reserved
-		return inv, nil
+		inv.AverageCost, err = averageCost(ctx, tx, req.BrandId, req.ProductId)
+		return inv, err
 	})
 	if errors.Is(err, kit.ErrNotFound) {
 		return nil, problem.Refuse(api.ProblemCodeNotFound, "No such product.")
@@ -94,6 +96,7 @@ func (h *Handlers) UpdateStockLevel(ctx context.Context, req api.UpdateStockLeve
 		l, err := sq.LevelSetReorderPoint(ctx, stockdb.LevelSetReorderPointParams{
 			BrandID: req.BrandId, ProductID: req.ProductId, LocationID: req.LocationId,
 			ReorderPoint: req.Body.ReorderPoint, ExpectedVersions: respond.IfMatch(req.Params.IfMatch), Now: h.d.Now(),
+			SetReorderQuantity: req.Body.ReorderQuantity.IsSpecified(), ReorderQuantity: nullableInt(req.Body.ReorderQuantity),
 		})
 		if errors.Is(kit.DBError(err), kit.ErrNotFound) {
 			return api.StockLevel{}, kit.Stale(sq.LevelGet(ctx, stockdb.LevelGetParams{BrandID: req.BrandId, ProductID: req.ProductId, LocationID: req.LocationId}))
@@ -131,6 +134,7 @@ func apiMovement(m stockdb.StockMovement) (api.StockMovement, error) {
 		Id: m.ID, ProductId: m.ProductID, LocationId: m.LocationID, Kind: api.MovementKind(m.Kind),
 		OnHandDelta: m.OnHandDelta, ReservedDelta: m.ReservedDelta, OnHand: m.OnHandAfter, Reserved: m.ReservedAfter,
 		Reason: m.Reason, Reference: m.Reference, ReservationId: m.ReservationID, OrderId: m.OrderID,
+		PurchaseOrderId: m.PurchaseOrderID, UnitCost: m.UnitCost,
 		ActorId: m.ActorID, RequestId: m.RequestID, CreatedAt: m.CreatedAt.UTC(),
 	}, nil
 }

@@ -102,6 +102,12 @@ var kinds = map[api.ProblemCode]kind{
 	api.ProblemCodeApiKeyExpired:           {http.StatusUnauthorized, "unauthorized", "Unauthorized"},
 	api.ProblemCodeApiKeyNotAccepted:       {http.StatusUnauthorized, "unauthorized", "Unauthorized"},
 	api.ProblemCodePermissionNotHeld:       {http.StatusUnprocessableEntity, "unprocessable", "Unprocessable request"},
+	// Purchasing (issue 22).
+	api.ProblemCodeSupplierCodeTaken:              {http.StatusConflict, "conflict", "Conflict"},
+	api.ProblemCodeSupplierArchived:               {http.StatusUnprocessableEntity, "unprocessable", "Unprocessable request"},
+	api.ProblemCodePurchaseOrderNotDraft:          {http.StatusConflict, "conflict", "Conflict"},
+	api.ProblemCodeInvalidPurchaseOrderTransition: {http.StatusConflict, "conflict", "Conflict"},
+	api.ProblemCodeOverReceipt:                    {http.StatusUnprocessableEntity, "unprocessable", "Unprocessable request"},
 	// A COMMIT without an answer: not a 503 (that promises nothing was written), nor a 504 (which
 	// gateways and retry policies resend as safe).
 	api.ProblemCodeOutcomeUnknown: {http.StatusInternalServerError, "outcome-unknown", "Outcome unknown"},
