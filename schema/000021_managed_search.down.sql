@@ -13,5 +13,14 @@ ALTER TABLE webhook_attempts
   ADD CONSTRAINT webhook_attempts_delivery_id_fkey FOREIGN KEY (delivery_id) REFERENCES webhook_deliveries (id) ON DELETE CASCADE;
 
 DROP FUNCTION IF EXISTS product_search_ensure(text);
+-- Dropping the view needs membership of its owner, the search role (held only while needed).
+DO $$
+DECLARE owner name := (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = to_regclass('product_search'));
+BEGIN
+  IF owner IS NOT NULL AND NOT pg_has_role(current_user, owner, 'MEMBER') THEN
+    EXECUTE format('GRANT %I TO %I', owner, current_user);
+  END IF;
+END
+$$;
 DROP VIEW IF EXISTS product_search;
 DROP POLICY IF EXISTS product_search_reads ON products;

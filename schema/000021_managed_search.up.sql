@@ -40,10 +40,6 @@ BEGIN
       NULL; -- another migration created it between the check and the CREATE
     END;
   END IF;
-  -- ALTER ... OWNER TO needs membership of the new owner.
-  IF NOT pg_has_role(current_user, search_role, 'MEMBER') THEN
-    EXECUTE format('GRANT %I TO %I', search_role, current_user);
-  END IF;
   EXECUTE format('GRANT SELECT ON TABLE products TO %I', search_role);
   IF NOT EXISTS (SELECT 1 FROM pg_policies
                  WHERE schemaname = current_schema() AND tablename = 'products'
@@ -51,16 +47,47 @@ BEGIN
     EXECUTE 'DROP POLICY IF EXISTS product_search_reads ON products';
     EXECUTE format('CREATE POLICY product_search_reads ON products FOR SELECT TO %I USING (true)', search_role);
   END IF;
-  IF (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'product_search'::regclass) <> search_role THEN
-    -- A new owner must be allowed to create in the schema; the right is only needed for the
-    -- change of owner, and taken back at once.
-    EXECUTE format('GRANT CREATE ON SCHEMA %I TO %I', current_schema(), search_role);
-    EXECUTE format('ALTER VIEW product_search OWNER TO %I', search_role);
-    EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM %I', current_schema(), search_role);
+  IF (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'product_search'::regclass) = search_role
+     AND has_table_privilege(app_role, 'product_search', 'SELECT')
+     AND NOT has_table_privilege(app_role, 'product_search', 'INSERT, UPDATE, DELETE, TRUNCATE') THEN
+    RETURN; -- set up already: the usual case at every start
   END IF;
-  -- app_role_ensure grants every table, views included; the search is read-only.
-  EXECUTE format('GRANT SELECT ON TABLE product_search TO %I', app_role);
-  EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON TABLE product_search FROM %I', app_role);
+  -- Giving the view to the search role, and granting on it afterwards, need membership of that
+  -- role. The migrating login holds it only for these statements: a member would match the
+  -- policy above and see every brand's products, and the table owner stays under the brands'
+  -- policies like everyone else (TestRowLevelSecurity). Membership is cluster-wide and other
+  -- databases of the cluster (tests) may take and drop it at the same moment: a statement that
+  -- lost it meanwhile is tried again.
+  FOR attempt IN 1..50 LOOP
+    BEGIN
+      IF NOT pg_has_role(current_user, search_role, 'MEMBER') THEN
+        EXECUTE format('GRANT %I TO %I', search_role, current_user);
+      END IF;
+      IF (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'product_search'::regclass) <> search_role THEN
+        -- A new owner must be allowed to create in the schema; the right is only needed for the
+        -- change of owner, and taken back at once.
+        EXECUTE format('GRANT CREATE ON SCHEMA %I TO %I', current_schema(), search_role);
+        EXECUTE format('ALTER VIEW product_search OWNER TO %I', search_role);
+        EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM %I', current_schema(), search_role);
+      END IF;
+      -- app_role_ensure grants every table, views included; the search is read-only.
+      EXECUTE format('GRANT SELECT ON TABLE product_search TO %I', app_role);
+      EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON TABLE product_search FROM %I', app_role);
+      EXIT;
+    EXCEPTION WHEN OTHERS THEN
+      IF attempt = 50 THEN
+        RAISE;
+      END IF;
+      PERFORM pg_sleep(0.01 * attempt);
+    END;
+  END LOOP;
+  IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+    BEGIN
+      EXECUTE format('REVOKE %I FROM %I', search_role, current_user);
+    EXCEPTION WHEN OTHERS THEN
+      NULL; -- another database's migration dropped it first
+    END;
+  END IF;
 END
 $$;
 
