@@ -174,21 +174,16 @@ var _ api.StrictServerInterface = (*Server)(nil)
 type Handler struct {
 	http.Handler
 	s *Server
-	// webhooksDone is closed when the webhook workers RunWorkers started have stopped.
-	webhooksDone chan struct{}
-	// natsDone is closed when the NATS publisher RunWorkers started has stopped.
-	natsDone chan struct{}
+	// jobsDone is closed when the job queue RunWorkers started has stopped.
+	jobsDone chan struct{}
 }
 
 // Close releases the server's own connections (readiness, the session cache's listener, the
-// shared rate limit's Redis). After RunWorkers, it first waits for the webhook workers to finish
-// their attempts in flight: cancel RunWorkers' context before.
+// shared rate limit's Redis). After RunWorkers, it first waits for the job queue to finish
+// the jobs in flight: cancel RunWorkers' context before.
 func (h *Handler) Close() error {
-	if h.webhooksDone != nil {
-		<-h.webhooksDone
-	}
-	if h.natsDone != nil {
-		<-h.natsDone
+	if h.jobsDone != nil {
+		<-h.jobsDone
 	}
 	h.s.sessions.Close()
 	return errors.Join(h.s.ready.close(), h.s.closeLimiter())
