@@ -151,7 +151,7 @@ func (h *Handler) RunJobs(ctx context.Context) error {
 			domains = append(domains, dom)
 		}
 	}
-	// (the imports domain joins here)
+	domains = append(domains, h.s.importHandlers.Domain())
 	return jobs.Run(ctx, d, domains...)
 }
 

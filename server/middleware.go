@@ -3,6 +3,7 @@ package server
 import (
 	"log/slog"
 	"maps"
+	"mime"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -240,12 +241,20 @@ func (s *Server) contract(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		opts := s.spec.opts
+		if op.streamed != "" {
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != op.streamed {
+				problem.WriteCode(w, r, api.ProblemCodeUnsupportedMediaType, "The request body must be "+op.streamed+".")
+				return
+			}
+			opts = s.spec.streamOpts
+		}
 		input := &openapi3filter.RequestValidationInput{
 			Request:     r,
 			PathParams:  path.asMap(),
 			QueryParams: query,
 			Route:       op.route,
-			Options:     s.spec.opts,
+			Options:     opts,
 		}
 		if err := openapi3filter.ValidateRequest(ctx, input); err != nil {
 			p := requestProblem(r, err)

@@ -28,6 +28,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/idempotency"
 	"github.com/ecompointer/ecompointer/server/identity"
+	"github.com/ecompointer/ecompointer/server/imports"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/natspush"
@@ -134,6 +135,7 @@ type Server struct {
 	*orderHandlers
 	*eventHandlers
 	*webhookHandlers
+	*importHandlers
 
 	deps    *kit.Deps
 	natsCfg natspush.Config
@@ -165,6 +167,7 @@ type (
 	orderHandlers     = orders.Handlers
 	eventHandlers     = events.Handlers
 	webhookHandlers   = webhooks.Handlers
+	importHandlers    = imports.Handlers
 )
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -290,6 +293,10 @@ func newServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	importer, err := imports.New(deps, sp.doc)
+	if err != nil {
+		return nil, err
+	}
 	limiter, closeLimiter, err := newRateLimiter(cfg.Auth.RateLimit, cfg.RateLimitRedisURL, now, cfg.Logger)
 	if err != nil {
 		return nil, err
@@ -301,6 +308,7 @@ func newServer(cfg Config) (*Server, error) {
 		orderHandlers:     orders.New(deps),
 		eventHandlers:     events.New(deps),
 		webhookHandlers:   webhooks.New(deps, cfg.Webhooks),
+		importHandlers:    importer,
 		deps:              deps,
 		natsCfg:           cfg.NATS,
 		idem:              idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)).Bounded(cfg.IdempotencyBounds),

@@ -132,6 +132,7 @@ func (e BrandRole) Valid() bool {
 // Defines values for EventAggregateType.
 const (
 	EventAggregateTypeFulfilment      EventAggregateType = "fulfilment"
+	EventAggregateTypeImport          EventAggregateType = "import"
 	EventAggregateTypeInventoryLevel  EventAggregateType = "inventory_level"
 	EventAggregateTypeMember          EventAggregateType = "member"
 	EventAggregateTypeOrder           EventAggregateType = "order"
@@ -145,6 +146,8 @@ const (
 func (e EventAggregateType) Valid() bool {
 	switch e {
 	case EventAggregateTypeFulfilment:
+		return true
+	case EventAggregateTypeImport:
 		return true
 	case EventAggregateTypeInventoryLevel:
 		return true
@@ -168,6 +171,8 @@ func (e EventAggregateType) Valid() bool {
 // Defines values for EventType.
 const (
 	EventTypeFulfilmentCreated       EventType = "fulfilment.created"
+	EventTypeImportFailed            EventType = "import.failed"
+	EventTypeImportSucceeded         EventType = "import.succeeded"
 	EventTypeInventoryLevelLow       EventType = "inventory_level.low"
 	EventTypeInventoryLevelUpdated   EventType = "inventory_level.updated"
 	EventTypeMemberAdded             EventType = "member.added"
@@ -194,6 +199,10 @@ const (
 func (e EventType) Valid() bool {
 	switch e {
 	case EventTypeFulfilmentCreated:
+		return true
+	case EventTypeImportFailed:
+		return true
+	case EventTypeImportSucceeded:
 		return true
 	case EventTypeInventoryLevelLow:
 		return true
@@ -264,6 +273,96 @@ const (
 func (e HealthStatus) Valid() bool {
 	switch e {
 	case Ok:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportFailedEventType.
+const (
+	ImportFailedEventTypeImportFailed ImportFailedEventType = "import.failed"
+)
+
+// Valid indicates whether the value is a known member of the ImportFailedEventType enum.
+func (e ImportFailedEventType) Valid() bool {
+	switch e {
+	case ImportFailedEventTypeImportFailed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportKind.
+const (
+	ImportKindProducts ImportKind = "products"
+	ImportKindStock    ImportKind = "stock"
+)
+
+// Valid indicates whether the value is a known member of the ImportKind enum.
+func (e ImportKind) Valid() bool {
+	switch e {
+	case ImportKindProducts:
+		return true
+	case ImportKindStock:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportMode.
+const (
+	ImportModeAll     ImportMode = "all"
+	ImportModePartial ImportMode = "partial"
+)
+
+// Valid indicates whether the value is a known member of the ImportMode enum.
+func (e ImportMode) Valid() bool {
+	switch e {
+	case ImportModeAll:
+		return true
+	case ImportModePartial:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatus.
+const (
+	ImportStatusFailed    ImportStatus = "failed"
+	ImportStatusQueued    ImportStatus = "queued"
+	ImportStatusRunning   ImportStatus = "running"
+	ImportStatusSucceeded ImportStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatus enum.
+func (e ImportStatus) Valid() bool {
+	switch e {
+	case ImportStatusFailed:
+		return true
+	case ImportStatusQueued:
+		return true
+	case ImportStatusRunning:
+		return true
+	case ImportStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportSucceededEventType.
+const (
+	ImportSucceededEventTypeImportSucceeded ImportSucceededEventType = "import.succeeded"
+)
+
+// Valid indicates whether the value is a known member of the ImportSucceededEventType enum.
+func (e ImportSucceededEventType) Valid() bool {
+	switch e {
+	case ImportSucceededEventTypeImportSucceeded:
 		return true
 	default:
 		return false
@@ -1659,6 +1758,142 @@ type Health struct {
 
 // HealthStatus Example: ok
 type HealthStatus string
+
+// Import defines model for Import.
+type Import struct {
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+
+	// Created Example: 900
+	Created int `json:"created"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// DryRun Example: false
+	DryRun bool `json:"dryRun"`
+
+	// ErrorCount Every row error found (the first 10,000 are kept for errors.csv).
+	//
+	// Example: 0
+	ErrorCount int `json:"errorCount"`
+
+	// Errors The first 100 row errors; errors.csv has the rest.
+	Errors []ImportRowError `json:"errors"`
+
+	// Failure Why a failed import failed.
+	Failure *string `json:"failure"`
+
+	// FileBytes Example: 52100
+	FileBytes int64 `json:"fileBytes"`
+
+	// FinishedAt Example: 2026-11-25T10:00:05Z
+	FinishedAt *time.Time `json:"finishedAt"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id openapi_types.UUID `json:"id"`
+
+	// Kind Example: products
+	Kind ImportKind `json:"kind"`
+
+	// Mode Example: all
+	Mode ImportMode `json:"mode"`
+
+	// RowsDone Records applied or skipped so far.
+	//
+	// Example: 1000
+	RowsDone int `json:"rowsDone"`
+
+	// RowsTotal The file's records, known once validation has read them all (0 before).
+	//
+	// Example: 1000
+	RowsTotal int `json:"rowsTotal"`
+
+	// Status Example: succeeded
+	Status ImportStatus `json:"status"`
+
+	// Unchanged Example: 40
+	Unchanged int `json:"unchanged"`
+
+	// Updated Example: 60
+	Updated int `json:"updated"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:05Z
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// ImportFailedEvent A CSV import failed (an invalid row without `mode=partial`, or a row that became invalid while it ran); `data` is the import, with its first errors.
+type ImportFailedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Import             `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: import.failed
+	Type ImportFailedEventType `json:"type"`
+}
+
+// ImportFailedEventType Example: import.failed
+type ImportFailedEventType string
+
+// ImportKind Example: products
+type ImportKind string
+
+// ImportMode Example: all
+type ImportMode string
+
+// ImportRowError defines model for ImportRowError.
+type ImportRowError struct {
+	// Column The column, or empty for the whole row.
+	//
+	// Example: priceAmount
+	Column string `json:"column"`
+
+	// Message Example: must be an integer
+	Message string `json:"message"`
+
+	// Row The file's line of the record (the header is row 1).
+	//
+	// Example: 3
+	Row int `json:"row"`
+}
+
+// ImportStatus Example: succeeded
+type ImportStatus string
+
+// ImportSucceededEvent A CSV import finished (a dry run included); `data` is the import.
+type ImportSucceededEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Import             `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: import.succeeded
+	Type ImportSucceededEventType `json:"type"`
+}
+
+// ImportSucceededEventType Example: import.succeeded
+type ImportSucceededEventType string
 
 // InventoryLevelLowEvent A level's available stock fell to or below its reorder point; told once per crossing, and again only after it rose above it. `data` is the level after the fall.
 type InventoryLevelLowEvent struct {
@@ -3495,6 +3730,9 @@ type IdempotencyKeyRequired = string
 // IfMatch Example: "3"
 type IfMatch = string
 
+// ImportId defines model for ImportId.
+type ImportId = openapi_types.UUID
+
 // InvitationId defines model for InvitationId.
 type InvitationId = openapi_types.UUID
 
@@ -3631,6 +3869,37 @@ type ListEventsParams struct {
 
 	// AggregateId Only events about this resource.
 	AggregateId *openapi_types.UUID `form:"aggregateId,omitempty" json:"aggregateId,omitempty"`
+}
+
+// CreateImportParams defines parameters for CreateImport.
+type CreateImportParams struct {
+	// Kind What the file holds.
+	Kind ImportKind `form:"kind" json:"kind"`
+
+	// Mode `all` (the default): any invalid row fails the import with nothing changed; `partial`: apply the valid rows.
+	Mode *ImportMode `form:"mode,omitempty" json:"mode,omitempty"`
+
+	// DryRun Validate only; nothing changes.
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListStockLevelsParams defines parameters for ListStockLevels.
@@ -4811,6 +5080,74 @@ func (t *Event) MergeWebhookEndpointDisabledEvent(v WebhookEndpointDisabledEvent
 	return err
 }
 
+// AsImportSucceededEvent returns the union data inside the Event as a ImportSucceededEvent
+func (t Event) AsImportSucceededEvent() (ImportSucceededEvent, error) {
+	var body ImportSucceededEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromImportSucceededEvent overwrites any union data inside the Event as the provided ImportSucceededEvent
+func (t *Event) FromImportSucceededEvent(v ImportSucceededEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"import.succeeded"}`))
+	t.union = b
+	return err
+}
+
+// MergeImportSucceededEvent performs a merge with any union data inside the Event, using the provided ImportSucceededEvent
+func (t *Event) MergeImportSucceededEvent(v ImportSucceededEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"import.succeeded"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsImportFailedEvent returns the union data inside the Event as a ImportFailedEvent
+func (t Event) AsImportFailedEvent() (ImportFailedEvent, error) {
+	var body ImportFailedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromImportFailedEvent overwrites any union data inside the Event as the provided ImportFailedEvent
+func (t *Event) FromImportFailedEvent(v ImportFailedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"import.failed"}`))
+	t.union = b
+	return err
+}
+
+// MergeImportFailedEvent performs a merge with any union data inside the Event, using the provided ImportFailedEvent
+func (t *Event) MergeImportFailedEvent(v ImportFailedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"import.failed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t Event) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -4827,6 +5164,10 @@ func (t Event) ValueByDiscriminator() (interface{}, error) {
 	switch discriminator {
 	case "fulfilment.created":
 		return t.AsFulfilmentCreatedEvent()
+	case "import.failed":
+		return t.AsImportFailedEvent()
+	case "import.succeeded":
+		return t.AsImportSucceededEvent()
 	case "inventory_level.low":
 		return t.AsInventoryLevelLowEvent()
 	case "inventory_level.updated":
@@ -5283,6 +5624,83 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /brands/{brandId}/events/{eventId} (the `GetEvent` operationId).
 	GetEvent(ctx context.Context, brandId BrandId, eventId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportProductsCsv Every product of the brand, as CSV
+	//
+	// Streamed in SKU order, read from the database in batches (the server never holds the
+	// file). Columns: `sku`, `name`, `priceAmount`, `currency`, `status`, `description`, `tags`
+	// (a JSON array), `attributes` (a JSON object), `id`, `version`, `createdAt`, `updatedAt`.
+	// An empty `description`, `tags` or `attributes` cell means none. The file imports back
+	// (`kind=products`) to no change. A cell that starts with `=`, `+`, `-` or `@` is prefixed
+	// with `'` so that a spreadsheet shows it as text instead of running it as a formula; the
+	// import takes such a cell back without the `'`.
+	//
+	// Corresponds with GET /brands/{brandId}/exports/products.csv (the `ExportProductsCsv` operationId).
+	ExportProductsCsv(ctx context.Context, brandId BrandId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportStockCsv Every stock level of the brand, as CSV
+	//
+	// Streamed, by SKU then location code, in batches. Columns: `sku`, `locationCode`,
+	// `onHand`, `reserved`, `available`. The file imports back (`kind=stock`, as counts of
+	// `onHand`) to no change. Cells are neutralised against formulas as in the products export.
+	//
+	// Corresponds with GET /brands/{brandId}/exports/stock.csv (the `ExportStockCsv` operationId).
+	ExportStockCsv(ctx context.Context, brandId BrandId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateImportWithBody Import products or stock from a CSV file
+	//
+	// Uploads a CSV file (RFC 4180, UTF-8, a byte order mark accepted, a header row naming the
+	// columns; up to 50 MiB) and queues its import as a background job, answering 202 with the
+	// import and its URL (`Location`) to follow it. The job is durable: it survives a restart
+	// and runs on one instance.
+	//
+	// `kind=products` creates and updates products by SKU, with the bulk upsert's rule for
+	// optional fields: a column left out of the header, or a cell left empty, keeps the stored
+	// value on update and takes the create default on insert. Columns (those of the products
+	// export): `sku`, `name`, `priceAmount` (required), `description`, `currency`, `status`,
+	// `tags` (a JSON array of strings), `attributes` (a JSON object of strings); `id`,
+	// `version`, `createdAt` and `updatedAt` are accepted and ignored, so an export re-imports
+	// as it is. A row equal to the stored product changes nothing (no new version, no event):
+	// importing a file twice changes nothing the second time.
+	//
+	// `kind=stock` changes stock through the ledger, per SKU and location code: columns `sku`,
+	// `locationCode`, then `onHand` (a count: sets on hand, a `count` movement of the
+	// difference) or `receive` (a receipt of that many units; it needs a `reference`, and a
+	// receipt whose reference that level has already received is left unchanged, so a file
+	// imported twice receives once), and optional `reference` and `reason`. `reserved` and
+	// `available` (of the stock export) are accepted and ignored.
+	//
+	// The whole file is validated first, without changing anything. With any invalid row
+	// nothing changes and the import fails, listing each row's errors, unless `mode=partial`
+	// asks to apply the valid rows and report the others. `dryRun=true` only validates. The
+	// rows are then applied in batches of up to 1,000, each in one transaction; a row that has
+	// become invalid since validation (a location deactivated meanwhile) is reported then and,
+	// without `mode=partial`, stops the import there.
+	//
+	// A file that is not CSV at all (a header without `sku`, an unknown or repeated column,
+	// a header that is not UTF-8) is a 400 naming `header`; a bad record is an error of its row
+	// (a cell over 64 KiB or a record over 1 MiB, more fields than the header, broken quoting,
+	// invalid UTF-8, a NUL). Products imports need `products:write` and stock imports
+	// `inventory:write` besides `imports:write`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/imports (the `CreateImport` operationId).
+	CreateImportWithBody(ctx context.Context, brandId BrandId, params *CreateImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetImport An import's progress and outcome
+	//
+	// Corresponds with GET /brands/{brandId}/imports/{importId} (the `GetImport` operationId).
+	GetImport(ctx context.Context, brandId BrandId, importId ImportId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetImportErrorsCsv An import's row errors, as CSV
+	//
+	// Every stored row error (up to 10,000 an import; `errorCount` counts them all), in the
+	// order found: columns `row` (the file's line of the record; the header is row 1),
+	// `column` (empty for the whole row) and `message`.
+	//
+	// Corresponds with GET /brands/{brandId}/imports/{importId}/errors.csv (the `GetImportErrorsCsv` operationId).
+	GetImportErrorsCsv(ctx context.Context, brandId BrandId, importId ImportId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListStockLevels Stock levels
 	//
@@ -6562,6 +6980,133 @@ func (c *Client) ListEvents(ctx context.Context, brandId BrandId, params *ListEv
 // Corresponds with GET /brands/{brandId}/events/{eventId} (the `GetEvent` operationId).
 func (c *Client) GetEvent(ctx context.Context, brandId BrandId, eventId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetEventRequest(c.Server, brandId, eventId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportProductsCsv Every product of the brand, as CSV
+//
+// Streamed in SKU order, read from the database in batches (the server never holds the
+// file). Columns: `sku`, `name`, `priceAmount`, `currency`, `status`, `description`, `tags`
+// (a JSON array), `attributes` (a JSON object), `id`, `version`, `createdAt`, `updatedAt`.
+// An empty `description`, `tags` or `attributes` cell means none. The file imports back
+// (`kind=products`) to no change. A cell that starts with `=`, `+`, `-` or `@` is prefixed
+// with `'` so that a spreadsheet shows it as text instead of running it as a formula; the
+// import takes such a cell back without the `'`.
+//
+// Corresponds with GET /brands/{brandId}/exports/products.csv (the `ExportProductsCsv` operationId).
+func (c *Client) ExportProductsCsv(ctx context.Context, brandId BrandId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportProductsCsvRequest(c.Server, brandId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportStockCsv Every stock level of the brand, as CSV
+//
+// Streamed, by SKU then location code, in batches. Columns: `sku`, `locationCode`,
+// `onHand`, `reserved`, `available`. The file imports back (`kind=stock`, as counts of
+// `onHand`) to no change. Cells are neutralised against formulas as in the products export.
+//
+// Corresponds with GET /brands/{brandId}/exports/stock.csv (the `ExportStockCsv` operationId).
+func (c *Client) ExportStockCsv(ctx context.Context, brandId BrandId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportStockCsvRequest(c.Server, brandId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateImportWithBody Import products or stock from a CSV file
+//
+// Uploads a CSV file (RFC 4180, UTF-8, a byte order mark accepted, a header row naming the
+// columns; up to 50 MiB) and queues its import as a background job, answering 202 with the
+// import and its URL (`Location`) to follow it. The job is durable: it survives a restart
+// and runs on one instance.
+//
+// `kind=products` creates and updates products by SKU, with the bulk upsert's rule for
+// optional fields: a column left out of the header, or a cell left empty, keeps the stored
+// value on update and takes the create default on insert. Columns (those of the products
+// export): `sku`, `name`, `priceAmount` (required), `description`, `currency`, `status`,
+// `tags` (a JSON array of strings), `attributes` (a JSON object of strings); `id`,
+// `version`, `createdAt` and `updatedAt` are accepted and ignored, so an export re-imports
+// as it is. A row equal to the stored product changes nothing (no new version, no event):
+// importing a file twice changes nothing the second time.
+//
+// `kind=stock` changes stock through the ledger, per SKU and location code: columns `sku`,
+// `locationCode`, then `onHand` (a count: sets on hand, a `count` movement of the
+// difference) or `receive` (a receipt of that many units; it needs a `reference`, and a
+// receipt whose reference that level has already received is left unchanged, so a file
+// imported twice receives once), and optional `reference` and `reason`. `reserved` and
+// `available` (of the stock export) are accepted and ignored.
+//
+// The whole file is validated first, without changing anything. With any invalid row
+// nothing changes and the import fails, listing each row's errors, unless `mode=partial`
+// asks to apply the valid rows and report the others. `dryRun=true` only validates. The
+// rows are then applied in batches of up to 1,000, each in one transaction; a row that has
+// become invalid since validation (a location deactivated meanwhile) is reported then and,
+// without `mode=partial`, stops the import there.
+//
+// A file that is not CSV at all (a header without `sku`, an unknown or repeated column,
+// a header that is not UTF-8) is a 400 naming `header`; a bad record is an error of its row
+// (a cell over 64 KiB or a record over 1 MiB, more fields than the header, broken quoting,
+// invalid UTF-8, a NUL). Products imports need `products:write` and stock imports
+// `inventory:write` besides `imports:write`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/imports (the `CreateImport` operationId).
+func (c *Client) CreateImportWithBody(ctx context.Context, brandId BrandId, params *CreateImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateImportRequestWithBody(c.Server, brandId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetImport An import's progress and outcome
+//
+// Corresponds with GET /brands/{brandId}/imports/{importId} (the `GetImport` operationId).
+func (c *Client) GetImport(ctx context.Context, brandId BrandId, importId ImportId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetImportRequest(c.Server, brandId, importId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetImportErrorsCsv An import's row errors, as CSV
+//
+// Every stored row error (up to 10,000 an import; `errorCount` counts them all), in the
+// order found: columns `row` (the file's line of the record; the header is row 1),
+// `column` (empty for the whole row) and `message`.
+//
+// Corresponds with GET /brands/{brandId}/imports/{importId}/errors.csv (the `GetImportErrorsCsv` operationId).
+func (c *Client) GetImportErrorsCsv(ctx context.Context, brandId BrandId, importId ImportId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetImportErrorsCsvRequest(c.Server, brandId, importId)
 	if err != nil {
 		return nil, err
 	}
@@ -8932,6 +9477,254 @@ func NewGetEventRequest(server string, brandId BrandId, eventId openapi_types.UU
 	}
 
 	operationPath := fmt.Sprintf("/brands/%s/events/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExportProductsCsvRequest constructs an http.Request for the ExportProductsCsv method
+func NewExportProductsCsvRequest(server string, brandId BrandId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/exports/products.csv", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExportStockCsvRequest constructs an http.Request for the ExportStockCsv method
+func NewExportStockCsvRequest(server string, brandId BrandId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/exports/stock.csv", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateImportRequestWithBody constructs an http.Request for the CreateImport method, with any body, and a specified content type
+func NewCreateImportRequestWithBody(server string, brandId BrandId, params *CreateImportParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/imports", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Mode != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "mode", *params.Mode, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetImportRequest constructs an http.Request for the GetImport method
+func NewGetImportRequest(server string, brandId BrandId, importId ImportId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "importId", importId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/imports/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetImportErrorsCsvRequest constructs an http.Request for the GetImportErrorsCsv method
+func NewGetImportErrorsCsvRequest(server string, brandId BrandId, importId ImportId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "importId", importId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/imports/%s/errors.csv", pathParam0, pathParam1)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -12457,6 +13250,91 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /brands/{brandId}/events/{eventId} (the `GetEvent` operationId).
 	GetEventWithResponse(ctx context.Context, brandId BrandId, eventId openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetEventResponse, error)
 
+	// ExportProductsCsvWithResponse Every product of the brand, as CSV
+	//
+	// Streamed in SKU order, read from the database in batches (the server never holds the
+	// file). Columns: `sku`, `name`, `priceAmount`, `currency`, `status`, `description`, `tags`
+	// (a JSON array), `attributes` (a JSON object), `id`, `version`, `createdAt`, `updatedAt`.
+	// An empty `description`, `tags` or `attributes` cell means none. The file imports back
+	// (`kind=products`) to no change. A cell that starts with `=`, `+`, `-` or `@` is prefixed
+	// with `'` so that a spreadsheet shows it as text instead of running it as a formula; the
+	// import takes such a cell back without the `'`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/exports/products.csv (the `ExportProductsCsv` operationId).
+	ExportProductsCsvWithResponse(ctx context.Context, brandId BrandId, reqEditors ...RequestEditorFn) (*ExportProductsCsvResponse, error)
+
+	// ExportStockCsvWithResponse Every stock level of the brand, as CSV
+	//
+	// Streamed, by SKU then location code, in batches. Columns: `sku`, `locationCode`,
+	// `onHand`, `reserved`, `available`. The file imports back (`kind=stock`, as counts of
+	// `onHand`) to no change. Cells are neutralised against formulas as in the products export.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/exports/stock.csv (the `ExportStockCsv` operationId).
+	ExportStockCsvWithResponse(ctx context.Context, brandId BrandId, reqEditors ...RequestEditorFn) (*ExportStockCsvResponse, error)
+
+	// CreateImportWithBodyWithResponse Import products or stock from a CSV file
+	//
+	// Uploads a CSV file (RFC 4180, UTF-8, a byte order mark accepted, a header row naming the
+	// columns; up to 50 MiB) and queues its import as a background job, answering 202 with the
+	// import and its URL (`Location`) to follow it. The job is durable: it survives a restart
+	// and runs on one instance.
+	//
+	// `kind=products` creates and updates products by SKU, with the bulk upsert's rule for
+	// optional fields: a column left out of the header, or a cell left empty, keeps the stored
+	// value on update and takes the create default on insert. Columns (those of the products
+	// export): `sku`, `name`, `priceAmount` (required), `description`, `currency`, `status`,
+	// `tags` (a JSON array of strings), `attributes` (a JSON object of strings); `id`,
+	// `version`, `createdAt` and `updatedAt` are accepted and ignored, so an export re-imports
+	// as it is. A row equal to the stored product changes nothing (no new version, no event):
+	// importing a file twice changes nothing the second time.
+	//
+	// `kind=stock` changes stock through the ledger, per SKU and location code: columns `sku`,
+	// `locationCode`, then `onHand` (a count: sets on hand, a `count` movement of the
+	// difference) or `receive` (a receipt of that many units; it needs a `reference`, and a
+	// receipt whose reference that level has already received is left unchanged, so a file
+	// imported twice receives once), and optional `reference` and `reason`. `reserved` and
+	// `available` (of the stock export) are accepted and ignored.
+	//
+	// The whole file is validated first, without changing anything. With any invalid row
+	// nothing changes and the import fails, listing each row's errors, unless `mode=partial`
+	// asks to apply the valid rows and report the others. `dryRun=true` only validates. The
+	// rows are then applied in batches of up to 1,000, each in one transaction; a row that has
+	// become invalid since validation (a location deactivated meanwhile) is reported then and,
+	// without `mode=partial`, stops the import there.
+	//
+	// A file that is not CSV at all (a header without `sku`, an unknown or repeated column,
+	// a header that is not UTF-8) is a 400 naming `header`; a bad record is an error of its row
+	// (a cell over 64 KiB or a record over 1 MiB, more fields than the header, broken quoting,
+	// invalid UTF-8, a NUL). Products imports need `products:write` and stock imports
+	// `inventory:write` besides `imports:write`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/imports (the `CreateImport` operationId).
+	CreateImportWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateImportResponse, error)
+
+	// GetImportWithResponse An import's progress and outcome
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/imports/{importId} (the `GetImport` operationId).
+	GetImportWithResponse(ctx context.Context, brandId BrandId, importId ImportId, reqEditors ...RequestEditorFn) (*GetImportResponse, error)
+
+	// GetImportErrorsCsvWithResponse An import's row errors, as CSV
+	//
+	// Every stored row error (up to 10,000 an import; `errorCount` counts them all), in the
+	// order found: columns `row` (the file's line of the record; the header is row 1),
+	// `column` (empty for the whole row) and `message`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/imports/{importId}/errors.csv (the `GetImportErrorsCsv` operationId).
+	GetImportErrorsCsvWithResponse(ctx context.Context, brandId BrandId, importId ImportId, reqEditors ...RequestEditorFn) (*GetImportErrorsCsvResponse, error)
+
 	// ListStockLevelsWithResponse Stock levels
 	//
 	// One level per product and location that ever had a movement, ordered by product then location (keyset pagination). `available` is `onHand − reserved`.
@@ -15917,6 +16795,684 @@ func (r GetEventResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetEventResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportProductsCsvResponse400Headers the declared response headers of an HTTP 400 response for ExportProductsCsv
+type ExportProductsCsvResponse400Headers struct {
+	XRequestId *string
+}
+
+// ExportProductsCsvResponse401Headers the declared response headers of an HTTP 401 response for ExportProductsCsv
+type ExportProductsCsvResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ExportProductsCsvResponse403Headers the declared response headers of an HTTP 403 response for ExportProductsCsv
+type ExportProductsCsvResponse403Headers struct {
+	XRequestId *string
+}
+
+// ExportProductsCsvResponse404Headers the declared response headers of an HTTP 404 response for ExportProductsCsv
+type ExportProductsCsvResponse404Headers struct {
+	XRequestId *string
+}
+
+// ExportProductsCsvResponse500Headers the declared response headers of an HTTP 500 response for ExportProductsCsv
+type ExportProductsCsvResponse500Headers struct {
+	XRequestId *string
+}
+
+// ExportProductsCsvResponse503Headers the declared response headers of an HTTP 503 response for ExportProductsCsv
+type ExportProductsCsvResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ExportProductsCsvResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ExportProductsCsvResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportProductsCsvResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ExportProductsCsvResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ExportProductsCsvResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ExportProductsCsvResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ExportProductsCsvResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ExportProductsCsvResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExportProductsCsvResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ExportProductsCsvResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ExportProductsCsvResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ExportProductsCsvResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ExportProductsCsvResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportProductsCsvResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportProductsCsvResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportProductsCsvResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportProductsCsvResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportStockCsvResponse400Headers the declared response headers of an HTTP 400 response for ExportStockCsv
+type ExportStockCsvResponse400Headers struct {
+	XRequestId *string
+}
+
+// ExportStockCsvResponse401Headers the declared response headers of an HTTP 401 response for ExportStockCsv
+type ExportStockCsvResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ExportStockCsvResponse403Headers the declared response headers of an HTTP 403 response for ExportStockCsv
+type ExportStockCsvResponse403Headers struct {
+	XRequestId *string
+}
+
+// ExportStockCsvResponse404Headers the declared response headers of an HTTP 404 response for ExportStockCsv
+type ExportStockCsvResponse404Headers struct {
+	XRequestId *string
+}
+
+// ExportStockCsvResponse500Headers the declared response headers of an HTTP 500 response for ExportStockCsv
+type ExportStockCsvResponse500Headers struct {
+	XRequestId *string
+}
+
+// ExportStockCsvResponse503Headers the declared response headers of an HTTP 503 response for ExportStockCsv
+type ExportStockCsvResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ExportStockCsvResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ExportStockCsvResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportStockCsvResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ExportStockCsvResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ExportStockCsvResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ExportStockCsvResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ExportStockCsvResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ExportStockCsvResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExportStockCsvResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ExportStockCsvResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ExportStockCsvResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ExportStockCsvResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ExportStockCsvResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportStockCsvResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportStockCsvResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportStockCsvResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportStockCsvResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateImportResponse202Headers the declared response headers of an HTTP 202 response for CreateImport
+type CreateImportResponse202Headers struct {
+	Location *string
+}
+
+// CreateImportResponse400Headers the declared response headers of an HTTP 400 response for CreateImport
+type CreateImportResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateImportResponse401Headers the declared response headers of an HTTP 401 response for CreateImport
+type CreateImportResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateImportResponse403Headers the declared response headers of an HTTP 403 response for CreateImport
+type CreateImportResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateImportResponse404Headers the declared response headers of an HTTP 404 response for CreateImport
+type CreateImportResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateImportResponse409Headers the declared response headers of an HTTP 409 response for CreateImport
+type CreateImportResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateImportResponse413Headers the declared response headers of an HTTP 413 response for CreateImport
+type CreateImportResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateImportResponse415Headers the declared response headers of an HTTP 415 response for CreateImport
+type CreateImportResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateImportResponse422Headers the declared response headers of an HTTP 422 response for CreateImport
+type CreateImportResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateImportResponse500Headers the declared response headers of an HTTP 500 response for CreateImport
+type CreateImportResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateImportResponse503Headers the declared response headers of an HTTP 503 response for CreateImport
+type CreateImportResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateImportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Import
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *CreateImportResponse202Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateImportResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateImportResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateImportResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateImportResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateImportResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateImportResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateImportResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateImportResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateImportResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateImportResponse503Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CreateImportResponse) GetJSON202() *Import {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateImportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateImportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateImportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateImportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetImportResponse400Headers the declared response headers of an HTTP 400 response for GetImport
+type GetImportResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetImportResponse401Headers the declared response headers of an HTTP 401 response for GetImport
+type GetImportResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetImportResponse403Headers the declared response headers of an HTTP 403 response for GetImport
+type GetImportResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetImportResponse404Headers the declared response headers of an HTTP 404 response for GetImport
+type GetImportResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetImportResponse500Headers the declared response headers of an HTTP 500 response for GetImport
+type GetImportResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetImportResponse503Headers the declared response headers of an HTTP 503 response for GetImport
+type GetImportResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetImportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Import
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetImportResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetImportResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetImportResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetImportResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetImportResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetImportResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetImportResponse) GetJSON200() *Import {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetImportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetImportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetImportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetImportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetImportErrorsCsvResponse400Headers the declared response headers of an HTTP 400 response for GetImportErrorsCsv
+type GetImportErrorsCsvResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetImportErrorsCsvResponse401Headers the declared response headers of an HTTP 401 response for GetImportErrorsCsv
+type GetImportErrorsCsvResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetImportErrorsCsvResponse403Headers the declared response headers of an HTTP 403 response for GetImportErrorsCsv
+type GetImportErrorsCsvResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetImportErrorsCsvResponse404Headers the declared response headers of an HTTP 404 response for GetImportErrorsCsv
+type GetImportErrorsCsvResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetImportErrorsCsvResponse500Headers the declared response headers of an HTTP 500 response for GetImportErrorsCsv
+type GetImportErrorsCsvResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetImportErrorsCsvResponse503Headers the declared response headers of an HTTP 503 response for GetImportErrorsCsv
+type GetImportErrorsCsvResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetImportErrorsCsvResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetImportErrorsCsvResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetImportErrorsCsvResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetImportErrorsCsvResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetImportErrorsCsvResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetImportErrorsCsvResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetImportErrorsCsvResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetImportErrorsCsvResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetImportErrorsCsvResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetImportErrorsCsvResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetImportErrorsCsvResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetImportErrorsCsvResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetImportErrorsCsvResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetImportErrorsCsvResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetImportErrorsCsvResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetImportErrorsCsvResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetImportErrorsCsvResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -23734,6 +25290,121 @@ func (c *ClientWithResponses) GetEventWithResponse(ctx context.Context, brandId 
 	return ParseGetEventResponse(rsp)
 }
 
+// ExportProductsCsvWithResponse Every product of the brand, as CSV
+//
+// Streamed in SKU order, read from the database in batches (the server never holds the
+// file). Columns: `sku`, `name`, `priceAmount`, `currency`, `status`, `description`, `tags`
+// (a JSON array), `attributes` (a JSON object), `id`, `version`, `createdAt`, `updatedAt`.
+// An empty `description`, `tags` or `attributes` cell means none. The file imports back
+// (`kind=products`) to no change. A cell that starts with `=`, `+`, `-` or `@` is prefixed
+// with `'` so that a spreadsheet shows it as text instead of running it as a formula; the
+// import takes such a cell back without the `'`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/exports/products.csv (the `ExportProductsCsv` operationId).
+func (c *ClientWithResponses) ExportProductsCsvWithResponse(ctx context.Context, brandId BrandId, reqEditors ...RequestEditorFn) (*ExportProductsCsvResponse, error) {
+	rsp, err := c.ExportProductsCsv(ctx, brandId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportProductsCsvResponse(rsp)
+}
+
+// ExportStockCsvWithResponse Every stock level of the brand, as CSV
+//
+// Streamed, by SKU then location code, in batches. Columns: `sku`, `locationCode`,
+// `onHand`, `reserved`, `available`. The file imports back (`kind=stock`, as counts of
+// `onHand`) to no change. Cells are neutralised against formulas as in the products export.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/exports/stock.csv (the `ExportStockCsv` operationId).
+func (c *ClientWithResponses) ExportStockCsvWithResponse(ctx context.Context, brandId BrandId, reqEditors ...RequestEditorFn) (*ExportStockCsvResponse, error) {
+	rsp, err := c.ExportStockCsv(ctx, brandId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportStockCsvResponse(rsp)
+}
+
+// CreateImportWithBodyWithResponse Import products or stock from a CSV file
+//
+// Uploads a CSV file (RFC 4180, UTF-8, a byte order mark accepted, a header row naming the
+// columns; up to 50 MiB) and queues its import as a background job, answering 202 with the
+// import and its URL (`Location`) to follow it. The job is durable: it survives a restart
+// and runs on one instance.
+//
+// `kind=products` creates and updates products by SKU, with the bulk upsert's rule for
+// optional fields: a column left out of the header, or a cell left empty, keeps the stored
+// value on update and takes the create default on insert. Columns (those of the products
+// export): `sku`, `name`, `priceAmount` (required), `description`, `currency`, `status`,
+// `tags` (a JSON array of strings), `attributes` (a JSON object of strings); `id`,
+// `version`, `createdAt` and `updatedAt` are accepted and ignored, so an export re-imports
+// as it is. A row equal to the stored product changes nothing (no new version, no event):
+// importing a file twice changes nothing the second time.
+//
+// `kind=stock` changes stock through the ledger, per SKU and location code: columns `sku`,
+// `locationCode`, then `onHand` (a count: sets on hand, a `count` movement of the
+// difference) or `receive` (a receipt of that many units; it needs a `reference`, and a
+// receipt whose reference that level has already received is left unchanged, so a file
+// imported twice receives once), and optional `reference` and `reason`. `reserved` and
+// `available` (of the stock export) are accepted and ignored.
+//
+// The whole file is validated first, without changing anything. With any invalid row
+// nothing changes and the import fails, listing each row's errors, unless `mode=partial`
+// asks to apply the valid rows and report the others. `dryRun=true` only validates. The
+// rows are then applied in batches of up to 1,000, each in one transaction; a row that has
+// become invalid since validation (a location deactivated meanwhile) is reported then and,
+// without `mode=partial`, stops the import there.
+//
+// A file that is not CSV at all (a header without `sku`, an unknown or repeated column,
+// a header that is not UTF-8) is a 400 naming `header`; a bad record is an error of its row
+// (a cell over 64 KiB or a record over 1 MiB, more fields than the header, broken quoting,
+// invalid UTF-8, a NUL). Products imports need `products:write` and stock imports
+// `inventory:write` besides `imports:write`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/imports (the `CreateImport` operationId).
+func (c *ClientWithResponses) CreateImportWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateImportResponse, error) {
+	rsp, err := c.CreateImportWithBody(ctx, brandId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateImportResponse(rsp)
+}
+
+// GetImportWithResponse An import's progress and outcome
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/imports/{importId} (the `GetImport` operationId).
+func (c *ClientWithResponses) GetImportWithResponse(ctx context.Context, brandId BrandId, importId ImportId, reqEditors ...RequestEditorFn) (*GetImportResponse, error) {
+	rsp, err := c.GetImport(ctx, brandId, importId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetImportResponse(rsp)
+}
+
+// GetImportErrorsCsvWithResponse An import's row errors, as CSV
+//
+// Every stored row error (up to 10,000 an import; `errorCount` counts them all), in the
+// order found: columns `row` (the file's line of the record; the header is row 1),
+// `column` (empty for the whole row) and `message`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/imports/{importId}/errors.csv (the `GetImportErrorsCsv` operationId).
+func (c *ClientWithResponses) GetImportErrorsCsvWithResponse(ctx context.Context, brandId BrandId, importId ImportId, reqEditors ...RequestEditorFn) (*GetImportErrorsCsvResponse, error) {
+	rsp, err := c.GetImportErrorsCsv(ctx, brandId, importId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetImportErrorsCsvResponse(rsp)
+}
+
 // ListStockLevelsWithResponse Stock levels
 //
 // One level per product and location that ever had a movement, ordered by product then location (keyset pagination). `available` is `onHand − reserved`.
@@ -28082,6 +29753,795 @@ func ParseGetEventResponse(rsp *http.Response) (*GetEventResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetEventResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportProductsCsvResponse parses an HTTP response from a ExportProductsCsvWithResponse call
+func ParseExportProductsCsvResponse(rsp *http.Response) (*ExportProductsCsvResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportProductsCsvResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ExportProductsCsvResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExportProductsCsvResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ExportProductsCsvResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ExportProductsCsvResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ExportProductsCsvResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ExportProductsCsvResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportStockCsvResponse parses an HTTP response from a ExportStockCsvWithResponse call
+func ParseExportStockCsvResponse(rsp *http.Response) (*ExportStockCsvResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportStockCsvResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ExportStockCsvResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExportStockCsvResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ExportStockCsvResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ExportStockCsvResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ExportStockCsvResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ExportStockCsvResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateImportResponse parses an HTTP response from a CreateImportWithResponse call
+func ParseCreateImportResponse(rsp *http.Response) (*CreateImportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateImportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Import
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers CreateImportResponse202Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateImportResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateImportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateImportResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateImportResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateImportResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateImportResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateImportResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateImportResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateImportResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateImportResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetImportResponse parses an HTTP response from a GetImportWithResponse call
+func ParseGetImportResponse(rsp *http.Response) (*GetImportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetImportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Import
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers GetImportResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetImportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetImportResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetImportResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetImportResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetImportResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetImportErrorsCsvResponse parses an HTTP response from a GetImportErrorsCsvWithResponse call
+func ParseGetImportErrorsCsvResponse(rsp *http.Response) (*GetImportErrorsCsvResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetImportErrorsCsvResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers GetImportErrorsCsvResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetImportErrorsCsvResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetImportErrorsCsvResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetImportErrorsCsvResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetImportErrorsCsvResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetImportErrorsCsvResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -36740,6 +39200,21 @@ type ServerInterface interface {
 	// GetEvent One event
 	// (GET /brands/{brandId}/events/{eventId})
 	GetEvent(w http.ResponseWriter, r *http.Request, brandId BrandId, eventId openapi_types.UUID)
+	// ExportProductsCsv Every product of the brand, as CSV
+	// (GET /brands/{brandId}/exports/products.csv)
+	ExportProductsCsv(w http.ResponseWriter, r *http.Request, brandId BrandId)
+	// ExportStockCsv Every stock level of the brand, as CSV
+	// (GET /brands/{brandId}/exports/stock.csv)
+	ExportStockCsv(w http.ResponseWriter, r *http.Request, brandId BrandId)
+	// CreateImport Import products or stock from a CSV file
+	// (POST /brands/{brandId}/imports)
+	CreateImport(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateImportParams)
+	// GetImport An import's progress and outcome
+	// (GET /brands/{brandId}/imports/{importId})
+	GetImport(w http.ResponseWriter, r *http.Request, brandId BrandId, importId ImportId)
+	// GetImportErrorsCsv An import's row errors, as CSV
+	// (GET /brands/{brandId}/imports/{importId}/errors.csv)
+	GetImportErrorsCsv(w http.ResponseWriter, r *http.Request, brandId BrandId, importId ImportId)
 	// ListStockLevels Stock levels
 	// (GET /brands/{brandId}/inventory)
 	ListStockLevels(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListStockLevelsParams)
@@ -37019,6 +39494,36 @@ func (_ Unimplemented) ListEvents(w http.ResponseWriter, r *http.Request, brandI
 // GetEvent One event
 // (GET /brands/{brandId}/events/{eventId})
 func (_ Unimplemented) GetEvent(w http.ResponseWriter, r *http.Request, brandId BrandId, eventId openapi_types.UUID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ExportProductsCsv Every product of the brand, as CSV
+// (GET /brands/{brandId}/exports/products.csv)
+func (_ Unimplemented) ExportProductsCsv(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ExportStockCsv Every stock level of the brand, as CSV
+// (GET /brands/{brandId}/exports/stock.csv)
+func (_ Unimplemented) ExportStockCsv(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateImport Import products or stock from a CSV file
+// (POST /brands/{brandId}/imports)
+func (_ Unimplemented) CreateImport(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateImportParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetImport An import's progress and outcome
+// (GET /brands/{brandId}/imports/{importId})
+func (_ Unimplemented) GetImport(w http.ResponseWriter, r *http.Request, brandId BrandId, importId ImportId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetImportErrorsCsv An import's row errors, as CSV
+// (GET /brands/{brandId}/imports/{importId}/errors.csv)
+func (_ Unimplemented) GetImportErrorsCsv(w http.ResponseWriter, r *http.Request, brandId BrandId, importId ImportId) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -37985,6 +40490,217 @@ func (siw *ServerInterfaceWrapper) GetEvent(w http.ResponseWriter, r *http.Reque
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetEvent(w, r, brandId, eventId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ExportProductsCsv operation middleware
+func (siw *ServerInterfaceWrapper) ExportProductsCsv(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ExportProductsCsv(w, r, brandId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ExportStockCsv operation middleware
+func (siw *ServerInterfaceWrapper) ExportStockCsv(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ExportStockCsv(w, r, brandId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateImport operation middleware
+func (siw *ServerInterfaceWrapper) CreateImport(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateImportParams
+
+	// ------------- Required query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "kind", r.URL.Query(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "kind"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "kind", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "mode" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "mode", r.URL.Query(), &params.Mode, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "mode"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "mode", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "dryRun" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "dryRun", r.URL.Query(), &params.DryRun, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "dryRun"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "dryRun", Err: err})
+		}
+		return
+	}
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateImport(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetImport operation middleware
+func (siw *ServerInterfaceWrapper) GetImport(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "importId" -------------
+	var importId ImportId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "importId", chi.URLParam(r, "importId"), &importId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "importId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetImport(w, r, brandId, importId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetImportErrorsCsv operation middleware
+func (siw *ServerInterfaceWrapper) GetImportErrorsCsv(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "importId" -------------
+	var importId ImportId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "importId", chi.URLParam(r, "importId"), &importId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "importId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetImportErrorsCsv(w, r, brandId, importId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -40887,6 +43603,21 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	})
 	r.Group(func(r chi.Router) {
 		r.Post(options.BaseURL+"/brands/{brandId}/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry", wrapper.RetryWebhookDelivery)
+	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/imports", wrapper.CreateImport)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/imports/{importId}", wrapper.GetImport)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/imports/{importId}/errors.csv", wrapper.GetImportErrorsCsv)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/exports/products.csv", wrapper.ExportProductsCsv)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/exports/stock.csv", wrapper.ExportStockCsv)
 	})
 
 	return r
@@ -44107,6 +46838,827 @@ type GetEvent503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetEvent503ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportProductsCsvRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+}
+
+type ExportProductsCsvResponseObject interface {
+	VisitExportProductsCsvResponse(w http.ResponseWriter) error
+}
+
+type ExportProductsCsv200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response ExportProductsCsv200TextcsvResponse) VisitExportProductsCsvResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type ExportProductsCsv400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ExportProductsCsv400ApplicationProblemPlusJSONResponse) VisitExportProductsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportProductsCsv401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ExportProductsCsv401ApplicationProblemPlusJSONResponse) VisitExportProductsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportProductsCsv403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ExportProductsCsv403ApplicationProblemPlusJSONResponse) VisitExportProductsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportProductsCsv404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ExportProductsCsv404ApplicationProblemPlusJSONResponse) VisitExportProductsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportProductsCsv500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ExportProductsCsv500ApplicationProblemPlusJSONResponse) VisitExportProductsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportProductsCsv503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ExportProductsCsv503ApplicationProblemPlusJSONResponse) VisitExportProductsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportStockCsvRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+}
+
+type ExportStockCsvResponseObject interface {
+	VisitExportStockCsvResponse(w http.ResponseWriter) error
+}
+
+type ExportStockCsv200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response ExportStockCsv200TextcsvResponse) VisitExportStockCsvResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type ExportStockCsv400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ExportStockCsv400ApplicationProblemPlusJSONResponse) VisitExportStockCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportStockCsv401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ExportStockCsv401ApplicationProblemPlusJSONResponse) VisitExportStockCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportStockCsv403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ExportStockCsv403ApplicationProblemPlusJSONResponse) VisitExportStockCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportStockCsv404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ExportStockCsv404ApplicationProblemPlusJSONResponse) VisitExportStockCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportStockCsv500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ExportStockCsv500ApplicationProblemPlusJSONResponse) VisitExportStockCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportStockCsv503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ExportStockCsv503ApplicationProblemPlusJSONResponse) VisitExportStockCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImportRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  CreateImportParams
+	Body    io.Reader
+}
+
+type CreateImportResponseObject interface {
+	VisitCreateImportResponse(w http.ResponseWriter) error
+}
+
+type CreateImport202ResponseHeaders struct {
+	Location *string
+}
+
+type CreateImport202JSONResponse struct {
+	Body    Import
+	Headers CreateImport202ResponseHeaders
+}
+
+func (response CreateImport202JSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport400ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport401ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport403ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport404ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport409ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport413ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport415ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport422ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport500ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport503ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImportRequestObject struct {
+	BrandId  BrandId  `json:"brandId"`
+	ImportId ImportId `json:"importId"`
+}
+
+type GetImportResponseObject interface {
+	VisitGetImportResponse(w http.ResponseWriter) error
+}
+
+type GetImport200JSONResponse Import
+
+func (response GetImport200JSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport400ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport401ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport403ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport404ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport500ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport503ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImportErrorsCsvRequestObject struct {
+	BrandId  BrandId  `json:"brandId"`
+	ImportId ImportId `json:"importId"`
+}
+
+type GetImportErrorsCsvResponseObject interface {
+	VisitGetImportErrorsCsvResponse(w http.ResponseWriter) error
+}
+
+type GetImportErrorsCsv200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetImportErrorsCsv200TextcsvResponse) VisitGetImportErrorsCsvResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetImportErrorsCsv400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetImportErrorsCsv400ApplicationProblemPlusJSONResponse) VisitGetImportErrorsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImportErrorsCsv401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetImportErrorsCsv401ApplicationProblemPlusJSONResponse) VisitGetImportErrorsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImportErrorsCsv403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetImportErrorsCsv403ApplicationProblemPlusJSONResponse) VisitGetImportErrorsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImportErrorsCsv404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetImportErrorsCsv404ApplicationProblemPlusJSONResponse) VisitGetImportErrorsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImportErrorsCsv500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetImportErrorsCsv500ApplicationProblemPlusJSONResponse) VisitGetImportErrorsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImportErrorsCsv503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetImportErrorsCsv503ApplicationProblemPlusJSONResponse) VisitGetImportErrorsCsvResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -52689,6 +56241,21 @@ type StrictServerInterface interface {
 	// GetEvent One event
 	// (GET /brands/{brandId}/events/{eventId})
 	GetEvent(ctx context.Context, request GetEventRequestObject) (GetEventResponseObject, error)
+	// ExportProductsCsv Every product of the brand, as CSV
+	// (GET /brands/{brandId}/exports/products.csv)
+	ExportProductsCsv(ctx context.Context, request ExportProductsCsvRequestObject) (ExportProductsCsvResponseObject, error)
+	// ExportStockCsv Every stock level of the brand, as CSV
+	// (GET /brands/{brandId}/exports/stock.csv)
+	ExportStockCsv(ctx context.Context, request ExportStockCsvRequestObject) (ExportStockCsvResponseObject, error)
+	// CreateImport Import products or stock from a CSV file
+	// (POST /brands/{brandId}/imports)
+	CreateImport(ctx context.Context, request CreateImportRequestObject) (CreateImportResponseObject, error)
+	// GetImport An import's progress and outcome
+	// (GET /brands/{brandId}/imports/{importId})
+	GetImport(ctx context.Context, request GetImportRequestObject) (GetImportResponseObject, error)
+	// GetImportErrorsCsv An import's row errors, as CSV
+	// (GET /brands/{brandId}/imports/{importId}/errors.csv)
+	GetImportErrorsCsv(ctx context.Context, request GetImportErrorsCsvRequestObject) (GetImportErrorsCsvResponseObject, error)
 	// ListStockLevels Stock levels
 	// (GET /brands/{brandId}/inventory)
 	ListStockLevels(ctx context.Context, request ListStockLevelsRequestObject) (ListStockLevelsResponseObject, error)
@@ -53462,6 +57029,141 @@ func (sh *strictHandler) GetEvent(w http.ResponseWriter, r *http.Request, brandI
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetEventResponseObject); ok {
 		if err := validResponse.VisitGetEventResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ExportProductsCsv operation middleware
+func (sh *strictHandler) ExportProductsCsv(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	var request ExportProductsCsvRequestObject
+
+	request.BrandId = brandId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportProductsCsv(ctx, request.(ExportProductsCsvRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportProductsCsv")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ExportProductsCsvResponseObject); ok {
+		if err := validResponse.VisitExportProductsCsvResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ExportStockCsv operation middleware
+func (sh *strictHandler) ExportStockCsv(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	var request ExportStockCsvRequestObject
+
+	request.BrandId = brandId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportStockCsv(ctx, request.(ExportStockCsvRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportStockCsv")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ExportStockCsvResponseObject); ok {
+		if err := validResponse.VisitExportStockCsvResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateImport operation middleware
+func (sh *strictHandler) CreateImport(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateImportParams) {
+	var request CreateImportRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	request.Body = r.Body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateImport(ctx, request.(CreateImportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateImport")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateImportResponseObject); ok {
+		if err := validResponse.VisitCreateImportResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetImport operation middleware
+func (sh *strictHandler) GetImport(w http.ResponseWriter, r *http.Request, brandId BrandId, importId ImportId) {
+	var request GetImportRequestObject
+
+	request.BrandId = brandId
+	request.ImportId = importId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetImport(ctx, request.(GetImportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetImport")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetImportResponseObject); ok {
+		if err := validResponse.VisitGetImportResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetImportErrorsCsv operation middleware
+func (sh *strictHandler) GetImportErrorsCsv(w http.ResponseWriter, r *http.Request, brandId BrandId, importId ImportId) {
+	var request GetImportErrorsCsvRequestObject
+
+	request.BrandId = brandId
+	request.ImportId = importId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetImportErrorsCsv(ctx, request.(GetImportErrorsCsvRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetImportErrorsCsv")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetImportErrorsCsvResponseObject); ok {
+		if err := validResponse.VisitGetImportErrorsCsvResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -54964,597 +58666,644 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3rctu4tjiIvwpK/19VpN6ULPmSxHb96j+O4yROfNu+7HSnnSNCJCSxTQFqArSi7l+qTs2nma9Tp6bm",
-	"43ya8wJT8wDnUfaTTK0FgAQp6ubE6fSePtVH2yEBEFhYWFj39XstEKOx4IwrWdv7vTZkNGQJ/nl0TQfw",
-	"vyGTQRKNVSR4ba92PWQkYVKkScCeSHLPEhkJ7pG+SIh/3G+eUhUMfVKnRKpE8AG5p3EUUiUSj1y+OiS7",
-	"nU6b/Nd/Pm89b201WjWvJoMhG1H4EPtER+OY1fZqt7Wt21rNq6npGP4pVRLxQe3zZ692HLLRWCjGVfOS",
-	"jWM6ZeHsHH2VpMwnkyHjRA0jSSiXE5aQSBI1ZEQqkbCQ9KNEKvtKCXyVsF9TJtUTSfzsS8G0+Y5NfVLn",
-	"Qg0jPiAJ5YQOaMTL8+fpqLb3cw2+XvtYNfsTEVA9xyqw3lyeENHHeQQJo4qFGaTnAWqjl1Aeyo12Z3eL",
-	"dnqbzWfBVth8xrb7zed0t9dsB51wk231t+lOsDFORJgGapXWT9uV0L9kKpk2D/qKJbNLeD8UMSOSBYKH",
-	"EgA6oZEiPdYXCSMqmQLoEGyk7iBCp93anI8JW22vNop4NALItrMpRVyxAUtwTj82L/WmNY/DeehqNzUK",
-	"9zR444hx3GW3t8GYSBHJuCJUoy4RnHmEEs4m5Obk+CURasiSSSRZi1wkohezkSQBTZKpRi46YtAxZSTi",
-	"xDffPg59j8RiQOKIMwCOmLej7c7blzsfDrf/3rna+fH5679v/7T19tnZ5oun7yp25LNXG9OEjpgyZ/Zg",
-	"HL1jUw2ICNY/pmpY82qcjqDjHb7zajCrKIGjA7jqTqQvkhFVtb1amkZhJQ68AIybB2pEx31COQJJ/xPh",
-	"bs6ZJNvtbZLymEl9FgMax/pkUk4OXp4enwFgKqbeM5/9sskfpokUSfXcfc4+Kd3At+dwnLD7SKSSjOmA",
-	"tcj5mP6aMkJ5SBQdjVnSZPdRyLjaI5QE2JWoIVVkQiXhQpFIypSFpDfVdEiy5J4lSCvx33EkFa6dbLfb",
-	"2cJ/TVkyzVeuxy2gy4h+OmF8oIa1vZ3OJh4R++9O1bKPeDgWEVdV23ZAJqw3FOKOMNPKLn7eZuImztkm",
-	"ln/py3bKIb/v2HR22qf0jgHgEiBJRNI+I/UwoX3VjJjqN4dKjek4akYOFb9j06a+35rtZ409wDggRM93",
-	"tztEf/mW1/3b2j///f+6rfkNIhJCSY8C9RJ3jHuk02pt7uyQ+0hGvZiRg6vD42MSDGlCAziAHpGBGLPQ",
-	"XiYGtxFbhuyWizFLkPzjozs2VubWfHl0enF+fXR2+FP33dFP3evrE5/UN7fJEBAnZH2axqrRIgdmsZNI",
-	"DXNac8emt9x8Qz8xNIfUR0wNRegR2CKP9EQ4bZABU/rkFa4/pMsejnzL/YpLdo/gnerh1JOUI3rDbbhP",
-	"dj59yk43AAvwHhbXItfOHM3YlIRRv88SILB2nvoAbG6Suu9sV/eOTbsJSyUL/cY+mQyjmDkTt52liuL4",
-	"lsOUPDxHuxXDRLzbj6PBUPkNDT3fucl8ONdmZyQZ0eSOhbfc/+Tizh6xuOyT+jimAV5mnIgkZEmDJKyf",
-	"SobYqGcFHxEp3CF3bLoHp/uWVyzODKkhdcemT6QLFKQsUT9ioZ50pCRu5RNJbm6OX0oS8VseC9i/gEq2",
-	"l50GJEFyzOIYyWoUwlVkjzE0zTghB11at/yWv4eeGY9E7hgb44HviZSHLAQclGkQAPWGXYsndCrNZh9o",
-	"KNCY1Lc/fWp4sGPBkEwSodgtN9jiQTfEfMHjqb1vJeImjqjISEhVPBOnBz92L49e3Vwdvey++On66Mon",
-	"9c5T8i56QXrTW24PiD1omlCRoYhDSfoMubsh5fPHvDi67L64PDh7CeN67Xa7OGwc3TO7NrmfX//AKEQy",
-	"Q3d9NGj5jALq43nRR+yWs080UPGUUDkPX8hEpHFI6hqrQns4gRwFARsDXxj1zS5RxciQylseDCkfsJDI",
-	"iAfMEAs4us4+QQ/8uuWA9alt3XJLyzV1zKl5iQeey60/Z+2t3WfPWXO7He40t7fY82Yv2N1qPn2+u013",
-	"nvV3tza3kaF3Lq7NnWfli2tMlWIJTOTf6re1n29vP222m/DbgZ8t+HPnBfy8hD+fHX38veNt7ux8vq39",
-	"j5+LzfJ3jf82c714tU9N86nmiElJB/BylErgVgklv6YCYKxbk7q5EGbuA7gmO83FFwKiARd6SBigR4M7",
-	"GVM5JBGXUcgq7rrL7Nas5FJm5BLRR0qUXS6agpG5BGwvP/p6v285lYTds2Q6GbKEERZLRuqSaXLrF2fn",
-	"k4zjbHikhzhbxmJ9MOgt3263yXyy5xEpNK2ypyagnHCYCQn1FToRyR1Rkyhga2HpfMbjL6z9eljbR1l/",
-	"DpoeXdNBxkYbLYHmipBQAYKMGOWaBSoIhFutTqvT2CcUyFvMQP7KpYfOJpJZPUjGhLSI/4NPRjAdYAr5",
-	"1H5R36xGHJPYCuERiNGINiUDXAaoISMu+gQuXDUlig6kRxgNhhasBWB5ROBaaRxPif9+A9UdE0bvoKNB",
-	"YDMZWAefar2BPleUKNrzcA5cJSKGCXHBm6VtgOuEpNx8XtFBIxMUCKcjGM/XB6GVaV1ac0+IabFE3eLi",
-	"ebtdwuzbH/5H/f1G4/9vULyAtT/c1urkB4/8sKhF44e1sfqHxbtlgONsGjxdwJ6nwRDuXb1exGF+Hykk",
-	"m3Nl5sht8mUyzUk0itTsebmgA0Zk9BubJwHG2M/9lmFOYJ9w27SCpNN21SWdSnWJVUHNXW+cN/iy1Z4D",
-	"bzz3M8K8/bJvXGiV1tyvjLP3X/adSwai+2LAJYU2X/a9Kyblom/J7P2XfedGLtiiVH7xDn2GznIsuGRa",
-	"P5WqIRzXAM4xPAAiyDgeCjoex5HGvY1fpFaS5l/6bwnr1/Zq/7+NXF+9od/KDRj10nxGf7Ss4jDwAhIq",
-	"xozvE2R04FIE6QMvRgmnz1F/H9JgyJqHmkhXqE00T+1z0URu2t83wxAkXiAV9BgJYJBQ329Pn23vkv/6",
-	"z51WB7WdC3gUo0e2Q9c+eg6xzp5Wnwc6sBRizmxxSr5W2L+5vr7Y6LTaep7y4fPE/jPz1E8rsOKzV3tB",
-	"Q6N5XYAGY61f/ZtFh2x06BHCmMa6EAne7dMoZoCEIVM0imt7NTaiUbxHch5JK3TxMaFhmDApa16NJYmA",
-	"Pf/591o/YnFoe8KNWMFoVQ3y+SNQbqkoD1AtT1M13EjYIJIK7+FMDbxMwwsSXSpre9tAylWkEJQGUCRf",
-	"LMkWa2A7VGos9zY2GB4PIPhJK2T3FoJyI+/bxPXWPnsrni6j5K46WI52nfQSRu+MWmHMgj0yojGQBxaS",
-	"t1fnZ6TuZw+6sJ9+A5gg/RFyH4lYLwwufGB87riYcIL7Qer+zDb7hksF5pBxkB3GLDHNI058vad+o3So",
-	"y8aCqnWb5huFtrj4Q8H7cRR8GcYi4nQVvWPcxdUDDtK9SLmyuoNIGiRjnyKppGYOviqK7eYoli1tdYwK",
-	"bJevgUkHJOXRr6nDqyOEUOvhSA32mzJXsDjGSFSHlHa8ZLJatOFu0wrD0nq48kokvSgMGf8iZOlnozio",
-	"cj3U15iR9zljoT53cGHLPRqOIg7HYRThpTeDOPB+A9s+DG22crR55cxvVbzJ1/RVEMflKLRCAu5eGsdi",
-	"olXxqEqI5FelBK8FZ1+0sShVsO4AxilvbS5xoB2Jxgmj4RR2N6wkAlor2NRDPmhLO85l81pPadXdxBV8",
-	"vbtEn2VN8liI2xlJXDpJxx5J2L24YyFQBfZpDGzJV93WY1gfp/ER3pBftr96pK6+bIuEPuXs05gFKLvC",
-	"ayKCIE0SFu4blYvjikCiUKvJEzYWiQK5P1JlNEAE+e0hW7/j8hl2+dZOaee+Ki7YRX9FDqMILbj704Rp",
-	"rQ7aDCSwtWhLuM1grud9W9vXzAiu5YnMzO8l+5kD5yG1RulUsq+KWGdCvRIpD78Ip7hQ3T6O4qDTmdBq",
-	"DSPhVBII824lN5HwYXfCdo5FZ0IRO81VMYcL1dR9vgbSWJhYcoJcBHCKjlV2RKd4UUjGSF2r7JSIQ0LH",
-	"NFFfl228oNNY0PBaiBOaDL7s3hjrsbpKiG6MoxVuD4cdNxY1gSsbMoJKJNT+tref7zx7SnpTxR6Bq+xs",
-	"zQouOBklBLFTXhUvzHKbSoim7vu1rpoZ+GQMFZAKhFW9Q06jF663Ss50abpjTYFfGV8S9KGK4EOvtJz3",
-	"RSjjDFchJF+jmwuqyUjBiJhp7bf2rUVHZc+2y4jzmI5oD0DCzRwJXXCuLze70Gua3l8DBx1fSU5H6MqS",
-	"W0mosSyTWPABSwhyB1ztEbjoYTPQJPxVke6KJfdRwG44vadRTHvxl9EpqYfrps54JaQLqaI944wAlDhh",
-	"NBhCw6/J3TjEyKyQFKe0Kh6YBTXd3l+LFmWQCCjXd1JyX2QCuZjskZRnICJ133ZyQew3PCSzMhYT42Xm",
-	"uj+qaGTuAekOAI9FqqCz6TJJIsW0n0Yg4jgKge1EtikQ3CCjbgQD4R9dK5r7jX3iV2y/T/qJGJkZ0TDi",
-	"QFQBvKxFzoxnLYg7MJpifN+YhCmI40V/Hetj+p1I+ldKBHeHmnJ+NZW2M+g8rDEqERQR4TsgPhiFSBqj",
-	"oBCze4YuQNovZiTu2Qi+Au0Z+vMUITjHuXoROKq64HyvhTilfGqAJb+ImBjFWFcNE6FU+f4SgowonxrS",
-	"Dmx+xOU+QeRBd+OYwmmuYnSw7YMumE1Hd5bNILGLXZ2sJFSxJh7Jr3SvZJOhSrHRWEl77CJp3J7xlGcu",
-	"qAa2f57jdsNh60QS/faFfBGaa7pGjVC+nKh2ctMuE46qYQaFxonoR/HD1C7tTo5EhWWtjj+p2+0ryU7a",
-	"wBEkDP0PaSz3CCWoTOQDwJ1csd9jNEHBCVW1lPQo8I4DTlWaoNP8BENANBRhSZ72iE5QzZ+GEeMgndEM",
-	"xPlQVtNjZFd4FEYSLpIwx9ncUlClGiIHF8fkjk09Y1Qw/yTaywmVBpQXd9rqnfeJSDzgd5FCeGYdDkhK",
-	"h+H9+/dNVxNZ7RRD8xYoQ8BuMKIESSWztredNvmv/5wfGfNCQxw1HP/9thZx3Kwuzv625ukXXefT//12",
-	"Lj7PCbH50uM5TgR864tZSLs2w290x1TKiUhmjqrlR+x72ETcr+rzmo/yAKq/6R5YZ6GW9K91cl1AfY2j",
-	"+57FcVOfTK0IjzKrHCW9VGqWK0njr6vbuuEyHY9Folh4ysKIXiMAvmDj03zA7ghG7CJMFyk6MutsieF6",
-	"BPXGjosC2UQJTpSYia6OA9kATRygiT2/to4DZAq/DBr/qyLBe5ABvlB9LrUfSkFxvvd7DS2Cf5hqfXW9",
-	"Rm8j4veMK5FMN2j4SyoVMtvfnVb+s1cTqQrECMQzvDyroFxuUia6gnMW4DVmol0yIRYEklhI5YRsOKJK",
-	"jwGcAzEagZgX7gGRGtGp5iu0SnZI7xnpMcatXNMilxWBLyW3X7zlUT/iWoXRddUGISKLG81eDH/8Hp9r",
-	"aJMc2qvurtmnpu2Jp/FxzC6k7hfPnnElf2RDjFZL+CWENN/WmPVEksPz09Pja0QxjN7U918W+qs1/AF8",
-	"p17AVgeRwwguTutwgBj6RBIx4Tr8BRkMFjbQbX0lrD0gO+02SSjG3WAMCiU77S1S16Ex40SMIsmkVvjx",
-	"WR2Icd7eaW/bLgOqGHpyoRM0inNGcBuLOAoiGCxhVBEAA+0jc5kwyXjY2KuMHpsJJ7BxOzp6RG+DgaHo",
-	"E2qPMk45BDEB4bTo8GG81le8bDL81h6FaPxGP17mOJTRUKtsaXyRiDFLVATXS5/Gknkuy6GN5tfAFgPa",
-	"fzgfSj7Z7d81340mk/Dkl913Px68vhY/yV+3fty5iMa/xtvDFzu8c//89bA9PPmw+ff23bOfRp3x+637",
-	"H3PXydcJDRh5I8ZjZDMypnOvht7M48gGvZJ+hHYpZL692tiZbGlyrhTw5fNcK4LULsudQmmFznjWC3nR",
-	"eDlAFpOoMza5sE21M6l1Rvy5AB0zQ2fgPP5e9H5h2kvpwHjrLcOP4i4EkZou9UDVIx9C089eDcXTZOVe",
-	"pvVnrwZksbNit5NIe15An801+mziBgipaHyId/1KPS/yDrgPA5PGYIWul7pxef/0Wj0N3xxmCzbu0OxE",
-	"joUngoeCr49/JcjPSOvHV+dkq/P0abNDaDwe0uYmEDAH+1+UwiUKX9wshE78fND88PH3zc/rBj9skoCO",
-	"I0VjEjNoI8lB8wOpU05mZ0eAa2s4K0PkKICqs0le0F6PDhi5UgljqiLgYzWonViEywe/4ZEi2xUjzhvj",
-	"ooB/+UBn7zvk6Y9H5ZHmD3SZYaJLmxhVLCFzsWN2MMybsCZh6OWZENz8DcsNoDVvmeO8VzMZQA5UcfjN",
-	"9ubTZqfT3Ny57rT32vDfB3e4kCrWVNGILRjzxbRaPZVKYwq/Y1NCAyVJXyRo+5VKjCUG4yGHovOqQKOE",
-	"5Vo5kZCYUWO4QtgUz8wq7PUqkNHaK3mgqlKQ6JnhCgqT3ic8jWNUeyMrWJzaZnvzWbO92dzcWg5VGEfr",
-	"trQ//Mz8hhFX1QDWEd46fj2PSyJ1DOxOWD/6hHxdX6SJjZyTLEiYeiLRsEcUi2MYRWo3leIiWDDuxtE9",
-	"6/767Me7KsBFa6Pqs/YqGxJTqW6kxdXZZcP7jLvP8Kvot2mEyFHEU8VIPR2HGOll48EFDxgqoeF1w2xm",
-	"1DdsvfWMrDgmT6/bz/e2O1+0obPMz5USCesnguPRCO6InPKgCjS5F64sjIDci5Yj94Btrnk2VEnqf3/0",
-	"apFiI7n0ikXCdZF9Bj5qZkGThE71ZY2acb09DwFBmfGC6eb5WAznhWhfXLFLcVyK5p7hAvq4c63kA3C1",
-	"J9EKPH6Jk7awXAOoVaDMU8TAGGuCDT9dGGP+Gp0drcjYojMc5KDW0dr+p6YDfb+RBzz6RWzzi4dlFhUd",
-	"5oU2f/v4e8fb2vy85/y9fniyM1k7q9J3Ye1KJVEvVWwBj/77ch6jCK5XCWOoFrex0TT7CqkHIhaJh9GX",
-	"Hmm1Wo39jObstFvkiAZD9M8BYa0DVGqn7ZJuGyk9GUaKETkGmYgqwiIU+RkPSf18zPjBxTHZwjAr7d9B",
-	"TT4g0ScGT6faCwh1C7CP5mkTn/o6skGi54/N9GKUgbwvkgBf7ZWig/Nl+o19HcysgyvsAjfb7loKOPF7",
-	"DQFT26v1YhrAbQIQAoYb4Duin9wd2WmX0RiRobCEWSxeBLWSgFriTOFgHaRhpI7urXJ5dUpAAyUSN03W",
-	"7H1l7YQ6NQFqwOo+9jsOfZs6BZmlSGV8kr2UkDlCdJeoUsKLqXyFLr1yzNcW8GmTodBz03qwwnVqfVzr",
-	"NqeWYdIALaQYMcFZ7utjFiJZ3M/yn40Tcc9C/Ib2/Ktbm4lnLaI66MCkwckjFgpg4AJVg+ihUphfnRa8",
-	"NbS9V3uPELhYmRxqU2WjRd6xscpYToKAeSKtWVhnHBonKWdhiyD75xh6ET5e5XatzZr2H7SNK+IZIwxQ",
-	"GTVCPZEqwLdxhNkyzK3peyR7ZO5IHdy29pweQ7BYn7PcYatwltG4PMmtVrvV6Wy1nq2yVOlGUa81u/Ah",
-	"kFXG8Lk4VNnSrWtj6QPMPBgYQpZP8lT8FsUx3dhptVf5dpoFcs+hFwGw0AlnoSMJFU+hSSRjQy8x9vCr",
-	"SHAP4C6NHTWLQLf00CvRb+eIeYWg+Ghcc0Hron0l05Vty+Mzl/nN9QcxmEUUrBCiqSJDdBEEoupblWpX",
-	"q/5tAO5e5t4z44BBFfEvzq+uSdHlwm8R31D3bl8kAzMIennEU3QcKtN/xxdai46CM5tUETAYJGez7U8k",
-	"GTBu/fPr2r0Hs4CxXJqOBhyuLKC6I0wgCFehNU9lKQIMgW2RVajwHj5CHLSu3EbGxcNjYuQdnwM8bF1M",
-	"o8ZCdPbSTzLXdP3PWAR3TLupaJBhLjz9WqQq+6NL4zhHfjstRxVu9i00B6JrZGuMbh/1WNJN2AiuezSK",
-	"2nvcrrj40OYfKz6d+8l8ScVt18fWBazzxI5WSCZQgtCs/s7NALEuQxgwKTMjS/EsXAELDwLUgfGywxXv",
-	"EeOGdZu221uBMwI+YCX5ik3fDnuvg+g8ent889tx5yw6lsf8cic4PH56PHrVfrc53goP3+622PTtONg6",
-	"hYbxT5u7Kni9O+7xyziI3u62gs2YL1CHHVfOXufiTbmKYsM+zbiBFRn/3WUpZLK9XAQxJYh1tdGHGS6f",
-	"fdeWGNAkiVBskTajYJkpWwg2/jb+wN/GweYgoTxuH/P2w6CHkLB00B5WvbtFDDTP5ly9y4j+jTTpd1x6",
-	"jR29AgKWoOvOz93pKrKOeXnXNW09hpIZb4NgqfHr0LZ7GP+4khJ9VnN3wGk8BTEkJkd8EHEmq/rJOK1I",
-	"fX6DGQo8ErIkAvEoi2dABQFVOmu3CcLMP0mzTzbZ/E8aqvxVt8IEFBVG7DidI66eotFmccqoGe7MaPwQ",
-	"Ss6G5x8sKvvypc3F20fnuvTp+GMYLvz2pYiLNOby4Oxl9/z92dFlzaudHpwdvMa/rq4PXr0qkp785cwO",
-	"v0jju2PFRpcY8/Gw018hNCQpy0VuWGWWkJ7aWEGP4JiZysBq7AVnBfQvwLEnRMwof9iRf7qSMSLiIftU",
-	"GHpJCnmvJu/SpeE4d2mF/wF8SXf39MGwEK3EgjS+uxlLliiTtEw+xF1F4/rPv1tHk5cmm3LADD0jZ6JF",
-	"NtGeEAXsYCRSkCw7u7u7ZqG1g6Nm5/n2ZvPFybvaZy8baYYylsfY3UXmwB1kq/n+zbXj01bDDNy1zx8/",
-	"f9lpPUQ4GjhZMGnF47Hu32kbRsX+u3yyK4/q4n150CFakwwVz+vnB8/6kPKAxZhi7wFolDCKrre1w1Qq",
-	"MQJ+zET+qiGLEjKKeNia9Uey3dxzu3CEkhq3vTxT/exCcVjrBPSAtRrp9CJ3wQpEkrBAkaFIJCM9NFpM",
-	"iVR0jHE83PE52qtRMkqDoQ3EBQFnPEyoZNqfTzuWzkJq5qMuyJZ8PyNxTqhCIQPt0+XuWu4SHu5hVV5F",
-	"ceBKtBS8HyWjh+LlmE5HjKtLZmgaACHqbp2qyYvJyV14PHmTPos+bT6nW+rXCzoL9tn+FR4CifZQMG1R",
-	"O40xP6ROs4fjRNxHIXqrRmGjyM8tmtGajkiVCI+0T2u4HgBCQ83nWagLBunlVugZCD/I+YLUI/2mn6o0",
-	"YY19QnsSIxEjhenVrYhqFS8Pds74Atv9uh6Mf4RlP7//tjYX3X5eTWdTM6+BByufbesv6Szj41xsfJXG",
-	"/SjWR2t9AoyiflLbq12KKY3JqU6tiJVwkJWBv4zf/DIesNepebVfU4oZf2t7nc8w54QGgGVn6ainP3Pa",
-	"2dza3nn67Pnu6xcVtNnOx8WKwtTWRAWzkhVZgBlYWj/OfHM3dxbzNrNrLiylsPz1KVLZR3MRYuT5kx+A",
-	"GDrJ5l5tkNCA/U/mRSsQo5pXS4Q+rCgNzVIh3XMxoI+w0Wc71uLGzkKgdRkONh8oDjUfHDa58kNOiQ67",
-	"ef+meXRwdZ17kh9RCXdUwoYilRWcBg1UdM8KOaG1yLVUAqO5N/QKTrzarXm5u7AFgfUUtgR4lT5n0HaG",
-	"CYGBzDjzIf9QjiMw7KuLjzSkJWy0IlJIyYm4ZzENmFa96jgXl1+RQzFubj/f7GwVaFyeiHplUTcnc5tA",
-	"5uQwGo8jPnCc2LVneu4Enbmda/9k40xe4fn7uYJhzeGwWGtn2lUvv8r8mBVbExOsRWPzkmAGcJ05v0cA",
-	"bE+wjpoCjmvfpgMd28JTRZ6gAOVHJdcuYj2EUnOhSgzICTrJmjo7odBq7+IaqpyaknIK8pmILU0KiNOQ",
-	"TIZCMlMKJ4e50qavGTfY5Yi5u5IOpgJVV6IwlZePl+Pm7MjzCUJJebAGSaAFJ7SiH1RG0L5U8eLoTAwF",
-	"92qKDpAp7zGpJItjllQw4MXZLQRr3vKBavkChi2NJQRwv3R6rEj8TU9N+0vQW9Yzb7qGGi8H/UoTu9KN",
-	"P9v9WdzpGtqUEVlrCC3H7cx6Pvo6BQcegMJf895JnMsNyHPz2bMt4MKVio19Ea2GM4i6HpmdXe9DiG3i",
-	"3kRL0yvl99bn4nJ+r9E4Pu8jABdu9vWJ7QOQyhgwAMeajPR7XYPRFmp8wJ4Xr4Ojy4uieMuswweSGIMW",
-	"rdwXIJNau5g1qhWLCUw3TWI3CjkZtxzOaAOmLN3Y5Fn+tERD8stmZoZlVeGspZtjoMlDeF139Yv31G5E",
-	"3uGzgcJK/W6SeNbOm8TFDZiPBuGDApFo1mk1r/Y7NicCSEebeMCNTUzpZMEDtkf8LLjERw/k7S3So5I9",
-	"3U6TuBDKsrVJgFsTI51etNEi6BAQqaVeFHdsWu094Ya1XG6Odu+vt3snk+f8w7gjfwqeDt+GW/3XtJ0e",
-	"iZ3o3adn7389S4o+7NkIPx80P9Dmb+3mbrf58fftrbXd2LORFgFhZv/N9mi4L9j7XAZd1wZR6LiamKtt",
-	"ZYX44pIjRxEH3Bh+UxcSXawiJcmQymFx0748QHmJ5TVfR3EZleB1WJ8Zpvn46pxsb3aeEcsgYSjlHjqa",
-	"2WLc+g26q3ASREmQmmIV9ay3LknFmYcA6ac89Mg4YUEkUtkcMUVjjygmjcN0SG5rXGSfvK3hRyWJWV8R",
-	"kap9DCwIEzrh5o2NmXhz+c4jVycnRCTkH0ev0P3Z1Ils6LTYOJMRnZJBIiZY+JOMIi6SrCSa45V2cPSy",
-	"5tUOXp3B78kJ/J7ik/MD+L28gt8bfPL+Nfx+gJYvDk7h9wU8f/HyGn5f4/M3+OT4FfziOC/O8PccpNEX",
-	"lzD+iyt8co3t31/A70/49wd4fniAvy9hhMM3+HsCbQ7PfoLfc/z78hB+b/DvfxzB7wfgp1++hfYv3+Hf",
-	"2PIljnn0Gv4+uoSvHF3DTI5uLmte7dVbePvqHbx9/QJ/j2CGr9/Aql8f4xNcxeszGPn19d/h9yd48uYd",
-	"/p5B+zfXAJk3N9Dm+CWMfHwCIxyf4d9/h5bHl/j3FcztLY759hx/L2Bd746g/bvX+PsGWr47hdHeXbyH",
-	"30v8fQ/t3+HX330AmJ8cwGgnOPOTd9Dr5BLenlzBrE6w5SnC8/QlPDl9DXt6ijM/PYW+p2cwzinC6vTy",
-	"Bn4RMqf/wN/32OZHgNvpT/gEd/8MxzzDHT87Poffc2h5dgFtzhDm56fw98UBQPviCFpevIY2F2/gWxc4",
-	"24sTfP4TQO/vB/Dk8hyeXCKGXN5A38v3AIcrfHuF+HZ1iH+/hF5XRzDm1Wt8jiNfnQA+XJ0DJK8QGldX",
-	"+Bzx7eofgDlXP+GTDwCT6zfwleu30P76FKBxjRh7jTC5voTdub7GJwj/6w/Q8ubgDfy+BjJ1g7O9+Qmg",
-	"d4Nv/4Fn6h+4p//A0f5x84+aV3uPWr0fD2BFPx6+xF9YxY/n+OQCfn9CL48PuN4Pp7DvH96/LjqD6A86",
-	"vNJWQeGxVRF6Pu+eG4jmOpff1sJ4dE1DbRT6oaNOWuMiy/S6jvfUjDIuUz9kRZpc4+h2GRyrOIW5er21",
-	"o+LHQ1GOtf/b9jbZbJNnu9tPSbvdeV4cdLu9oIToz+3m7t/qDdJqfvzbuuxJGA0iJT0dUaVzxPyN1EmD",
-	"tEgTb+u5eu252tUjuyPFi/NQjMY0wUgjyZoRl4zLSEX3DHMqhrbAMBanhibhPpFpkoiUYyphO8GE5aXv",
-	"H3PLs0Cx4irOOSN9GijPJtwhxk6pEsol1VmBLBPg5L3BtETI1JrKATqYwm2SiDhmISbAMfcy4/csFuNi",
-	"7W3oiJV3MXPcPvHhf3ydTEnn4TEFsjBbs0/6Io7FRLbIGZtgFwPEMGTop6xMWBHc/Zi20+QIigZcJJhk",
-	"HDrBzEPBTO1qLiYA/zAC0IwiTpX2hRtRVLVh0HBms2plTmPLrFuGqdWgr5Yv5zOpuukJtDwRk3ljWOl1",
-	"pXFudGM7lvZ9byHk5g1wim0OoEmpm3WZX9jxUjcqdV0yad21NFlU27YC9PmJ5/dFXfWhbVXqrD0zlnW2",
-	"rUqdF2+67lrcb93RZtdd1PFItyl21Bi3bK2vbKti5zFNVETjeNpdbZgL235mPKsnWQIAoyosgcB2DlnM",
-	"lnd+qVuVOy9BF9O5hC+OCQA2XqYL9t3RvB2appXDLIaAO0oRCu4gS9DBGaSEFO4gCYsZXCkrqRJ1UzsM",
-	"6pu6Ng/6sjWhkvDUNC6taqLVPV1mFHYtmwZlmV7JtH9pmmeBYDZc+kybF2weUMHZCorIKvz77K3Up4A5",
-	"K/YpoOqyPjNEdLUOa82rgt4u6zJ/c5f1XHCtrNc1u9mWdZulr6v1KBLzlfrMI4UrdX5In9J1tVKfAnFY",
-	"1mMOR7Ks2zyCtka/IvVZo+Na65tLv5d1XEyRPlq2+WAwSNjA5DRfKMstqOdXEeJOUS0ss6o3uvJAzmq3",
-	"CH5eM7jAqIYsju4ZiBUR14bsPcwbELAo10lC/2E0GGK5XDNypDChqEnLiS4F1C4KpxEmYgziEjHBopy1",
-	"SP3ARjo8yecY6YA13/zb97A7JeaGd3oIzsiYSp2DNKZS7RNKNAf4RBJ01JDOYjEVCKYrxWCwVqM2o+P9",
-	"OkHsDwpaL+KBDVyvii7aXBRd1F4aXWTCvnGmdvhKqXR2QtUJtyIeAmQzPKS8hIYtcmCsUChSIKJwQaLQ",
-	"boiY8D29MxnKRJhivhAFpjN46SJagBK2iD6pU3Jzc/zyfqfhZRhvZDkdK9wTauiqZM0ombwww7XMykGW",
-	"74XtzohdkWmq4FiKaqX8s9XC87zcAghN9JImdVzos4ZXEG9But2zcnWfsdCcGUl8M6NmFPpEcCMHm1M+",
-	"1fCH7clOeHZMo9CeackYX9eHZbU4om+TDGDFPADzfNgBniQQXEU8BenekNBIkjEFCnrD4+iO6Tp1aBiQ",
-	"Jp+LVlvwNI738oEM7mO6NujvmRoZZIwphBVhHJMaG4ki0VoeHBLzIE0wVl9lhFbv853JkmSrlmHVDjYa",
-	"qynxEUY+GTHKpd3SgKaDoSLpWCfr08qJQlTw9vEv4tPpL6ftk8O3vx3/Ijpnv4S7rV87k022lWyrnenT",
-	"9Fn0XOyO27WvFMG3arYEk2YJ+j+RVnVT9yvYc19nm7KaHqosVUBfrQqC0Moj5WeN92VJs6TemNE9zOgx",
-	"5opG85Uu1SqdssZgVv2wSEiflf5ndR9l1YJXpZ2qll3nyJHVMuocKXqR6FdFUR14zapyYY+b9zQxKbJ+",
-	"zhGtiDI1b+bNTTZs+c3LDAmyN44MNvu4YqSCPOW+qJKa3PeVstH8BieIMdlLV86Zfe5gUPHNrMwy02T+",
-	"m0MHsYpvjjJEyJ7PyBLuy1mJYc7byxzxql5XfLeCx3dfz+Hk0Xvw6JNiPHyAO1nJnwjvZE01sGzqWHfU",
-	"t7kUVqvdE+F0n/i5N5WfGbUNmd8tqft/L7hePa3wJCu6Zq3qkFUVW/UqYnGYVScpfqUP76qZHHz1BC5V",
-	"uMd4XvSgrm+wn7c+tuRdagoo+r+mLJm2sKib7xEferUizB2jU9q3stKfpavNGDdmeJHM0lN5+dhyRx5M",
-	"bSKSUJqsOqmxRWQ1gDSYnkick2IJ98mAGTkkfzdjYfI9wy/o3P6DNKZYYyvJS07ni8gzPuoyYrgoYmMN",
-	"lt3HehPyFVddxvkhXDfefWngz9dInrb5+MnTgtXS8j4wLMk6XpZZUrx218+l1ltpsjj41Up+uedOU9vz",
-	"H7ksOnt8sYUjxScRMJgOs5wzEBipSJFV9nKHeZDYTY4rM0YxJHRrzZwa68VvPSB9mt0qL/ehN7g/8+ki",
-	"6EvgXJY2bY5urSJjrQNi9OFnIZaAkSbpHH513/LA5i5xt8W2MeK7sYOiNMNzedOx2+IOldwkXU3W6voO",
-	"WOijpnqHRa9+PHOSsXQJx5jxxFbA+qqpZVQpZVIFD17ghit59BUY4moMq+bFPi5KJZjnq3bg4Tk4YfZh",
-	"MZrbsgpr3Do2unVNqtlZBXNyV/2vl+HHzNcZfBlIHllHUkT9PyB/T3XE7p8RC+gngwXtdntZorcHocUb",
-	"RmM1XBM2eTiOpSbirkg9xN1SztEMUjWpOVa3ilsK9RhPJMmKlhvdcJ/FMVECuPsei8UE1bgJ0zcSylz7",
-	"RIk41HUKxiwhQSKwXq7RdmIdaq1NQ7YjUiQRkhHaE/cM9ZzFq08ro3OTSJ/G8b/WhYaaBNyQ7/NCmxMP",
-	"U5E1v6D9WuFKq0bHauXIo11pC4zYFefCtZDYPD91wa1NDxDeag6Nh5xpFKnG/gLU1uU2/0LqPwqprW5y",
-	"IWKvpcCcj1fz1YOPieQPC6j501V2qnCcrsqqMeNHu7i4UsXknn+T7PBPV+J7HpLXY9Xg37yf1TQsLoJT",
-	"SBCSfaRY6GaxLJ1/8dE56mIU2B/AUZd2ZdYxe8JZoj0/RjRkpDfFYqlCh08ZNbSHXiG9qVN9wrWbLUyp",
-	"qR9V4NTMvjvUc8zQe92k7B1bi5JNfm0NR0UrUNZn5lOFTClzks2i6dRqnGfTYOTZYtyAkM1F4QUHzQ8m",
-	"/vFBhXw6za1NJ9Zxjxw0P3ik3dz1SBfY46a7skdHZH3fmq/9QbhcSF5TjHAupu5ZO1HJiRhEX5JXaTaO",
-	"YrxiEsQvTLg0/kPSHs4JbVlYEXbGOXU2DFbXyyG/iIjr7Jam+lbdEoGZAjhFftdY2v+l+Fydzvx75HAL",
-	"fg8FSlzyiFiBly0jR9mS/mh8a4U7c4VQZoyxEyqJcePIM5Lj16sxkTjt69Z1ofEXfn5T/LR+N1UYmvvk",
-	"rIyjLqrM+m88Mp4uUx5kXq/AG2NFe12EIlMkZFXKRnRqy8lmXF5jHhaX3YX/QuBvicCVmoMZL7OVEbis",
-	"KCh6Jj0eAgvOqtNCUEzQRCJukiekHJ2B+xVG4WBK6p3d3V3t5nhz9RJrRe62dnfhHyVL8e7u8zVdpGGW",
-	"WrX2LuLhHB8QTc5RTeflJSKjAdcOiXcRD59IErJYUUmG9J5Zs2nMwgFLSB1z0VFFe1SyW64zSkhC+VQ7",
-	"jzb2bnmT+OiKO0avloSpNOH+HvEFf0N5+BLG9nUuF0ba2AKzhdg37RYOQcNfUqlG2gXSR0f4mUH++b/+",
-	"n6RN6qYeJCyjMXc8NPn2WdIVqaqeTUDa+067aP6k9+d9xPEEhM6lRoXu6No1r5GeSuHb5gu5fXRmdv99",
-	"7likPmRxmGln6T2TjdYtL5Sdwg2D85DB3SaKROEVNlE7BWRQdP8Z8Rk/crPEorN5gQzkH509/4iCTdhS",
-	"LdFkk9r7veasGuuD8uZvLBHZBFj2Ch9/tst4SM9+wYeo1B3Ihs7IV+6evUJ6pFc5038sdCj8gs9bGM70",
-	"nTPt4nfz3Vi1fzalz9meP2TaLlp8UX/AsnXgrgf4XH2BGOp4mWGdfXLgonzmtGpQP+9mjoB9cG0meZ6q",
-	"iqfHvNDXPRj5U3tA7BPHgv3xs1c7K2bnL5Lz50QJ8mxTp88CKn1z/ar5nNR7QTIdK5IwGqKXfj9NgDru",
-	"28oEWLYO8wBpvZhKUo7FVhv6304+o07ba7fbugZwIEYjwbPSfbJF/Ezo9m2cUq7vwfrENK/0J/pZNeFn",
-	"rl6I9FJ4nJgyCdl66qM0VlET/uG0buCAzHVE1MEy2ZpIb+rmn8KbtlDtWFk3zaKC7Mt0Ds+KmrTnVQRt",
-	"RD/hciQ0h801OiYn9+lCvU1ZJ1VyWTRm/RXSpx5C089OEuDVepnWn7N0wSt1sz6C0GdzjT6bqB4SUtH4",
-	"cIVk0qbnRd4BCdhghUxnpuulblzlzdCBixCAlsPsY1Uh6zxNjpMKG50Q103TF8diwsID9E+T1b6KSCJx",
-	"QFlgNbVBgVDt9laOivm5ZuIr0NOPByxeucwALkRPqUqB+riWMJzqZVZVZrn7rXXW1yJOpQSzfBAbSPBF",
-	"g3wnlfO+Wt7uObm1lwIieiSH4Adk6Z7nuLxiCu6lS+WZs27x3F7YHOUeGcDFInXqpYgDkki4nVAv12m3",
-	"O/s2taYgYybGMdOSVwRMPJ1mlWOLQiN0XOjTh+9n5caqajhLF7kkzbiJ6s4SjDtJxYW4w5ziHon6IDk+",
-	"qDr5Q1OHr2rXLTmPy7SnhKJLTRtaUYD1Qtdp/Wcq6pjrUXiaBR4bK3bp5irUfLQe5hkoLZAWJm43p7KK",
-	"GJVxsAKRS1fH8sKTRapfvEiqFEPurVih0sxv6TzF1ohOCZV3pG/q2BoJPL+YtcxZuKFdRtU2W0Fn5szu",
-	"MOvnPHxlv+Q2NB/NFhfbGPU1uZgsNvPvjtvpjO06U5aNMn9/JIJDlhTrQ7bXVofZea/PlTxrr+tOW7Uu",
-	"1LlgCLatZAFHIK+XqcnhhEoyjmlQqma1+YXO2fnanYl6FZsyF6tLCVeqlJ/5CrJzkiUvSLndT612GkT3",
-	"jGOeu7KiXofp/kup5TXX/13q5cth0kX/6ZkY6lWpTBFbKqJmH003X5XCaAmy2sZ/YeJ3gIlZuHYVJjqx",
-	"3CtjYgEVKsLCHxkTFwe48RmyT+rG90unBNfUEu6Oxl/o+R2gZ1WQWjl1xcqoWQpNK+QxeFy0zPBxHT1U",
-	"sEqpgHz4XDtEAyWSeWJhKgH/h4KEmJ9nH9PLZDySnErFRlrcNQejqY+MnDA2Zklj3Tw+lfmtvpLiZmct",
-	"FAPONncXrSiroZV3ulgwqSNcBNc11bXLmNHOO9LpE6lD+Iu5YDJvUpeCVmdScf92bn74+BwP1cWwK6pC",
-	"S3L0+lqgcCVePFldN/gA+b/qYJrDUdhUVxI2JyCb2jK37pljtCyDEB4WfSSeSIJOxVNMV0Z8vY2+Nn/o",
-	"7xPfuB3ruixcEJxhQQLF+eU48/VFUVzeof2M86gonOKzomyqm5VE02+Tesshn3+M4/BsKssKTYM5nQ53",
-	"wYXKOV3rH35++fLosntxdPby+Ox19/r6JHcC0ajkSHKRIvUy8vzFk3wHPEllAEE52dXKZ9JBrJmURo/L",
-	"k5TSwFZeiZhkzsn98ESafBBGu/AXPv7x+JhzEBUY6bIXq+JkETEqknM9Ll4+IGyfZlpSuSgPI6DuEyvj",
-	"RUZFWAcSDBTbVYAil7uGYTbX0lZcUg8xGFaqb79AGxs9UlIDAOn1WsYWW9dlltjkaXmhzYqa2gUVXmdL",
-	"wKxetDSbrlOZ8/dHyF9amRRic+1ERaao6iKYXr27WRWkxQq4KyQyyoHkza+iWjBHLVSKu2jlFQ73AqLx",
-	"LfjQP5IFnZfyvTIU6q87+/u+s6t0ARW3d7XKYNV7fA7GLErI+bg3+8Pz8nxDKlw8TCd4chzvRUxgluUQ",
-	"TxgZsWQAXEOU2Ozx+G80NkaSBBSZCqpIp60dOpUQpO74RGIlSuht+RPfTsdvLDdKfkGuIJdq/7rUIDlP",
-	"c+b7/i238u8//+Pf//kf/27kXv2Pf/7v/48jCOtnGptJHfC7kTerQPdSh4RJt0PW7JYTQv75H/8zqfi/",
-	"OY+LLcwA/2HGdv7TEvnsc/vf/z3/1SrdK//7PxzQWYXALUdIf1U140ox8AsITNZjJvXv/Iy/M4l+ZyyV",
-	"Xu2iyKgVEe64Mthn/SAfXfN/2YnK/28Zi32RiF7MRpVWp8tXh2R3e+cZUA5o1LIl5FBjKBXG0t1cHmOO",
-	"HlsOwbTF+JuQ+XlDyekd6wZUMqtezNxbAsqJnEQqGBKdZ+Hr+bba3JpFH9e6H3FMIdvFdt28t4+ZtPZN",
-	"EnlMuZWznlk6TzjjwtF7rSt5zXWJDVZwXDZbZl2WzQpzSrdaffmCsvqjtyC1qQHdMpg1WsjoMDWTLaYn",
-	"wmkLQ+b3yJopfL0aSxKRHFYfqjdiQkaUY5YOHA299KXJJYzXNqb9jzhsPKljI+1baNBUe1P6Y5aMIkw4",
-	"3OVCdUHEtohg6xOAFIKJin2ckYRT0GiRc3gEl2T+XNdCwIRsOnIAbslOKTN1yatua3OptKSHry40ybhK",
-	"pngMC5B4yIobng3f0zhvKJUFp81KvfnRtzYn86TT/ug39opLzmS3hGm2QyRs30AK99SUoxzajcyb6j1b",
-	"+Vw52bc/Izk81r06TrX/7JRFXCpqnFarXFD1UjEjt9LiKECOWAaSUFUUPTdoqoYbCRtEUuk8uHM9jud+",
-	"LhN4qFH12K9mRY3gAMq0348CIJpdbOV7xNfVFUzEMyYF1yxSN+VZrkHfKwQadkeRHGGWcI/44p4lXSdG",
-	"UGOAhUImaK20DYY2zfOWNoPOcsRvX+58ONz+e+dq58fnr/++/dPW22dnmy+evqstNMZlI2zjRWfvwB24",
-	"IrPDtN2uvPhUpOKS57bh9IlzaPo0qhJfHBFp9jCKPhkqNZZ7GxsMQQRfTVohu9+wZ3Dj9/wbTTwNHhnR",
-	"GCgCC5sGSh5JuUzHY5EoFjZHLIwoWkg9MqbTWNCwqYRoxjQZMGgKOCiS6DcWeqQvkl4UhoxjfFazL7Bm",
-	"/IipoQib8MRcqR4yuXEUKI8MsML8OMEc90jXm3r1MPg4EQGTGD3vkQRER0xBDy9xdZzGdh2AZFHAmg72",
-	"eVn475ynIIeK1NTKZc18Uii9NXupnH4uHrmlEC4DuCBRJdFSFZERHzWaOEbaHIXNbV0le7hXdGXKQ+SI",
-	"RjQYRpw1E0ZDfLCQL9JR0vmyunp3fBTLDOG1h9Zk5c9D3vbL1xOGbuugNhw3w77uLxJudGdQrEYQySzS",
-	"b8LiuKkbk7dX52emHEA9TMdxFFCFUQbSA+FEJTSKQcSCndbB45xJzLQVatMhhvBtberMjTpjNxALfUtp",
-	"gML9HcRpCGwWztU5Fl08Fl3Nlta3OzsVc/axZpBWxm3g6vQw5hR1lRBdPEU4wlZpBGGLEwBHimMgpR5F",
-	"So8CtyeeL4TZdsMjvj5neK+ac4bvYG5cEJkGw7xomEjMsbRLg2PMuEJA6n4d3a/HaIKhEHdwrLF8kSK0",
-	"8FiPYdk0fJSNQEmPhhjvTlWaMFIXWIwOR4k4oJrgUUBjAgfy6XaaxA2P0HggkkgNR3o3kfhEUqbAFySE",
-	"pmHEeMBwNpTEUZ/BQSZ1n30a+wSmQpXfsFGkuNV5oOUTSa6vT2Bc7cZDlV6EriI9jlNJttpEmkh8eNPN",
-	"3BHMmrCcNrx5Ion+JnB7GO8Zuv1MHrXKflIXmtDxoNgMVmO+pPP00wBj+MiESpiuzWuDywZhDoeSZMKQ",
-	"bTEnlIWkHouBSJHYejpBib6kG8V9ChIWwo7TWGYzTPkdFxNu2GOR6CoceWysqQ2OeYEpKiSKYyasnzA5",
-	"LOGAJhH4xsA6kvZTnl0zfM1AwiYocMbqJiyVDih1YcPSqKii13wzC21lLr3zFtgAyMJXsisLh4ZTWDgJ",
-	"Hkb94gIAkDENDH3LGVmTA0JvVtfuUjYc9sXqDBkUdWl129LucxGSmH2LFUCYJ+SagSKeZ0tK9UC4hV1F",
-	"7UbsaqhlSBUhlxlJs9fsE9Bn3VXepTMddb01q8sz3LnOGjbEIu0RWk0MiTOcYMS7qWTZKCq3sWgjInCQ",
-	"eueR3WPhPqFJMIwwfzQBdpnRMIOLWXzXJikrjOsAB4a2bfZNXig3zc7suKwLXAjS4Xb1eDoI3TmpsGiD",
-	"uXbNOQfj3JGdzcYe8bPqOKZCIs0KdyhT7oYLS6+MYK1HjalUXTHhLCms1pTln4g0DnWWDCC0uBuwsboW",
-	"KWFcIxj2d8aj4SgqIIVOVaQR0mhZWdxHQqOsY4MdDNuWKImecdciOAy9uWmnajQhGfbb2j4lyiFiZoSJ",
-	"rLudmc2zFFCO6TFZlmdJDRORDrS4dHBxbAgHVaxr+EQcC6EmhBb1DK8ibWKxSBq2Z59Ixoh/yVQybR70",
-	"FUv84tGGjykVVw2q95vEYhBxiXecJpzlxcuGuXU0JdJHrzwRq5ZA+NvmliTfs4TG8dy5WutfF3jEOYc4",
-	"K+RZfYqhZ2mwinOcDYLF/YzsKBISw+F1RD45MxQNVHSfD2blToPS5nxwYhtmXzK0qSB15oPgFpn7mAWK",
-	"heeYiMMvnq0sWTe01Kk6/H3YCR+FYB9Df2QBb43HajlnjmaziktRpUBSncZOF0Yr3HO28p45AiEbjYVi",
-	"PJh279gUoN2P4cZwlmc57Jxs+8d5t+Y7NsWVShXFMd5xKecRH8zFkwqR3p46OGKM47Eq1QzYz8DkMPNy",
-	"KBJtjSnSflcLkB1oEia0r5Bv03Q+qy/sHG6bKQWaSRGHhQ3SX1ZDNqoGXs4nGApUCSpL0vVVbM6FgfG8",
-	"cbWMVhBRMt6ccMZCRNvZb5kCafpSNpGhwChpP4w5Z7SgBCseUITGTIipXySns7pSB0dLGtZQMC2xoNRg",
-	"WE/opAFfUPRql1y/qBpHbVpWKjXSQlRWORVV33p21u6Q64EcUl+0v9MEeIUo0KWx87QrIDvYYQx5RtNH",
-	"FyhjPxYTB9nQrIiBu/Yms2Hd8Chbdl9XXKLk6XazFylYtFHYwAY45pNZIjCzjjIJyD4CZLIAfFxmdqLg",
-	"o86h0gZRhTUypDlilgLaasJdY4MqbK0p5JmXHLZEwXrd7ps6HyqJDJRTrt1bDDjLajm7snwLqLW9pjw3",
-	"S1ib6P78k2oUNl3UCPikvoPniHKScku08SJNE7Zv7piBiUONjEoUDcp+pgtBsOlzwYg2AZhbQiuDSkRo",
-	"R/P3JGQADG0Ac5PENbAGNrDT9YTREJaBJbB7VnSyDSvHdUcqUDMaDIERnUOJszGNMqowXq6kzUaeiOTO",
-	"yJpaCgTRF7kdUqcADzjVmKLJI5RMKGCRlpMxkZ5IygMzGgKQG3NniMqxrlWOFeaHr0gg4jgKjec2XG72",
-	"7sTXIKjmm5eICdIHPVNAzDAKTebLHgPmU+NmuA/HZggPgFjDSIpxzNUEDaaYNR17FWZsRDxJ++Y6QtrZ",
-	"7aVyWpi4Jqk0hn2eGh4GoDkZAqMph3AwDPXN91RwzjTFg2/U/ReXB2cvuxfn5yfdqzcHl0d+wwQscEb6",
-	"CdOkC/anCrTkHAk9TkQfRH3rwdAjRvlkGMVmDfZsaaa2yF27ggBcJbDRJQYnL9rfE6mGfL3T/rfOpqen",
-	"9ffMg6L6gk8tQTI1r2V2AuE61IZls6NV/JUh/SKRM6opfRx7gBNIEw/PL69AgtfsD6n75xfXx+dnVyY8",
-	"xD9PogFILuZr/gFmXW0eCq4SETeNIr15ipotv2G0O3mOLZMD0t6CMJjV1mnjE+KOVRP5MJ3uwcnJ+fuj",
-	"l93zy+PXxzAVyRRqEuu4z5Ex7gL2D0EmxwsQzbiN7LRpVRsMjicxsxEiZ+DqOI0cgzsJl4Omab4tqR0F",
-	"Q6PNRC5ZrwxnU7z96TgCpsXVlvgsGHfhTuj65I5NNWNkwKKVOqhgC1F4yQBClVGUjQwFNCNXqrZg4jC0",
-	"ZnvxfQYBDKQDbiAAyUtod0qrATGAwaK6eVWAwveqVHDme4bp1yUpZlVxdgTNrzuaAwMYO2vBkQnJODqN",
-	"O7APpsgVt0l+UfmiKYC2wP3ge8TfQKna/K1PtW+AVmn0dGRcMwMq7yxH6qiX9DGnccySIjfhGbBpbSqO",
-	"EFAtj5E6LPuOTeXeiHI6YHi0rSYeHYbxaNedqcmfOx/thEWqAjGCaw61S/ldrSk6ntTT0+NrrcUBSt9L",
-	"NYWhXE4yjArgQ3VzrCrIKAkjB0UCMRpFcCPBBYyUivgvX3T1l7rXx6dH5zfXvtlbjQIwrqGAIzrVSrCp",
-	"BhC9Z6THGLeV+1vkhscR0sed9pan8T+DJ/CvuOHmzoGBnWunRZB0l/mQGVa/Ts0qgJUxE1NAFRI2juEI",
-	"RwqvDg2lhlZ50tByjVo136PBnbVx26uudctv+RmboHCubwtM+k4M7wMoNAAy6uX6HzKiv4jEKpr2cvPO",
-	"kPIwRiUUjEaA480AAfttExO+ub6+yLwwkO1He0fDXozWPafgZzVjKEIvIdfIU/Nq1ZYUnRWnaBvRSXW0",
-	"pQNrKJdNHDhaQWWrq/jnpghM3uOo8bN/52VOKlTiztOCIhpNcbOKaae51ihqu59WLevqKgX1sC2vo8U/",
-	"7Qme/V1Un+qhy8rPmlfLdYP2H0iCbHut1MThZjST7ppLyjt34blODpbtqNWcFWVasVqexsbRPrlPs/XM",
-	"aIPQ0ukodooJkxxdC8xunroEZ15WazjgdJj2imHyfZwj+TuJncriuwOzsuDtePJn0iJAryi0ltbrNCyJ",
-	"YzWvVpb/8OOuaAXAnJV/jMNxWXxxHxsJpObViiy/dWdGNtrxf9XYgAbpInMH8y5eIQ6EzIUMQCgyE86T",
-	"/KhWXd+wp7NXatFBs4oOzThTuG4jlT4VyPaWXJEezVGmxOZX1a/Idm1ZprQKP66CXrQ4QHulESIesk9z",
-	"Qh+1QkDnSxbcunJZjVopOdY6ubAqvmXkC9vOScpgVT5DRvJAGJKkMdOhO3LdfAyV2bWWhu2LWRA/WwnC",
-	"j+y5n0ltheG3VphaOdABMcGd7xxvFHi7bniiUknUSxVbnigxb/noWV2/k9SohdPgzuSAjBhQGHSlCGgc",
-	"pDFVxnw0FvGUi1FEY9JPuVZgtB4nD+pqeGijGpd49AHyYAWy9aIRXX/4PNpvYcm1u3T1bBtmYnmeEEUH",
-	"SztdQ5s/bfLMQpSii4ILYhbz7CL5KTWwWp7acgE1WZKzquBfoEUko30MqKKxGJQD+kz7f62QPkt5v8ug",
-	"PgvxynRV5ZcrxddUoMb1dMyKjx8vXM985yWL2aqYGeq2c5ARpPpINwSx7i/c/Oa4afanGjfty3Vw00UO",
-	"Bzdf2u88Om5+Rb7BqSax03a83AtyFfKFtjT2uiygK+YsQg9rudDR7yA7oDvvmrVWbW3zctRAzsavNYdH",
-	"Z+K1nWjNeS0IZzVAyxbsfMNz9mIBej16QgGHaPwBKQVcXrSwp/PTabhVXlcoi1tkKh2ChP4yJoUbar+s",
-	"30yRNGWv5428rKBh5oWjtRRzL6Z/6QqFf4qrqbJKYfnlOldTuU5h8fHjXU0r5FrXijaqbaNIpqwHej/R",
-	"Lko0brTIwazJG80Vloz52mBiijp1vLZOLmD/31jDG3uEfaIBWj4Z+s5glIk2mnjkLb2nVzjJJ3lkCKlv",
-	"/tvOVkMbZfs00b6cKHE9kYTxcJ/Q3BBElTHUB4mQ0vpKke3NzRnlXzFoc3Pl0OtlyrXirbAM8jIdjVio",
-	"Y1Gokx7HRM3Uta8S7gusxALY+BYIQq33FW4Zm9hojF0Ee5apBi3mFvTUgbS1WCkhGitAZOHKL7XV5gG1",
-	"x4295xrNP3s1Nn077L0OovPo7fHNb8eds+hYHvPLneDw+Okxfxt/4G/jYHOQUB63j3m7xaZvx8HWKbSP",
-	"f9rcVcHr3XGPX8ZB9Ha3FWzGfLY0efGLLkn5+h8v3FXb7d01S5IXplp1zC9NeOoDAI/URd+6tQNO46lC",
-	"NlVftdKa0CqrwnPTK6TkRNyzmAbsS2rFOzOpUklzNtFOCyYd137m81DIz0V7kvFSDG/lutYsqr9eJXs+",
-	"w8aUoLTm193K+Ism4JYIXFrY3kyzGqEKxSLX4Dn/dCrizK1l0Zid9RI7r6/U3X2E4lbOJs4P2q4s5RXQ",
-	"RDWfPdvqrFR6aSWVrjOZXK37J1XVWrVrjjouJPPSRg9RwTpwenCpnW9Z6eZxK9QsgdChifFYVl0Ba4zR",
-	"gtM4sEtlCcx5/68ldLnk/LsUvFzI28CdcnHoihYriWDz8AXksIp3jyeMuR9baGFBlRmqpjEhrLa6A03W",
-	"rq3BkAV3IlV/oe93ib5VJpeqBmsjb8n0Mvvqm6DusszzzlKfSOP1j+HzecUvo+KKVBavV+9NkT5jHJ95",
-	"bUoYiCQr4mwKfvyF998j3ldmoa9qsC7elzPSz776Jnj/5VnA12XaFyfx/jPkgV4lv+fyfMqFTXhkI0jp",
-	"yP0BhhBnBpcmrnkVWlsIhM6qLi6rtfgX6fweSKfdtvm0M2uxLvEsoFCJel5mn/0G5PPhqZYX+aq+sRG/",
-	"tkxewvaz6IxIedVuqlFw93W8VCsS+n+XaaHrWVUfeGqhYTJNcdZ4/LzRnjY+xFNCZWUg+veRWHpWSzWb",
-	"XjoLk8MMstVhcR5hSHJ1hJFbT2nokml4oTnkOuUZM4zRZdoE14tFcId5I2nMGm51rswa7ZCGnMOqlqHn",
-	"WLCX0ZAD262KdlTJBrVKJQ0mUr4UcYV+38cUND5JUpPidxxTBRhA6tpK6ITqCWs5RMLU2HdCjRMRM0l6",
-	"LBZwCAQRnN1y/YrRYFgMosJP1ryaDjA+f392dFnzaqcHZwev8a+r64NXr4rwKzadOZ1XOgPWmuTt8dye",
-	"q0ooJWleftpm7DKxFyZD25AqMqIh09F7VdEFBWanJ0TMKJ/RpM+UvOGFjC/FpGKmp0dSHrPMaovJQ/QR",
-	"KlJrDZvNZnvzm+jmKwtGzo47Lm/gVqvd6nS2Ws9W0aLHVKobafFgTuErzH2kIxo1+MzWmZ2sgtIDLRip",
-	"ZMnBwOBQPuap+C2KY7qx02ovX1QVU+Eqwp0lF3Xp+ccRrDk+V5Fsc+oeXTKwp3tGKqhk8ytnWlUT54ZH",
-	"v6bM1uPLI7MX1L9xbIdPt8umwzFaWWHkf/v5oPmBNn9rN3db3ebHv/23SsJv2jdHTEo6gJc2jXen+XSb",
-	"BEOa0ECxRO6Rg+YHj9Dmbx5pN3c90vJIF3CxiWsD/usg/CWVaoRVGNdm80IWa7a+LORwwZu/sURYHw/R",
-	"z9MeFPwV2qt5cDicQ9N9yoVyGPT2x8/LA6f+ZAzkIv9E1/yit6IShYvb/AB/g7uIhyjcBCwaq8xYtvdz",
-	"hgGwjy6YV4WtA7rV4PX5Y8EAWrs4byLNbLe3N2fdE/TEq0jzSNxjLhhdJyHPLYSlWUPp5TU1owHXuT1w",
-	"qb7OmD+k92yP+AYiPqkbj6wkie4jPmhYPyuVJjx7GwhkuUGmb5AebK+tIqfzt2gWyfLh5nORjR68Z/uY",
-	"r4JmO+mTuvHWQMEgpCM6YB6JhZQNMhBMEhZhLpUJnaIzmBO0qdPw6cWhr5UrEpC6Tnfy8+bHlp5Go0XO",
-	"x4wfXByTrVbbZvFRESOU8HTU02mzYDQlgPONMF+irWuMq/M/NXGsJjTzdTYeo9AAAS+Dt069wXhfJAED",
-	"tsLloHMUzMGA/DQAuiyK26azBDSfiD4G2VB7NUu5cFQ9wl7N7kD+KefZ50pe3D1wdiL5swN39m5Tu46s",
-	"/nIz89ixjd4BUq/tWFBF7MuZ+TWZtf+u8jywFZqXfulSNy27K6zQz7YuUz48y3bVc+ncoY7KX1NbkXnH",
-	"FwnFkT6Q6MfnJBVSIg2GIC9ak8jK6fgX+9VbmnQcFrPp/7wCaXzeBphkk1h6Zy1khzLHd3dG80Eu0gcx",
-	"D7OB17NkOvNb1YlQUg4Al4omytTY3M/fmIwmJi1N1AdCpjNpRbJFDowTZp4GSqdSmZPx6UFcygp+po/N",
-	"i1SEWO+uzWK1v3kM9qpcjlneYlx8AIeTMzRlrHwoZ2M3YvcrMDmH5zdn100jG85yOQ+4CPIz+6e6A5YQ",
-	"f01ZvyCmarVSTZmD/mydJkOvyD//l/8tS9fqeyRkSXTPwta3pQCrreHRFeDjYpTQGsHtCUOV84WISjqN",
-	"nSVe7nOUHA41c6PFvnjX3w+pmk3wrEtmjJlRnGu/ihZ5g7pj0S+2RRWeVSbThNlMYXjlLVBNG02yzieq",
-	"s3bGLBzoPH15nIe5B3V0hmmcchUhXxMl0BTH8TPBSJcPWz1JwLdyC936eubsws2iY/ldXF0W91fCT9d1",
-	"dLG7aE6rHl8BtpDh/AaWcT2Bh7nEGtOHu/vz1Ni2YN0yV3uzxAPT/NHTo6xQPtACJ6sf+Ai2heiR7ppV",
-	"EpbY9Vmi/uf0H8edzHJ95PURM/PcQ/zG8XCcGoK7/uEQybxUUJhVdDIU1iiUia71LCWUc4mYekEmfB87",
-	"N9Y1tVfaW5YaUL4PXH++Eq5bXeLigv96LzMVzTfj9b6Yh7muyFBs6vPY4OZIZtxBK//6S2sDWDdtGt6d",
-	"GjJrI86j5xKwQs7SmcyJxinopb1Vhlm/EuMKg2Yc5gPh/FXZ5AKK5bzpXCTzjJ+F6GeccYFn5kKRKVO5",
-	"a0bR59gJRpaCRApz4LJPAWNhjuHaTx9zimuO185rFq3bD8gHFxZsHCWW02g03WNU/n41D2rQsxjAVNzs",
-	"/Hh52VVRKpaY0d6lV9Oy3FKZMQWTS6EFJc8vpcWRshNjTkj+lTwYixf6d+nDqJNuZuCvjHyY02YlH6S5",
-	"iHM9HbOql4/nyVj42rcRtdy9/6Okrcvs8nISsqBtUNdd0Cl4Z/IVLY1nLunmKhlPnZfA5CrPqJNHWGvQ",
-	"IpSM0yQYUmnrzWjLYZHVLF2ca8Zc4xyvYYX9B0XW9xMxOvkWdmzXL3TLqymx7lcr9MDlyf/+53aWXazy",
-	"WWjA6FSr/L6l5rq8p2tuRueLbCYlTCjNZYk/7fX1yRUmRi9aIXcLNb2fP90uQPxppc3omg6KK8fEKUmZ",
-	"9iw91tcmlahjEs1G6jGpJItjlhQsoEuyjhbtHpvlovReLUUfL/MeSPRnr6ZT/7yAK+kBtCXPa1s7urnE",
-	"CUTc7dKZcTN9QCbciiwWM5k0yIkK16WtnyswRcPDYtYDQGI1fPhmBYBUaATNoAtVggunM+O6xiaFQpOo",
-	"MVGCBDGj1thfvrxL22YI2MIczfoLh8YEg3r+ZOVeprVxAums2M3a+6DP5hp9tGOVkIrGhysoNE3Pi7wD",
-	"UqpBtJz4mq6XunGV9Q/oYqBD0CzMZmiY4z1T28v2qmWVvz+br3x0Gzaj0VgkiLxjCiegNojUMO21AjHa",
-	"EHQcNQMRsgHjG9nef3a7y7to3BRjjWVNUwE/IxwP0QOvr1udf0RPscDvQ1I8oeu/8aufTccklqei1NQS",
-	"Gs5kSBJzkifqORtb4AMmXciJvbm9u5vnO7EUZBVa88B8618hfXmRJCEBQuqTecMtS1NamY10scSx7NDo",
-	"Zt/wzPx/NRn6/FOcG/MelKzNtaXvVKRWW8fWvsx9aJkBfiZZmvPx+SThRn4JEbNhQiuc/awa0Sq2x/Wp",
-	"4Jzlvdc1So94iGfhASs1tcjtXJnVu6Bm5gcM5lq69IeSoqPLC5sdccqDCvXCn4z+ZLBcAQVcQC9GBLvH",
-	"eYfPXi1N4hX73STxHAySLHl41rdqC+ITqeNa3EIypvL82ubB4HsxD1Ye7blCRJZB0AnInMmpmH3YZuv7",
-	"GvFrvXXs73NTFs4adFYgVpXcWpSVZsvN4DiYq6N1qrgtNi8Auj66RhbPxFJFbBH3L6iUhEosyS1F4me2",
-	"cuhExnTAzGkwBSgxxA8et9aPrVtNp2tO/oFSbDR+QNEg6LXKGdpZ4wyluhboaVEp83y7yCpsbVYX3MJa",
-	"bBXhplPChS2UaUpkRiPWFKnyTIXaMJfMnWqZOGCjtaI9cyy4ZC9EOK0mfDoYvkPeRS/yAmcBi3TpWz27",
-	"IvVLx1IljI5IsXrc3G/PC1K/Ln7KqTJpUA5zpRZBVJgJ3rIzG7DcF1KmQcBYuBpNLCGxi2AFxJhZbwn4",
-	"Fg/czy9A/5emuN/D8H9ubId57xERh0wqvfsrh3OUjmYFqXmU5KeGP3wsFT8zFsnqgAxTSL8ZhT4a5l0w",
-	"rssVPF19PtfGjDmTLNLPWCkf1XX+OOKDYpDp0izwD/OQ66wyeTkvI4UpUulr3wMLQUkSuGO5R/zsWPjG",
-	"N4KSzU+fPOLrso2+U3MALyEsiYtVqinZ7rSz8sEWXbKq0vDC+nplBdULeSryApr52fRqplxk0VLsvF/B",
-	"OFw6zBfZd0ovrpxhS69emVms40m48tVWyfPkxy0/Gy5WOsllq13/vJwMrUDhHp0tKlPUP8ZUXRJ2/9Uz",
-	"Vs8tUDgjNi/lYew5zu38s4yUE0mbHfsCMahHyvARLMzIhSbmto4u0QceOWD//dGLN+fn77ovj68OXpwc",
-	"dQ9eXR9d+o2MMwEaZiRmGEmndSdjlkgsZ26mUG09qbjhvpno/Vie0ZIFCZuTFkRGA47B39jGI/5kKFnQ",
-	"1cU5elSyp9t7ZJwwLCCvgxm1sGEYP9EniKIRluYPMZZEKJMeSseN0AGNSqlF9EdO++/+vps8f/3up1+T",
-	"68kvNxcvnx+fXHw4Fpsn9IReTSrzijyCx/aaKo/VXbzXc+uGaRRwqFzH0aLizLF7mMd3ieq9NGPO8ay7",
-	"rjjFlBgO7BHOctFFz47/r+WiV753vksnPbPF3WwLMsVKgfua32wdbqwSGeE0zHn/eA57pQ9+K07IxYU/",
-	"kBMqXGSzhACJFIHexeNJFL1jktQxgD0XhhpaGvr5tvbDbe2j1mNpmgBD6CSLAvP4YTHYmCrHY7pwc/xc",
-	"IT9FtoJhFx26W7GYFLxvSumOnARH9dvbH/7Hz7T5W/fj325vW+avxrqJjn4gWhudQ4XINBgSKkl5tgVP",
-	"n52F8c3Vbj/ORVSVJC1hlsxGOi0iuTi/umbhHvGHSo2lT+rjmEZc/9PXN/rEJlcz9J3GsZhIEqmGR7jQ",
-	"ATwR19RD3+uCxEKMezS488g4ie6pYh6JI37XjEVAY4DHiCkKh8tqyYoMAE5mb2ODJeOWo8DegLXJDYbn",
-	"Q5tASmX6tp8v9w2SLEiTSE2v4GgZHp3RhCUHKfSpENxpEDApTTI5LA+2QVM13MB8aZ75R2KKJMHq7BOd",
-	"Ra3uq+l4j1D1t18myvdu+ZurzZ2nHunskFHEU8Uk6cH916dprLAWWjF9XaTjB2AWY5CEYR9bt/yWn4MA",
-	"rRMQHlwckzs2JXWfBeMubHG31Wr5np4u7DLZwJZy43dD9z5v0HHUvGNT2fCIEnFI6JgmCnvccmo+3pti",
-	"SqFxwvrRp718EogaQucbEhOe1U7yZz8DE7nlQPt0NIRn05HhwFnqRcxSKTALkF6Tyfaz7Wn23GZojBSJ",
-	"qU5bud3earRu+VEs2QSxu+5r0P/ge8TfoOEo4uZvPSu/kZdsa3eIT8dR945Nu1yorl2arxM5IuVFDh6R",
-	"Iz/0gJy1z4BJgPXoRSW4orpKvkmBcxSI0YVGUaIYHRn+zcHsHIdbIbufkbtqL2hwx7hmgzIShjy0zbo6",
-	"opwOdDCDzWcp9zToJKkrxilXsoGwNqHTUtF+34O9zWpF6orani3TByw6RoB7pMeGEQ/J2/fXBEDKuIpM",
-	"llscUbPxfFDEVYl4eShwwnm0OKYczcl6hgp7t7ypS/T1IxaHWGdL06WAjlh8SCXzSBTqRzc3xy+lR4Ax",
-	"kYqOxvrp5atDsrW1tQuCx831YQtG1ApTVNqS+vanT7iunU+fGrjzHPvsbu88AzD0YjYidR8Tsuj1bZin",
-	"f/tFCu4bAFIAXi9mt5wQOM7MJzeXx4CZIxoMI86aCaMhtCB+IELmZ1mi/CySxScsGArj2g5vfmwaw3kT",
-	"Xg4ZDVmCCzCPSU+EQKgTBhcwSfkdh6OGsJKYG7fh2TZYn69DTqMXpL7d2dJpvcw73AOM1BcKF+CuFlcJ",
-	"fXYa+O0DvSE9EU6JvcIEZ2TC4rgJSMZCmyoLIcMFCVM9HCMj9N7S+wgCnkQUwRtLwpcRwZCdyGsNbm3a",
-	"YoQhY0An+RSow4CwWLI85Zc/orH+fNdMGWEYMkWj2IfBNfZoC5j+MBZitBcYxYM/wRKOVJJeAgir13zN",
-	"PqlssVKJBDZyj1BydnOS5ygkdf/2Nm23222/QfSxpHEUkpvrV83npE5JDHCSaZIIYB8JkwEdI8ZYZqWB",
-	"1RH5VENX30n6NszA5umRgeRRNfTIrynTVSo0epAxTeiIKZZ4CBoYHaGDU8Ed7Vqt62QoJCM+ngPp6yJ2",
-	"Cu1GcNbqPjwA2ois0M9bH1vyLoV/4ydbv/oaNsdaPLVYBywcMSKrJJMkUopx4GWAp9kjfqfV9pGd67At",
-	"fyZhW/Z5jWraKJbfDGbKCJ0hhWuPWC7VwqgeCN6PkpFHAsoDFnuEfVKMhw1CYylweogLQo8CiB/He8h/",
-	"jcZqajPOojpZ5kmrqST+7599h3yU4Y0TosQ3jJ4P6IHngIhUyShkmI2OEkV7QBbgTkhEbHJgNw+uDo+P",
-	"YWIZNjUc1K7YPAMw31KFtN3eCs7oiOFfTM/0nDMME8RLgyhBXNK1hyVP9Got9gMf4R7kN9fXFxudVgcm",
-	"bhYMWAETFYlZnqF/dkH5cdB3NVYDxUVbrta/vf3UfuZr4mjOrJ0JjBxHnHnmc4ZwPd0m76IXCBJrPjUR",
-	"kmhbjOkUuAKdUwTOz5DyMGYJZnQ2dIhq0sw+qQ3kYX0EbR2xwIc/X9DQElYQOba3OrDGnfYOUiUusH+B",
-	"JO8BvJAUGYoNXJakE2NqxXaYMNA2w3L/YjDQmkVTiFnjFE9HEoaxlkVJ6vb20ReGR2gaRsqICfqO8XTO",
-	"6QbGgw6AMcctkZpAjCIuEpi1Ue/sm5gmqUmZEjGcK5bhqRqyKQlxtgRuEpzYi0RMJKZvCYHOE8uCiSQa",
-	"RJzUD88vrxp7WgbDR9ICQ4sDwPJBm+7Bycn5+6OX3fPL49fHZ1dIkSVTSIfrgRiNaFMyOE2KhfuYF97l",
-	"enGFAY3jMouQ8S8gMgxFiLlqYGxnDzJcqvvAw4sk+g37AjE7FFwxrprG7OYf95unVAVD/Dtko7FQjAfT",
-	"5js2Bda8jAKNbN9RdtXJNuGqN/O022lPD0YFhyJIkS8LWRDThOHVV/ePrukAPmtdoeHvS6aSafOgr1hS",
-	"mJFqXrIxoH0Ij9+/f988yJkwVjVTj7RaLb1TU7zsYxBHkNnwD1CAaR7qI9w8+jQWkjXfaKj5LQIyDkh1",
-	"DCELvH6sI51RVSfJZnt7H6mJPpqwd8h8OwxUIBKp2Wg9EDBO+v6pvKEtZmjWxEqUmvOOo4BxyRx2+vT4",
-	"eoaDFmPGpUiTgLVEMtgwneQGtP3s1VSk4jInfnBx7ChD92qd1larjZqyMeN0HNX2alutdmsLq5iqIYqG",
-	"RojAs9nEs4mPB1pjnqEpxsIdQNOTSKoDaH2kG8NY5gqRc0PS8yYbJ8Cz1D57SxsaPQ20LIoO5yCa6alq",
-	"vxCd7Bx9QSJogBd8XmEX3unEQqhsWiEp42rfhE7zvmlUcPkXF3qtZ+BEK+ZnnXTO0FHovNluWznMpicp",
-	"cbjwbN2PoVIPBb2ZUvtUJ4rWC8Zg/G09haqRs6luvKBZNBZ26SzvcsOpIWlaP7Td3lre6ZVIelEYMjQ7",
-	"7awyM+DyEk7jI/R0wV4rfOeKJfdRwG4cbyJXw4Lo7upWfv4IWyfT0Ygm09pe7co0NIAEiWGS+bbUrCv6",
-	"zzU8gzrXbK4IqO3V8FTuATnG75qzCvi8wiG9wWaPfjwfE1cz38SFWIrw+AtJH4qkWhwAIBZ9r1bAT4T8",
-	"nn5bRtCN3zXd/WycwoMK3aMP7B9KUSLPh+0UI/FMUhDUwYp+pg2so+cz9BsklGfqOs1S33Lf0T7pvtos",
-	"6BPk03i4r3lXlN2NG/UTiZ80QsvmZqNFjnTKbpOvKWH34g5YHaO6R+2hmTLePuTAzE7bfWMhMWe21D5B",
-	"1iLvO1VQfH2PTOiU1Lfbu94t96FtV0w4S4CHh9HsBEEetLZHwk068UhJFvcJF473kf2S7lUYGLcH5d6a",
-	"V0U28tiOtenGjb5kNTnA02UdO78OJZiJOvlctPEYA8GjkqIqMmQ99L1MHPq+CdF2e3t5jzOhXomUm0/s",
-	"Lu9wKHg/jrQRbbuzwpwu6DQWNLwW4oQmA6b77awCAJmOxyJRLDxlYUQ1w+TVtjc3V+k8TgRICjYAZSWq",
-	"/D6JFPtjSLNOoW4IoKVQInNBwOShDyLT46gZigAOCf4zVcMNbR5oRvw+0t4EYyErHCF0qhgt5Oi2IaGB",
-	"zvpdz2RZfGOL2GKoArFEvWHla2yDVRgSFHltjlbpVEKzlXlAgrPqYZE4apfMgqQNHnXfKC27em5+Y5/Q",
-	"W55iTTFNwVF1YZNYCW4pfqetO0eKdQeC657czB2luIEAgTFbrIx4wG55cbV2Jruk7mPXLojV3G/s6Rsq",
-	"hxojMaMJqgSZ0TMxayzUqjh+y823WuSSKqa1vSwkY7iUUBNCji8qaTlu5bHeycehx+4n1qLIKxA5VxMQ",
-	"fltqujapW2FirwVnfyBdXGFJ10KcUj414JPfB2UsEMK3AjWCmr/S6lDuHDuXBgIhRRKYUMWaeGZQklJD",
-	"Q/syy/Z8IneOZIhiAooqEpRTNGrKt4yplBORhGTAVK513253bnlOk4KEhYDYNEZDLSe0J1KnuYpGzDB9",
-	"mFs6EUqho1kc3bEWeUWjOE20AfGWm3zUSA3y+Ri6YAjJnvFM90/OXx+fdU8Pfuy+Ojg+ubk8uvJJ3egm",
-	"yU5DW9Gx3l8W1aM1V4YgoR+anY6Ow/p/2XuX7baNrU/8VWpprbNE5g/RlKw4DjWSEyXxSXw5kv1Pf32Y",
-	"FopAUcQRWMWgCpL5eXne436BHvSgV79Gf0/R036SXrX3rkKBAkRKFiXZ4eScWMSlUJd9378fN/jaQb3x",
-	"AB+VGcLJdhphKBFb0M1T5AxtKylJzJ36V8RdgsSuxQ8DgkjkmkhFzudDCSQUkG+j7/ztzQ+/vnn/DnOU",
-	"qSpHudA4EmAXGpcFSNwxzmfEyhlw5Ug2UWXRY2/sr34mKGELFQrjMRASQEycM20Kq54Lx8GTQ4qZnJXS",
-	"HIDIH0oa1OEPwB3Qtgi7/X7XjQhCTFY14brCjPI8Z35EQ2nUmVMbOGcMQ+vFHAoFrDMCDQFa0+3Sr2Uh",
-	"tDCoZImsAzO5Qwmv29YHwTjy1KVA9vZhenA2xqo4U8YIeyyCgkhSjd4MgDUfSn84SDs+Ddbc3Rx3b6rl",
-	"foMzvB71Bs++uafxaPXajb2Eja66ta76TUE+DeWNF8zuDNxGVanStOuqY4xLILQ0z3Pk/0KldQCnnMq7",
-	"MLMTFrMwbdSMXariHCIhBih5e00HzY7gypbfbyuTpjom7Szu3q137mN30OxaWxXuUgL07VcWeXE5d3ie",
-	"L19SVKwLPLO4xkhRLymx7q917pAuPerrtG1BD/N8pTU9qo3iL7aqtSW4Zln98W5d1NdCpLpG4uvVYsdZ",
-	"kZU7urcXscpuxBtO3Q1WV+KqKDRVmrdItVQHuDuhfMfwubZaG994ZSyglaHvng8ltSoQby4+3Cl5MCtM",
-	"CDTqTcdSpuTQolnrTBSuhzLGWs3KCo8HyATujb8obLBZYiVaITuUC1lmMDwdWEDd7LypjYEBmLeV7F6H",
-	"sVF/yY2sjhYRHBpcDxKW/HJCgF+u0bFS6LBmFdzaBpkVapwhWkljzvFnYd7SJQ8UgsdvXLNKepiVfBcu",
-	"IQnBazQRmXjXWBeq4nslxbGt65Yh1kNR32MVJk0FR6pHJtUlUzKU1EOZ8ALaLqzJSb6nKnrsLT6Fcm3o",
-	"UNbr/+ss7Ngwicqr1GIoO1DO/F2/z/73/9zv7e739qhe63Ki8iZz05cm13QIhmLozafw5lN4A6jTeqXh",
-	"uRAzzSZKCm180RkVvmVyQPX9VvEc/XR8dPLL6fHR+5Oj05+PD384qvn0THcxb1l1hdqB4Xf/q9QGf7Bj",
-	"vuRznNszYTTGlUF7+qmkielg2AknMOzc6EJYQluLhefM8JFGMplCmCILKxRdOGOaaYhOO105NtYuAJMj",
-	"n0NrrFjwGGp1ltS25KzNsSqGEtbe76kzIV2VWwfC3xwq5TGXa4L223MxZ1PonVJSdF2qNdwVQ9nZ7+8G",
-	"NlFtIV1xoZ1HILTA38aqOLtNZOGYjtB61D09/euJLmxiBbeOFRx9SFyKr37QsO5Bikv694xnxY3VtmvZ",
-	"Wi2bB3FLe3xqFQogvew4qPJC8qlIWQz/eo0F9naoHgAFKKuwhlVRFN1H0AFWiYosrARJJkpjC1blRwwY",
-	"Z1QWgnX8voo8z86hOHooa40iPXY05VlObTVqOuOFSFnCtdjJpBYSqcFz7C3SRhXg0FyKwl6S9pizuyms",
-	"/ty6zd/tsdHczktnlBTzmXVuYIojxwKJ3Tg/7TzH67AbZcrn8FnUUEIybrcf9fv9oYRekERNp0p6Q0zf",
-	"XDLRiq5LNOHjH2dG78uoQ/gq5BLKhTDdDfEmQzCUN5ZEJALCqsW6IHqlADcpEdLkUIyWYgXAAcD/FUKa",
-	"mE15cV4zCtwRQxFZwnE+RDmGFhw3dO7ik6OTk5dvXp9A+uXt0fHp+xMr3aocWL+LtLFupFYOYdxjxl2D",
-	"SWCXDGUu+JUhKykaMxWZNiduBtboINE72iomgfQr/Mav312qfe41TpO75MlH+i+qW0RwrsamaaeE6AZQ",
-	"gyT2XY8J1oW5Nt9egzS3++nEBxdvVnF34kbaVIN709j8fSWiblh89tijLLiCobpfTMG07DpsY24NqNgj",
-	"/AIv+aILuOEblldw42xsSrg/r4QbZrG1hpt23NXqQPxhkOMq+b1ZARxcF/Z7UXhKxDXuoDZtRpjY2HnG",
-	"wgAUNUEhypLvibMimHrp7HuPiBSp6f102RO4Bl7/FdX0PuKtfHjFwrx+41J3zE2l5AvCRrIvb2lO8Bts",
-	"WzPHJOIAuZzZqMbgGxPchD5g4kOGrfnuT2CJIj6F7rHfMzOp9WgGhNBwRiAEls8dY6fbxuh1d/Z39zDl",
-	"d5lpxAmtH8iAFevGeuPlGMa05gr+GmPXPZfwLxclQRH/RlCgL7xCTu1tARx1AAxGmLAP5X4/fnsRUCpc",
-	"JatvosdqPEdDtLLsu7Rf0qy0PfhRq8uNRsO5mNcar6JaFiWok9cBiXNM1xyaOGIxXqQPTdzFGB+iaUKU",
-	"D1qh9MQ6SpC+GLB4kllnPgvL/D3mgo5A8ok8twPTiNjUY9C99F7DC+2dhCfmIVaggIAT2hRE0c7FvNfo",
-	"hx/Osl/trHzRZjV+xHK7mlCz9NfWk/TIww/OanDT39r323q8+SyzNw4QA+szzZvGyP8hQR+Y6rzG52Ie",
-	"u0qhRCAAEYHiYTwNEXCNZie/HO7sffusO8A6fCPO8JgNpRYytUcbMgk1tIoBewHzxhDr5VzMHdQLOwQx",
-	"dKmKc+2B12AcbiYLVRqhh7LTAr/WjQjLrwJeiwPktRir6gnuL8POKQwUXk4Um/JUDCUBp0nfQEmIPKF0",
-	"DDFnzoTB6TsX8+060BtECyFKSI1brswKsh/aZHmOnavWJIQ6e5wAK86h2N4z3lEVHzcUTPK12gimkquz",
-	"AHTCPoNrqtIyqoCiKaMKFBcvIRP6GkGJK5g7VkHKDWWFKQcYRw5VjlHytRFOrguYaLXpRoAWKLYfVdou",
-	"wLgLqtQmCsC+ADMzPAU67h4MZVw/CXGlVBCkw35yApX7uSvLzwW36ot+gUQ3YDphqywfyqA44VBSDZ0v",
-	"u2Od4EvgQyciD9A+amhT8IWEGjK0h7CY1+7X/9z9w056oCIjhOs6yy6EjDwmF7XEjUtTFgKQzwggaShD",
-	"9XoAG1yVxh4wt+J5diE09Uu4oF5TKRuE9HEr3Dh9RCCVoMgASu9kLhP4R+C4QXJtXCgoBqyA1LGJ+/s+",
-	"SznoXQDrwYfShyFm73c7/b2dvac1zF5C0zjxT64DtAczDSivDkcQnUJPka3x33+ArlyxJi+YrZtnw+6m",
-	"LJCgrHHFWtyWczEnfCgsvQBB3kGDy0vy7oI78wNPJsKh5TSohvySzzWLpdqBJY0PwmoaPK+c3tXbWpyS",
-	"cIYdiLJ7Uh0z2f/1Kv7KV+dGPVw9ZMteDJHUavDZH4kid6tBDAImuwEetq26lBuwoMnYI7peFfxzVcIO",
-	"cqRDPyBD6C79E40byOtfecVWtFWBD9/wbdYOyqQ2HOjjvbe0Ctp55Uh5oQnytL/79x+//c8/7P9j9+Tb",
-	"//T853/s/9vTv3/3eu/Fs18rGpLB/t5eBdVUqz11ZkQdd7UBOtWtlH5SLtauriZH3uL9LZ5Co05OlcA5",
-	"RbVKmS2paup2QaiEYF3LYiW1a2Fcj76c1ifEHRIxcTAGxu9tDPtrXfcnH8+t2XZtJpKUQIgsWKvQHM2p",
-	"h8Ft/6rc0hr2g6ozgOAHPYOBJmRyax5pZ1mD3Fcydc4Bbp3EKpRtzUZW4HV7DNJiUPHpowmwcyDWoT2c",
-	"YGevv9+1RliAiryt3ecQNjKU/djxgRXsdyYEWttSqoGVs0pW1M/fQ2REH4ez/PA51Opo3auDvDyg47yn",
-	"rU9/NJ7WK6B5TWE2RL2sIRyhG0jnqhAGEaVZJz76/49evzs5PT56d/T63cs3r+OIPUXrOUSUjIYyk2ws",
-	"BEFaR67Xm+gye+zIeif44kteYdmSr2EKLjUnhNpxmIjIzFAakecaHCrwS+xb0PATH3hiCMkiUdOpfWbq",
-	"TjZ4gocsUVKXU0Fd4jOV57rqCY4rDgaoLiT09YtMlY7UkX3zDfp4dr0FQmHAd3zzTcQm6hJ/45I85kLT",
-	"SFwLIzXHARYy+op2ggYVSQGfzZA4WWKhNc4iBh4S4XrpggmCDxmJMy4DMTnhmgmZUj84IH5a3Qj8DUOJ",
-	"73Aw45zNlM6QJyi33sicOtkxYgp06Sj09EQVBlvbHSEdy5X1BMMBZZr2j5oJ2WM/+W3AxgrRJqFCvkCE",
-	"leBOHYH4jCtKEOv3Exw9mlGzQk0zDYoi4aUGQgOYv1KTy+spRLY1iylHFXtcgLYSqMcDGCm0IPqOTiFm",
-	"AoM1ARSy/RIqpEc2vg+zHIxidHBWAnxcifYkAH1cpMZYpD/RZg5W5FgV0yXf6GAlMs3OM2KlEoQl2oJX",
-	"6Vf03U2AK+ukQgReuerQVh7SDbE71xl4vxFuJkbrkLjBSxk7jEyWYhOTf5iYPCoAuxSQaoLUZWKlrLWa",
-	"A8uDtPpVywN/+Oyyg2tMiScfidvyU6tRcShXtygOGF8wsKG3YFaUsmrtaqxP/FmgzN5a94lqi27BN24O",
-	"yr0dFOiCoxW/p4MQfUThP+NmUsn+ity1Pbi4VA80HjEfI249W3YSgLADEsmOScaer5yAzQn96AJIE6xt",
-	"N1UXQFQToaWE6P7uTjMRsrq1Y90WAUT1mYQ/dXss9usFCY5YyV/s+/7vf/1vgNZTXIg0bk5nnxiVnP8G",
-	"9CL3Ylg1KWr60JtDbDc9zE3UnQB2E+8KpW7qkzwSubok4qC4ELBwAKQetxkkcMdxcGVthFfY2ddph1TL",
-	"vtwYwUnYSNH7Q/2GFFXuDqUTpJXkuSpLFzJXd21X+Mc/4em/Sm2mLmJx51UFOTHCYIAPSZt6vd2oDw18",
-	"UugD/L+QMAfanFHi8kIwO5FWgno2lKFMJiI577FDJq1DkF0A9JvhvuMOSHtIasZ0smMvOVlnf28vGso4",
-	"k7ocj7MkE9KcQiIxjoBGAtiYrGOLzrcdIZD/Fd5vv8AYJPUC0XBdxHMo1Zjt9v/L7h6+isV/llyazMxP",
-	"oR/qylvKZIIvsd8UFyIR2cxgyr0QpixkjHQcQ+nfDh9M1RGdBcYh+yjricM1cbfH3ldQqYHlp7d9VSp6",
-	"/E7WYu8kxFsPMKbNE3ip11oO09T94dRd0gwmjdFyOAeHfsPdvCK1oi+BDOiaClMXhnnXvY/weETjSDfQ",
-	"0Bto6DuLmiciuxARQ4lujzqKDqyQaNc7WXWqtgZbaoZ0vlvXqKTrqkwrzYLAUetQKifCaBScTtA5Sd/h",
-	"LIb3xt4Edx5xmo3HohAyEQeMw41otU+5SSZWslKxFamqbo/9bu30WHyYAcbnG3pFprFWB7FE4aE6wL6i",
-	"ui4koKJnDWXmo+0DEJwxrMkpFZdDDRBYpKAKY3jB1ccBShc234JGG8pApQXlSg1azeqVpZrYjiJLJlCD",
-	"NJRQz5SClkqMsxmvF+0/EBLN45XqMMKNQN8I9C9DoKsiZZwl8yQXdPA7BGixw2W6o4VBYGArmbr3L+Gd",
-	"iF2W66Q0IiCHODvZi2y0cQMxBgHI6bQE+tkgksJnM0iuLc1XDoLXkN3t2L/Buyin2uUZ/Rdskz3dY6+D",
-	"yuwDdiU402NxQnV4iEGdUR+EBuXrfnwBzkrMxAf6yQE0jrMcuEw5cKeqgiVqOsqkIBRzLK6AHnGcEjaa",
-	"owWeig9Uzwp+fKK0Ceg81QIa+jTLczDk1bj6yGsiRq/8Uv7Fg0ZNTzvPZLpyCszN5K8Z9Ja1PLIQZIys",
-	"/FxYpmN/2zVPthvn7kJmwETpdofHtcXUcseeISgDiNi4zMdZjlchsnAuuBa62xY9g0fczQKFJ7L5eSk3",
-	"YsdkU3Hjh+JJvvlT1x7tcxttecAvEACbmN89phhzkZ6J4rFF/EBvjqlI865dszeyppgBvMu98FSVoV/G",
-	"DYut3/Sbl9UxMWhUd2QyhuuMCq7qMRBMfmGoBcA+WLt4W5MPhOl3LCTycbsUmNMxqFWL4bElIbzuQRCr",
-	"9HmgS1+2s9/v965zlt7RNz5qf8kNcuMybVymL8BlsirxilwYCXMphD2bqgpw37+z9NEbuJ+efKzs00+f",
-	"IYWX29xvvVG9wsWViL0OBQNkbz0/yjqxLPM8ZkmOVZSmOwg9L+f/oTlZqPJsEtgk7J1Ln1CX4IdMG2ta",
-	"Alg5GmHWC6q6w9293R77RUngoKkgNAAUoxUKo8qTPlI8jGqADwSKEcxQG2Sc/XGDjLFBxlgzVbYJ4jgk",
-	"b9iMyixWsai9sF8moYk07nr0tZfBdQ9UsRwMFYNgUPTNTWvFLHWdrRpiqD7xBG9crxdbvW65Cxt8+saJ",
-	"fZA62WAFbg5fgcgJ+i6wuZaCVyiJMRlG7K3vABCedQAmnn23h6x1kYN+Rhx667FNuJ50B2yCyLaEuDWU",
-	"RM8KOTr2L5VJ6l0JeGtqVLlYlnIZksBSayCSfxVilvNEEKS/m96ZkGmGjD+QefQUsMQYRj0iSATrQXg9",
-	"brZIzkXKJqIQQ9mBvOalKvMUkXO4nDt8oUsJEBdZMqnIA9mEX3gaH82o83OWczNWxRS5Ffw0OJbazEDM",
-	"GT4cWvf2+99HrM5x254ufBkyda6FQmfhNQ/bsh98botNVW2WoHsfYYyXNe87s32Z1eWv2zTT/wXMJ2Ri",
-	"ZlpNBfTKqqot4CYCe0XL6cnH6h/LkJK9qAsEZMIlkwra2kQBEDEEJtPYOrzA193YRXxAYtKh2oiQibt6",
-	"c4BaM2CFsJ4lZjwQ6ieT2gietrUVL4ixVVqL6x9N7AD+a//qsbAvpzW5kWt61eMUtcLnXrej1mF5L9dH",
-	"G3P7/qBub7utPr/lZlnsK5DubRmmKrba2kgTAFE3lVY0lif8FoRsH8TrptLnTmyNxbiL4CfgjftfxjzX",
-	"9ic/Ba0trHDHw7WJuMlcoUmk+pTN+X8AdxtzFyvkK9aURG7ztONEpdgvVcrsz1K47tKq6ZQ8Qd8ZYG/w",
-	"HiE7rJKlHrkPTcUUsRas44OJc3B2fZ5gwFIBx4cbAFtoNc3Q5/Lezjr9S/eSB/IuMVRfc+saovX0+63j",
-	"9NHGw/wycrqP3Xg+TFPGFwQbUF3zQkxUqUWEPxf4HxORj7t3Gur3V11JwLaZ4zUpstaE24qneMNt8XVx",
-	"W9RPw31r+TutCQBEk0zkqWuQwbjMAYsp0jxgC1UCNWsAgtYIKYWToiSG4lWBrF1BYasOYieVVXDV9Mjk",
-	"aWkN85YmRmipZFIFBWRQmXb1Mb638cYFB4EEeYzlBreyYB5I9m1KDj7fLNnUKKyBU58HW1QVdT/lTg0Y",
-	"ive0BliOIYDtgOqx5cWKyTzTRqTN8ZVX9Mwvmv/ivRbFCnXw+KmbiMaDRDRo9m/OR3dXxQPXHaknH0st",
-	"ihWgdV1iSLM000gLAbw40NxVp6HNCg8hC7Xic7gFUSB9wzA9z55QqITMCsr4a8Pn2qP9YJUkBlg4wrET",
-	"o21FT1Hn6XZGDNfmFNL+cbcpjWUFBoqAlVNY1RRgwmyTtnr8aStIbHK3dH733TYfvEaP4z2cw+u8jWNi",
-	"XSZUViiSoAZQ+j7AonbE8hicnHbXdITQjg6O0LpMdXzFAxnqdlXa7HOc9MA63wT/NqZyq6mMuwUonHJx",
-	"V6UoUBzcbhcv7+nGStk4Wuzu7vje7i7o+cX+7o5v8O5Sa/cBi/+MHaoIFiRC5bIs8ZQgrIc2agqzgMq+",
-	"w+WcJVwLSC9C2d8HXCXmO4UjB7XdbMe/wSl4qPbtG5Yaw2h9lfFN23orypi9/t6znd3dnb1v3/UDmqD1",
-	"9P02vPbZnb32z5ZX7fb7u1uABf2bkGf2aO19ux9tTTPp/r17v83HsHTLnS08khtf60F8LeWEgZOu9Ier",
-	"0hV/WFu6+BgtFM3ioG1151cxB6wmGIY8Cwk++iwOOvCAXM5ZOXEX2fZMMR9KT7aH8BcgYkc8Ocfq2ept",
-	"ZudYzHI+F+mAQQFH2AXsyUvwflUMJYpp4C14V7EdAhx/IM0HFfwU05LP9ETRcKjLb1uzWJ+XVqHY8w1U",
-	"evCQwynCU6EyIYLX+AChn94pw3N7jy5HBv4br3P/XQjUAUgyI4iwYJpJVbBSZkbbSYWLscH5+2hv72n0",
-	"9Lu9qP/0WfT82/3ou+++jZ73v6vgomIOAzpVF6IY5+oyjtzcDOVlwWfdHvutEZ/R4+AW1gIsrOEHGFOI",
-	"5qgn9u9QnemYsjv7e3tD6b/5dJpp0JJx96Aix3b8dzFF3OEuFtPvp2V1OAIMRahPh/d2D1hJUIf+kR7K",
-	"EBYVUVgINwzj/nYucgjAYaOhwfo3jNVZQ6XMkUFiInLkunVoNWeFutRYsO3BuECkxgFkBiQ2AE3Lb59u",
-	"E4YNXIfKJ9xpQ0h0CAldk9WyNTS4AzxxBVhJG52KYqteSiQdr4/3ZUrU43gQMDECEGEwKkqcBDdsE+4H",
-	"Hjep2FRB6sTuR2wvgI3i5ndcCAEzB5ggtKtb5os22kiZSeTmye64Gt8Fdd8Hj8CtYwfFuGH2PaaGEefa",
-	"9yuKEdgfQ4k7LHhStTMDbvUIyEOA5QO+eyTmCqg3ucFICHxZipOemaEciURNreAj8pMUaE3DAbt7q8Jn",
-	"mmdXqVxfIyLZhGMBDJKoZDwkTFiUM3MQn+DDAmckXn3qzcmgSWMo0XjEeDEIQJEGz4BwgbVDInbGZ7nQ",
-	"Gjp+7XUOBgH3jTa8QKZVqPCO2xtA4IWfCX1w7LzfdaXIgqE+UIUPTlOL300sPzTZIesjHDsrrT6j6KdB",
-	"gy67temWTfnQBhLiIeMOb3MO/E/utFjpDfrQnZMWI7kOA+FPfJv9vDw48eQjAV61k3i8NJrMJ0eOlRXO",
-	"NEFUZiuMAWcrF2mAsBCh0QdNjdalhgupKqiRxcOJ3/U6idcKrk0S/0voR1C0Ue7Jj1wehnpDqHEt6bzF",
-	"s/Yk4TIR+VpBVqohtXvBiIVHKYtSVocYDNbAMr7ebzioAVpST3D1MG34nOlJNptZM9+bYREYoeOssFYo",
-	"2t4zXpiM5/n81N8dU9QAmvFGQF2XCPvDAeMsrl3GYv9jXO+tizMJfdan8KxTsNihkiRuLZ1C/nNteG6t",
-	"7FE5nYUccpCtAeRPXdH1VdyBheDaPvyqmQkDvKWZ6UqvoscCxhV8TWCJfnpQAR5VO+QRmJkbk/HLKu36",
-	"Oq1NPKfe3FzJtmyHGCOdSirs04oKDyX9A2u8t3w+dTyzEGhgItcCqQ878Qx/DUIXBYBdA3SYg3es9BdF",
-	"F5xecqpswLicY3TLPnwVJRRGMR22fmAy2z9be/tSpIzYUVdSWweLauvgis5q0FD4HV+Nigo+5zHpKLdb",
-	"Njpqo6M2OqqSO4xXmEN3p6tuEgdZRpS+rF2ceXZKiFVXYj7CVAf0mMokL9O22mcQIPfFQr32nPyNuIg3",
-	"ifl7D6NsazbJNDQAfMEBlQDn/9b1Vo2H8afgwV/0Yaw+ZPlhDGZzcyIf4kSOa7vuEZ7KNg/rJ1VU+e2o",
-	"4tMJUusijdmY5znjxFHpEwkBSaTP0UN1Azesk8kg6UCBR8ouxtV0LQlVtpWNQJ0LQP17Zs86HxtBGvoH",
-	"besKT5+9UkDiwyXdsq1rwVSf46/qJNSFKE7DUQdFI5Rs6cTkDwETG8xfVWUyoLy/ZrkYAyiknmQz56SG",
-	"cVVVrBRWrUbbWeKrVsUHYY7d1xUEbwBXVPjKFgDOoDBw1DIoZFO9w6BsGxBHJQ2/Bid34ZMeqCwgmNMW",
-	"77fa8VEVLXfn6WqSkPGxEQXLDOsQvkCmw1u6G+954z1vvOetwdbJJJsBqqaV91a3qrEP925T+n79rrQr",
-	"bmy1wA/znI65sCoSarZck4OnMO3VWhU4NCDsZFILSRzTuhxhSbnrr5JQh0ctCie/vu+xXxeN+wHYtg7a",
-	"SZ9nM6SinQluGHdldxEoDXY5yXJBpHfWIhhKnlpvvaFuzNrSb91nfyFdDjTesM+hATjDV6omvCjmaJtY",
-	"8cvP2mDkDD9beQxYMxFdhWFdbbVZtdisE/+N7MtT2jbQWadFfiF0t8demqGEKkyr5Lg1I10hppkUAiL3",
-	"9pwhCIcwdsKhXz47g9JlOElzhqMcsPg//lccsfg//jsUT/+f/xEjBSbiUTMteJFMWFFKjeSHpsjOCj51",
-	"TInIJAXVsKJgRnywqo3bB/KR/d+//e1v8NzTU/jbzijuEmS2TrgzplyNM80HHD8gYcyo6HNcasfciMXr",
-	"aO4OZQwr1vszZgUnKG8uHaWjztVlPu+x18oaZ3YeZMw0n2tY+AFk1JGbWHAZVLlncihxYIU4K3MOMLgF",
-	"9RynGc9FYljn6IdXhzt7z/ZgWKpEUzouYzbO+VnEuGYnl/zsTBTs/Us7TUN5JqQ9aSJlSZ6BQW/9G5aZ",
-	"rsNZgZ3wXmaJSv3SYT+l+GDsBlJyKOMPO9NM7uDPO7CqO0VpP834mmaopR7bPaVUrolCC2vshRyrIgFI",
-	"Izz/VQ+MnmSFaTkL9b6ZoE1mt9+/vk3GCt6mAW8NnjYcmCCnwBHnBmeFFj8XHGKp8U4M32dvxvBqKzmD",
-	"gm+qxp6KMS9zszXY2nGdT/YCIcupVSXh32oXwPOirR34/z+avtI+YueCF/YKUEsnqjAYXt2K4B8YsXH/",
-	"wAe6//xR6GTrj/U2FZGkXB4wccJyEy15kMaiWaWBnYnj/3Q1WuJ+WiMapeugYXR6dA3qfFtHldljFIvT",
-	"go8NVOJbhbYcxVKfl75QvsXBpa27VqBJescDuZvuC1t8TVrlDcDkpsf8MQBMOqON5EDCDc/V2Q0F1irO",
-	"15NRmZ/fC4kqGn2ZEdOgjwuwpkqAhkgxXGetaCvWgEFP99ihZM7LHEo0WbjEx+SCXwjNrHmIIBhUD1+I",
-	"lF3wvARGcXw42tLYEmavwtc7ecus5We9iMIa2E7UgpiNggbHukiWVhJXnwwWuDFFNiqN0DGLP34C29wu",
-	"WMzif/4Rdw+oj5KqV2udlIVweB5ErZPaTwe6LKD8sR8Mk8VhdoCj1Y4Zx2TdmIgV4l8ioRbOy4nK6YfQ",
-	"tL+cKC1YLOyW1jEafxCAH3F8x1B2Yvv/+p9P/+jp89KOOmi/s1vKWKf7hUoz65XP7BZ9zl5lL6AH64WH",
-	"DOCG+idPfn2v2ZTPrZtjvScqWcrn0BhnnSVYTGpJLdQltnDRm+w1J7++t/46mq3gEtVbDgVLueEjrgXT",
-	"JstzxkeqwD5SLYqM59m/E4URz/KyEIRvluYqOe8OJThBpsiqxkk05jE3D1+C2ytReZ6BgcyJqunb/lMW",
-	"wzE7TUiwxa6T8liYYr6DEAwRm/ALe6P7KprSphjBizI/fz+zezGIFKxDK1990QPhslQDORbaOg8NOvp3",
-	"QNaEeL1I7Z6DXYungk4BphYwKLS1YQf6+tFYUIZ7BULCaDfq9/tVPGo0t/KjVXOOVDrfATLsrcHzp8+f",
-	"P+s//0yFGnDkXofDRvWhXtED3Rn3IUejEmIJgm0tUpd6I5z5gyqzhhWfIJFCfiDXbu7wYweMF8kEWnM9",
-	"8LzXdv7HtBkf9qrf8COMo/IbPgcYdhXANjdRmXZTsMFoun0y5bGfbdxd1fm4neXbTlEU+rvrjQYtcTg3",
-	"WOhfFxb67fbr2ktxAg71WyOgBxc3oKDbPe32bSaTwhGj/45QNm4TE3YYAanZw2U9OHgxurruGdY1SbGM",
-	"o6ohcTEv7MYYzRmX8GNjkiNUhteGwBCa8G5U2bqAE28TPLtvWbbBNt9gmz9KwEYsdRhX5sS2Jhm3joha",
-	"4AA8qeDSryFoccLZX7v+k1y96/ojva2RvR78KF9OmajURdQA3gGBGzbZrPu3M3ztKzeudtKj+GPJHCzN",
-	"4+NkCQ2SxuMUMqXcbY3+cfjkL6QIJxizL8RZZyo7eN/ydHa4VBsh8CAp7aK+px8HzeIvADJXlXRHWGtY",
-	"uOh3xEppspzFSIStD03MOrEx+QkYODqO2LN+r/f8WbTf70cuWTOU3/f7SMKYSSpdiSsqtNi3AVjHQPi6",
-	"fFdI5JA+PFiiw5EfSjeZCxRL2qUFgoaCoszFoNaPUFUoT5U2zK/pUKKABhkVMQA9GRWK/JcFlapneWYQ",
-	"s3BcFuDZVKOA9BgNXyozlIinuAzbsmP1tHtKN2hZwCH12OsKmhGGOhjKVnRG13gA0fcKprGWIwLMNvZj",
-	"wccGElYUWBxKb0axVjxMyPc5XnSAlcF46ChXybl15zTPBdVdYvU/Lp2+FGJGbJsOxtDXYDUVPAQC7jMR",
-	"/NZcpx8M9IEqJ8KparEWA/ET0fHZoPZtajL+2lX2Vv2RdT6GxH3CC5SILJmI5FyV1xBrrVpnX2nx63zT",
-	"0Dx48rGGmXttkqoJ0uvM6karZUDJ4veNeHLeY4gQBvnxRoxYh/XlBbQqvKyHn7VinO31963SdoizoPE6",
-	"rjuBGaXOoag3CO614Ms2UgXBm+vCf7X8U/hBAVbuhjbo0dMGwULVt6RDfr6xqbw0sXTt1uo/kE7exGO/",
-	"gIhOUds5jyxccxyqjFVCNota5gn0WKRrRfRaHGRrwXXgb7pOZKku2f/HQueTdb6HgjlBNXYqnbs+ooo8",
-	"DvqpVVkBfskGnHlXuoFTUFH8tuitiCmZCN+e4zDZnaZUhdeNDRruCN7xBXg3VwZ6T3hbN/Vm3KJtmoc3",
-	"vsnX45u8QirFukkEEmZ+Xz7JpRhNlDrfETKdqeyzMLRORFIIYknBeNF1ZMG/44uP/Hu/aKCeha9ZATrL",
-	"ffcmVP8goXra99U6BAeOfmvKQbuf1hatRwg5V0Fj5jOMKVtzJf4mdv0b9u8YRH775uQdlmLHZZHHbKzy",
-	"XF1a7//EcJnyIh3K392gWeyOe5Z6XA6AXNnWLEuR7BRZsFzfMnBkDVhaqBl0fKQufjCUWgjZjapnmmwq",
-	"tOHTGbZocGPEdGaf/F5mH5j9lSBx3A06O5PclIWIhzK+2I2GZb//NBlxLZ7t2xn45dXhDzsnvxzuffsM",
-	"o/HDrSzt+df0rDE43IK7RGwlkmugxu4BK422NRvNjdDwaUNJz0aIkvhyokVyGjs6V2tahnPCuGbxz0fv",
-	"GKELPvkI//8y/RQzPVGX1F6M7F5U+evqB2EE2ZmEPl4cShzBXRJb8sG4hKSAkqxQBvMCPVpF4q4aynhi",
-	"zMxawQS8EDQ5A7qsZvYCwlRSpWGltiaxRPrATMkDa8FO+RzJ2wWHrcKHMldqNuLJecRmBRDMRyzP5PlO",
-	"rhIO2aGpMDzlhjOepoXQOsJwmUgZP6OGfNwhiZJSQBNIbyh/FHkGf8U4ESEwzQo1zbRIB3Z4mLXgZ2eF",
-	"OONGbAdoQO2JggX5utYOyYV3PVC8f/GLW6xkJ79Czh7Ybpseyk2jxxpaIhf15g3V5o1M0Scf3X8uCZC/",
-	"NNCOgJKHgDHZmXLsN5k58AC1dBmQXhQC9BowXKzebHFVFK276cLNwtfcdfEXaKK4m6MTtaA0UQm2s2/D",
-	"PbPf30cTBzWD08pgjTRyOjVp2/txnJapuU2jxtcVbv/MM7H2iPuRV0Bra9mIhbQz50iFWSF28C+acZZm",
-	"EMxKq/MMxG2qANJiu/mpm/oadomgcaOl6eJuVdq6mi8+xy7vP5xdvunGuCtNvzHLV2iukH7rNbVXrNdG",
-	"f1JZ17cuFmc/1i30czEzbHefpXyur40kV/d9FaFkF0lZHkquJn0TS75P3PfgnIVepe/HoQCoftQ2zeed",
-	"8icfnduNlQcGW6zuZeiupWPGzaTq6KjGs7VoFYRdHhgf3RpslWVmr6wDHX5qj8//oxQl9MoKNlWFj3Jj",
-	"X5uPQSDwTpkkQqRYLDAGLRYgaCOEfRiPtztnpNJ5jx1WT0IoHRe9AGfue9aJ3e+njtisOwBrECF0UHKW",
-	"MhUFu+Tzpgo8U8wXBM1VL29vXTKtzWhyX+WZyDHWvKnue+xI1gLwoPymhVW7P6sD0idiB6Mb9yZ/WkVE",
-	"SzpIisv2VFCP/aQKtrfPJuDCYWbFz2emIZnk0lsjRTLEPtKRDc4KcZGp0oX/WcdcKhZf7EYx83k2+6P9",
-	"GoMgW5zpGU9EF3CIAVJXJMK+EUql9GVmkgkm3lx2KVdUWOyG1iBaYDEWvCQsDdh6TG6ZT5fYSfzMlMlf",
-	"MWL0gOLm5+xChI4O47iIlG/VbrPdk/gxQj8CqUOGSSCF1RjqBFg8A+bTjt3sccoNR8RBynTTs60QQBFj",
-	"BYpD4suzcwHggBBDoo4vo5oCUwdwmJzNC/LNQcKFDsqiuHgn9PJw870bInbGKrN+HrE/7eymf0n/6uHt",
-	"ihl0VKrwyN/+dE8Ez83k39vpLghUcg/KjrNckHaFwkLQxPaj5Bn75d27t1BdkSpBRFOqRB4Dj4TZmF35",
-	"hUawRm2Ir7gGVcJ9DM+hSfCWvnZ9LWtL91t2IaR9yaxQIxEsF87/1h+wGGomJJ9lPfd1bf0cb2ZCHr59",
-	"+feTN68/d9rI01Ojf4l2KB16H0tVUgL5dFB3c8k1q2gOxoWarmP+3lnL8MowuGY0B246p8Lwhcmc82ne",
-	"ur3t1024THccBqpWZZFAHMkUpZlEUC8FqTT7H40bmIb1b4evfrvZariRfT2rQXPQsBpQJLeqmBELALoO",
-	"2RZlXwQItz6N07gmx/i6B5Ep8G7gs7NrwkzBx+Ms6T14BG+hA42n2RKJBLfbbYUW3NWdSJsOwzv2v5Fn",
-	"xW+JrWirLPKtwdYTsNToDVfWPgH6GR0xjYwrFDVU50KCiUSxLGsPbF2lDwHLUbOOEZJLo7sRxRuxHwaf",
-	"lcmLzDgsEP9AtGy3mih8FlgZHNZ5cLNHZrp6+wm0n3qMhIj6URGzCLHmkONvBzDmcpGeicKKHN/PGpHZ",
-	"WbUu4SRPlnfvBkOsKuUb+JGQOrF6Kk4aPhtOIAJ+R9Ytti4sm/JkkknBOsTMGBEVXmTd40TkXRx0QPvp",
-	"ALezGT3XTApAdACICvjqYLRE6NXMD+PrOKD0FIl87AxQzSUmfS5VYSbMiDwHKeFEuo8x0mWZ0SIfI9A3",
-	"GwssF4YMW2LtGxSaflhEpd2wyugfWLsnDHiHYH9+wPYN1h/wLhPruHpk5sqRu5HzMyIYTZF672OW87k9",
-	"0cGwvJl3dWBvc27Gqpgynk4zmWmDopF1Dn989fI14Bp2w2Nlr2p4jDdZcAw1caFh8lWRTAQ8XtE5yxVP",
-	"2YjndkMU4VEjodK8uA0KjQzLFo3mHwsK5upDf6QH4Xcja5od8EyoWS4iNiqz3DiMlUBeBU9OVaJBaH3Y",
-	"gQkKLGmQkig7BnkG3D6lFoUe4ExGW7xMM4OJiwUjHLQQLIN9xjf25xfHh69/PH3z++ujY/9cvDeif6C1",
-	"Hm2RQHM/un+6n+u4ndEiPly02JkZXWmJiba8zPJ/CWl5ozqBnv8nnn/74bPsXMz1YMolP7MX0HGlu+s5",
-	"nWjRH/kj2np1+Prw54aJWPj0R/CpN/2yk3eHP/100+9a4TOuGfQfnz79vwAAAP//",
+	"7P3rctu4tjiIvwpK/19VpN6ULPmSxHad+o/jOIkT37YvO92Jc0SIhCS2KUBNgFbU/UvVr+bTzNepU1Pz",
+	"cT7NeYGpeYDzKPtJptYCQIIUdXPidPee3pXttkkABBYWFtZ9/VYLxGgsOONK1vZ+qw0ZDVmCvx5d0wH8",
+	"N2QySKKxigSv7dWuh4wkTIo0CdgTSe5ZIiPBPdIXCfGP+81TqoKhT+qUSJUIPiD3NI5CqkTikctXh2S3",
+	"02mT//rP563nra1Gq+bVZDBkIwofYp/paByz2l7ttrZ1W6t5NTUdw59SJREf1L588WrHIRuNhWJcNS/Z",
+	"OKZTFs7O0VdJynwyGTJO1DCShHI5YQmJJFFDRqQSCQtJP0qksq+UwFcJ+yVlUj2RxM++FEyb79jUJ3Uu",
+	"1DDiA5JQTuiARrw8f56Oansfa/D12qeq2Z+IgOo5VoH15vKEiD7OI0gYVSzMID0PUBu9hPJQbrQ7u1u0",
+	"09tsPgu2wuYztt1vPqe7vWY76ISbbKu/TXeCjXEiwjRQq7R+2q6E/iVTybR50FcsmV3C+6GIGZEsEDyU",
+	"ANAJjRTpsb5IGFHJFECHYCN1BxE67dbmfEzYanu1UcSjEUC2nU0p4ooNWIJz+rF5qTeteRzOQ1e7qVG4",
+	"p8EbR4zjLru9DcZEikjGFaEadYngzCOUcDYhNyfHL4lQQ5ZMIsla5CIRvZiNJAlokkw1ctERg44pIxEn",
+	"vvn2ceh7JBYDEkecAXDEvB1td96+3PlwuP33ztXOj89f/337p623z842Xzx9V7EjX7zamCZ0xJQ5swfj",
+	"6B2bakBEsP4xVcOaV+N0BB3v8J1Xg1lFCRwdwFV3In2RjKiq7dXSNAorceAFYNw8UCM67hPKEUj6T4S7",
+	"OWeSbLe3ScpjJvVZDGgc65NJOTl4eXp8BoCpmHrPfPbrJn+YJlIk1XP3OfusdAPfnsNxwu4jkUoypgPW",
+	"Iudj+kvKCOUhUXQ0ZkmT3Uch42qPUBJgV6KGVJEJlYQLRSIpUxaS3lTTIcmSe5YgrcS/40gqXDvZbrez",
+	"hf+SsmSar1yPW0CXEf18wvhADWt7O51NPCL2707Vso94OBYRV1XbdkAmrDcU4o4w08ouft5m4ibO2SaW",
+	"f+nrdsohv+/YdHbap/SOAeASIElE0j4j9TChfdWMmOo3h0qN6ThqRg4Vv2PTpr7fmu1njT3AOCBEz3e3",
+	"O0R/+ZbX/dvaP//H/3Vb8xtEJISSHgXqJe4Y90in1drc2SH3kYx6MSMHV4fHxyQY0oQGcAA9IgMxZqG9",
+	"TAxuI7YM2S0XY5Yg+cdHd2yszK358uj04vz66Ozwp+67o5+619cnPqlvbpMhIE7I+jSNVaNFDsxiJ5Ea",
+	"5rTmjk1vufmGfmJoDqmPmBqK0COwRR7piXDaIAOm9MkrXH9Ilz0c+Zb7FZfsHsE71cOpJylH9IbbcJ/s",
+	"fP6cnW4AFuA9LK5Frp05mrEpCaN+nyVAYO089QHY3CR139mu7h2bdhOWShb6jX0yGUYxcyZuO0sVxfEt",
+	"hyl5eI52K4aJeLcfR4Oh8hsaer5zk/lwrs3OSDKiyR0Lb7n/2cWdPWJx2Sf1cUwDvMw4EUnIkgZJWD+V",
+	"DLFRzwo+IlK4Q+7YdA9O9y2vWJwZUkPqjk2fSBcoSFmifsRCPelISdzKJ5Lc3By/lCTitzwWsH8BlWwv",
+	"Ow1IguSYxTGS1SiEq8geY2iacUIOurRu+S1/Dz0zHoncMTbGA98TKQ9ZCDgo0yAA6g27Fk/oVJrNPtBQ",
+	"oDGpb3/+3PBgx4IhmSRCsVtusMWDboj5gsdTe99KxE0cUZGRkKp4Jk4PfuxeHr26uTp62X3x0/XRlU/q",
+	"nafkXfSC9Ka33B4Qe9A0oSJDEYeS9Blyd0PK5495cXTZfXF5cPYSxvXa7XZx2Di6Z3Ztcj+//oFRiGSG",
+	"7vpo0PIZBdTH86KP2C1nn2mg4imhch6+kIlI45DUNVaF9nACOQoCNga+MOqbXaKKkSGVtzwYUj5gIZER",
+	"D5ghFnB0nX2CHvh1ywHrU9u65ZaWa+qYU/MSDzyXW3/O2lu7z56z5nY73Glub7HnzV6wu9V8+nx3m+48",
+	"6+9ubW4jQ+9cXJs7z8oX15gqxRKYyL/Xb2sfb28/b7ab8LMDP7bg150X8OMl/Prs6NNvHW9zZ+fLbe2/",
+	"fyw2y981/tvM9eLVPjfNp5ojJiUdwMtRKoFbJZT8kgqAsW5N6uZCmLkP4JrsNBdfCIgGXOghYYAeDe5k",
+	"TOWQRFxGIau46y6zW7OSS5mRS0QfKVF2uWgKRuYSsL386Ov9vuVUEnbPkulkyBJGWCwZqUumya1fnJ1P",
+	"Mo6z4ZEe4mwZi/XBoLd8u90m88meR6TQtMqemoBywmEmJNRX6EQkd0RNooCthaXzGY+/sPbbYW0fZf05",
+	"aHp0TQcZG220BJorQkIFCDJilGsWqCAQbrU6rU5jn1AgbzED+SuXHjqbSGb1IBkT0iL+Dz4ZwXSAKeRT",
+	"+0V9sxpxTGIrhEcgRiPalAxwGaCGjLjoE7hw1ZQoOpAeYTQYWrAWgOURgWulcTwl/vsNVHdMGL2DjgaB",
+	"zWRgHXyq9Qb6XFGiaM/DOXCViBgmxAVvlrYBrhOScvN5RQeNTFAgnI5gPF8fhFamdWnNPSGmxRJ1i4vn",
+	"7XYJs29/+O/19xuN/79B8QLW/nBbq5MfPPLDohaNH9bG6h8W75YBjrNp8HQBe54GQ7h39XoRh0djkVSL",
+	"RZxE+PJrpKHIDv+VshC/jxQS97mSfeQ2+bqvnUSjSM0C5IIOGJHRr2yenBpjP/dbhoUCbELk0mqcTttV",
+	"6nQqlTpWUTZ3vXHe4OtWew4c/NzPCPP2675xoRVvc78yzt5/3XcumWTJ/WLAJYU2X/e9Kyblom/J7P3X",
+	"fedGLtiiVH71Dn2BznIsuGRai5aqIRCVAKgNPABSzTgeCjoex5HGvY2fpVbl5l/6bwnr1/Zq/7+NXKu+",
+	"od/KDRj10nxGf7SsiDHwApoixozvE2TH4OoGGQmvbwmnz1HSH9JgyJqH+iqpoGKa8/e5aCLP7++bYQiS",
+	"WJBdeowEMEiob+Gnz7Z3yX/9506rgzrZBZyU0XbboWufPOdKyZ5Wnwc6sBRizmxxSr42K7y5vr7Y6LTa",
+	"ep7y4fPE/jPz1E8rsOKLV3tBQ6MfXoAGY60F/ptFh2x06BHCmMYGEgne7dMoZoCEIVM0imt7NTaiUbxH",
+	"ck5Oq53xMaFhmDApa16NJYmAPf/4W60fsTi0PeHermAHqwb58gkot1SUB2g8oKkabiRsEEmF3EKmrF6m",
+	"hwa5M5W1vW0g5SpSCEoDKJIvlmSLNbAdKjWWexsbDI8HEPykFbJ7C0G5kfdt4nprX7wVT5dRxVcdLMcG",
+	"QHoJo3dG+TFmwR4Z0RjIAwvJ26vzM1L3swdd2E+/Aaya/gi5j0SsFwZsCbBnd1xMOMH9IHV/Zpt9w0sD",
+	"C8s4SDhjlpjmESe+3lO/UTrUZZNG1bpN841CW1z8oeD9OAq+DmMRcbqK3jHu4uoBJzQIRMqV1XBE0iAZ",
+	"+xxJJTVz8E1RbDdHsWxpq2NUYLt8C0w6ICmPfkkdiQIhhLoZR7ax35S5GsgxmaLSprTjJcPaog13m1aY",
+	"v9bDlVci6UVhyPhXIUs/G8VBleuhvsaMVoIzFupzBxe23KPhKOJwHEYRXnoziAPvN7Dtw9BmK0ebV878",
+	"VsWbfE3fBHFcjkKrTeDupXEsJtpggAqPSH5TSvBacPZVG4tSBesOYJzy1uYSB1q7aJwwGk5hd8NKIqB1",
+	"l0095IO2tONcNq/1lFbdTVzBt7tL9FnWJI+FuJ2RxKWTdOyRhN2LOxYCVWCfx8CWfNNtPYb1cRof4Q35",
+	"dfurR+rqy7ZI6FPOPo9ZgBI2vCYiCNIkYeG+UQw5DhMkCrUyP2Eg8UZ8QCJVRgNEkF8fsvU7Lp9hl2+t",
+	"qXbuq+KCXfQ35DCK0IK7P02Y1j2hZUMCW4sWj9sM5nret7V9zYzgWp7IzEmgZOVz4Dyk1nSeSvZNEetM",
+	"qFci5eFX4RQXqtvHURx0OhNa+WIknEoCYd6t5MwSPuxO2M6x6EwoYqe5KuZwoZq6z7dAGgsTS06QiwBO",
+	"0bEdj+gULwrJGKlrxaIScUjomCbq27KNF3QaCxpeC3FCk8HX3RtjPVZXCdGNcbTC7eGw48buJ3BlQ0ZQ",
+	"iYQ66vb2851nT0lvqtgjcJWdrVnBBSejhCB2yqvihVluUwnR1H2/1VUzA5+MoQJSgbCqd8hp9ML1qcmZ",
+	"Lk13rMHyG+NLgp5eEXzolZbzvgplnOEqhORrdMZBNRkpmDoz28LWvrU7qezZdhlxHtNd7gFIuJkjoQvO",
+	"9eVmF3pN0/tb4KDj0cnpCB1uclsONfZvEgs+YAlB7oCrPQIXPWwGGq6/KdJdseQ+CtgNp/c0imkv/jo6",
+	"JfVw3dQZr4R0IVW0Z1wmgBInjAZDaPgtuRuHGJkVkuKUVsUDs6Cm2/tb0aIMEgHl+k5K7otMIBeTPZLy",
+	"DESk7ttOLoj9hodkVsZiYnzhXCdNFY3MPSDdAeCxSBV0Nl0mSaSY9iYJRBxHIbCdyDYFghtk1I1gIPyl",
+	"a0Vzv7FP/Irt90k/ESMzIxpGHIgqgJe1yJnx/wVxB0ZTjO8bwzUFcbzoVWQ9Yf8gkv6VEsHdoaac30yl",
+	"7Qw6D2uMSgRFRPgOiA9GIZLGKCjE7J6ho5L23hmJezaCr0B7hl5HRQjOcQFfBI6qLjjfayFOKZ8aYMmv",
+	"IiZGMdZVw0QoVb6/hCAjyqeGtAObH3G5TxB50Ck6pnCaqxgdbPugC2bT0Z1lM0jsYlcnKwlVrIlH8hvd",
+	"K9lkqFJsNFbSHrtIGudsPOWZo6yB7Z/nuN1w2DqRRL9+JV+E5pquUSOULyeqXfG0Y4ejaphBoXEi+lH8",
+	"MLVLu5MjUWFZq+NP6nb7RrKTNnAECUMvSRrLPUIJKhP5AHAnV+z3GE1QcEJVLSU9CrzjgFOVJujaP8FA",
+	"FQ1FWJKn/bYTVPOnYcQ4SGc0A3E+lNX0GNkVHoWRhIskzHE2txRUqYbIwcUxuWNTzxgVzJ9E+2Kh0oDy",
+	"4k5bvfM+EYkH/C5SCM+swwFJ6TC8f/++6Woiq113aN4CZQjYDUaUIKlk1va20yb/9Z/z43deaIijhuPf",
+	"bmsRx83q4uxva55+0XU+/W+3c/F5TiDQ1x7PcSLgW1/NQtq1GX6jO6ZSTkQyc1QtP2LfwybiflWf13yU",
+	"B1D9TffAOgu1pH+tk+sC6lsc3fcsjpv6ZGpFeJRZ5SjppVKzXEkaf1vd1g2X6XgsEsXCUxZG9BoB8BUb",
+	"n+YDdkcwYhdhukjRkVlnSwzXI6g3dlwUyCZKcKLETHR1HMgGaOIATez5rXUcIFP4ZdD43xQJ3oMM8JXq",
+	"c6n9UAqK873famgR/N1U66vrNXobEb9nXIlkukHDn1OpkNn+w2nlv3g1kapAjEA8w8uzCsrlJmWiKzhn",
+	"AV5jJiYnE2JBIImFVE5giSOq9BjAORCjEYh54R4QqRGdar5Cq2SH9J6RHmPcyjUtclkRnlNyTsZbHvUj",
+	"rlUYHWxtqCSyuNHsxfD77/G5hjbJob3q7pp9atqeeBofx+xC6n7x7BmH90c2xGi1hF9CSPNtjVlPJDk8",
+	"Pz09vkYUwxhTff9lAcpawx/Ad+oFbHUQOYzg4rQOB4ihTyQRE66DdJDBYGEDnetXwtoDstNuk4SiWytG",
+	"ylCy094idR3AM07EKJJMaoUfn9WBGBfznfa27TKgiqEnF7pqozhnBLexiKMggsESRhUBMNA+MpcJk4yH",
+	"jb3KGLeZoAcbXaRjXPQ2GBiKPqH2KOOUQxATEE6LDh9GlX3DyybDb+1RiMZv9ONljkMZDbXKlsYXiRiz",
+	"REVwvfRpLJnnshzaaH4NbDGg/YfzoeST3f5d891oMglPft599+PB62vxk/xl68edi2j8S7w9fLHDO/fP",
+	"Xw/bw5MPm39v3z37adQZv9+6/zF3nXyd0ICRN2I8RjYjYzr3auhzPY5saC7pR2iXQubbq42dyZYm50oB",
+	"Xz/PteJc7bLcKZRW6IxnvZAXjZcDZDGJOmOTC9tUO5NaZ8SPBeiYGToD51kCRO9npr2UDoy33jL8KO5C",
+	"EKnpUg9UPfIhNP3i1VA8TVbuZVp/8WpAFjsrdjuJtOcF9Nlco88mboCQisaHeNev1PMi74D7MDDJFlbo",
+	"eqkbl/dPr9XT8M1htmDjDs1O5Fh4Ingo+Pr4V4L8jLR+fHVOtjpPnzY7hMbjIW1uAgFzsP9FKaij8MXN",
+	"QoDHx4Pmh0+/bX5ZN0RjkwR0HCkak5hBG0kOmh9InXIyOzsCXFvDWRkiRwFUnU3ygvZ6dMDIlUoYUxVh",
+	"KatB7cQiXD74DY8U2a4Ycd4YFwX8ywc6e98hT388Ko80f6DLDBNd2sSoYgmZix2zg2F2hzUJQy/P1+Bm",
+	"mVhuAK15yxznvZrJU3KgisNvtjefNjud5ubOdae914Z/H9zhQqpYU0UjtmDMF9Nq9VQqjSn8jk0JDZQk",
+	"fZGg7VcqMZYYMogcis7+Ao0SlmvlREJiRo3hCmFTPDOrsNerQEZrr+SBqkqUomeGKyhMep/wNI5R7Y2s",
+	"YHFqm+3NZ832ZnNzazlUYRyt29L+8DPzG0ZcVQNYx6HrKPs8eorUMfw8Yf3oM/J1fZEmNjZKsiBh6olE",
+	"wx5RLI5hFKndVIqLYMG4G0f3rPvLsx/vqgAXrY2qz9qrbEhMpbqRFldnlw3vM+4+w6+i36YRIkcRTxUj",
+	"9XQcYjyajVoXPGCohIbXDbOZUd+w9dYzsuKYPL1uP9/b7nzVhs4yP1dKJKyfCI5HI7gjcsqDKtDkXriy",
+	"MAJyL1qO3AO2uebZUCWp//7k1SLFRnLpFYuE6yL7DHzUzIImCZ3qyxo143p7HgKCMuMF082zxhjOC9G+",
+	"uGKX4rgUzT3DBfRx51rJB+BqT6IVePwSJ21huQZQq0CZJ7KBMdYEG366MMb8NTo7WpFXRudhyEGtY8r9",
+	"z00H+n4jD8v0i9jmFw/LLCo6zAtt/vrpt463tfllz/l9/SBqZ7J2VqXvwtqVSqJeqtgCHv235TxGEVyv",
+	"EsZQLW4juGn2FVIPRCwSD6MvPdJqtRr7Gc3ZabfIEQ2G6J8DwloHqNRO2yXdNp57MowUI3IMMhFVhEUo",
+	"8jMekvr5mPGDi2OyhWFW2r+DmqxFok8Mnk61FxDqFmAfzdMmPvV1ZINEzx+bj8YoA3lfJAG+2ivFMOfL",
+	"9Bv7OuRaB1fYBW623bUUcOK3GgKmtlfrxTSA2wQgBAw3wHdEP7s7stMuozEiQ2EJs1i8CGolAbXEmcLB",
+	"OkjDSB3dW+Xy6pSABkokbjKv2fvK2gl1AgXUgNV97Hcc+jbBCzJLkcr4JHspIXOE6C5RpYQXU/kKXXrl",
+	"mK8t4NMmQ6HnpvVghevU+rjWbeYvw6QBWkgxYoKz3NfHLESyuJ9laRsn4p6F+A3t+Ve3NhPPWkR10IFJ",
+	"1pNHLBTAwAWqBtFDpTC/Oi14a2h7r/YeIXCxMjnUpspGi7xjY5WxnAQB80Ras7DOizROUs7CFkH2zzH0",
+	"Iny8yu1amzXtP2gbV8QzRhigMmqEeiJVgG/jCHN6mFvT90j2yNyROrht7Tk9hmCxPme5w1bhLKNxeZJb",
+	"rXar09lqPVtlqdKNol5rduFDIKuM4XNxqLKlW9fG0geYeTAwhCyf5Kn4NYpjurHTaq/y7TQL5J5DLwJg",
+	"oRPOQkcSKp5Ck+7Ghl5i7OE3keAewF0aO2oWgW7poVei384R8wpB8dG45oLWRftKpivblsdnLvOb63di",
+	"MIsoWCFEU0WG6CIIRNW3KtWuVv3bANy9zL1nxgGDKuJfnF9dk6LLhd8ivqHu3b5IBmYQ9PKIp+g4VKb/",
+	"ji+0Fh0FZzb1I2AwSM5m259IMmDc+ufXtXsP5ipjuTQdDThcWUB1R5jmEK5Ca57KUgQYAtsiq1DhPXyE",
+	"OGhduY2Mi4fHxMg7Pgd42LqY7I2F6Oyln2Su6frPWAR3TLupaJBhxj79WqQq+6VL4zhHfjstRxVu9i00",
+	"B6JrZGuMbh/1WNJN2AiuezSK2nvcrrj40GZJKz6d+8l8ScVt18fWBazzxI5WSCZQgtCs/s7NALEuQxgw",
+	"KTMjS/EsXAELDwLUgfGywxXvEeOGdZu221uBMwI+YCX5ik3fDnuvg+g8ent88+tx5yw6lsf8cic4PH56",
+	"PHrVfrc53goP3+622PTtONg6hYbxT5u7Kni9O+7xyziI3u62gs2YL1CHHVfOXmcMTrmKYsM+zbiBFRn/",
+	"3WUpZLK9XAQxJYh1tdGHGS6ffdeWGNAkiVBskTbvYZkpWwg2/jb+wN/GweYgoTxuH/P2w6CHkLB00B5W",
+	"vbtFDDTP5ly9y4j+jTTpd1x6jR29AgKWoOvOz93pKrKO2YPXNW09hpIZb4NgqfHr0LZ7GP+4khJ9VnN3",
+	"wGk8BTEkJkd8EHEmq/rJOK1I0H6DGQo8ErIkAvEoi2dABQFVOre4CcLMP0mzTzbZ/E8aqvxNt8IEFBVG",
+	"7DidI66eotFmccqoGe7MaPwQSs6G5x8sKvvypc3F20fnuvTp+H0YLvz2pYiLNOby4Oxl9/z92dFlzaud",
+	"HpwdvMbfrq4PXr0qkp785cwOv0jju2PFRpcY8/Gw018hNCQpy0VuWGWWNp/aWEGP4JiZysBq7AVnBfQv",
+	"wLEnRMwof9iRf7qSMSLiIftcGHpJonuvJu/SpeE4d2mF/wF8SXf39MGwEK3EgjS+uxlLliiTtEw+xF1F",
+	"4/rH36yjyUuT8zlghp6RM9Eim2hPiAJ2MBIpSJad3d1ds9DawVGz83x7s/ni5F3ti5eNNEMZy2Ps7iJz",
+	"4A6y1Xz/5trxaathnvDal09fvu60HiIcDZwsmLTi8Vj377QNo2L/Lp/syqO6eF8edIjWJEPF8/rlwbM+",
+	"pDxgMabYewAaJYyi623tMJVKjIAfM5G/asiihIwiHrZm/ZFsN/fcLhyhpMZtL8+nP7tQHNY6AT1grUY6",
+	"vchdsAKRJCxQZCgSyUgPjRZTIhUdYxwPd3yO9mqUjNJgaANxQcAZDxMqmfbn046ls5Ca+agLsiXfz0ic",
+	"E6pQyJP7dLm7lruEh3tYlVdRHLgSLQXvR8nooXg5ptMR4+qSGZoGQIi6W6dq8mJychceT96kz6LPm8/p",
+	"lvrlgs6CfbZ/hYdAoj0UTFvUTmPMD6nT7OE4EfdRiN6qUdgo8nOLZrSmI1IlwiPt0xquB4DQUPN5FuqC",
+	"QXq5FXoGwg9yviD1SL/ppypNWGOf0J7ESMRIYRJ4K6JaxcuDnTO+wna/rgfj72HZz++/rc1Ft59X09nU",
+	"zGvgwcpn2/pLOsv4NBcbX6VxP4r10VqfAKOon9T2apdiSmNyqlMrYr0eZGXgN+M3v4wH7HVqXu2XlGJe",
+	"4tpe5wvMOaEBYNlZOurpz5x2Nre2d54+e777+kUFbbbzcbGiMLU1UcGsZEUWYAaW1o8z39zNncW8zeya",
+	"C0spLH99ilT20VyEGHn+5Acghk6yuVcbJDRg/5N50QrEqObVEqEPK0pDs1RI91wM6CNs9MWOtbixsxBo",
+	"XYaDzQeKQ80Hh02u/JBTosNu3r9pHh1cXeee5EdUwh2VsKFIZQWnQQMV3bNCTmgtci2VwGjuDb2CE692",
+	"a17uLmxBYD2FLQFepc8ZtJ1hQmAgM858yD+U4wgM++riIw1pCRutiBRSciLuWUwDplWvOs7F5VfkUIyb",
+	"2883O1sFGpcnol5Z1M3J3CaQOTmMxuOIDxwndu2ZnjtBZ27n2j/ZOJNXeP5+qWBYczgs1tqZdtXLrzI/",
+	"ZiXhxAQr5ti8JJgBXOf37xEA2xOs9qaA49q36UDHNiF8kScoQPlRybWLWA+h1FyoEgNygk6yphpQKLTa",
+	"u7iGKqempJyCfCZiS5MC4jQkk6GQzBTsyWGutOlrxg12OWLurqSDqUDVlShM5eXj5bg5O/J8glBSHqxB",
+	"EmjBCa3oB5URtK9VvDg6E0PBvZqiA2TKe0wqyeKYJRUMeHF2C8Gat3ygWr6AYUtjCQHcL50eKxJ/01PT",
+	"/hL0lvXMm66hxstBv9LErnTjL3Z/Fne6hjZlRNYaQstxO7Oej75OwYEHoPC3vHcS53ID8tx89mwLuHCl",
+	"YmNfRKvhDKKuR2Zn1/sQYpu4N9HS9Er5vfWluJzfajSOz/sIwIWbfX1i+wCkMgYMwLEmI/1eV4q05SQf",
+	"sOfF6+Do8qIo3jLr8IEkxqBFK/cFyKTWLmaNasViAtNNk9iNQk7GLYcz2oApSzc2eZY/LdGQ/LKZmWFZ",
+	"VThr6eYYaPIQXtdd/eI9tRuRd/hioLBSv5sknrXzJnFxA+ajQfigQCSadVrNq/2OzYkA0tEmHnBjE1Pg",
+	"WfCA7RE/Cy7x0QN5e4v0qGRPt9MkLoSybG0S4NbESKcXbbQIOgREaqkXxR2bVntPuGEtl5uj3fvr7d7J",
+	"5Dn/MO7In4Knw7fhVv81badHYid69/nZ+1/OkqIPezbCx4PmB9r8td3c7TY//ba9tbYbezbSIiDM7L/Z",
+	"Hg33BXufy6Dr2iAKHVcTc7WtrBBfXHLkKOKAG8Nvqleii1WkJBlSOSxu2tcHKC+xvObrKC6jErwO6zPD",
+	"NB9fnZPtzc4zYhkkDKXcQ0czWzJcv0F3FU6CKAlSU6yinvXWhbM48xAg/ZSHHhknLIhEKpsjpmjsEcWk",
+	"cZgOyW2Ni+yTtzX8qCQx6ysiUrWPgQVhQifcvLExE28u33nk6uSEiIT84+gVuj+bapYNnRYbZzKiUzJI",
+	"xATLk5JRxEWSFW5zvNIOjl7WvNrBqzP4eXICP0/xyfkB/Ly8gp83+OT9a/j5AVq+ODiFny/g+YuX1/Dz",
+	"NT5/g0+OX8FPHOfFGf48B2n0xSWM/+IKn1xj+/cX8PMn/P0DPD88wJ8vYYTDN/jzBNocnv0EP8/x98tD",
+	"+HmDv//jCH5+AH765Vto//Id/o4tX+KYR6/h96NL+MrRNczk6Oay5tVevYW3r97B29cv8OcRzPD1G1j1",
+	"62N8gqt4fQYjv77+O/z8CZ68eYc/z6D9m2uAzJsbaHP8EkY+PoERjs/w979Dy+NL/P0K5vYWx3x7jj8v",
+	"YF3vjqD9u9f48w20fHcKo727eA8/L/Hne2j/Dr/+7gPA/OQARjvBmZ+8g14nl/D25ApmdYItTxGepy/h",
+	"yelr2NNTnPnpKfQ9PYNxThFWp5c38BMhc/oP/Pke2/wIcDv9CZ/g7p/hmGe442fH5/DzHFqeXUCbM4T5",
+	"+Sn8fnEA0L44gpYXr6HNxRv41gXO9uIEn/8E0Pv7ATy5PIcnl4ghlzfQ9/I9wOEK314hvl0d4u8vodfV",
+	"EYx59Rqf48hXJ4APV+cAySuExtUVPkd8u/oHYM7VT/jkA8Dk+g185fottL8+BWhcI8ZeI0yuL2F3rq/x",
+	"CcL/+gO0vDl4Az9fA5m6wdne/ATQu8G3/8Az9Q/c03/gaP+4+UfNq71Hrd6PB7CiHw9f4k9YxY/n+OQC",
+	"fv6EXh4fcL0fTmHfP7x/XXQG0R90eKWtgsJjqyL0fN49NxDNdS6/rYXx6JqG2ij0Q0edtMZFlul1He+p",
+	"GWVcpn7IijS5xtHtMjhWcQpz9XprR8WPh6Ica/+37W2y2SbPdrefkna787w46HZ7QaHTj+3m7t/qDdJq",
+	"fvrbuuxJGA0iJT0dUaVzxPyN1EmDtEgTb+u5eu252tUjuyPFi/NQjMY0wUgjyZoRl4zLSEX3DHMqhrYM",
+	"MpbQhibhPpFpkoiUYyphO8GE5QX6H3PLs0Cx4irOOSN9GijPJtwhxk6pEsol1VmBLBPg5L3BtETI1JrK",
+	"ATqYwm2SiDhmISbAMfcy4/csFuNihXDoiPWBMXPcPvHhP75OpqTz8JgCWZit2Sd9EcdiIlvkjE2wiwFi",
+	"GDL0U1YmrAjufkzbaXIERQMuEkwyDp1g5qFgpsI2FxOAfxgBaEYRp0r7wo0oqtowaDizWbUyp7Fl1i3D",
+	"1GrQe6ZgZ8u4cM9jT7GRznlf6pj7yy/se2WbZd0r5Nr5zLFuegItT8Rk3hhWal5pnBvd2I6lfe5buGPz",
+	"BjjFNgdhONPNuuov7HipG5W6Lpm07lqaLKqLWwH6Gi3YNtSRH9pWpc7aI2RZZ9uq1HkxsumuRTzTHW1W",
+	"30Udj3SbYkeN6cvW+sq2KnYe00RFNI6n3dWGubDtZ8az+pklADAqyhIIbOeQxWx555e6VbnzEnQxnUv4",
+	"4pgeYONlumDfHY3foWlaOcxiCLijFKHgDrIEHZxBSkjhDpKwmMFVtpIKUze1w6Ceq2vzry9bEyonT03j",
+	"0qomWs3UZUZR2LLpV5bps0z7l6Z5FoBmw7TPtFnD5h8VnK2gAK3Cvy/eSn0KmLNinwKqLuszQ0RX67DW",
+	"vCro7bIu8zd3Wc8F18p6XbObbVm3Wfq6Wo8iMV+pzzxSuFLnh/QpXVcr9SkQh2U95nBCy7rNI2hr9CtS",
+	"nzU6rrW+ufR7WcclFGkJJldxeat1ctlK9FDHXw8Gg4QNTMr2haLqgnKFFRH8FLXeMivqowsr5JJEi+Dn",
+	"Nf8OfHjI4uiegdQUcW2n38O0CAGLcpUr9B9GgyFWAzYjRwrzpZqso+gxQe2icBphIsYgDRITC8tZi9QP",
+	"bCDHk3yOkY7H883fvofdKTGMhNNDcEbGVOoUqzGVap9QohnNJ5KgH4p0FouZTjAbK8a6tRq1GRX2t4nR",
+	"f1BMfhEPbFx+VfDU5qLgqfbS4CkT1Y4ztcNXCt2zE6rOJxbxECCb4SHlJTRskQNjZEPJBRGFCxKFdkPE",
+	"hO/pnclQJsIM+oUgN52gTNcIA5SIjcMWqVNyc3P88n6n4WUYb0RVHQrdE2roapzNKJlYMsMczYpblr2G",
+	"7c5oapE3q2CMMsmxqD7Lv1+tJJiXQwHBit7gpI4rftbwCmI8SPF7Vn/QZyw0h0cS30ytGYU+EdzI++a4",
+	"T/VGwD5lRz07r1FoD7dkjK/rq7NavNT3SXqwYr6Deb76AE8SCK4injKZ0dJIkjEFUnrD4+iO6Xp8aACR",
+	"Jm+NVs/wNI738oHMIcC0dNDfM7VAyBhTJSvCOCZvNhJMorVZOCTme5pgTgKVUVy9z3cmG5StzobVSdho",
+	"rKbERxj5ZMQol3ZLA5oOhoqkY52UUCthCtHP28c/i8+nP5+2Tw7f/nr8s+ic/Rzutn7pTDbZVrKtdqZP",
+	"02fRc7E7bte+UaTiqlkhTDop6P9EWhVV3a8QB3ydVctqtKiy5AF90iooQyvPCDDrpFCWbEvqlBldx4ze",
+	"ZK4oNl/JU61CKmsoZtUdi5QCs9qGWV1LWZXhVWnhqmXlOXJrtUw8R2pfJGpWKOXKCr4qouuAdFarDWjQ",
+	"vKeJyRb2McfFIlbVvJk3N9mw5TcvMzzJ3jhi4ezjipEKIp77okqQc99XimvzG5wgUmUvXdFr9rmDZMU3",
+	"s2LUTJP5bw4d3Cu+OcpwJXs+I964L2eFmDlvL3PcrHpd8d0KscN9PUe4KMC9KELMvjI1V1FE+KwYDx/g",
+	"jFfyxsKbXtMiLDo71h01jyCFtQn0RDjdJ37ui+ZnLgHm8tgtGUt+KziuPa3wwys6tq3qzlYVmfYqYnGY",
+	"1XYpfqUP76pZJ3z1BK5quB15XjKiru/Fj1ufWvIuNeUn/V9SlkxbWBLP94gPvVoRZt7RBQFaWeHU0oVp",
+	"TEMzHE5mJ6u80myxKA+mNhFJKE1OotRYcrIKShpMTyTOSbGE+2TAjJiTv5uxz/me4UJ0ZYRBGlOsUJbk",
+	"BbvzReT5MnURNlwUsZEay255vQn5iquu+PzcrpstYGnY1LdIPbf5+KnngtWSGj8wqMu6rZYZXbzM189E",
+	"11tpsjj41UpezedOU9vzH7moO3t8sYWjJEgiYFsdFjxnSzDOkyID7uXhBk9kliHMjFEMqN1aMyPJetFv",
+	"D0g+Z7fKyyMQDO7PfLoI+hI4lyWdm6MhrMj364AYIyBYiAV0pEnZh1/dt5y1uUvcbbFtjHbAWJFRRuK5",
+	"FOtYvXGHSk6mrqJsdXUKLPRRE+XDolc/njnJWLqEY8wXY+uHfdPEPKqUcKqCsy8w0JWc/wo8dDWGVbNv",
+	"nxYlYsyzfTvw8BycMPuwGM1tUYo1bh0bG7wm1eysgjl5oMO3y49k5usMvgwkj6x5KaL+75D9qDre+c+I",
+	"BfSzwYJ2u70sTd6D0OINo7EargmbPJjJUhNxV6Qe4m4p52gGqZqUlon+gKVRCoPvtitTOz1GgrswmV6m",
+	"RbuAgUFF3AlIS4c2mK1KKEzExFSq7GOROaxOp0uEdNpeu91GAxGW4kdnMWgqW4G8LzJRlavXjedJZfoT",
+	"7XwGct8ZPqvBlzBdvW0laqOR5VJMtJhYTtk0S4BMacEq4Wya5yfWuiXzV2sVUaMfxezFVLFico6dTZzE",
+	"zNGeBV0/4pEcroI5Ow8vLPJYOdDuIh6utlPvIp0Vb7RCZL/ucWorgImJfGkcX4s7d8kCEKMz9bhIiLzT",
+	"TKsUpE+LQceFaGc3y6iYyGuhaDwPfWP2RJJEf8sjOmc1lolByVmbpwCHbVXCEaFxTOptk7OpsdIsVosU",
+	"NRqlTKhKuU25627vduUXMj8rp+XTRS2/BiPXquuCWGRQI6N6GUjcI+buloMZOaXOl+kCp0AeM2qV04R5",
+	"WSQLp3P+leXa+ytkqsOrfxTpCopJpug4EsVJpIYiVcQHEPyb0eP7upo8NtD6IYZVRW1HXfQ2UiShvFGW",
+	"yfT3PGsosrWgDNX9lxK5DNvwhxS3Fpgqiq9WErJmsK1Ck/xIopVDxJ3l2XxT1tpVaYyR6ywOvnCR98sf",
+	"Xunxs6mcmnski8+t6ezkdmr6L3OUivPSr1aeEnzpALvkf1/YcbP5ZJzImrpOEaejOfow/Q6pgLbu2nwm",
+	"k6GIGdCFUro4J95/sXa6Qg0MBElfAFUZQcRk4eWINZZN+IK+KDV3qfXomOheTEhnRhu3hlyToNXKgGux",
+	"4rlwSTrY+kvKUm2GTDnXm+6aFasOqft+ZYTRX/67/Zr78DL7svvUtRC5zx3zUKU32pK7xlxdpE5JCPx/",
+	"CnscxGnIwjn3xV8Xw3e+GHL8qrobHoZ9BRypMkM+3iVR7fxbgabo3vBEEnpPI5RcjO9Yn8UxUQJIXo/F",
+	"YoKsS8K0ShntrPtEiTjU/PeYJSRIhJQRHxgnqAGNuHGyQbsBsEdCMkJ74p6h+1MR77WzWu4y2adx/K91",
+	"CvDixA35g56E6nQgFUUDC04xq5yHSnSsdoj4Tmei4EtfcS5cD0qb5rguuPX5BYS3DkUmQNA0itQMSXdR",
+	"O1J/IfXvidRWKF2I2Gs5Lc3Hq/kuQY+J5A/LJ/KnK2xdETdelVR0Jox4cW3pisk9/y7F8Z6uZLh4SFrT",
+	"lTVaWT+r1VqsKyrkR3V0RG6d38XG8PyLj24SKybB+R1MYqVdmY1Ln3CW6MiQEQ0Z6U3JOBEjobPHGD8y",
+	"D6NGelOn+KbrTruwooh+VIFTM/vuqhUYBu+bikVj62hqa39Zf9KisiHrM/OpQqLYObV2UFFmXcZms4Dm",
+	"yXLdfBibi7IrHDQ/mPRPD6pj3GlubTqpnvbIQfODR9rNXY90gT1uuit7dETW96352u+Ey4XcvcUEb8XM",
+	"xWvnaT0Rg+hr0krPppEYr1gD4ivzTY9/l6oPczJ7jBeVa5iJkZ3NAqbLBZOfRcR1cQ9TfLxuicBM/d8i",
+	"v2sc8P+l+Fxdze2PyOEWwiEKlLgUKLECL1tGjrL3/KPxrRVR1RVCmfGmnqCJD5vmBdnw69WYSJz2dRvR",
+	"0PgLP78rftpwnCoMzUN1VsZRF1VmYzYeGU+XKQ+yqFjgjdF2qGtwZoqErEj7iE5NoXaWcXmNeVhcDif+",
+	"C4G/JwJXag5mgs9WRuCyoqAYjfR4CCw4q86KSdFeRSJuckemHIOF+xVe3cGU1Du7u7vaqH1z9RIwtbPb",
+	"2t2FP0rGpd3d52uGUMMstWrNmjkrgjg0OUc1ndY422LPOk7xLuLhE0lCFisqyZDeM+v3HLNwwBJtFgMw",
+	"9ahkt1wn1JSE8qmOKW3s3fIm8TFCd4xhKQlTacL9PeIL/oby8CWM7etUtoy0sQUmS7Vv2i0cgoY/p1KN",
+	"dGSkj4HyM4P883/9P0mb1FmE4aywjMbc8dBnu8+SrkhV9WwC0t532kXzJ70/7yNOgCB0LjUqdMdwrnmN",
+	"9FQK3zZfyB2cZ2b3b3PHIvUhi8NMO0vvmWy0bnmh6jZuGJyHDO62TgYKr7CJ2qs/g6L7Z8Rn4szNEovB",
+	"6AUykH909vwjCjZhS7VEk01q77eas+raXo0L3vyVJSKbAMte4eMvdhkP6dkvBAGVugPZ0AUJyt2zV0iP",
+	"9Cpn+o+FzgS44PMWhjN950y7+N18N1btn03pS7bnD5m2ixZf1R+wbB246wG+VF8ghjpeZlhnnxy4KJ8F",
+	"qhrUz7uZI2AfXJtJnqeq4ukxL/R1D0b+1B4Q+8RxQf/0xaudFYsTFsn5c6IEebaps4cDlb65ftV8Tuq9",
+	"IJmOFTrzYfB+P02AOu7bwoxYtR/TIGu9mEpSHsDt2dB/O+mcjVvtSEhFAjEaCU6skCxbxM+Ebt/mMcn1",
+	"PR6RgtCsOYbfKD3SM1cvRHopPE5MlchsPfVRGquoCX84rRs4IHMjCXUyjWxNpDd102/jTYuJMwmno4gP",
+	"tJE0YnFJQfZ1OodnRU3a8yqCNqKfcTkSmsPmGh2TU/plod6mrJMq+eEYv/wVqsccQtMvTg2k1XqZ1l+y",
+	"akkrdbNBftBnc40+m6geElLR+HAFj1vT8yLvgARssEKid9P1UjeuCkfowEUIQMthNsMjFrMEO5XAMIpw",
+	"3SoFcSwmLDzAALM5XulIInFAWWA1tUGBUB23Vk6W8bFm0i5gqB4PWLxylUVciJ5SlQL1cS1hONXLrKju",
+	"8vhZG6CvRZyHOZ1nGSq+apBHMOI9pELRNytbNqe02CO48PceIfwYsXhe5PGKFciWLpVn0bbFc3thS7R5",
+	"ZAAXi9SZpyMOSCLhdkK9XKfd7uzbyiKCjJkYx0xLXhEw8XQqbfXYGd/8xUF5+H5WbqwqBrx0kUuqrJms",
+	"b1l9NaemmhB3WFLNI1EfJMdWxTYv/fxDK6etatctRX/LtKdsjMXCPJeoKADcWqv1yhELa1CJqrRsXxmz",
+	"WbJl8zRLTGas2KWbyyFVeYh4BkoLpIV168yprCJGZRysQOTS1ZEDZX7EhEv1ixdJlWLIvRUrVJr5LZ1n",
+	"GB/RKaHyjvQ1NbESeH4xa5mzcEO7jKpttoLOzJndYdbPefjKfsltaD6aLS62OezW5GKylE1/d+JGZ2zX",
+	"mbJslAXsIxEcsoSV4/bWVIfZea/PlTxrrxsPW7Uu1LlgZjbr+I5+5hNb/VuTwwmVZBzToFTMe/Mro6vz",
+	"tTsT9So2ZS5Wl/K+Vik/8xVk5yRLbphyu59a7TSI7hnHNP9lRb3O3vUvpZbXXP8fUi9fzp5WDICeSa22",
+	"KpUpYktFpqxH081XZVJegqy28V+Y+AfAxCxFWxUmOvnbVsbEAipUpIJ7ZExcnKGGz5B9Uje+X7oimqaW",
+	"cHc0/kLPPwB6VmWZKWe0XBk1S7llCrkLHxctM3xcRw8VrFIpMR8+1w7RQIlknliYSsD/oSAhpu3dx6yz",
+	"GY8kp1KxkRZ3zcFo6iMjJ4yNWdJYN71vZf7rb6S42VkLxYCzzd1FK6qKauWdjrsndYSL4ASnol3GjHbe",
+	"kU6fSJ2Dr5giNvMmdSlodYJV93fn5oePz/FQXQy7oiq0JEevrwUKV+LFk9V1gw+Q/6sOpjkchU11JWFz",
+	"ArKpLXPrnjlGyxIL42HRR+KJJOhUPMV05sTX2+hr84f+PvGN27EuS8sFwRkWJFCcX44z314UxeUd2s84",
+	"j4rCKT4ryqa6WUk0/T4ZuR3y+fs4Ds9W1KjQNJjT6XAXXKic07X+4eeXL48uuxdHZy+Pz153r69PcicQ",
+	"jUqOJBcpUi8jz188yR+AJ6kMICjnwF75TDqINZPG+HF5klI1msorEXPPO8kbTbS+tNqiv/Dx98fHnIOo",
+	"wEiXvVgVJ4uIUZGQ+3Hx8gF592imJZWLyjMA6j6xMl5kVIR1IMFAsV0FaGPlTGJlLW3FJfUQg2Gl+vYr",
+	"tLHRI2UlBJBer2VssWVtZ4lNXrYH2qyoqa29jPrG3kCO+CDijJyJFtmsmqyb4mTV6ZpJHT9SCrTKrI6b",
+	"a2calnfpMphevbtZFaQHR83O8+3N5ouTd6sl48qBpKdidtkrJZVxzFELleIuWnmFw72AaHwPPvT3ZEHn",
+	"VZ6rDIX6687+Y9/ZVbqAitu7WmWw6j0+B2MWFeF43Jv94Yl1vyMVLh6mEzw5jvciZiDPaowljIxYMgCu",
+	"IUpsdTn8G42NkSQBRaaCYg5TdOhUQpC64xOZ59cz/Ilvp+M3lhslvyLZr0u1f1lqkJynOfN9/5Zb+fef",
+	"//E//vkf/8PIvfqPf/7v/48jCOtnGptJHfC7kTerQPdSh4RJt0PW7JYTQv75H/8zqfjfnMfFFmaA/zBj",
+	"O/+0RD773P77v+e/WqV75b//wwGdVQjccoT0N1UzrhQDv4DAZD1myv3Mr/IzU9xnxlLp1S6KjFoR4Y4r",
+	"g33WD/KBdstPVP6/ZSz2RSJ6MRtVWp0uXx2S3e2dZ0A5oFHLVtBHjaFUGEt3c3mMOXpsuUTTFuNvQubn",
+	"DSWnd6wbUMmsejFzbwkoJ3ISqWBIdJ6Fb+fbaotjFH1c677JKNrFdt28t4+ZtPZN9kFMuZWznlk9jlhn",
+	"3s1wcl3Ja65LbLCC47LZMuuybFaYUzoaxytUly4oqz95C2qTGNAtg1mjhYwOUzPZYnoinLYwZH6PrFmD",
+	"Z3GS7zdiQkaUT7P8sOilbzNr47WNWYojrtMTO8mLDZpqb0p/zJJRhBWDulyoLojYFhFs2UKQQrDSkK8T",
+	"ysIpaLTIOTyCSzJ/rkskYkI2N914sbRUyatua3OptDQv3/g5Z4RxlUzxGBYg8ZAVNzwbvqdxPktxqcFp",
+	"y0ptfvKtzck86bQ/+Y294pIz2S1hmu0QCds3kMI99XXtwqHdyLyp3rOVz5VTPmt5XvSIS0WN02qVC6pe",
+	"KpbUUlocBcgRy0ASqoqi5wZN1XAjYYNIqupsopnH8dzPZQIPNaoe+9Ws6DEcQJn2+1EARLOLrXyP+Lro",
+	"ool4xqpemkXqpjzLNeh7hUDD7iiSIyzz5RFf3LOk68QIagywUMgErZW2wdCmed7SZtBZjvjty50Ph9t/",
+	"71zt/Pj89d+3f9p6++xs88XTd7WFxjgn+3fbuQN34IrMDtN2dfJxFam45LltOH03x/mcVMWOiDR7GEWf",
+	"DJUay72NDYYggq8mrZDdb9gzuPFb/o0mngaPjGgMFIGFTQMlj6RcpuOxSBQLmyMWRhQtpB4Z02ksaNhU",
+	"QjRjmgwYNAUcFEn0Kws90hdJLwpDxjE+q4nFDzwyYmoowiY8MVeqh0xuHAXKIwPBYegEi9QhXW/q1cPg",
+	"40QETGL0vEcSEB2xhhy8xNVxGtt1AJJFAWs62Odl4b9znoIcKlLlkUkSKdbMJ4XSW7OXyumX4pFbCuEy",
+	"gAsSVRItVREZ8VGjiWOkzVHY3NZVsod7RVemPESOaESDYcRZM2E0xAcL+SIdJZ0vq6t3x0exzBBee2hN",
+	"Wb085G2/fD1h6LYOasNxM+zr/izhRncGxXKCkcwi/SYsjpu6MXl7dX5m6vnVw3QcRwFVGGUgPRBOVEKj",
+	"GEQs2GkdPM6ZxExboTYdYgjf1qbO3KhLbgGx0LeUBqjMU/jquTrHoovHoqvZ0vp2Z6dizj7WStDKuA1c",
+	"nR7GnKKuEqKLpwhH2CqNIGx1QeBIcQyk1KNI6VHg9sTzhTDbbnjE1+cM71VzzvAdzI0LItNgmBcVF4k5",
+	"lnZpcIwZVwhI3a+j+/UYTTAU4o7pBNmwNlp4rMewbBo+ykagpEdDjHenKk0YqQssVo+jRBxQTfAooDGB",
+	"A/l0O03ihkdoPBBJpIYjvZtIfCIpU+ALEkLTMGI8YCZpfxz1GRxkUvfZ57FPYCpU+Q0bRYpbnQdaPpHk",
+	"+voExtVuPFTpReBnyDhOJdlqE2ki8eFNN3NHMGuCwfDNE0n0N4Hbw3jP0O1n8qhV9pO6UqSOB8VmmHxc",
+	"f0kX2qMBxvCRCZUwXZvXBpcNwhwOJcmEJVmlAtg8Uo/FQKRIbD2doERf0o3iPgUJC2HHaSyzGaZc19zQ",
+	"7LFIdBnNPDa2bqpeijgkFBUSxTET1k+YHJZwQJMIfGNgHUn7Kc+uGb5mIGETFDhjdROWSgeUlBOYQ3FU",
+	"VNFrvpmFtmC33nkLbABk4SvZlYVDwyksnAQPo35xAQDImAaGvuWMrMkBoTera3cpGw77YnnFDIp9xFvb",
+	"0u5zEZKYfYsVQJgn5JqBIp5nS0r1QLiFXUXtRuxqqGVIFSGXGUmz1+wz0GfdVd6lMx11GXaryzPcuc4a",
+	"posKRWg1MSTOcIIR76aSZaOo3MaijYjAQeqdR3aPhfuEJsEwwvzRBNhlRsMMLmbxXZukrDCuAxwY2rbZ",
+	"N3mh3DQ7s+OyLnAhSIfb1ePpIHTnpMKiDebaNeccjHNHdjYbe8TPytuitQ6YbVt5U5l6tVxYemUEaz1q",
+	"TKXqiglnSWG1+kCTiUjjUGfJAEKLu2ELnFBOGNcIhv2d8Wg4igpIoVMVaYQ0WlYW95HQKOvYYAfDtiVK",
+	"omfctQgOQ29u2qkaTUiG/bY4b4lyiJgZYSLrbmdm8ywFlGN6TJblWVLDRKQDLS4dXBwbwkEV6xo+EcdC",
+	"qAmhRT3Dq0ibWCyShu3ZJ5Ix4l8ylUybB33FEr94tOFjSsVVg5piM7EYRFziHacJZ3nxsmFuHU2J9NEr",
+	"T8SqJRD+trklyfcsoXE8d67W+tcFHnHOIbZt5pxi6FkarOIcZ4NgzX8jO4qExHB4HZFPzgxFAxXd54NZ",
+	"udOgtDkfnNiG2ZcMbSpInfkguEXmPmaBYuE5JuLwi2crS9YNLXWqDn8fdsJHIdjH0B9ZwFvjsVrOmaPZ",
+	"rOJSVCmQVKex08XQC/ecLchvjkDIRmOhGA+m3Ts2BWj3Y7gxnOVZDjsn2/5x3q35jk1xpVJFcYx3nK5+",
+	"MRdPKkR6e+rgiDGOx6pUM2A/A5PDzMuhSLQ1pkj7XS1AdqBJmNC+Qr5N0/kwuxDyw20zpWCRMRGHhQ3S",
+	"X1ZDNqoGXs4nGApUCSpL0vVVbM6FgfG8cbWMVhBRMt6ccMZCRNvZb5kK5/pSNpGhwChpP4w5Z7SgBCse",
+	"UITGTIipXySns7pSB0dLGtZQMC2xoNRgWE/opAFfUPRql1y/qBpHbRqZ4E2GlxneQ+ZPrfrWs7N2h1wP",
+	"5JD6ov2dJsArRAELMWFZlnYFZAc7jCHPaProAmXsx2LiIBuaFTFw195kNqwbHmXL7uuSyZQ83W72IgWL",
+	"Ngob2ADHfDJLBGbWUSYB2UeATBaAj8vMThR81DlU2iCqsEaGNEfMUsCQAY1Npl1jgyps7YT1hkLcEdso",
+	"IwrW63bf1PlQSWSgnHLt3mLAWVbL2ZXlW0Ct7TXluVnC2kT3559Uo7DpokbAJ/UdPEeUk5Rbok1Mmbh9",
+	"c8cMTBxqZFSiaFD2M10Igs3WtNQmAHNLaGVQiQjtaP6ehAyAoQ1gbpK4BkArBHa6njAawjIk6kOt6GQb",
+	"Vo7rjlSgZjQYAiM6hxJnYxplVGG8XEmbjTwRyZ2RNbUUCKIvcjukTgEecKoxRZNHKJnQSBl5I8ZEeuYg",
+	"OAMzGgKQG3NniMqxrlWOFeaHr0gg4jgKjec2XG727sTXIKjmm5eICdIHPVNAzDAKTebLHgPmU+NmuA/H",
+	"ZggPgFjDSIpxzNUEDaaYNR17FWZsRDxJ++Y6QtrZ7aVyWpi4Jqk0hn2eGh4GoKnrfckhHAxDffM9FZwz",
+	"TfHgG3X/xeXB2cvuxfn5SffqzcHlkd8wAQuckX7CNOmC/akCLTlHQo8T0QdR33ow9IhRjjUH9Rrs2dJM",
+	"bZG7dgUBuEpgo0sMDmCLwtX1RKohX++0/72z6elp/T3zoKi+4FNLkLIKh/YEwnWoDctmR6v4K0P6RSJn",
+	"VFP6OPYAJ5AmHp5fXoEEr9kfUvfPL66Pz8+uTHiIf55EA5BczNf8A8y62jwUXCUibhpFevMUNVt+w2h3",
+	"8hxbJgekvQVhMKut08YnxB2rJvJhOt2Dk5Pz90cvu+eXx6+PYSqSKdQk1nGfI2PcBewfgkyOFyCacRvZ",
+	"adOqNhhcl5m0NsKsZpvVcRo5BncSLgdN04y1ajKMgqHRZiKXrFeGsyne/nQcAdPiakt8Foy7cCd0fXLH",
+	"ppoxMmDRSh1UsIUovGQAocooykaGApqRK1VbMHEYWrO9+D6DAAbSATcQgOQltDul1YAYwMSsr5yqAIXv",
+	"VangzPcM069LUsyq4uwIml93NAcGMHbWgiMTknF0GndgH0yRK26T/KLyRVMAbYH7wfeIv4FStfldn2rf",
+	"AK3S6OnIuGYGVN5ZjtRRL+ljTuOYJUVuwjNg09pUHCGgWh4jdVj2HZvKvRHldMDwaFtNPDoM49GuO1OT",
+	"Hzuf7IRFqgIxgmsOtUv5Xa0pOp7U09Pja63FAUrfSzWFoVxOMozCGqp1c6wqyCgJIwdFAjEaRXAjwQWM",
+	"lIr4L1909Ze618enR+c3177ZW40CMK6hgCM61UqwqQYQvWekxxi3FYtb5IbHEdLHnfaWp/E/gyfwr7jh",
+	"5s6BgZ1rp0WQdJf5kBlWv07NKoCVMRNTQBUSNo7hCEcKrw4NpYZWeepKxrlqvkeDO2vjtldd65bf8jM2",
+	"QeFc3xaY9J0Y3gdQaABk1Mv1P2REfxaJVTTt5eadIeVhjEooGI0Ax5sBAvbbJiZ8c319kXlhINuP9o6G",
+	"vRite07Bz2rGUIReQq6RB8sFV1lSdFacom1EJ9XRlg6sRVk2ceBoBZVtzasVTBGYvMdR42d/52VOKlTi",
+	"ztOCIhpNcbOKaae51ihqu59WLevqKgX1sC2vo8U/7Qme/V5Un+qhy8rPmlfLdYP2DyRBtr1WauJwM5pJ",
+	"d80l5Z278FwnB8t21GrOijKtWC1PY+Non9yn2XpmtEG2qm03LyNdrWuB2c1Tl+DMy2oNB5wO014xTL6P",
+	"cyR/J7FTWXx3YFYWvB1P/kxaBOgVhdbSep2GJXGs5tXK8h9+3BWtAJiz8o9xOC6LL+5jI4HUvFqR5bfu",
+	"zMhGO/6vGhvQIF1k7mDexSvEgZC5kAEIRWbCeZIf1arrG/Z09kotOmhW0aEZZwrXbaTSp6JYbVdzbY/m",
+	"KFNi86vqV2S7tixTWoUfV0EvWhygvdIIEQ/Z5zmhj1ohoPMlC25duaxGrZQca51cWBXfMvKFbeckZbAq",
+	"nyEjeSAMSdKY6dAduW4+hsrsWkvD9sUsiJ+tBOFH9tzPpLbC8FsrTK0c6ICY4M53jjcKvF03PFGpJOql",
+	"ii1PlJi3fPSsrn+Q1KiF0+DO5ICMGFAYdKUIaBykMVXGfDQW8ZSLUURj0k+5VmC0HicP6mp4aKMal3j0",
+	"AfJgBbL1ohFdf/g82m9hybW7dPVsG2ZieZ4QRQdLO11Dmz9t8sxClKKLggtiFvPsIvkpNbBantpyATVZ",
+	"krOq4F+gRSSjfQyoorEYlAP6TPt/rZA+S3n/kEF9FuKV6arKL1eKr6lAjevpmBUfP164nvnOSxazVTEz",
+	"1G3nICNI9ZFuCGLdX7j53XHT7E81btqX6+CmixwObr6033l03PyGfINTTWKn7Xi5F+Qq5Attaex1WUBX",
+	"zFmEHtZyoaPfQXZAd941a63a2ublqIGcjV9rDo/OxGs70ZrzWhDOaoCWLdj5hufsxQL0evSEAg7R+B1S",
+	"Cri8aGFP56fTcKu8rlAWt8hUOgQJ/WVMCjfUflm/mSJpyl7PG3lZQcPMC0drKeZeTP/SFQr/FFdTZZXC",
+	"8st1rqZyncLi48e7mlbIta4VbVTbRpFMWQ/0fqJdlGjcaJGDWZM3missGfO1wcQUdep4bZ1cwP7fWMMb",
+	"e4R9pgFaPhn6zmCUiTaaeOQtvadXOMkneWQIqW/++85WQxtl+zTRvpwocT2RhPFwn9DcEESVMdQHiZDS",
+	"+kqR7c3NGeVfMWhzc+XQ62XKteKtsAzyMh2NWKhjUaiTHsdEzdS1rxLuC6zEAtj4FghCrfcVbhmb2GiM",
+	"XQR7lqkGLeYW9NSBtLVYKSEaK0Bk4covtdXmAbXHjb3nGs0/ezU2fTvsvQ6i8+jt8c2vx52z6Fge88ud",
+	"4PD46TF/G3/gb+Ngc5BQHrePebvFpm/HwdYptI9/2txVwevdcY9fxkH0drcVbMZ8tjR58YsuSfn2Hy/c",
+	"Vdvt3TVLkhemWnXML0146gMAj9RF37q1A07jqUI2VV+10prQKqvCc9MrpORE3LOYBuxrasU7M6lSSXM2",
+	"0U4LJh3XfubzUMjPRXuS8VIMb+W61iyqv14lez7DxpSgtObX3cr4iybglghcWtjeTLMaoQrFItfgOf90",
+	"KuLMrWXRmJ31Ejuvr9TdfYTiVs4mzg/arizlFdBENZ892+qsVHppJZWuM5lcrfsnVdVatWuOOi4k89JG",
+	"D1HBOnB6cKmd71np5nEr1CyB0KGJ8VhWXQFrjNGC0ziwS2UJzHn/ryV0ueT8Dyl4uZC3gTvl4tAVLVYS",
+	"webhC8hhFe8eTxhzP7bQwoIqM1RNY0JYbXUHmqxdW4MhC+5Eqv5C3z8k+laZXKoarI28JdPL7KvvgrrL",
+	"Ms87S30ijdc/hs/nFb+MiitSWbxevTdF+oxxfOa1KWEgkqyIsyn48Rfe/xHxvjILfVWDdfG+nJF+9tV3",
+	"wfuvzwK+LtO+OIn3nyEP9Cr5PZfnUy5swiMbQUpH7ncwhDgzuDRxzavQ2kIgdFZ1cVmtxb9I5x+BdNpt",
+	"m087sxbrEs8CCpWo52X22e9APh+eanmRr+obG/Fry+QlbD+LzoiUV+2mGgV338ZLtSKh/x8yLXQ9q+oD",
+	"Ty00TKYpzhqPnzfa08aHeEqorAxE/2Mklp7VUs2ml87C5DCDbHVYnEcYklwdYeTWUxq6ZBpeaA65TnnG",
+	"DGN0mTbB9WIR3GHeSBqzhludK7NGO6Qh57CqZeg5FuxlNOTAdquiHVWyQa1SSYOJlC9FXKHf9zEFjU+S",
+	"1KT4HcdUAQaQurYSOqF6wloOkTA19p1Q40TETJIeiwUcAkEEZ7dcv2I0GBaDqPCTNa+mA4zP358dXda8",
+	"2unB2cFr/O3q+uDVqyL8ik1nTueVzoC1Jnl7PLfnqhJKSZqXn7YZu0zshcnQNqSKjGjIdPReVXRBgdnp",
+	"CREzymc06TMlb3gh40sxqZjp6ZGUxyyz2mLyEH2EitRaw2az2d78Lrr5yoKRs+OOyxu41Wq3Op2t1rNV",
+	"tOgxlepGWjyYU/gKcx/piEYNPrN1ZieroPRAC0YqWXIwMDiUj3kqfo3imG7stNrLF1XFVLiKcGfJRV16",
+	"/nEEa47PVSTbnLpHlwzs6Z6RCirZ/MqZVtXEueHRLymz9fjyyOwF9W8c2+HT7bLpcIxWVhj53z8eND/Q",
+	"5q/t5m6r2/z0t/9WSfhN++aISUkH8NKm8e40n26TYEgTGiiWyD1y0PzgEdr81SPt5q5HWh7pAi42cW3A",
+	"fx2EP6dSjbAK49psXshizdaXhRwuePNXlgjr4yH6edqDgr9CezUPDodzaLpPuVAOg97+9GV54NSfjIFc",
+	"5J/oml/0VlSicHGbH+BvcBfxEIWbgEVjlRnL9j5mGAD76IJ5Vdg6oFsNXl8+FQygtYvzJtLMdnt7c9Y9",
+	"QU+8ijSPxD3mgtF1EvLcQliaNZReXlMzGnCd2wOX6uuM+UN6z/aIbyDik7rxyEqS6D7ig4b1s1JpwrO3",
+	"gUCWG2T6BunB9toqcjp/i2aRLB9uPhfZ6MF7to/5Kmi2kz6pG28NFAxCOqID5pFYSNkgA8EkYRHmUpnQ",
+	"KTqDOUGbOg2fXhz6WrkiAanrdCcfNz+19DQaLXI+Zvzg4phstdo2i4+KGKGEp6OeTpsFoykBnG+E+RJt",
+	"XWNcnf+5iWM1oZmvs/EYhQYIeBm8deoNxvsiCRiwFS4HnaNgDgbkpwHQZVHcNp0loPlE9DHIhtqrWcqF",
+	"o+oR9mp2B/JPOc++VPLi7oGzE8mfHbizd5vadWT1l5uZx45t9A6Qem3HgipiX87Mr8ms/bvK88BWaF76",
+	"pUvdtOyusEI/27pM+fAs21XPpXOHOip/TW1F5h1fJBRH+kCiH5+TVEiJNBiCvGhNIiun41/sV29p0nFY",
+	"zKb/cQXS+LwNMMkmsfTOWsgOZY7v7ozmg1ykD2IeZgOvZ8l05reqE6GkHAAuFU2UqbG5n78xGU1MWpqo",
+	"D4RMZ9KKZIscGCfMPA2UTqUyJ+PTg7iUFfxMH5sXqQix3l2bxWp/9xjsVbkcs7zFuPgADidnaMpY+VDO",
+	"xm7E7jdgcg7Pb86um0Y2nOVyHnAR5Gf2T3UHLCH+mrJ+RUzVaqWaMgf92TpNhl6Rf/4v/1uWrtX3SMiS",
+	"6J6Fre9LAVZbw6MrwMfFKKE1gtsThirnCxGVdBo7S7zc5yg5HGrmRot99a6/H1I1m+BZl8wYM6M4134V",
+	"LfIGdceiX2yLKjyrTKYJs5nC8MpboJo2mmSdT1Rn7YxZONB5+vI4D3MP6ugM0zjlKkK+JkqgKY7jZ4KR",
+	"Lh+2epKA7+UWuvXtzNmFm0XH8ru4uizur4SfruvoYnfRnFY9vgJsIcP5HSzjegIPc4k1pg939+epsW3B",
+	"umWu9maJB6b5o6dHWaF8oAVOVj/wEWwL0SPdNaskLLHrs0T9z+k/jjuZ5frI6yNm5rmH+I3j4Tg1BHf9",
+	"wyGSeamgMKvoZCisUSgTXetZSijnEjH1gkz4PnZurGtqr7S3LDWg/DFw/flKuG51iYsL/uu9zFQ0343X",
+	"+2oe5roiQ7Gpz2ODmyOZcQet/OsvrQ1g3bRpeHdqyKyNOI+eS8AKOUtnMicap6CX9lYZZv1KjCsMmnGY",
+	"D4TzN2WTCyiW86Zzkcwzfhain3HGBZ6ZC0WmTOWuGUWfYycYWQoSKcyByz4HjIU5hms/fcwprjleO69Z",
+	"tG4/IB9cWLBxlFhOo9F0j1H5+9U8qEHPYgBTcbPz4+VlV0WpWGJGe5deTctyS2XGFEwuhRaUPL+UFkfK",
+	"Tow5IflX8mAsXuh/SB9GnXQzA39l5MOcNiv5IM1FnOvpmFW9fDxPxsLXvo+o5e797yVtXWaXl5OQBW2D",
+	"uu6CTsE7k69oaTxzSTdXyXjqvAQmV3lGnTzCWoMWoWScJsGQSltvRlsOi6xm6eJcM+Ya53gNK+w/KLK+",
+	"n4jRyfewY7t+oVteTYl1v1qhBy5P/rc/t7PsYpXPQgNGp1rl9z011+U9XXMzOl9lMylhQmkuS/xpr69P",
+	"rjAxetEKuVuo6f386XYB4k8rbUbXdFBcOSZOScq0Z+mxvjapRB2TaDZSj0klWRyzpGABXZJ1tGj32CwX",
+	"pfdqKfp4mfdAor94NZ365wVcSQ+gLXle29rRzSVOIOJul86Mm+kDMuFWZLGYyaRBTlS4Lm39UoEpGh4W",
+	"sx4AEqvhwzcrAKRCI2gGXagSXDidGdc1NikUmkSNiRIkiBm1xv7y5V3aNkPAFuZo1l84NCYY1PMnK/cy",
+	"rY0TSGfFbtbeB3021+ijHauEVDQ+XEGhaXpe5B2QUg2i5cTXdL3Ujausf0AXAx2CZmE2Q8Mc75naXrZX",
+	"Lav8/Wi+8slt2IxGY5Eg8o4pnIDaIFLDtNcKxGhD0HHUDETIBoxvZHv/xe0u76JxU4w1ljVNBfyMcDxE",
+	"D7y+bnX+ET3FAr8PSfGErv/Gr342HZNYnopSU0toOJMhScxJnqjnbGyBD5h0ISf25vbubp7vxFKQVWjN",
+	"A/Otf4P05UWShAQIqU/mDbcsTWllNtLFEseyQ6Obfccz8//VZOjzT3FuzHtQsjbXlr5TkVptHVv7Mveh",
+	"ZQb4mWRpzsfnk4Qb+TVEzIYJrXD2s2pEq9ge16eCc5b3XtcoPeIhnoUHrNTUIrdzZVbvgpqZHzCYa+nS",
+	"H0qKji4vbHbEKQ8q1At/MvqTwXIFFHABvRgR7B7nHb54tTSJV+x3k8RzMEiy5OFZ36otiE+kjmtxC8mY",
+	"yvNrmweDP4p5sPJozxUisgyCTkDmTE7F7MM2W9+3iF/rrWN/n5uycNagswKxquTWoqw0W24Gx8FcHa1T",
+	"xW2xeQHQ9dE1sngmlipii7h/QaUkVGJJbikSP7OVQycypgNmToMpQIkhfvC4tX5s3Wo6XXPyD5Rio/ED",
+	"igZBr1XO0M4aZyjVtUBPi0qZ59tFVmFrs7rgFtZiqwg3nRIubKFMUyIzGrGmSJVnKtSGuWTuVMvEARut",
+	"Fe2ZY8EleyHCaTXh08HwHfIuepEXOAtYpEvf6tkVqV86liphdESK1ePmfntekPp18VNOlUmDcpgrtQii",
+	"wkzwlp3ZgOW+kDINAsbC1WhiCYldBCsgxsx6S8C3eOB+fgH6vzTF/R6G/3NjO8x7j4g4ZFLp3V85nKN0",
+	"NCtIzaMkPzX84WOp+JmxSFYHZJhC+s0o9NEw74JxXa7g6erzuTZmzJlkkX7GSvmorvPHER8Ug0yXZoF/",
+	"mIdcZ5XJy3kZKUyRSl/7HlgISpLAHcs94mfHwje+EZRsfv7sEV+XbfSdmgN4CWFJXKxSTcl2p52VD7bo",
+	"klWVhhfW1ysrqF7IU5EX0MzPplcz5SKLlmLn/QrG4dJhvsi+U3px5QxbevXKzGIdT8KVr7ZKnic/bvnZ",
+	"cLHSSS5b7frn5WRoBQr36GxRmaL+PqbqkrD7r56xem6BwhmxeSkPY89xbuefZaScSNrs2BeIQT1Sho9g",
+	"YUYuNDG3dXSJPvDIAfvvj168OT9/1315fHXw4uSoe/Dq+ujSb2ScCdAwIzHDSDqtOxmzRGI5czOFautJ",
+	"xQ333UTvx/KMlixI2Jy0IDIacAz+xjYe8SdDyYKuLs7Ro5I93d4j44RhAXkdzKiFDcP4iT5BFI2wNH+I",
+	"sSRCmfRQOm6EDmhUSi2iP3Laf/f33eT563c//ZJcT36+uXj5/Pjk4sOx2DyhJ/RqUplX5BE8ttdUeazu",
+	"4r2eWzdMo4BD5TqOFhVnjt3DPL5LVO+lGXOOZ911xSmmxHBgj3CWiy56dvx/LRe98r3zh3TSM1vczbYg",
+	"U6wUuK/5zdbhxiqREU7DnPeP57BX+uD34oRcXPgdOaHCRTZLCJBIEehdPJ5E0TsmSR0D2HNhqKGloY+3",
+	"tR9ua5+0HkvTBBhCJ1kUmMcPi8HGVDke04Wb42OF/BTZCoZddOhuxWJS8L4ppTtyEhzVb29/+O8fafPX",
+	"7qe/3d62zG+NdRMd/UC0NjqHCpFpMCRUkvJsC54+Owvjm6vdfpyLqCpJWsIsmY10WkRycX51zcI94g+V",
+	"Gkuf1Mcxjbj+09c3+sQmVzP0ncaxmEgSqYZHuNABPBHX1EPf64LEQox7NLjzyDiJ7qliHokjfteMRUBj",
+	"gMeIKQqHy2rJigwATmZvY4Ml45ajwN6AtckNhudDm0BKZfq2ny/3DZIsSJNITa/gaBkendGEJQcp9KkQ",
+	"3GkQMClNMjksD7ZBUzXcwHxpnvkjMUWSYHX2ic6iVvfVdLxHqPrbzxPle7f8zdXmzlOPdHbIKOKpYpL0",
+	"4P7r0zRWWAutmL4u0vEDMIsxSMKwj61bfsvPQYDWCQgPLo7JHZuSus+CcRe2uNtqtXxPTxd2mWxgS7nx",
+	"m6F7XzboOGresalseESJOCR0TBOFPW45NR/vTTGl0Dhh/ejzXj4JRA2h8w2JCc9qJ/mzn4GJ3HKgfToa",
+	"wrPpyHDgLPUiZqkUmAVIr8lk+9n2NHtuMzRGisRUp63cbm81Wrf8KJZsgthd9zXof/A94m/QcBRx87ue",
+	"ld/IS7a1O8Sn46h7x6ZdLlTXLs3XiRyR8iIHj8iRH3pAztoXwCTAevSiElxRXSXfpMA5CsToQqMoUYyO",
+	"DP/mYHaOw62Q3c/IXbUXNLhjXLNBGQlDHtpmXR1RTgc6mMHms5R7GnSS1BXjlCvZQFib0GmpaL/vwd5m",
+	"tSJ1RW3PlukDFh0jwD3SY8OIh+Tt+2sCIGVcRSbLLY6o2Xg+KOKqRLw8FDjhPFocU47mZD1Dhb1b3tQl",
+	"+voRi0Oss6XpUkBHLD6kknkkCvWjm5vjl9IjwJhIRUdj/fTy1SHZ2traBcHj5vqwBSNqhSkqbUl9+/Nn",
+	"XNfO588N3HmOfXa3d54BGHoxG5G6jwlZ9Po2zNO//SwF9w0AKQCvF7NbTggcZ+aTm8tjwMwRDYYRZ82E",
+	"0RBaED8QIfOzLFF+FsniExYMhXFthzc/No3hvAkvh4yGLMEFmMekJ0Ig1AmDC5ik/I7DUUNYScyN2/Bs",
+	"G6zP1yGn0QtS3+5s6bRe5h3uAUbqC4ULcFeLq4Q+Ow389oHekJ4Ip8ReYYIzMmFx3AQkY6FNlYWQ4YKE",
+	"qR6OkRF6b+l9BAFPIorgjSXhy4hgyE7ktQa3Nm0xwpAxoJN8CtRhQFgsWZ7yyx/RWH++a6aMMAyZolHs",
+	"w+Aae7QFTH8YCzHaC4ziwZ9gCUcqSS8BhNVrvmafVbZYqUQCG7lHKDm7OclzFJK6f3ubttvttt8g+ljS",
+	"OArJzfWr5nNSpyQGOMk0SQSwj4TJgI4RYyyz0sDqiHyqoavvJH0bZmDz9MhA8qgaeuSXlOkqFRo9yJgm",
+	"dMQUSzwEDYyO0MGp4I52rdZ1MhSSER/PgfR1ETuFdiM4a3UfHgBtRFbo49anlrxL4W/8ZOsXX8PmWIun",
+	"FuuAhSNGZJVkkkRKMQ68DPA0e8TvtNo+snMdtuXPJGzLPq9RTRvF8pvBTBmhM6Rw7RHLpVoY1QPB+1Ey",
+	"8khAecBij7DPivGwQWgsBU4PcUHoUQDx43gP+a/RWE1txllUJ8s8aTWVxP/ti++QjzK8cUKU+IbR8wE9",
+	"8BwQkSoZhQyz0VGiaA/IAtwJiYhNDuzmwdXh8TFMLMOmhoPaFZtnAOZbqpC221vBGR0x/I3pmZ5zhmGC",
+	"eGkQJYhLuvaw5IlercV+4CPcg/zm+vpio9PqwMTNggErYKIiMcsz9M8uKD8O+q7GaqC4aMvV+re3n9vP",
+	"fE0czZm1M4GR44gzz3zOEK6n2+Rd9AJBYs2nJkISbYsxnQJXoHOKwPkZUh7GLMGMzoYOUU2a2We1gTys",
+	"j6CtIxb48OsLGlrCCiLH9lYH1rjT3kGqxAX2L5DkPYAXkiJDsYHLknRiTK3YDhMG2mZY7l8MBlqzaAox",
+	"a5zi6UjCMNayKEnd3j76wvAITcNIGTFB3zGezjndwHjQATDmuCVSE4hRxEUCszbqnX0T0yQ1KVMihnPF",
+	"MjxVQzYlIc6WwE2CE3uRiInE9C0h0HliWTCRRIOIk/rh+eVVY0/LYPhIWmBocQBYPmjTPTg5OX9/9LJ7",
+	"fnn8+vjsCimyZArpcD0QoxFtSganSbFwH/PCu1wvrjCgcVxmETL+BUSGoQgxVw2M7exBhkt1H3h4kUS/",
+	"Yl8gZoeCK8ZV05jd/ON+85SqYIi/h2w0ForxYNp8x6bAmpdRoJHtO8quOtkmXPVmnnY77enBqOBQBCny",
+	"ZSELYpowvPrq/tE1HcBnrSs0/H7JVDJtHvQVSwozUs1LNga0D+Hx+/fvmwc5E8aqZuqRVquld2qKl30M",
+	"4ggyG/4BCjDNQ32Em0efx0Ky5hsNNb9FQMYBqY4hZIHXj3WkM6rqJNlsb+8jNdFHE/YOmW+HgQpEIjUb",
+	"rQcCxknfP5U3tMUMzZpYiVJz3nEUMC6Zw06fHl/PcNBizLgUaRKwlkgGG6aT3IC2X7yailRc5sQPLo4d",
+	"ZeherdPaarVRUzZmnI6j2l5tq9VubWEVUzVE0dAIEXg2m3g28fFAa8wzNMVYuANoehJJdQCtj3RjGMtc",
+	"IXJuSHreZOMEeJbaF29pQ6OngZZF0eEcRDM9Ve0XopOdoy9IBA3wgs8r7MI7nVgIlU0rJGVc7ZvQad43",
+	"jQou/+JCr/UMnGjF/KKTzhk6Cp03220rh9n0JCUOF56t+zFU6qGgN1Nqn+pE0XrBGIy/radQNXI21Y0X",
+	"NIvGwi6d5V1uODUkTeuHtttbyzu9EkkvCkOGZqedVWYGXF7CaXyEni7Ya4XvXLHkPgrYjeNN5GpYEN1d",
+	"3crHT7B1Mh2NaDKt7dWuTEMDSJAYJplvS826on+s4RnUuWZzRUBtr4ancg/IMX7XnFXA5xUO6Q02e/Tj",
+	"+Zi4mvkmLsRShMdfSPpQJNXiAACx6Hu1An4i5Pf02zKCbvym6e4X4xQeVOgefWD/UIoSeT5spxiJZ5KC",
+	"oA5W9DNtYB09n6HfIKE8U9dplvqW+472SffVZkGfIJ/Gw33Nu6Lsbtyon0j8pBFaNjcbLXKkU3abfE0J",
+	"uxd3wOoY1T1qD82U8fYhB2Z22u4bC4k5s6X2CbIW+f+XvbdbbtvY9sRfpYtVu0zuA9GUoiQ2VbvqLztK",
+	"4h1/HcneOee/mRGaRFNEBHYz6IZoHpfv53peYC7mYmpeY85TzO08yVSvtbrRoACRkkVJdnhjSyIINPpj",
+	"fa/fLw5YUGLUI3O+YO393tNoIGN77amaS5FbG97ezQ3Q+oMu98gkwYmnRotszKQKqo/ck/BblRvD8oDf",
+	"24rqxEbZ23FtufEelSyKAzhdrrDzdiTBpa6TT9UcDyUINiqK6sSQq9CPvDv0sAXRfm9/9TdeK/OjKiQ9",
+	"4unqLzxXcpylmETb311jTG/5IlM8eafUS56fCfzet+tMgC5mM5UbkbwSScrRYIpa+3t763x5livrKbgG",
+	"lLWk8q95asT9iGaEUCcB6CSU8iUIAB56IzE9S3cSNbKHBH4tzOQxpgd2UnmRYjXBTOmaQgiEikEnB69N",
+	"GB8h6nfb+7LwiSOxhVYF5oR6x/nXcA2wMOTg8jqMVh0woTlmHuvBufCwyoOwi88gYcKjHVPQ8hTHFncO",
+	"GB/IAjjFUIJD6MKBWCnpJP5uD7+cGnF6piR+U9LYwYs7U9Zh9C+rUzkSA1l9WzeSp6wdw1dPrVst404f",
+	"NVQ5a4JlgucQEhQUZxIuWYihODmQ9KwuO+ZGYLRXJGxmlRJEQtiLt7WyHJbyBa7kZuRx+IhrSeQ1hFwY",
+	"CUjuVppeW9StMbCflBT3KBfXeKV3Sr3ickHTpx+GZKwIwr8riAiifYXhUBkcu1AGWkEKIjDnRuzAmQFP",
+	"ykxI9vnMdrOQewNiiAMARZ0IKiUaJ/qWGdd6rvKEnQlTRt33e7sDWcqkUS4Su7F5BolayfhQFcHlJp0K",
+	"MvoAWzpXxkChWZaeiy77kadZkWMCcSAJjxqkQTkekgskSPpUmR6/fPPTi9enrw7/7fTHwxcv3x8fncSs",
+	"TbFJ9m0Hs+jA9+e7ejByRQIJ6tDccLAPixt8bL/aeIC3Sg3hZDuNMJCILejmKXKGtpWUJOZO/SPiDkFi",
+	"V+KHAUEkck0kIuOLgQQSCsi30Xu+fPP8lzfv32GOMlHFMBMaRwLsQuMiB4k7xvmMWDEDrhzJJqrIu+yN",
+	"/dTPBCVsoUJhPAZCAoiJc6ZNbtVz7jh4Mkgxk7NSmAMQ+QNJgzp8DtwBTYuw2+t13IggxGRVE64rzCjP",
+	"MuZHNJBGnTm1gXPGMLSeL6BQwDoj0BCgNX1d+rXMhRYGlSyRdWAmdyDhcY/0QTCOLHEpkL19mB6cjbHK",
+	"z5Qxwh6LoCCSVKM3A2DNB9IfDtKO3wRr7r4cd66r5V7CGd6MeoN7X9/TeLB67dpewlZX3VhXvVSQT0N5",
+	"4wWzOwM3UVWqMM266hjjEggtzbMM+b9QaR3AKafyLszshMUsTBs1Y3OVn0MkxAAlb7fuoNkRXNry+01l",
+	"0lTHpJ3F3b3xzn3oDppda6vCXUqA3v3SIi8v5w7PstVLiop1iWcW1xgp6iUl1v21zh3ShUd9nTYt6GGW",
+	"rbWmR5VR/MlWtbIEVyyrP96Ni/paiERXSHy9Wmw7K7J0R/f2IlbajfiFU/cFqytxVRSaKvVbpFyqA9yd",
+	"UL5j+EJbrY1PvDQW0MrQd88HkloViDcXb+6UPJgVJgQa9aZjIRNyaNGsdSYK1wMZY61maYXHfWQC98Zf",
+	"FDbYrLASrZAdyKUsMxieDiyganZe18bAAMzbUnZvwtioPuRaVkeDCA4NrnsJS345IcAv1+hYK3RYsQpu",
+	"bIPMcjVOEa2kNuf4kzBv6ZJ7CsHjO25YJd3PSr4Ll5CE4BWaiEy8K6wLVfK9kuJ4pKuWIdZDUd9jGSZN",
+	"BEeqRybVnCkZSuqBHPEc2i6syUm+p8q77C3ehXJt6FBW6/+rLOzYMInKq9BiINtQzvx9r8f+9//c7+7u",
+	"d/eoXms+UVmduelLkys6BEMx9ORTePIpPAHUabXS8FyImWYTJYU2vuiMCt9S2af6fqt4jn48Pjr5+fT4",
+	"6P3J0elPx4fPjyo+PdMdzFuWXaF2YPjevxfa4Ad2zHO+wLk9E0ZjXBm0p59Kmpg2hp1wAsPOjQ6EJbS1",
+	"WHjGDB9qJJPJhcnTsELRhTOmqYbotNOVY2PtAjA5sgW0xoolj6FSZ0ltS87aHKt8IGHt/Z46E9JVubUh",
+	"/M2hUh5zuSZovz0XCzaF3iklRcelWsNdMZDt/d5uYBNVFtIVF9p5BEIL/Gys8rObRBaO6QhtRt3T3b+e",
+	"6MI2VnDjWMHRh5FL8VUPGtY9SDGn32c8za+ttl3L1nrZPIhb2uNTqVAA6WXHQZUXkk9FwmL47TUW2Nuh",
+	"egAUoKzCGlZFUXQfQQdYJSqysBJkNFEaW7BKP6LPOKOyEKzj91XkWXoOxdEDWWkU6bKjKU8zaqtR0xnP",
+	"RcJGXIudVGohkRo8w94ibVQODs1c5PaSpMuc3U1h9SfWbf5+jw0Xdl7aw1G+mFnnBqY4ciyQ2I3z484T",
+	"vA67UaZ8Aa9FDSUk43Z7Ua/XG0joBRmp6VRJb4jp60smWtFNiSa8/cPM6H0ZdQhfhVxCuRCmuyHeZAiG",
+	"8tqSiERAWLVYFUSvFOAmjYQ0GRSjJVgBcADwf7mQJmZTnp9XjAJ3xFBEFnCcD1GOoQXHDZ27+OTo5OTF",
+	"m9cnkH55e3R8+v7ESrcyB9brIG2sG6mVQxj3mHHXYBLYJQOZCX5pyEqK2kxFqs2Jm4ENOkj0jKaKSSD9",
+	"Ct/x63eXKq97hdPkLnn8kX6iukUE56ptmnZKiL4AapDEvusxwbow1+bbrZHmdj+d+ODi9SruTtxI62pw",
+	"rxubv6tE1DWLzx56lAVXMFT3yymYhl2HbcyNARV7hJ/hJV90ATe8w+oKbpyNbQn355Vwwyw21nDTjrtc",
+	"HYgf9DNcJb83S4CDq8J+z3JPibjBHdSkzQgTGzvPWBiAoiYoRFnyPXFWBFMvnX3uEZEi1T2fLnsM18Dj",
+	"v6Ka3ge8lQ8vWZhXb1zqjrmulHxG2Ej24Q3NCX6DPdLMMYk4QC5nNqox+MYEN6EPmPiQYmu++xNYoohP",
+	"obvs19RMKj2aASE0nBEIgWULx9jptjF63e393T1M+c1TjTih1QMZsGJdW2+8GMOYNlzBX2HsuuMS/tWi",
+	"JCji3woK9IXXyKm9zYGjDoDBCBP2vtzvh28vAkqFq2T1TfRYjedoiNaWfXP7JvVK24MfNbrcaDSci0Wl",
+	"8SqqZFGCOnkdkDjHdM2hiSMW40X60MQdjPEhmiZE+aAVSk+sowTpiz6LJ6l15tOwzN9jLugIJJ/IMjsw",
+	"jYhNXQbdS+81PNB+k/DEPMQKFBBwQpuCKNq5WHRr/fDDWfqLnZUv2qzGl1htVxNqlv7aepIeePjBWQ1u",
+	"+hv7fhuPN5+l9ot9xMD6TPOmNvJ/SNAHpjyv8blYxK5SaCQQgIhA8TCehgi4RrOTnw939r79rtPHOnwj",
+	"zvCYDaQWMrFHGzIJFbSKPnsG88YQ6+VcLBzUCzsEMTRX+bn2wGswDjeTuSqM0APZboBf60SE5VcCr8UB",
+	"8lqMVfUE95di5xQGCucTxaY8EQNJwGnSN1ASIk8oHUPMmTNhcPrOxeJRFegNooUQJaTGLVdmBdkPbdIs",
+	"w85VaxJCnT1OgBXnUGzvGe+oio8bCib5Wm0EU8nUWQA6Ye/BNVVpGZVD0ZRROYqLF5AJfY2gxCXMHSsh",
+	"5QayxJQDjCOHKsco+VoLJ9cBTLTKdCNACxTbD0ttF2DcBVVqEwVgX4CZGZ4CHXcOBjKunoS4VCoI0mFf",
+	"eQSV+5kry88Et+qLPoFEN2A6YassH8igOOFQUg2dL7tj7eBN4EUnIgvQPipoU/CGhBoysIcwX1S+r/+5",
+	"+5ud9EBFRgjXdZZeCBl5TC5qiRsXpsgFIJ8RQNJAhur1ADa4Kow9YG7Fs/RCaOqXcEG9ulI2COnjVrh2",
+	"+ohAKkGRAZTeyUKO4JfAcYPk2jhXUAxYAqljE/fTHks46F0A68Gb0oshZu/3O729nb1vKpi9hKZx4u9c",
+	"BWgPZhpQXh2OIDqFniJb4++/ga5csyYvmK3rZ8NupyyQoKxxxRrclnOxIHwoLL0AQd5Gg8tL8s6SO/Oc",
+	"jybCoeXUqIZszheaxVLtwJLGB2E1DZ5XTs/qtpanJJxhB6Ls7lTFTPZ/vYy/8tW5UfdXD9mwF0MktQp8",
+	"9keiyG3ViEHAZDfAw9aqSrk+C5qMPaLrZcG/UAXsIEc69BwZQnfpVzRuIK9/6RGtqFWCD1/zadYOSqU2",
+	"HOjjvbe0Dtp56Uh5oQnytLf79x++/f+f7//r7sm3//bkp3/d//dv/v79671n3/1S0pD09/f2SqimSu2p",
+	"MyOquKs10KlupfTjYrl2dT058ha/3+Ap1OrkRAmcU1SrlNmSqqJul4RKCNa1KlZSuRbG9eDLaX1C3CER",
+	"EwdjYPzexLC/0nV//PHcmm1XZiJJCYTIgpUKzeGCehjc9i/LLa1h3y87Awh+0DMYaEImt+aRdpY1yH0l",
+	"E+cc4NYZWYXySLOhFXidLoO0GFR8+mgC7ByIdWgPJ9je6+13rBEWoCI/0u51CBsZyn7s+MAK9jsTAq1N",
+	"KdXAylknK+rn7z4yog/DWb7/HGp5tO7UQV4d0HHeU+vTb7Wn9RJoXl2YDVEvKwhH6AbSucqFQURp1o6P",
+	"/nH0+t3J6fHRu6PX7168eR1H7Bu0nkNEyWggU8nGQhCkdeR6vYkus8uOrHeCD57zEsuWfA2Tc6k5IdSO",
+	"w0REagbSiCzT4FCBX2Kfgoaf+MBHhpAsRmo6tfdM3MkGT/CQjZTUxVRQl/hMZZkue4LjkoMBqgsJff0i",
+	"VYUjdWR//Sv6eHa9BUJhwHv89a8Rm6g5fsYlecy5ppG4FkZqjgMsZPQV7QT1S5ICPpshcbLEQmucRQw8",
+	"jITrpQsmCF5kKM64DMTkhGsmZEL94ID4aXUj8DcMJD7DwYxzNlM6RZ6gzHojC+pkx4gp0KWj0NMTlRts",
+	"bXeEdCxT1hMMB5Rq2j9qJmSX/ei3ARsrRJuECvkcEVaCb+oIxGdcUoJYv5/g6NGMmuVqmmpQFCNeaCA0",
+	"gPkrNLm8nkLkkWYx5ahijwvQVAL1cAAjhRZE39HOxUxgsCaAQrZvQoX0yMb3YZaBUYwOzlqAj2vRngSg",
+	"j8vUGMv0J9oswIocq3y64h0drESq2XlKrFSCsEQb8Cr9ir67DnBllVSIwCvXHdraQ7omducmA+/Xws3E",
+	"aB0SN3gpY4eRykJsY/L3E5NHBWCXAlJNkLocWSlrrebA8iCtftnywA8+u+zgClPi8UfitvzUaFQcyvUt",
+	"igPGlwxs6C2Y5YUsW7tq6xN/EiizW5s+UU3RLXjH7UG5s4MCXXC04nd0EKKPKPxn3ExK2V+SuzYHF1fq",
+	"gfoj9mGmcjsWCg13R/qi8ZidAJs4tnuc/PLeGdq574OEWiBu+JBrCOIPuRlNrFkRpM7QlEXrGVI3YyD5",
+	"Zc9VVkyl7rOYeCkcXwUYg4dTVUhIr7uyAPszxpXsT8FA7a92teKBbHNkNwGroROx2CeSdMzch0hQYj9N",
+	"AX3dGXD2WY4+0f7i+RPj7kAeOoKJ2idDtih81khkGXFQWMMYrVz74iydwgKwIR+dD2Q7thbK39xqxB0r",
+	"lKUih6LLDvFOYH8TzhN4EvHf7LP/xf6zg0///yA3hDxOIhlIvOxRjD4M5Nj0zK6cnghhoCbB5SmN+GAg",
+	"PmLX1RpLhYS2RPyUW3NwWmT8AJcPX4C43pATAgdp38gnaMDVeRTX2cJHsAXf0is/1xer5SvQPtBODSif",
+	"z4sIOFWCHRO57RLhXomC5YrsWkXlMkVpEtHiR37lI7/sA3l4tLP7ZH9v59nLX6If0vFY2DsLdiTPUinY",
+	"a9Vle9Hu06dPo/cnP0TWv7gQUTRo/XPQGrSGQhstskzk9rffBq1o0PpofxypTMHf+nBZZvdBa9D6NGhF",
+	"68Rjo92ojuCx9o8l0RVIjEtZhjqd47ZixDSd/q0CuuNCZsfeVa1L4po9P/lHoJlIktSopmre79atNFIh",
+	"kIpcS39AGNYqEDMRkmXEjwGcJFGgNmp0grv2OVCoDGSs5M9cgtjOBSgY+NlPd9wgaRkJWhhzDJNJSC9q",
+	"XN51Wfo+Fxk1VkpRmJxnqRYJFnJp48QigMVQUMlXveIcNUu/EzuOzxR94dxE+AaRm5TIz0hVir06fPE6",
+	"2t2L9qLd3k2kA6afkc9rKyHuTUIEy3BzKbFULnDbYsI9GODvb7d46/0sUxyy8M9P/oGHHVAy9nef9CJs",
+	"TI4Yh95kigpOeX7uq37sZ8Tnk6t5wF02kCMUQAeEifltj71Kn2F78x+FKKi7gkwgMI6sdDnL7c5hv6th",
+	"RCFce8O93l6A/+m+Q32k749fsnZJFQSSB0OXLDUoxH5XQ0AdKYiuLjVMF/kFlLtwlguwBzF2mRdSMyXR",
+	"m6VEF5YlVc1LIgJAMDw0dHQptFBIR2Wselhk56yYaZGbR5rlRSYQ5kLNkASZSOP6QB9mJ45lYmxKRDhH",
+	"m4Q98mglwhVgSkdUVWdQruTWaiXGNUmDw3ov7vH9MAvpuw+kfVmRG684rOOhtM/xuTcbSJTHnaudDdZ2",
+	"3lbnsodR54YMJJn/Fb/DPh2lqL7aBQkvPEBvZCDr3RGYiMAjAaXkq9hgU51JO4VYBCZJAbFc7NA5HEiu",
+	"kRwVGGjVnIk/Cp65TgtCBvDEocupSqmg08OZy1ZLgpPa6butjflOOIxmno7EpXtQqaWyS5pOw/2JWtl/",
+	"AaWbmeSqOMONmInkzG6jmcjBjrAvXDEj+rQBNS3wQC6ZDmh6OEVvFwL0f58BGKySQDlnBUM8wr0wVRdI",
+	"vop7aSAT7wAAO2Sci5FILwTcC36e0bXcYHKmkKnRB3bOJWDfcUBmwVtQRSYfSPdVrK/zF+B9UMIDHDpl",
+	"TeipkK6Ao1RI6tmg8j+7AG5JREJLQd+iciiqBnWHOBgVbrNccK1k3A1sLES0COws1nZ5dFgsOl+N2xIW",
+	"+50HLUL7TDOH30jd7pF3HwN+EmQLpd4hO6+OlzNX84F0m8vtHYd9ROJ2zFNrqGTUlYQFi2r+SCN9LID1",
+	"ZUJrFk9VIv4247lJeRbbw3KuARV5NqNsn3+ogxJFN9iXCHRZnOSL40L+zeSFIHJtD1AJIn0g8esYEJfU",
+	"8pSEkRM1JtWzG/V6vQhHnKJkD9JYQNem5kS/y/VADsVITYWfHIDnZyXxJPKX0olJBDirMPFTwSXk2Yid",
+	"0e0bGJ9MIowk2DWpThFwCpP0diEBz1x9SHIggEuymhq54AIySn9rlMq8wnKAqSnIGdijDcTGnoavvDGo",
+	"+84lKlJi1owPQEcnEOkmCGZJ3MGUfYV91Cb1FNBVOvgo+F7JvxuxqcqF50sFesxA0yHvLPujUHbHQZY6",
+	"oJGNkHS202Uu/uHdFCskrD4i1w1Su7FDbRmdMy/H49Jwo4uGQqeJ0Cyma+jvzWWwL+C66/fIlYSKUJMZ",
+	"Xeagp1wiLD/E/JrSW1bwXxnfvCpqjuP/JYV+tkujiHmWEX+wqxboL0sOlAzh7iW241CcJAcsdvu9XysK",
+	"mt7OHpXW9d7mlf1Kzdv8g0QICJSDpRE2DgBFUWUINBet/phnWviA8VCpTHDpModNZdE3D8HdKI625Jz6",
+	"YPcwlRzes8ZdXVWbvHdrWRs6Pw1OMm2oVKPPYHeRN/Rd49f745dLBYTuklXFg/66r65KeMu0dG9FaLih",
+	"S1dQ5aR1kD3B+9lNgYWhShYO/Ojbvf29J096Pfv3tNQYrX7LmZyty7GIUHE1lIXSNY8/4g8rkBm8ittY",
+	"6nYdIXBQdsxgBqxs+tzt9dANg8+3IbS7g1iQtDiPIPZxljt2AFUYa0OvFzyrbtgN1l++oN2+Is4WHIvH",
+	"tKWuCs37OKL1+v02ZG1yPgC0D+q7K9v4OfrGFDo3EwHELJ2I4t8D6WrwCpkELnmu5mSPWRkCuFQlYhAa",
+	"2AeBEQ2OiJqz3Y714/EuMWtj/tUBm6Mjmas5Rudi6o2oNXq9OICN9jkpx1zNI3JH6IED+U3F+HEtba42",
+	"XuQ3ibM773QbYb9X8VDK5+tF1h+OcHCuYqMgeCMFhZlmIvfxv0qADcmuoIqDJ4z70FiEwXWRsGGZtKym",
+	"+NrnYqGFYTN+lkr4U6cbpuvsUaegHPu///W/MR9wqkcvgLTZS8g+3UkdbZ1nRS96fUb1upu5iboVfnZM",
+	"y7lO3eokD0UG4SKRQugSFg548+MmDxK+cRxcWSfFlpzHTQE7+mVfXXuKk7CVl3dH8h6khEPp6CXP3Wce",
+	"3e0f8+T3Qpupa1C5dRCJLLOekgvJYIyw24XQLdg4+gD/C3KMiGqPEpfngtmJtBIU2yoA33k0EaPzLjtk",
+	"Upxxk14A05/hHmDZ8HNRpjLwZAeh+vb+3l4EYUJdjMfpKBXSnLrCh0okHHst7Ag7EZBouzaNC2w5I+hX",
+	"Gq5rcBtINWa7vf+yu4ePYvEfBZcmNYtT8AAvPaUYTfAh9p1iSnjElEQxRS5jzPENpH86vDCBYQRwADiY",
+	"VELjBVwTd7rsfRkzDgp99aMg/xfqMwzAQ3vdAZppGHIqtZajsHV/OHWX1HOHY0wVzsGh33CfHVzdEA7Z",
+	"0jBvG+oaC1swerplAt/Gp26tSRISmBFDiY7pISs6MEzVrHfWDkBVcypNISivWdAF3oRSORFGo+B0gi5I",
+	"Wjdkp1mZnD5gHN1rSkRDWnEgCVuHVFWny36FfLj4MANK1zf0iFQjNAtSx8JNdUB1RjA+WKVB9xrI1DdX",
+	"9kFwxrAmp5RDAcgXsEhBFcbwgMu3g7IExFoHjTaQgUoL0GlqtJrVKys1sR1FOpoA5MxAAnxNAlpqZJzN",
+	"eLVof07EQw9XqsMItwJ9K9C/DIGu8oRxNlqMMkEHv038JTtcJjtaGOSBtpKpc/cS3onYVa3t1DUORDHO",
+	"TvYiG23cQIxBhd50WhgAQSkjKXw2g17qle3p/eAxZHenwteUWHdCu8IG/waPyJ7ustcBEN8BuxSc6ZY1",
+	"Z0g5nhLspQbl6z58Bs5KzMQH+sjxcY7TzEArfgaQ8DkbqekwlYJI67FQBigBcErYcIEWeCI+UP0S+PEj",
+	"pQlcDrwltUR+P02zDAx5NS5f8oqI0Su/lH/yoNEVhRjr6Rk3k2XpRd0tfUHZ2veFZTr2X7viznbj3F7I",
+	"zG4xv4M8jTFmMdr2DEHWLmLjIhunGV6F1V+Z4FroTlP0DG5xOwsUnsj6+yXciB2TTsW1b4on+fp33Xi0",
+	"z2201QG/QABsY3532FGONbkPLeIHenNMJTW37Zq9qRZhAlebe+CpKkK/jBsWW7/ppZfVWMsXfiOVMVxn",
+	"VHBVl4Fg8gtDdRj2xtrF2+p8ICzqxWZbH7dLhPVwMKhVieGxFSG8zkEQq/R5oLlHadnv9bpXOUvv6B0f",
+	"tL/kBrl1mbYu0xfgMlmVeEkuDIWZC2HPpioD3HfvLH30Bu6nxx9L+/TTZ0jh1Tb3W29Ur3FxKWKvIj0B",
+	"2VvNj7J2LIssi9koQ9As0+mHnpfz/9CcxJ6V0iZh71z6hEChP6TaWNMSuOnRCLNeUFkX5r7b6bKflVRF",
+	"rgPGFOBAaWQ+KfOkD5T+pBzgPXGgBDPUxBBoP9wSoWyJUDabNBcmiOOQvGEzKrNYx6L2wn6VhE4NKYWr",
+	"yPZeBNfdE0BdMFQMggHGHzeNAGkEMrx2l4W//wl+cbNebPm41S5s8OpbJ/ZeYNGCFbg+WwkSZejboGJb",
+	"yVWiJMZkrBN4kRrxDvj/WRtbkr7fYxNrMUSushesEuhTn3A96fShzRXYExS1pcNdBOTo2O8qlQQw9PbN",
+	"yTuGzBjYz7mDV2JZyjyYMIcELaYcGBhmGR8JjcCibnpnQiaQl5MCMo9QpWEvwC+55lZodC05lz1Nuhid",
+	"i4RNRC4Gsg15zbkqsgSJkrhcODqpuQRGk3Q0YTxJcgHoqRN+IdwtNSOg71nGzVjl006/Mg3MmngS+qSV",
+	"pEZWaH/e7z2NWAyjPTXcTvkVlSDl0d8QT/nyY+6XoSF43aZeCH9FQNaArNWruBq2XVFb86mmXQmOK9Nq",
+	"KqAxWpUQKNcR2GtaTo8/lr+sIsb2oi4QkCMumVSAYixy6A2gDvlapHiVh7Rz9aDxByQmHYmRj8o9hQoJ",
+	"9+SApKjPcmE9S8x4ILMTQb41ocgvibF1kOSrL22Fd/i2f/ZY2JeDRJ+GS3/d4xQ19+RdsaM2YXmv1kdb",
+	"c/tO+2putK0+H2F1VewrkO5NGaYyttrYSBPwjteVVtSWJ7wMQrb34nVT6XM7BtCSDnLdgDfuPwG4gLhT",
+	"hpcbEcvhG/fXJuImc40mkfJVtuf/Htxtwq9bna/YUBK5ydOORyrBfqlCpn8UwoGJlxjj5An6zgD7Be8R",
+	"ssMyWeqJGtFUTJBawzo+mDgHZ9fnCfoBJg+gdDWZZuhzeW9nk/6le8g9eZcYqq+4dTXRevr8xnH6aOth",
+	"fhk53YduPB8mCeNLgo21OZvzXExUoUWEH+f4w0Rk486thvr9VZcSsE3meEWKbDThtuYpPmCxPZUxG/E8",
+	"TwlskyAHIcxYJkK3ibmHb/AvnYa71vK3WhOA4BUA+YYNMhiXOWAxRZr7bKlKoGINIE4fIMDgpBDipLW3",
+	"M2tmB4WtOoidhEh9y6ZHKk8La5g3NDEibKpUQQEZVKZdvo3vbbx2wUEgQR5iucGNLJh7kn3bkoPPN0u2",
+	"NQq3yvmKhU082KIqr/opt2rAULynMcByDAHshKLXhMuvDDSbi6Q+vvKK7rnx6Mom4xrvtcjXqIPHV91G",
+	"NO4lokGzHzEVhAHvsnjgqiP1+GOhRb4Gk7JLDGmWpFAXiyDOSAjq2I6xHS3NPWMw1Iov4CtI+ukbhul+",
+	"9oRCJWSaU8ZfG77QHu0HqyQxwMKRfR+h4blkQuI44mfHh69/OH3z6+uj49gbMVybU0j7x526NJYVGCgC",
+	"1k5hlVOACbNt2urhp60gscnd0vndd9N88AY9jvdwDq/yNjAJpx0JLxRJUAMovR8A6eUKEdQxODntbOgI",
+	"oR0dHKFNmer4iHsy1O2qNNnnOOmBdb4N/m1N5UZTGXcLIAdWwHI/qxQFioOb7eLVPd0lbWK1u7vte7sJ",
+	"RHOpv7vtG7w71Np9wOI/YocqggWJULksCzwlCOuhjZrCLKCyb3O5YCOukTgDyv4+4CqVfBeRY1avt+Pf",
+	"4BTcV/v2NUuNYbS+yvi6bb0l2mjA6ddznH6taEN9vzWP/e7WHvtHw6N2e73dFlB/vxTyzB6tvW/3o9Y0",
+	"le733bttPoalW+1s4ZHc+lr34mspJwycdKU/XJau+MHG0sXHaKFoFgdtqzu/iAVgNcEw5JmVyCU7SRx0",
+	"4J2ei8Wps3LiTh+KAE2+GMgzUYG/ABHr6VWDp5mdYzHL+EIkfQYFHGEXMHdsS/h9lQ8kimlPxkMMvQBf",
+	"HEjzfgk/xbTkMz1RNBzq8nukl3i0BrJKpIXKxDFmHSD00ztlgDcm1sXQwM94nfs5F6gDHG6yNW4HcppK",
+	"lSOXkp1UuBgbnJ9Ge3vfRN98vxf1vvkuevLtfvT9999GT3rfl3BRMYcBnaoLkY8zNY8jNzcDOc/5rNNl",
+	"L2vxGT0Obm4twNwafoAxhWiOemL/DtWZ9I7QRj2Q/p1Pp6kGLRl3DkpUfYcNHVPEHb7lOV9Oi/JwBBiK",
+	"UJ8Oz+0ceHocf0sPZQiLiigshBtGtDGa8QwCcNhoaLD+DWN1jtXNrsNEZAlrB2g1Z7maayzY9mBcRGJR",
+	"QmZAYgPQtPz26dRh2MB1jn2u3GlA4MSEhK7JctlqGtwBnrgErKSNTkWxZS8l8kRVx/siQf4vOgiYGAGI",
+	"MCRGxsRJ8IVHhPvhOGHYVEHqxO5HbC8oma9Szca5EDBzgAniSbRq54s22lCZiUNNhx03kMFsUfd9cAvc",
+	"OnZQDGjB7P4PMeJc+76D/qH9MZC4w4I7lTsT4XjmqRadiM2BUcnlqIZiATRtRLNEb5ZERF/o2KY0i0dK",
+	"6mIqkhhY5YIBlxRNrvCZ5tlVKlfX6FQqc0rHostiZyAel9RkZVHOzEF8gg87kP7qU29OBk0aA4nGI8aL",
+	"QQCKJLgHhAusHRKxMz4DMrB2jNc5GATcN8S/HVOF9xX0SvDAz4Q+OHbe76ZSZMFQ76nCB6epwe8mrnma",
+	"7KBvBI+dlVafUfRTo0FXfbXuK9vyoS0kxH3GHd5mfAQF+3RarPRG5n59CRg1NJKrMBD+xDfZz6uDE48/",
+	"EuDVp8YwxQujyXxy/LJp7kwTRGW2whhwtjKRBAgLERp90NRoXWq4kKqCunVcH078btZJvFJwbZP4X0I/",
+	"gqKNckd+5Oow1BtCjWtI5y2ftccjLkci2yjISjmkZi8YsfAoZVHI8hCDwRpYxlf7DQcVQEvqCS5vpg1f",
+	"MD1JZzNr5nszLAIjdJzmU+Kp9ZyN2eLUfzumqAE04w0Fw5nLRHLAOIsrl7HYfxhXe+tiIpA8hXudgsUO",
+	"lSRxY+kUm0+EtEPPrJU9LKYzzTzFMyKCAfInJmqsW1bSb3si3stmJgzwhmamK72KHgoYV/A2gSX66V4F",
+	"eFTukAdgZm5Nxi+rtOvrtDbxnHpzcy3bshlijHQqqbBPayo8lPT3rPHe8gXEg+ZcQzRJMpFpMZ+IXLB2",
+	"PMNPg9AFUtwBdJiDdyz1F0UXnF5yqqzvqc/h5usooTCK6bD1A5PZ/tna23ORMIwz6bXU1sGy2jq4pLNq",
+	"NBS+x1ejooLXeUg6yu2WrY7a6qitjirlDuMl5tDt6arrxEEeg2C8ebs4eyMFOQQzkbNSzEeY6oAeUznK",
+	"iqSp9hkEyNHF3eDebzwnDy+yOjGPs75NzN95GOWRZpNUQwPAFxxQCXD+b1xvVXsYfwxu/EUfxvJFVh/G",
+	"YDa3J/I+TuS4suse4Kls8rB+VHmZ345KPp0gtS6SmI15ljFOHJU+kRCQRPocPVQ3cMPaqQySDhR4pOxi",
+	"XE7XilBlU9kI1LkA1L9n9qzysRGkob/RI13i6bNXCkh8uKSvPNKVYKrP8Zd1EupC5KfhqIOiEUq2tGPy",
+	"h4CJDeavrDLpU95fs0yMARRST9KZc1LDuKrK1wqrlqNtr/BVy+KDMMfu6wqCJ4ArKnxlCwBnUBg4ahgU",
+	"sqneYlC2CYijlIZfg5O79Er3VBYQzGmD91vu+KiMlrvzdDlJyPjYiJylhrUJXyDV4Vc6W+956z1vvedW",
+	"v3UySWeAqmnlvdWtauzDvY8ofb95V9oVNzZa4IdZRsdcWBUJNVuuycFTmHYrrQocGhB2UqmFJI5pXQyx",
+	"pNz1V0mow6MWhZNf3nfZL8vGfR9sWwftpM/TGVLRzgQ3jLuyuwiUBptP0kwQ6Z21CAaSJ9Zbr6kbs7b0",
+	"W/faX0iXA4037HOoAc7wlaojnucLtE2s+OVnTTByhp+tPQasmYguw7Cut9qsXGzWjv9C9uUpbRvorNMi",
+	"uxC602UvzEBCFaZVctyaka4Q00xyAZF7e84QhEMYO+HQL5+eQekynKQFw1H2Wfyf/yuOWPyf/x2Kp//P",
+	"/4iRAhPxqJkWPB9NWF5IjeSHJk/Pcj51TInIJAXVsCJnRnywqo3bG/Kh/fcvf/kL3Pf0FP62M4w7BJmt",
+	"R9wZU67GmeYDjh+QMKZU9DkutGNuxOJ1NHcHMoYV6/4Rs5wTlDeXjtJRZ2qeLbrstbLGmZ0HGTPNFxoW",
+	"vg8ZdeQmFlwGVe6pHEgcWC7OiowDDG5OPcdJyjMxMqx99PzV4c7ed3swLFWgKR0XMRtn/CxiXLOTOT87",
+	"Ezl7/8JO00CeCWlPmkjYKEvBoLf+DUtNx+GswE54L9ORSvzSYT+l+GDsBlJyIOMPO9NU7uDHO7CqO3lh",
+	"X834mmaopR7bPaVUpolCC2vshRyrfASQRnj+yx4YPUlz03AWqn0zQZvMbq93dZuMFbx1A271v6k5MEFO",
+	"gSPODc4KLX4mOMRS450Y3s9+GcOrjeQMCt6pHHsixrzITKvf2nGdT/YCIYupVSXh3yoXwP2i1g78/1vd",
+	"W9pb7Fzw3F4BaulE5QbDq60IfsGIjfsFb+h+/EHoUeu3zTYVkaRcHTBxwnIbLbmXxqJZqYGdieP/dDla",
+	"4j7aIBql66BhdHp0Ber8kY5Ks8coFic5HxuoxLcKbTWKpT4vfKF8g4NLW3ejQJP0jHtyN90bNviatMpb",
+	"gMltj/lDAJh0RhvJgRE3PFNn1xRY6zhfj4dFdn4nJKpo9KVGTIM+LsCaKgAaIsFwnbWirVgDBj3dZYeS",
+	"OS9zINFk4RJvkwl+ITSz5iGCYFA9fC4SdsGzAhjF8eZoS2NLmL0KH+/kLbOWn/UicmtgO1ELYjYKGhyr",
+	"IllaSVy+MljgxuTpsDBCxyz++Alsc7tgMYv/+VvcOaA+SqperXRS5sLheRC1TmJfHeiygPLHvjBMFofZ",
+	"AY5WO2Yck3VjIpaL38WIWjjnE5XRB6FpP58oLVgs7JbWMRp/EIAfcnzGQLZj+7/+5ze/dfV5YUcdtN/Z",
+	"LWWs0/1MJan1ymd2iz5hr9Jn0IP1zEMGcEP9kye/vNdsyhfWzbHeE5UsZQtojLPOEiwmtaTmao4tXPQk",
+	"e83JL++tv45mK7hE1ZZDwRJu+JBrwbRJs4zxocqxj1SLPOVZ+h9EYcTTrMgF4ZslmRqddwYSnCCTp2Xj",
+	"JBrzmJuHN8HtNVJZloKBzImq6dveNyyGY3Y6IsEWu07KY2HyxQ5CMERswi/sF91b0ZTWxQieFdn5+5nd",
+	"i0GkYBNa+fKD7gmXpRzIsdDWeajR0b8CsibE60Vi9xzsWjwVdAowtYBBodaWHejrR2NBGe4VCAmj3ajX",
+	"65XxqOHCyo9GzTlUyWIHyLBb/SffPHnyXe/JZyrUgCP3Khw2qg/1ih7ozrgPORo1IpYg2NYicak3wpk/",
+	"KDNrWPEJEinkB3Lt5g4/ts94PppAa64Hnvfazn+Y1OPDXvYbfoBxlH7D5wDDrgPY5iYq1W4KthhNN0+m",
+	"PPSzjburPB83s3ybKYpCf3ez0aAVDucWC/3rwkK/2X7deClOwKF+YwT04OIaFHS7p92+TeUod8TovyKU",
+	"jdvEhB1GQGr2cFkPDh6Mrq67h3VNEizjKGtIXMwLuzGGC8YlfFib5AiV4ZUhMIQmvB1VtingxJsEz+5a",
+	"lm2xzbfY5g8SsBFLHcalOfFIk4zbREQtcAAel3DpVxC0OOHsr938SS6fdfWRfqSRvR78KF9OOVKJi6gB",
+	"vAMCN2yzWXdvZ/jaV25c7aRH8ceSOViah8fJEhoktccpZEq53Rr94/DOX0gRTjBmX4izyVR28LzV6exw",
+	"qbZC4F5S2nl1Tz8MmsWfAWSuLOmOsNYwd9HviBXSpBmLkQhbH5qYtWNjshMwcHQcse963e6T76L9Xi9y",
+	"yZqBfNrrIQljKql0JS6p0GLfBmAdA+Hr8l0hkUP68GCJDkd+IN1kLlEsaZcWCBoK8iIT/Uo/QlmhPFXa",
+	"ML+mA4kCGmRUxAD0ZJgr8l+WVKqeZalBzMJxkYNnU44C0mM0fKnMQCKe4ipsy7bV0+4unaBlAYfUZa9L",
+	"aEYYan8gG9EZXeMBRN9LmMZKjggw29gPOR8bSFhRYHEgvRnFGvEwId/neNEBVgbjocNMjc6tO6d5Jqju",
+	"Eqv/cen0XIgZsW06GENfg1VX8BAIuM9E8NtwnX4w0HuqnAinqsFaDMRPRMdni9q3rcn4c1fZW/VH1vkY",
+	"EvcjnqNEZKOJGJ2r4gpirXXr7EstfpVvGpoHjz9WMHOvTFLVQXqdWd1otQwoWXy/IR+ddxkihEF+vBYj",
+	"1mF9eQGtci/r4WOtGGd7vX2rtB3iLGi8tutOYEapcyjqDYJ7DfiytVRB8OSq8F8v/xS+UICVu6UNevC0",
+	"QbBQ1S3pkJ+vbSqvTCxdubV696STt/HYLyCik1d2zgML1xyHKmOdkM2ylnkMPRbJRhG9lgfZWHAd+Juu",
+	"E1mqOfsXFjqfrP0UCuYE1dipZOH6iEryOOinVkUJ+CVrcOZd6QZOQUnx26C3IqbkSPj2HIfJ7jSlyr1u",
+	"rNFwR/CML8C7uTTQO8Lbuq434xZt2zy89U2+Ht/kFVIpVk0ikDCLu/JJ5mI4Uep8R8hkptLPwtA6EaNc",
+	"EEsKxouuIgv+FR985J/7RQP1LL3NGtBZ7r23ofp7CdXTvi/XIThw9FldDtp9tLFoPULIuQoas5hhTNma",
+	"K/FfY9e/Yf+OQeS3b07eYSl2XORZzMYqy9Tcev8nhsuE58lA/uoGzWJ33NPE43IA5MojzdIEyU6RBcv1",
+	"LQNHVp8luZpBx0fi4gcDqYWQnai8p0mnQhs+nWGLBjdGTGf2zu9l+oHZTwkSx31Bp2eSmyIX8UDGF7vR",
+	"oOj1vhkNuRbf7dsZ+PnV4fOdk58P9779DqPxg1aadP1jutYYHLTgWyK2Esk1UGP3gJVGjzQbLozQ8GoD",
+	"SfdGiJJ4PtFidBo7OldrWoZzwrhm8U9H7xihCz7+CP+/SD7FTE/UnNqLkd2LKn9d/SCMID2T0MeLQ4kj",
+	"+JbElnwwLiEpoCTLlcG8QJdWkbirBjKeGDOzVjABLwRNzoAuq5m9gDCVVGFYoa1JLJE+MFXywFqwU75A",
+	"8nbBYavwgcyUmg356DxisxwI5iOWpfJ8J1MjDtmhqTA84YYzniS50DrCcJlIGD+jhnzcISMlpYAmkO5A",
+	"/iCyFP6KcSJCYJrlappqkfTt8DBrwc/OcnHGjXgUoAE1JwqW5OtGOySXnnVP8f7lN26wkp38Cjl7YLtt",
+	"eyi3jR4baIlc1pvXVJvXMkUff3Q/rgiQvzDQjoCSh4Ax2Zly7DepOfAAtXQZkF7kAvQaMFys32xxWRRt",
+	"uunCzcLX3HXxJ2iiuJ2jEzWgNFEJtrNvwz2z39tHEwc1g9PKYI3UcjrVadu7cZxWqblto8bXFW7/zDOx",
+	"8Yj7kVdAG2vZiIW0M+dIhVkudvAvmnGWpBDMSsrzDMRtKgfSYrv5qZv6CnaJoHGjoenidlXappovPscu",
+	"792fXb7txrgtTb81y9dorpB+69W1V2zWRn9cWtc3LhZnP1Qt9HMxM2x3nyV8oa+MJJff+ypCyS6SsjqU",
+	"XE76NpZ8l7jvwTkLvUrfj0MBUP2gbZrPO+WPPzq3GysPDLZY3cnQXUvHjJtJ2dFRjqe1bBWEXR4YH231",
+	"W0WR2iurQIefmuPz/1qIAnplBZuq3Ee5sa/NxyAQeKcYjYRIsFhgDFosQNBGCPswHm93zlAliy47LO+E",
+	"UDouegHO3FPWjt3np47YrNMHaxAhdFByFjIROZvzRV0FnskXS4Lmspe3tymZ1mQ0ubfyTOQYa95W9z10",
+	"JGsBeFB+08Kq3Z3VAekTsYPRjTuTP40ioiEdJMW8ORXUZT+qnO3tswm4cJhZ8fOZakgmufTWUJEMsbd0",
+	"ZIOzXFykqnDhf9Y2c8Xii90oZj7PZj+0b2MQZIszPeMj0QEcYoDUFSNhnwilUnqemtEEE28uu5QpKix2",
+	"Q6sRLbAYS14Slga0HpJb5tMldhI/M2XyZ4wY3aO4+Sm9EKGjwzguIuVbtdtsdyR+jNAPQOqQYRJIYTWG",
+	"OgEWz4D5tG03e5xwwxFxkDLddG8rBFDEWIHikPiy9FwAOCDEkKjjy6i6wNQBHCZn84J8c5BwoYOyLC7e",
+	"Cb063HznhoidsdKsX0TsDzu7yZ/Sv7p/u2IGHZUqPPI3P90TwTMz+Y9mugsCldyDsuM0E6RdobAQNLF9",
+	"KXnGfn737i1UVyRKENGUKpDHwCNh1mZXfqYRbFAb4iOuQJVwL8MzaBK8oa9dXcvK0r1ML4S0D5nlaiiC",
+	"5cL5b/0Gi6FmQvJZ2nVv19TP8WYm5OHbF38/efP6c6eNPD01/F00Q+nQ81iiRgWQTwd1N3OuWUlzMM7V",
+	"dBPz985ahpeGwTWjOXDTORWGL03mgk+zxu1t327CZbLjMFC1KvIRxJFMXphJBPVSkEqzP9RuYBrWvx++",
+	"enm91XAj+3pWg+agZjWgSG5dMSOWAHQdsi3KvggQbn0ap3ZNjvFx9yJT4NnAZ2fXhJmcj8fpqHvvEbyl",
+	"DjSepCskEnzdbiu04C7vRNp0GN6xPyPPit8SrahV5Fmr33oMlho94dLaj4B+RkdMI+MKRQ3VuZBgIlEs",
+	"y9oDrcv0IWA5atY2QnJpdCeieCP2w+C9UnmRGocF4m+Ilm2rjsJniZXBYZ0HX/bITJe/fgLtpx4jIaJ+",
+	"VMQsQqw55PjbAYy5TCRnIrcix/ezRmR2lq1LOMmT1d27wRDLSvkafiSkTizvipOG94YTiIDfkXWLrQvL",
+	"pnw0SaVgbWJmjIgKL7Lu8UhkHRx0QPvpALfTGd3XTHJAdACICnjrYLRE6FXPD+PrOKD0FIl87AxQzSUm",
+	"feYqNxNmRJaBlHAi3ccY6bLUaJGNEeibjQWWC0OGbWTtGxSaflhEpV2zyugfWLsnDHiHYH9+wPYJ1h/w",
+	"LhNru3pk5sqRO5HzMyIYTZ5472OW8YU90cGwvJl3eWDPT/7B0ulM5SakdYFbESyTht7os9wavux3NaT9",
+	"pk0uoLba3kF8sHcIjwves+6JbzNuxiqfMp5MU5lqg8KYtQ9/ePXiNSApdsKDbK+quY03kvCtKwJKw3Kr",
+	"fDQRcHtFJztTPGFDntktmIejJTFWv51qVCiZsg061N8WVNrlm/5AN8L3Rp42O+CZULNMRGxYpJlxqC6B",
+	"hAzunKiRBjH5YQcmKLDdQS6jtOpnKbAJFVrkuo8zGbV4kaQGUyVLZj/oPVgGe4+/2o+fHR++/uH0za+v",
+	"j479ffG7Ef2C/kHUIhHqPnS/uo+rSKHRMiJdtNwLGl1qwolaXkr6v4REwFGVss//ihLHvvgsPRcL3Z9y",
+	"yc/sBSQg6NvVLFK07AFFbk/T779FrVeHrw9/qpmYpal4AK/+uW968u7wxx+v+55rvNYVL/Hbp0//LwAA",
+	"//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

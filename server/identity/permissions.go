@@ -13,9 +13,10 @@ import (
 var rolePermissions = map[db.UserRole][]string{
 	db.UserRoleBRANDOWNER: {"brand:read", "brand:write", "members:read", "members:write", "products:read", "products:write",
 		"inventory:read", "inventory:write", "locations:write", "orders:read", "orders:write", "orders:cancel", "apikeys:manage", "events:read",
-		"webhooks:read", "webhooks:write"},
+		"webhooks:read", "webhooks:write", "imports:write"},
 	db.UserRoleMANAGER: {"brand:read", "members:read", "products:read", "products:write", "inventory:read", "inventory:write",
-		"locations:write", "orders:read", "orders:write", "orders:cancel", "events:read", "webhooks:read", "webhooks:write"},
+		"locations:write", "orders:read", "orders:write", "orders:cancel", "events:read", "webhooks:read", "webhooks:write",
+		"imports:write"},
 	// Warehouse staff move stock and take and ship orders, but do not edit the catalog or cancel.
 	db.UserRoleSTAFF: {"brand:read", "members:read", "products:read", "inventory:read", "inventory:write", "orders:read", "orders:write"},
 }
