@@ -129,6 +129,11 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 	key := env.APIKey(t, owner, "inventory:read")
 	evs, _ := env.FeedN(t, owner.AccessToken, *owner.User.BrandId, api.ListEventsParams{}, 1)
 	endpoint, delivery := seedWebhook(t, env, owner.AccessToken, *owner.User.BrandId, name)
+	imp, err := env.Client.CreateImportWithBodyWithResponse(ctx, *owner.User.BrandId, &api.CreateImportParams{Kind: api.ImportKindProducts},
+		"text/csv", strings.NewReader("sku,name,priceAmount\n"), servertest.Bearer(owner.AccessToken))
+	if err != nil || imp.JSON202 == nil {
+		t.Fatalf("import: %v %s", err, imp.Body)
+	}
 	return tenant{
 		owner: owner, staff: staff, product: product,
 		ids: map[string]string{
@@ -143,6 +148,7 @@ func newTenant(t *testing.T, env *servertest.Env, name string) tenant {
 			"eventId":       evs[0].ID.String(),
 			"endpointId":    endpoint,
 			"deliveryId":    delivery,
+			"importId":      imp.JSON202.Id.String(),
 		},
 	}
 }
@@ -247,6 +253,7 @@ func TestRoleMatrix(t *testing.T) {
 		"reservationId": uuid.NewString(),
 		"orderId":       uuid.NewString(),
 		"keyId":         uuid.NewString(),
+		"importId":      uuid.NewString(),
 	}
 	for _, o := range brandOps(t) {
 		perm, _ := o.op.Extensions["x-permission"].(string)

@@ -163,26 +163,22 @@ func (c *chunker) reset(ctx context.Context, q *db.Queries, brand, id uuid.UUID)
 }
 
 func (c *chunker) Write(p []byte) (int, error) {
-	n := len(p)
-	c.total += int64(n)
-	for len(p) > 0 {
-		room := chunkSize - c.buf.Len()
-		take := min(room, len(p))
-		c.buf.Write(p[:take])
-		p = p[take:]
-		if c.buf.Len() == chunkSize && c.q != nil {
-			if err := c.emit(); err != nil {
-				return 0, err
-			}
+	c.total += int64(len(p))
+	c.buf.Write(p)
+	if c.q == nil {
+		return len(p), nil // reading the header: bounded by the reader's record limit
+	}
+	for c.buf.Len() >= chunkSize {
+		if err := c.emit(chunkSize); err != nil {
+			return 0, err
 		}
 	}
-	return n, nil
+	return len(p), nil
 }
 
-// emit stores (or, before the import's row exists, keeps) the buffered chunk.
-func (c *chunker) emit() error {
-	data := bytes.Clone(c.buf.Bytes())
-	c.buf.Reset()
+// emit stores (or, before the import's row exists, keeps) the first n buffered bytes as a chunk.
+func (c *chunker) emit(n int) error {
+	data := bytes.Clone(c.buf.Next(n))
 	if !c.created {
 		c.pending = append(c.pending, data)
 		return nil
@@ -192,12 +188,14 @@ func (c *chunker) emit() error {
 	return err
 }
 
-// flush keeps what is left as the last chunk.
+// flush keeps what is left as the last chunks.
 func (c *chunker) flush() error {
-	if c.buf.Len() == 0 {
-		return nil
+	for c.buf.Len() > 0 {
+		if err := c.emit(min(c.buf.Len(), chunkSize)); err != nil {
+			return err
+		}
 	}
-	return c.emit()
+	return nil
 }
 
 // write stores the chunks kept back until the import's row existed.
@@ -219,7 +217,7 @@ func (h *Handlers) GetImport(ctx context.Context, req api.GetImportRequestObject
 		imp  db.Import
 		errs []db.ImportErrorsFirstRow
 	}
-	r, err := kit.ReadInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (read, error) {
+	r, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (read, error) {
 		imp, err := q.ImportGet(ctx, db.ImportGetParams{BrandID: req.BrandId, ID: req.ImportId})
 		if err != nil {
 			return read{}, err

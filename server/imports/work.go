@@ -423,7 +423,7 @@ func (h *Handlers) stockLines(ctx context.Context, brand uuid.UUID, hd header, r
 		products  []db.ProductIdsBySkuRow
 		locations []db.LocationIdsByCodeRow
 	}
-	r, err := kit.ReadInBrand(ctx, h.d, brand, func(q *db.Queries) (found, error) {
+	r, err := kit.InBrand(ctx, h.d, brand, func(q *db.Queries) (found, error) {
 		p, err := q.ProductIdsBySku(ctx, db.ProductIdsBySkuParams{BrandID: brand, Skus: skus})
 		if err != nil {
 			return found{}, err
