@@ -271,7 +271,9 @@ func TestProductsExportReimportsToNoChange(t *testing.T) {
 func TestIdempotencyKey(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	key := func(k string) func(p *api.CreateImportParams) { return func(p *api.CreateImportParams) { p.IdempotencyKey = &k } }
+	key := func(k string) func(p *api.CreateImportParams) {
+		return func(p *api.CreateImportParams) { p.IdempotencyKey = &k }
+	}
 	first := e.upload(t, api.ImportKindProducts, "sku,name,priceAmount\nK-1,k,1\n", key("k1"))
 	again := e.upload(t, api.ImportKindProducts, "sku,name,priceAmount\nK-1,k,1\n", key("k1"))
 	if first.JSON202 == nil || again.JSON202 == nil || again.JSON202.Id != first.JSON202.Id || again.HTTPResponse.Header.Get("Idempotent-Replayed") != "true" {
