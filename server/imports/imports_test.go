@@ -66,18 +66,20 @@ func (e env) run(t *testing.T, kind api.ImportKind, body string, edit func(*api.
 // wait polls the import until the job has finished it (the job runs in the background).
 func (e env) wait(t *testing.T, id uuid.UUID) api.Import {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(10 * time.Minute) // the machine may be loaded; a hung job still fails
+	var last api.Import
 	for time.Now().Before(deadline) {
 		r, err := e.Env.Client.GetImportWithResponse(ctx, e.Brand, id, e.Auth)
 		if err != nil || r.JSON200 == nil {
 			t.Fatalf("get import: %v %d %s\n%s", err, r.StatusCode(), r.Body, e.Env.Logs())
 		}
-		if s := r.JSON200.Status; s == api.ImportStatusSucceeded || s == api.ImportStatusFailed {
-			return *r.JSON200
+		last = *r.JSON200
+		if s := last.Status; s == api.ImportStatusSucceeded || s == api.ImportStatusFailed {
+			return last
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("import %s did not finish", id)
+	t.Fatalf("import %s did not finish: %s, %d of %d rows done", id, last.Status, last.RowsDone, last.RowsTotal)
 	return api.Import{}
 }
 
