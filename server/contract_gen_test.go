@@ -101,7 +101,8 @@ func TestContractGenerated(t *testing.T) {
 			}
 			var body *openapi3.RequestBody
 			var example any
-			if o.op.RequestBody != nil {
+			// A streamed body (a CSV upload) is not JSON: server/imports tests it.
+			if o.op.RequestBody != nil && o.op.RequestBody.Value.Content.Get("application/json") != nil {
 				body = o.op.RequestBody.Value
 				example = f.substitute(exampleOf(body.Content.Get("application/json")))
 			}
