@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -15,6 +16,9 @@ import (
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/problem"
 )
+
+// batchBound bounds the reading and writing of one batch.
+const batchBound = 20 * time.Second
 
 // exportBatch is how many rows an export reads at a time: the server holds one batch, never the
 // file.
@@ -38,10 +42,19 @@ func (s stream) visit(w http.ResponseWriter) error {
 	w.Header().Set("Content-Disposition", `attachment; filename="`+s.filename+`"`)
 	w.WriteHeader(http.StatusOK)
 	b := csvfile.AppendRecord(make([]byte, 0, 64<<10), s.header...)
+	rc := http.NewResponseController(w)
 	for {
+		if s.ctx.Err() != nil && !errors.Is(s.ctx.Err(), context.DeadlineExceeded) {
+			return nil // the client went away
+		}
+		// The request's deadline (DB_REQUEST_TIMEOUT) and the server's write timeout bound each
+		// batch, not the whole file: a 100,000-product export outlasts both on a busy machine.
+		_ = rc.SetWriteDeadline(time.Now().Add(batchBound))
+		batchCtx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), batchBound)
 		var done bool
 		var err error
-		b, done, err = s.next(s.ctx, b)
+		b, done, err = s.next(batchCtx, b)
+		cancel()
 		if err != nil {
 			s.d.Log.ErrorContext(s.ctx, "export cut short", "file", s.filename, "error", err, "request_id", problem.RequestFrom(s.ctx).ID)
 			panic(http.ErrAbortHandler)
