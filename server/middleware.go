@@ -243,10 +243,8 @@ func (s *Server) contract(next http.Handler) http.Handler {
 		}
 		opts := s.spec.opts
 		if op.streamed != "" {
-			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != op.streamed {
-				problem.WriteCode(w, r, api.ProblemCodeUnsupportedMediaType, "The request body must be "+op.streamed+".")
-				return
-			}
+			// The body streams to the handler: validate the parameters here, the media type
+			// after them (below), so a bad header is a 400 naming it as on every other operation.
 			opts = s.spec.streamOpts
 		}
 		input := &openapi3filter.RequestValidationInput{
@@ -267,6 +265,12 @@ func (s *Server) contract(next http.Handler) http.Handler {
 		if len(rules) > 0 {
 			problem.Write(w, problem.Invalid(ctx, rules))
 			return
+		}
+		if op.streamed != "" {
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != op.streamed {
+				problem.WriteCode(w, r, api.ProblemCodeUnsupportedMediaType, "The request body must be "+op.streamed+".")
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
