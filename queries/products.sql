@@ -94,7 +94,7 @@ ORDER BY CASE WHEN @sort::text = '-createdAt' THEN created_at END DESC,
 LIMIT @row_limit;
 
 -- name: ProductBulkUpsert :many
--- Creates or updates products by SKU in one statement. The items parameter is a JSON object keyed
+-- Creates or updates products by SKU in one statement (the bulk upsert, and CSV imports). The items parameter is a JSON object keyed
 -- by SKU; each value holds the product's fields under their API names plus a fresh id for the
 -- create case. A field an item leaves out takes its create default on insert and keeps the stored
 -- value on update: the update tests the key's presence in the item (jsonb `?`), since `excluded`
@@ -128,6 +128,19 @@ SET name = excluded.name,
     tags = CASE WHEN (@items::jsonb -> excluded.sku) ? 'tags' THEN excluded.tags ELSE p.tags END,
     version = p.version + 1,
     updated_at = excluded.updated_at
+-- With skip_unchanged (CSV imports), an item equal to the stored product is left alone: no new
+-- version, and no row comes back for it.
+WHERE NOT @skip_unchanged::boolean
+   OR p.name IS DISTINCT FROM excluded.name
+   OR p.price_amount IS DISTINCT FROM excluded.price_amount
+   OR ((@items::jsonb -> excluded.sku) ? 'description' AND p.description IS DISTINCT FROM excluded.description)
+   OR ((@items::jsonb -> excluded.sku) ? 'currency' AND p.currency IS DISTINCT FROM excluded.currency)
+   OR ((@items::jsonb -> excluded.sku) ? 'status' AND p.status IS DISTINCT FROM excluded.status)
+   OR ((@items::jsonb -> excluded.sku) ? 'attributes' AND p.attributes IS DISTINCT FROM excluded.attributes)
+   OR ((@items::jsonb -> excluded.sku) ? 'tags' AND p.tags IS DISTINCT FROM excluded.tags)
+   OR ((@items::jsonb -> excluded.sku) ? 'images' AND p.images IS DISTINCT FROM excluded.images)
+   OR ((@items::jsonb -> excluded.sku) ? 'barcode' AND p.barcode IS DISTINCT FROM excluded.barcode)
+   OR ((@items::jsonb -> excluded.sku) ? 'weightGrams' AND p.weight_grams IS DISTINCT FROM excluded.weight_grams)
 RETURNING p.*, (p.xmax = 0)::boolean AS created;
 
 -- name: ProductLock :one

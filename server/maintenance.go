@@ -14,6 +14,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/idempotency"
 	"github.com/ecompointer/ecompointer/server/identity"
 	"github.com/ecompointer/ecompointer/server/inventory"
+	"github.com/ecompointer/ecompointer/server/jobs"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/natspush"
 	"github.com/ecompointer/ecompointer/server/observe"
@@ -120,22 +121,38 @@ func (h *Handler) RunWorkers(ctx context.Context, w Workers) {
 	go inventory.RunSweeper(ctx, d, w.Sweep)
 	go orders.RunSweeper(ctx, d, w.Sweep, w.OrderPendingTTL)
 	go events.RunPruner(ctx, d, w.IdempotencyPrune, cmp.Or(w.EventRetention, events.DefaultRetention))
-	h.webhooksDone = make(chan struct{})
+	h.jobsDone = make(chan struct{})
 	go func() {
-		defer close(h.webhooksDone)
-		if err := h.RunWebhooks(ctx); err != nil {
-			d.Log.ErrorContext(ctx, "webhook delivery stopped", "error", err)
+		defer close(h.jobsDone)
+		if err := h.RunJobs(ctx); err != nil {
+			d.Log.ErrorContext(ctx, "the job queue stopped", "error", err)
 		}
 	}()
-	if h.s.natsCfg.URL != "" {
-		h.natsDone = make(chan struct{})
-		go func() {
-			defer close(h.natsDone)
-			if err := h.RunNATS(ctx); err != nil {
-				d.Log.ErrorContext(ctx, "NATS publication stopped", "error", err)
-			}
-		}()
+}
+
+// RunJobs works the one job queue of the instance (server/jobs) until ctx ends: webhook delivery
+// (unless WEBHOOK_WORKERS=off), NATS publication (when EVENTS_NATS_URL is set) and CSV imports.
+// Then it stops taking jobs and lets the jobs in flight finish before it returns. RunWorkers
+// starts it; tests call it alone.
+func (h *Handler) RunJobs(ctx context.Context) error {
+	d := h.s.deps
+	var domains []jobs.Domain
+	if dom, ok := h.s.webhookHandlers.Domain(); ok {
+		domains = append(domains, dom)
 	}
+	if h.s.natsCfg.URL != "" {
+		dom, closeConn, err := natspush.Domain(ctx, d, h.s.natsCfg)
+		if err != nil {
+			// The other domains still run: publications wait in the queue for an instance that
+			// reaches NATS.
+			d.Log.ErrorContext(ctx, "NATS publication stopped", "error", err)
+		} else {
+			defer closeConn()
+			domains = append(domains, dom)
+		}
+	}
+	domains = append(domains, h.s.importHandlers.Domain())
+	return jobs.Run(ctx, d, domains...)
 }
 
 // RunNATS publishes the queued events to NATS JetStream (EVENTS_NATS_URL) until ctx ends.

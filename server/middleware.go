@@ -3,6 +3,7 @@ package server
 import (
 	"log/slog"
 	"maps"
+	"mime"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -240,12 +241,18 @@ func (s *Server) contract(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		opts := s.spec.opts
+		if op.streamed != "" {
+			// The body streams to the handler: validate the parameters here, the media type
+			// after them (below), so a bad header is a 400 naming it as on every other operation.
+			opts = s.spec.streamOpts
+		}
 		input := &openapi3filter.RequestValidationInput{
 			Request:     r,
 			PathParams:  path.asMap(),
 			QueryParams: query,
 			Route:       op.route,
-			Options:     s.spec.opts,
+			Options:     opts,
 		}
 		if err := openapi3filter.ValidateRequest(ctx, input); err != nil {
 			p := requestProblem(r, err)
@@ -258,6 +265,12 @@ func (s *Server) contract(next http.Handler) http.Handler {
 		if len(rules) > 0 {
 			problem.Write(w, problem.Invalid(ctx, rules))
 			return
+		}
+		if op.streamed != "" {
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != op.streamed {
+				problem.WriteCode(w, r, api.ProblemCodeUnsupportedMediaType, "The request body must be "+op.streamed+".")
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})

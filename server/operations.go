@@ -46,6 +46,9 @@ type operation struct {
 	// kin-openapi accepts. A request whose parameters all pass needs nothing more; any other goes
 	// through kin-openapi, whose words name what is wrong.
 	compiled bool
+	// streamed is the media type of a body the handler reads as a stream (a CSV upload of up to
+	// 50 MiB): request validation checks its type but never reads it, so it is never held whole.
+	streamed string
 	// shadows are the spec paths that kin-openapi's matching order puts before this one and that
 	// can match the same URL: the spec routes such a URL there (`/products/bulk` is not a
 	// productId), where chi may have fallen back to this template for lack of the method.
@@ -162,6 +165,11 @@ func compileOperation(doc *openapi3.T, path string, item *openapi3.PathItem, met
 		}
 	}
 	o.compiled = op.RequestBody == nil
+	if rb := op.RequestBody; rb != nil && rb.Value != nil && rb.Value.Content.Get("application/json") == nil {
+		for mt := range rb.Value.Content {
+			o.streamed = mt
+		}
+	}
 	for _, p := range o.params {
 		if p.check == nil {
 			o.compiled = false

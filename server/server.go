@@ -30,6 +30,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/idempotency"
 	"github.com/ecompointer/ecompointer/server/identity"
+	"github.com/ecompointer/ecompointer/server/imports"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/natspush"
@@ -143,6 +144,7 @@ type Server struct {
 	*eventHandlers
 	*webhookHandlers
 	*customerHandlers
+	*importHandlers
 
 	deps    *kit.Deps
 	natsCfg natspush.Config
@@ -176,6 +178,7 @@ type (
 	webhookHandlers    = webhooks.Handlers
 	customerHandlers   = customers.Handlers
 	purchasingHandlers = purchasing.Handlers
+	importHandlers     = imports.Handlers
 )
 
 var _ api.StrictServerInterface = (*Server)(nil)
@@ -185,21 +188,16 @@ var _ api.StrictServerInterface = (*Server)(nil)
 type Handler struct {
 	http.Handler
 	s *Server
-	// webhooksDone is closed when the webhook workers RunWorkers started have stopped.
-	webhooksDone chan struct{}
-	// natsDone is closed when the NATS publisher RunWorkers started has stopped.
-	natsDone chan struct{}
+	// jobsDone is closed when the job queue RunWorkers started has stopped.
+	jobsDone chan struct{}
 }
 
 // Close releases the server's own connections (readiness, the session cache's listener, the
-// shared rate limit's Redis). After RunWorkers, it first waits for the webhook workers to finish
-// their attempts in flight: cancel RunWorkers' context before.
+// shared rate limit's Redis). After RunWorkers, it first waits for the job queue to finish
+// the jobs in flight: cancel RunWorkers' context before.
 func (h *Handler) Close() error {
-	if h.webhooksDone != nil {
-		<-h.webhooksDone
-	}
-	if h.natsDone != nil {
-		<-h.natsDone
+	if h.jobsDone != nil {
+		<-h.jobsDone
 	}
 	h.s.sessions.Close()
 	return errors.Join(h.s.ready.close(), h.s.closeLimiter())
@@ -308,6 +306,10 @@ func newServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	importer, err := imports.New(deps, sp.doc)
+	if err != nil {
+		return nil, err
+	}
 	limiter, closeLimiter, err := newRateLimiter(cfg.Auth.RateLimit, cfg.RateLimitRedisURL, now, cfg.Logger)
 	if err != nil {
 		return nil, err
@@ -335,6 +337,7 @@ func newServer(cfg Config) (*Server, error) {
 		spec:               sp,
 		specDoc:            specDoc,
 		purchasingHandlers: purchasing.New(deps),
+		importHandlers:     importer,
 	}, nil
 }
 

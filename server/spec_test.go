@@ -47,7 +47,7 @@ func TestSpecFollowsTheConventions(t *testing.T) {
 					}
 				}
 				for ct, media := range body.Content {
-					if ct != "application/json" {
+					if ct != "application/json" && streamedBodies[op.OperationID] != ct {
 						t.Errorf("%s: request bodies are application/json, not %s", where, ct)
 					}
 					checkClosed(t, where+" body", media.Schema)
@@ -67,6 +67,13 @@ func TestSpecFollowsTheConventions(t *testing.T) {
 			}
 		}
 	}
+}
+
+// streamedBodies are the only request bodies that are not application/json, by operation and
+// media type: a file upload the handler reads as a stream (server/imports tests its body; the
+// middleware answers 415 for any other media type). Adding one is a decision, not a default.
+var streamedBodies = map[string]string{
+	"createImport": "text/csv",
 }
 
 // checkClosed requires additionalProperties: false on every object of a request body, so an

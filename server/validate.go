@@ -31,6 +31,8 @@ type spec struct {
 	doc  *openapi3.T
 	ops  *operations
 	opts *openapi3filter.Options
+	// streamOpts are opts for an operation whose body streams to its handler (operation.streamed).
+	streamOpts *openapi3filter.Options
 }
 
 // LoadSpec reads openapi.yaml as embedded in the binary: the document gen/api was generated from
@@ -57,17 +59,16 @@ func loadSpec() (*spec, error) {
 	useStrictJSON()
 	schemaOpts := doc.GetSchemaValidationOptions()
 	bodySchemaOptions.Store(&schemaOpts)
-	return &spec{
-		doc: doc,
-		ops: compileOperations(doc),
-		opts: &openapi3filter.Options{
-			MultiError: true,
-			// Authentication is the auth middleware's job (it parses the token once, before
-			// validation); here only the shape of the request is checked.
-			AuthenticationFunc:      openapi3filter.NoopAuthenticationFunc,
-			SchemaValidationOptions: doc.GetSchemaValidationOptions(),
-		},
-	}, nil
+	opts := &openapi3filter.Options{
+		MultiError: true,
+		// Authentication is the auth middleware's job (it parses the token once, before
+		// validation); here only the shape of the request is checked.
+		AuthenticationFunc:      openapi3filter.NoopAuthenticationFunc,
+		SchemaValidationOptions: doc.GetSchemaValidationOptions(),
+	}
+	streamOpts := *opts
+	streamOpts.ExcludeRequestBody = true
+	return &spec{doc: doc, ops: compileOperations(doc), opts: opts, streamOpts: &streamOpts}, nil
 }
 
 var canonicalUUID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)

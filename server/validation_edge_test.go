@@ -281,8 +281,8 @@ func TestExplicitNullIsRefusedEverywhere(t *testing.T) {
 
 	checked := 0
 	for _, w := range walkOperations(t, tn) {
-		if w.op.RequestBody == nil {
-			continue
+		if w.op.RequestBody == nil || w.op.RequestBody.Value.Content.Get("application/json") == nil {
+			continue // no body, or a streamed CSV one (server/imports tests those)
 		}
 		example := exampleBody(t, w.op)
 		var fields []nullableField

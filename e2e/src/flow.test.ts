@@ -714,6 +714,43 @@ describe("a frontend, through the client generated from openapi.yaml", () => {
     assert.equal(inv.data?.averageCost, 0, "received at the suggestion's cost (none known: 0)");
   });
 
+  // --- CSV import and export ----------------------------------------------------------------
+
+  test("imports products from CSV in the background, then exports them as CSV", async () => {
+    const brandId = user.brandId ?? "";
+    const csvSku = `CSV-${Date.now()}`;
+    const file = `sku,name,priceAmount,status\r\n${csvSku},Imported,4200,active\r\n`;
+    const { data: queued, response } = await app.api.POST("/brands/{brandId}/imports", {
+      params: { path: { brandId }, query: { kind: "products" } },
+      body: file as unknown as string,
+      bodySerializer: (b: unknown) => b as string,
+      headers: { "Content-Type": "text/csv" },
+    });
+    assert.equal(response.status, 202);
+    assert.ok(queued);
+    assert.equal(response.headers.get("Location"), `/brands/${brandId}/imports/${queued.id}`);
+    let done = queued;
+    for (let i = 0; i < 600 && (done.status === "queued" || done.status === "running"); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const { data } = await app.api.GET("/brands/{brandId}/imports/{importId}", {
+        params: { path: { brandId, importId: queued.id } },
+      });
+      assert.ok(data);
+      done = data;
+    }
+    assert.equal(done.status, "succeeded");
+    assert.deepEqual([done.created, done.updated, done.unchanged, done.errorCount], [1, 0, 0, 0]);
+
+    const exported = await app.api.GET("/brands/{brandId}/exports/products.csv", {
+      params: { path: { brandId } },
+      parseAs: "text",
+    });
+    assert.equal(exported.response.status, 200);
+    const text = String(exported.data ?? "");
+    assert.ok(text.startsWith("sku,name,priceAmount,"));
+    assert.ok(text.includes(`${csvSku},Imported,4200,`));
+  });
+
   // --- Logout ---------------------------------------------------------------------------------
 
   test("logs out: 204, then the access and refresh tokens are refused at once", async () => {

@@ -132,6 +132,7 @@ func (e BrandRole) Valid() bool {
 // Defines values for EventAggregateType.
 const (
 	EventAggregateTypeFulfilment      EventAggregateType = "fulfilment"
+	EventAggregateTypeImport          EventAggregateType = "import"
 	EventAggregateTypeInventoryLevel  EventAggregateType = "inventory_level"
 	EventAggregateTypeMember          EventAggregateType = "member"
 	EventAggregateTypeOrder           EventAggregateType = "order"
@@ -148,6 +149,8 @@ const (
 func (e EventAggregateType) Valid() bool {
 	switch e {
 	case EventAggregateTypeFulfilment:
+		return true
+	case EventAggregateTypeImport:
 		return true
 	case EventAggregateTypeInventoryLevel:
 		return true
@@ -177,6 +180,8 @@ func (e EventAggregateType) Valid() bool {
 // Defines values for EventType.
 const (
 	EventTypeFulfilmentCreated       EventType = "fulfilment.created"
+	EventTypeImportFailed            EventType = "import.failed"
+	EventTypeImportSucceeded         EventType = "import.succeeded"
 	EventTypeInventoryLevelLow       EventType = "inventory_level.low"
 	EventTypeInventoryLevelUpdated   EventType = "inventory_level.updated"
 	EventTypeMemberAdded             EventType = "member.added"
@@ -214,6 +219,10 @@ const (
 func (e EventType) Valid() bool {
 	switch e {
 	case EventTypeFulfilmentCreated:
+		return true
+	case EventTypeImportFailed:
+		return true
+	case EventTypeImportSucceeded:
 		return true
 	case EventTypeInventoryLevelLow:
 		return true
@@ -306,6 +315,96 @@ const (
 func (e HealthStatus) Valid() bool {
 	switch e {
 	case Ok:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportFailedEventType.
+const (
+	ImportFailedEventTypeImportFailed ImportFailedEventType = "import.failed"
+)
+
+// Valid indicates whether the value is a known member of the ImportFailedEventType enum.
+func (e ImportFailedEventType) Valid() bool {
+	switch e {
+	case ImportFailedEventTypeImportFailed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportKind.
+const (
+	ImportKindProducts ImportKind = "products"
+	ImportKindStock    ImportKind = "stock"
+)
+
+// Valid indicates whether the value is a known member of the ImportKind enum.
+func (e ImportKind) Valid() bool {
+	switch e {
+	case ImportKindProducts:
+		return true
+	case ImportKindStock:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportMode.
+const (
+	ImportModeAll     ImportMode = "all"
+	ImportModePartial ImportMode = "partial"
+)
+
+// Valid indicates whether the value is a known member of the ImportMode enum.
+func (e ImportMode) Valid() bool {
+	switch e {
+	case ImportModeAll:
+		return true
+	case ImportModePartial:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatus.
+const (
+	ImportStatusFailed    ImportStatus = "failed"
+	ImportStatusQueued    ImportStatus = "queued"
+	ImportStatusRunning   ImportStatus = "running"
+	ImportStatusSucceeded ImportStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatus enum.
+func (e ImportStatus) Valid() bool {
+	switch e {
+	case ImportStatusFailed:
+		return true
+	case ImportStatusQueued:
+		return true
+	case ImportStatusRunning:
+		return true
+	case ImportStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportSucceededEventType.
+const (
+	ImportSucceededEventTypeImportSucceeded ImportSucceededEventType = "import.succeeded"
+)
+
+// Valid indicates whether the value is a known member of the ImportSucceededEventType enum.
+func (e ImportSucceededEventType) Valid() bool {
+	switch e {
+	case ImportSucceededEventTypeImportSucceeded:
 		return true
 	default:
 		return false
@@ -2314,6 +2413,142 @@ type Health struct {
 
 // HealthStatus Example: ok
 type HealthStatus string
+
+// Import defines model for Import.
+type Import struct {
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+
+	// Created Example: 900
+	Created int `json:"created"`
+
+	// CreatedAt Example: 2026-11-25T10:00:00Z
+	CreatedAt time.Time `json:"createdAt"`
+
+	// DryRun Example: false
+	DryRun bool `json:"dryRun"`
+
+	// ErrorCount Every row error found (the first 10,000 are kept for errors.csv).
+	//
+	// Example: 0
+	ErrorCount int `json:"errorCount"`
+
+	// Errors The first 100 row errors; errors.csv has the rest.
+	Errors []ImportRowError `json:"errors"`
+
+	// Failure Why a failed import failed.
+	Failure *string `json:"failure"`
+
+	// FileBytes Example: 52100
+	FileBytes int64 `json:"fileBytes"`
+
+	// FinishedAt Example: 2026-11-25T10:00:05Z
+	FinishedAt *time.Time `json:"finishedAt"`
+
+	// Id Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id openapi_types.UUID `json:"id"`
+
+	// Kind Example: products
+	Kind ImportKind `json:"kind"`
+
+	// Mode Example: all
+	Mode ImportMode `json:"mode"`
+
+	// RowsDone Records applied or skipped so far.
+	//
+	// Example: 1000
+	RowsDone int `json:"rowsDone"`
+
+	// RowsTotal The file's records, known once validation has read them all (0 before).
+	//
+	// Example: 1000
+	RowsTotal int `json:"rowsTotal"`
+
+	// Status Example: succeeded
+	Status ImportStatus `json:"status"`
+
+	// Unchanged Example: 40
+	Unchanged int `json:"unchanged"`
+
+	// Updated Example: 60
+	Updated int `json:"updated"`
+
+	// UpdatedAt Example: 2026-11-25T10:00:05Z
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// ImportFailedEvent A CSV import failed (an invalid row without `mode=partial`, or a row that became invalid while it ran); `data` is the import, with its first errors.
+type ImportFailedEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Import             `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: import.failed
+	Type ImportFailedEventType `json:"type"`
+}
+
+// ImportFailedEventType Example: import.failed
+type ImportFailedEventType string
+
+// ImportKind Example: products
+type ImportKind string
+
+// ImportMode Example: all
+type ImportMode string
+
+// ImportRowError defines model for ImportRowError.
+type ImportRowError struct {
+	// Column The column, or empty for the whole row.
+	//
+	// Example: priceAmount
+	Column string `json:"column"`
+
+	// Message Example: must be an integer
+	Message string `json:"message"`
+
+	// Row The file's line of the record (the header is row 1).
+	//
+	// Example: 3
+	Row int `json:"row"`
+}
+
+// ImportStatus Example: succeeded
+type ImportStatus string
+
+// ImportSucceededEvent A CSV import finished (a dry run included); `data` is the import.
+type ImportSucceededEvent struct {
+	// Aggregate The resource the event is about and its version after the change. Events are not delivered in order: a receiver keeps the highest version it has applied per aggregate and drops an older one. (A product's version is its `version`, and a deleted product's one past its last; a member's counts the changes of its access.)
+	Aggregate EventAggregate `json:"aggregate"`
+
+	// BrandId Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5c
+	BrandId openapi_types.UUID `json:"brandId"`
+	Data    Import             `json:"data"`
+
+	// Id The event's id (UUIDv7), the same forever: in the feed, and as `webhook-id` on every delivery of it. A receiver drops an id it has seen.
+	//
+	// Example: 0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a60
+	Id EventId `json:"id"`
+
+	// OccurredAt Example: 2026-11-25T10:00:00Z
+	OccurredAt time.Time `json:"occurredAt"`
+
+	// Type Example: import.succeeded
+	Type ImportSucceededEventType `json:"type"`
+}
+
+// ImportSucceededEventType Example: import.succeeded
+type ImportSucceededEventType string
 
 // InventoryLevelLowEvent A level's available stock fell to or below its reorder point; told once per crossing, and again only after it rose above it. `data` is the level after the fall.
 type InventoryLevelLowEvent struct {
@@ -5403,6 +5638,9 @@ type IdempotencyKeyRequired = string
 // IfMatch Example: "3"
 type IfMatch = string
 
+// ImportId defines model for ImportId.
+type ImportId = openapi_types.UUID
+
 // InvitationId defines model for InvitationId.
 type InvitationId = openapi_types.UUID
 
@@ -5588,6 +5826,37 @@ type ListEventsParams struct {
 
 	// AggregateId Only events about this resource.
 	AggregateId *openapi_types.UUID `form:"aggregateId,omitempty" json:"aggregateId,omitempty"`
+}
+
+// CreateImportParams defines parameters for CreateImport.
+type CreateImportParams struct {
+	// Kind What the file holds.
+	Kind ImportKind `form:"kind" json:"kind"`
+
+	// Mode `all` (the default): any invalid row fails the import with nothing changed; `partial`: apply the valid rows.
+	Mode *ImportMode `form:"mode,omitempty" json:"mode,omitempty"`
+
+	// DryRun Validate only; nothing changes.
+	DryRun *bool `form:"dryRun,omitempty" json:"dryRun,omitempty"`
+
+	// IdempotencyKey Makes a retry safe (draft-ietf-httpapi-idempotency-key-header-07): an RFC 8941 string
+	// (`"…"`) or a bare token, 1..255 visible ASCII characters, scoped to the caller and the
+	// operation and kept for `IDEMPOTENCY_KEY_TTL` (24 h by default). A retry with the same key
+	// and the same request (method, path, body) gets the first answer again, with
+	// `Idempotent-Replayed: true`, and runs nothing; 5xx answers are not kept. The same key with
+	// a different request is a 422 (`idempotency_key_reused`); while the first request still
+	// runs, a 409 (`idempotency_key_in_flight`) with `Retry-After`. Operations marked
+	// `x-idempotency: required` (placing an order) refuse a request without a key: 400
+	// `idempotency_key_required`. The key's request is identified with its path's UUIDs in
+	// lower case: a retry that spells an id in another case is the same request.
+	//
+	// What the store keeps is bounded. A success is always kept. A refusal (4xx), which wrote
+	// nothing, is kept only when its body is at most `IDEMPOTENCY_MAX_REFUSED_BYTES` (16 KiB by
+	// default) and the brand holds fewer than `IDEMPOTENCY_MAX_REFUSED_PER_BRAND` (1,000 by
+	// default) live refusals; otherwise it is not kept, and a retry with the key runs again,
+	// exactly as a request without a key would (refused again, or accepted if the state has
+	// changed since). A replay is always the exact stored answer.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListStockLevelsParams defines parameters for ListStockLevels.
@@ -7519,6 +7788,74 @@ func (t *Event) MergePurchaseOrderClosedEvent(v PurchaseOrderClosedEvent) error 
 	return err
 }
 
+// AsImportSucceededEvent returns the union data inside the Event as a ImportSucceededEvent
+func (t Event) AsImportSucceededEvent() (ImportSucceededEvent, error) {
+	var body ImportSucceededEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromImportSucceededEvent overwrites any union data inside the Event as the provided ImportSucceededEvent
+func (t *Event) FromImportSucceededEvent(v ImportSucceededEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"import.succeeded"}`))
+	t.union = b
+	return err
+}
+
+// MergeImportSucceededEvent performs a merge with any union data inside the Event, using the provided ImportSucceededEvent
+func (t *Event) MergeImportSucceededEvent(v ImportSucceededEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"import.succeeded"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsImportFailedEvent returns the union data inside the Event as a ImportFailedEvent
+func (t Event) AsImportFailedEvent() (ImportFailedEvent, error) {
+	var body ImportFailedEvent
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromImportFailedEvent overwrites any union data inside the Event as the provided ImportFailedEvent
+func (t *Event) FromImportFailedEvent(v ImportFailedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"import.failed"}`))
+	t.union = b
+	return err
+}
+
+// MergeImportFailedEvent performs a merge with any union data inside the Event, using the provided ImportFailedEvent
+func (t *Event) MergeImportFailedEvent(v ImportFailedEvent) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b, err = runtime.JSONMerge(b, []byte(`{"type":"import.failed"}`))
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
 func (t Event) Discriminator() (string, error) {
 	var discriminator struct {
 		Discriminator string `json:"type"`
@@ -7535,6 +7872,10 @@ func (t Event) ValueByDiscriminator() (interface{}, error) {
 	switch discriminator {
 	case "fulfilment.created":
 		return t.AsFulfilmentCreatedEvent()
+	case "import.failed":
+		return t.AsImportFailedEvent()
+	case "import.succeeded":
+		return t.AsImportSucceededEvent()
 	case "inventory_level.low":
 		return t.AsInventoryLevelLowEvent()
 	case "inventory_level.updated":
@@ -8082,6 +8423,83 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /brands/{brandId}/events/{eventId} (the `GetEvent` operationId).
 	GetEvent(ctx context.Context, brandId BrandId, eventId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportProductsCsv Every product of the brand, as CSV
+	//
+	// Streamed in SKU order, read from the database in batches (the server never holds the
+	// file). Columns: `sku`, `name`, `priceAmount`, `currency`, `status`, `description`, `tags`
+	// (a JSON array), `attributes` (a JSON object), `id`, `version`, `createdAt`, `updatedAt`.
+	// An empty `description`, `tags` or `attributes` cell means none. The file imports back
+	// (`kind=products`) to no change. A cell that starts with `=`, `+`, `-` or `@` is prefixed
+	// with `'` so that a spreadsheet shows it as text instead of running it as a formula; the
+	// import takes such a cell back without the `'`.
+	//
+	// Corresponds with GET /brands/{brandId}/exports/products.csv (the `ExportProductsCsv` operationId).
+	ExportProductsCsv(ctx context.Context, brandId BrandId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportStockCsv Every stock level of the brand, as CSV
+	//
+	// Streamed, by SKU then location code, in batches. Columns: `sku`, `locationCode`,
+	// `onHand`, `reserved`, `available`. The file imports back (`kind=stock`, as counts of
+	// `onHand`) to no change. Cells are neutralised against formulas as in the products export.
+	//
+	// Corresponds with GET /brands/{brandId}/exports/stock.csv (the `ExportStockCsv` operationId).
+	ExportStockCsv(ctx context.Context, brandId BrandId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateImportWithBody Import products or stock from a CSV file
+	//
+	// Uploads a CSV file (RFC 4180, UTF-8, a byte order mark accepted, a header row naming the
+	// columns; up to 50 MiB) and queues its import as a background job, answering 202 with the
+	// import and its URL (`Location`) to follow it. The job is durable: it survives a restart
+	// and runs on one instance.
+	//
+	// `kind=products` creates and updates products by SKU, with the bulk upsert's rule for
+	// optional fields: a column left out of the header, or a cell left empty, keeps the stored
+	// value on update and takes the create default on insert. Columns (those of the products
+	// export): `sku`, `name`, `priceAmount` (required), `description`, `currency`, `status`,
+	// `tags` (a JSON array of strings), `attributes` (a JSON object of strings); `id`,
+	// `version`, `createdAt` and `updatedAt` are accepted and ignored, so an export re-imports
+	// as it is. A row equal to the stored product changes nothing (no new version, no event):
+	// importing a file twice changes nothing the second time.
+	//
+	// `kind=stock` changes stock through the ledger, per SKU and location code: columns `sku`,
+	// `locationCode`, then `onHand` (a count: sets on hand, a `count` movement of the
+	// difference) or `receive` (a receipt of that many units; it needs a `reference`, and a
+	// receipt whose reference that level has already received is left unchanged, so a file
+	// imported twice receives once), and optional `reference` and `reason`. `reserved` and
+	// `available` (of the stock export) are accepted and ignored.
+	//
+	// The whole file is validated first, without changing anything. With any invalid row
+	// nothing changes and the import fails, listing each row's errors, unless `mode=partial`
+	// asks to apply the valid rows and report the others. `dryRun=true` only validates. The
+	// rows are then applied in batches of up to 1,000, each in one transaction; a row that has
+	// become invalid since validation (a location deactivated meanwhile) is reported then and,
+	// without `mode=partial`, stops the import there.
+	//
+	// A file that is not CSV at all (a header without `sku`, an unknown or repeated column,
+	// a header that is not UTF-8) is a 400 naming `header`; a bad record is an error of its row
+	// (a cell over 64 KiB or a record over 1 MiB, more fields than the header, broken quoting,
+	// invalid UTF-8, a NUL). Products imports need `products:write` and stock imports
+	// `inventory:write` besides `imports:write`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /brands/{brandId}/imports (the `CreateImport` operationId).
+	CreateImportWithBody(ctx context.Context, brandId BrandId, params *CreateImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetImport An import's progress and outcome
+	//
+	// Corresponds with GET /brands/{brandId}/imports/{importId} (the `GetImport` operationId).
+	GetImport(ctx context.Context, brandId BrandId, importId ImportId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetImportErrorsCsv An import's row errors, as CSV
+	//
+	// Every stored row error (up to 10,000 an import; `errorCount` counts them all), in the
+	// order found: columns `row` (the file's line of the record; the header is row 1),
+	// `column` (empty for the whole row) and `message`.
+	//
+	// Corresponds with GET /brands/{brandId}/imports/{importId}/errors.csv (the `GetImportErrorsCsv` operationId).
+	GetImportErrorsCsv(ctx context.Context, brandId BrandId, importId ImportId, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListStockLevels Stock levels
 	//
@@ -9882,6 +10300,133 @@ func (c *Client) ListEvents(ctx context.Context, brandId BrandId, params *ListEv
 // Corresponds with GET /brands/{brandId}/events/{eventId} (the `GetEvent` operationId).
 func (c *Client) GetEvent(ctx context.Context, brandId BrandId, eventId openapi_types.UUID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetEventRequest(c.Server, brandId, eventId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportProductsCsv Every product of the brand, as CSV
+//
+// Streamed in SKU order, read from the database in batches (the server never holds the
+// file). Columns: `sku`, `name`, `priceAmount`, `currency`, `status`, `description`, `tags`
+// (a JSON array), `attributes` (a JSON object), `id`, `version`, `createdAt`, `updatedAt`.
+// An empty `description`, `tags` or `attributes` cell means none. The file imports back
+// (`kind=products`) to no change. A cell that starts with `=`, `+`, `-` or `@` is prefixed
+// with `'` so that a spreadsheet shows it as text instead of running it as a formula; the
+// import takes such a cell back without the `'`.
+//
+// Corresponds with GET /brands/{brandId}/exports/products.csv (the `ExportProductsCsv` operationId).
+func (c *Client) ExportProductsCsv(ctx context.Context, brandId BrandId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportProductsCsvRequest(c.Server, brandId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportStockCsv Every stock level of the brand, as CSV
+//
+// Streamed, by SKU then location code, in batches. Columns: `sku`, `locationCode`,
+// `onHand`, `reserved`, `available`. The file imports back (`kind=stock`, as counts of
+// `onHand`) to no change. Cells are neutralised against formulas as in the products export.
+//
+// Corresponds with GET /brands/{brandId}/exports/stock.csv (the `ExportStockCsv` operationId).
+func (c *Client) ExportStockCsv(ctx context.Context, brandId BrandId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportStockCsvRequest(c.Server, brandId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateImportWithBody Import products or stock from a CSV file
+//
+// Uploads a CSV file (RFC 4180, UTF-8, a byte order mark accepted, a header row naming the
+// columns; up to 50 MiB) and queues its import as a background job, answering 202 with the
+// import and its URL (`Location`) to follow it. The job is durable: it survives a restart
+// and runs on one instance.
+//
+// `kind=products` creates and updates products by SKU, with the bulk upsert's rule for
+// optional fields: a column left out of the header, or a cell left empty, keeps the stored
+// value on update and takes the create default on insert. Columns (those of the products
+// export): `sku`, `name`, `priceAmount` (required), `description`, `currency`, `status`,
+// `tags` (a JSON array of strings), `attributes` (a JSON object of strings); `id`,
+// `version`, `createdAt` and `updatedAt` are accepted and ignored, so an export re-imports
+// as it is. A row equal to the stored product changes nothing (no new version, no event):
+// importing a file twice changes nothing the second time.
+//
+// `kind=stock` changes stock through the ledger, per SKU and location code: columns `sku`,
+// `locationCode`, then `onHand` (a count: sets on hand, a `count` movement of the
+// difference) or `receive` (a receipt of that many units; it needs a `reference`, and a
+// receipt whose reference that level has already received is left unchanged, so a file
+// imported twice receives once), and optional `reference` and `reason`. `reserved` and
+// `available` (of the stock export) are accepted and ignored.
+//
+// The whole file is validated first, without changing anything. With any invalid row
+// nothing changes and the import fails, listing each row's errors, unless `mode=partial`
+// asks to apply the valid rows and report the others. `dryRun=true` only validates. The
+// rows are then applied in batches of up to 1,000, each in one transaction; a row that has
+// become invalid since validation (a location deactivated meanwhile) is reported then and,
+// without `mode=partial`, stops the import there.
+//
+// A file that is not CSV at all (a header without `sku`, an unknown or repeated column,
+// a header that is not UTF-8) is a 400 naming `header`; a bad record is an error of its row
+// (a cell over 64 KiB or a record over 1 MiB, more fields than the header, broken quoting,
+// invalid UTF-8, a NUL). Products imports need `products:write` and stock imports
+// `inventory:write` besides `imports:write`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /brands/{brandId}/imports (the `CreateImport` operationId).
+func (c *Client) CreateImportWithBody(ctx context.Context, brandId BrandId, params *CreateImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateImportRequestWithBody(c.Server, brandId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetImport An import's progress and outcome
+//
+// Corresponds with GET /brands/{brandId}/imports/{importId} (the `GetImport` operationId).
+func (c *Client) GetImport(ctx context.Context, brandId BrandId, importId ImportId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetImportRequest(c.Server, brandId, importId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetImportErrorsCsv An import's row errors, as CSV
+//
+// Every stored row error (up to 10,000 an import; `errorCount` counts them all), in the
+// order found: columns `row` (the file's line of the record; the header is row 1),
+// `column` (empty for the whole row) and `message`.
+//
+// Corresponds with GET /brands/{brandId}/imports/{importId}/errors.csv (the `GetImportErrorsCsv` operationId).
+func (c *Client) GetImportErrorsCsv(ctx context.Context, brandId BrandId, importId ImportId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetImportErrorsCsvRequest(c.Server, brandId, importId)
 	if err != nil {
 		return nil, err
 	}
@@ -13458,6 +14003,254 @@ func NewGetEventRequest(server string, brandId BrandId, eventId openapi_types.UU
 	}
 
 	operationPath := fmt.Sprintf("/brands/%s/events/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExportProductsCsvRequest constructs an http.Request for the ExportProductsCsv method
+func NewExportProductsCsvRequest(server string, brandId BrandId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/exports/products.csv", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExportStockCsvRequest constructs an http.Request for the ExportStockCsv method
+func NewExportStockCsvRequest(server string, brandId BrandId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/exports/stock.csv", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateImportRequestWithBody constructs an http.Request for the CreateImport method, with any body, and a specified content type
+func NewCreateImportRequestWithBody(server string, brandId BrandId, params *CreateImportParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/imports", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Mode != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "mode", *params.Mode, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dryRun", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetImportRequest constructs an http.Request for the GetImport method
+func NewGetImportRequest(server string, brandId BrandId, importId ImportId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "importId", importId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/imports/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetImportErrorsCsvRequest constructs an http.Request for the GetImportErrorsCsv method
+func NewGetImportErrorsCsvRequest(server string, brandId BrandId, importId ImportId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "brandId", brandId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "importId", importId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/brands/%s/imports/%s/errors.csv", pathParam0, pathParam1)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -19088,6 +19881,91 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /brands/{brandId}/events/{eventId} (the `GetEvent` operationId).
 	GetEventWithResponse(ctx context.Context, brandId BrandId, eventId openapi_types.UUID, reqEditors ...RequestEditorFn) (*GetEventResponse, error)
 
+	// ExportProductsCsvWithResponse Every product of the brand, as CSV
+	//
+	// Streamed in SKU order, read from the database in batches (the server never holds the
+	// file). Columns: `sku`, `name`, `priceAmount`, `currency`, `status`, `description`, `tags`
+	// (a JSON array), `attributes` (a JSON object), `id`, `version`, `createdAt`, `updatedAt`.
+	// An empty `description`, `tags` or `attributes` cell means none. The file imports back
+	// (`kind=products`) to no change. A cell that starts with `=`, `+`, `-` or `@` is prefixed
+	// with `'` so that a spreadsheet shows it as text instead of running it as a formula; the
+	// import takes such a cell back without the `'`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/exports/products.csv (the `ExportProductsCsv` operationId).
+	ExportProductsCsvWithResponse(ctx context.Context, brandId BrandId, reqEditors ...RequestEditorFn) (*ExportProductsCsvResponse, error)
+
+	// ExportStockCsvWithResponse Every stock level of the brand, as CSV
+	//
+	// Streamed, by SKU then location code, in batches. Columns: `sku`, `locationCode`,
+	// `onHand`, `reserved`, `available`. The file imports back (`kind=stock`, as counts of
+	// `onHand`) to no change. Cells are neutralised against formulas as in the products export.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/exports/stock.csv (the `ExportStockCsv` operationId).
+	ExportStockCsvWithResponse(ctx context.Context, brandId BrandId, reqEditors ...RequestEditorFn) (*ExportStockCsvResponse, error)
+
+	// CreateImportWithBodyWithResponse Import products or stock from a CSV file
+	//
+	// Uploads a CSV file (RFC 4180, UTF-8, a byte order mark accepted, a header row naming the
+	// columns; up to 50 MiB) and queues its import as a background job, answering 202 with the
+	// import and its URL (`Location`) to follow it. The job is durable: it survives a restart
+	// and runs on one instance.
+	//
+	// `kind=products` creates and updates products by SKU, with the bulk upsert's rule for
+	// optional fields: a column left out of the header, or a cell left empty, keeps the stored
+	// value on update and takes the create default on insert. Columns (those of the products
+	// export): `sku`, `name`, `priceAmount` (required), `description`, `currency`, `status`,
+	// `tags` (a JSON array of strings), `attributes` (a JSON object of strings); `id`,
+	// `version`, `createdAt` and `updatedAt` are accepted and ignored, so an export re-imports
+	// as it is. A row equal to the stored product changes nothing (no new version, no event):
+	// importing a file twice changes nothing the second time.
+	//
+	// `kind=stock` changes stock through the ledger, per SKU and location code: columns `sku`,
+	// `locationCode`, then `onHand` (a count: sets on hand, a `count` movement of the
+	// difference) or `receive` (a receipt of that many units; it needs a `reference`, and a
+	// receipt whose reference that level has already received is left unchanged, so a file
+	// imported twice receives once), and optional `reference` and `reason`. `reserved` and
+	// `available` (of the stock export) are accepted and ignored.
+	//
+	// The whole file is validated first, without changing anything. With any invalid row
+	// nothing changes and the import fails, listing each row's errors, unless `mode=partial`
+	// asks to apply the valid rows and report the others. `dryRun=true` only validates. The
+	// rows are then applied in batches of up to 1,000, each in one transaction; a row that has
+	// become invalid since validation (a location deactivated meanwhile) is reported then and,
+	// without `mode=partial`, stops the import there.
+	//
+	// A file that is not CSV at all (a header without `sku`, an unknown or repeated column,
+	// a header that is not UTF-8) is a 400 naming `header`; a bad record is an error of its row
+	// (a cell over 64 KiB or a record over 1 MiB, more fields than the header, broken quoting,
+	// invalid UTF-8, a NUL). Products imports need `products:write` and stock imports
+	// `inventory:write` besides `imports:write`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /brands/{brandId}/imports (the `CreateImport` operationId).
+	CreateImportWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateImportResponse, error)
+
+	// GetImportWithResponse An import's progress and outcome
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/imports/{importId} (the `GetImport` operationId).
+	GetImportWithResponse(ctx context.Context, brandId BrandId, importId ImportId, reqEditors ...RequestEditorFn) (*GetImportResponse, error)
+
+	// GetImportErrorsCsvWithResponse An import's row errors, as CSV
+	//
+	// Every stored row error (up to 10,000 an import; `errorCount` counts them all), in the
+	// order found: columns `row` (the file's line of the record; the header is row 1),
+	// `column` (empty for the whole row) and `message`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /brands/{brandId}/imports/{importId}/errors.csv (the `GetImportErrorsCsv` operationId).
+	GetImportErrorsCsvWithResponse(ctx context.Context, brandId BrandId, importId ImportId, reqEditors ...RequestEditorFn) (*GetImportErrorsCsvResponse, error)
+
 	// ListStockLevelsWithResponse Stock levels
 	//
 	// One level per product and location that ever had a movement, ordered by product then location (keyset pagination). `available` is `onHand − reserved`.
@@ -24002,6 +24880,684 @@ func (r GetEventResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetEventResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportProductsCsvResponse400Headers the declared response headers of an HTTP 400 response for ExportProductsCsv
+type ExportProductsCsvResponse400Headers struct {
+	XRequestId *string
+}
+
+// ExportProductsCsvResponse401Headers the declared response headers of an HTTP 401 response for ExportProductsCsv
+type ExportProductsCsvResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ExportProductsCsvResponse403Headers the declared response headers of an HTTP 403 response for ExportProductsCsv
+type ExportProductsCsvResponse403Headers struct {
+	XRequestId *string
+}
+
+// ExportProductsCsvResponse404Headers the declared response headers of an HTTP 404 response for ExportProductsCsv
+type ExportProductsCsvResponse404Headers struct {
+	XRequestId *string
+}
+
+// ExportProductsCsvResponse500Headers the declared response headers of an HTTP 500 response for ExportProductsCsv
+type ExportProductsCsvResponse500Headers struct {
+	XRequestId *string
+}
+
+// ExportProductsCsvResponse503Headers the declared response headers of an HTTP 503 response for ExportProductsCsv
+type ExportProductsCsvResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ExportProductsCsvResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ExportProductsCsvResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportProductsCsvResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ExportProductsCsvResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ExportProductsCsvResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ExportProductsCsvResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ExportProductsCsvResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ExportProductsCsvResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExportProductsCsvResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ExportProductsCsvResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ExportProductsCsvResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ExportProductsCsvResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ExportProductsCsvResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportProductsCsvResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportProductsCsvResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportProductsCsvResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportProductsCsvResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportStockCsvResponse400Headers the declared response headers of an HTTP 400 response for ExportStockCsv
+type ExportStockCsvResponse400Headers struct {
+	XRequestId *string
+}
+
+// ExportStockCsvResponse401Headers the declared response headers of an HTTP 401 response for ExportStockCsv
+type ExportStockCsvResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// ExportStockCsvResponse403Headers the declared response headers of an HTTP 403 response for ExportStockCsv
+type ExportStockCsvResponse403Headers struct {
+	XRequestId *string
+}
+
+// ExportStockCsvResponse404Headers the declared response headers of an HTTP 404 response for ExportStockCsv
+type ExportStockCsvResponse404Headers struct {
+	XRequestId *string
+}
+
+// ExportStockCsvResponse500Headers the declared response headers of an HTTP 500 response for ExportStockCsv
+type ExportStockCsvResponse500Headers struct {
+	XRequestId *string
+}
+
+// ExportStockCsvResponse503Headers the declared response headers of an HTTP 503 response for ExportStockCsv
+type ExportStockCsvResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type ExportStockCsvResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ExportStockCsvResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportStockCsvResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ExportStockCsvResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ExportStockCsvResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ExportStockCsvResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ExportStockCsvResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ExportStockCsvResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExportStockCsvResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ExportStockCsvResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ExportStockCsvResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ExportStockCsvResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ExportStockCsvResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportStockCsvResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportStockCsvResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportStockCsvResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportStockCsvResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateImportResponse202Headers the declared response headers of an HTTP 202 response for CreateImport
+type CreateImportResponse202Headers struct {
+	Location *string
+}
+
+// CreateImportResponse400Headers the declared response headers of an HTTP 400 response for CreateImport
+type CreateImportResponse400Headers struct {
+	XRequestId *string
+}
+
+// CreateImportResponse401Headers the declared response headers of an HTTP 401 response for CreateImport
+type CreateImportResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// CreateImportResponse403Headers the declared response headers of an HTTP 403 response for CreateImport
+type CreateImportResponse403Headers struct {
+	XRequestId *string
+}
+
+// CreateImportResponse404Headers the declared response headers of an HTTP 404 response for CreateImport
+type CreateImportResponse404Headers struct {
+	XRequestId *string
+}
+
+// CreateImportResponse409Headers the declared response headers of an HTTP 409 response for CreateImport
+type CreateImportResponse409Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+// CreateImportResponse413Headers the declared response headers of an HTTP 413 response for CreateImport
+type CreateImportResponse413Headers struct {
+	XRequestId *string
+}
+
+// CreateImportResponse415Headers the declared response headers of an HTTP 415 response for CreateImport
+type CreateImportResponse415Headers struct {
+	XRequestId *string
+}
+
+// CreateImportResponse422Headers the declared response headers of an HTTP 422 response for CreateImport
+type CreateImportResponse422Headers struct {
+	XRequestId *string
+}
+
+// CreateImportResponse500Headers the declared response headers of an HTTP 500 response for CreateImport
+type CreateImportResponse500Headers struct {
+	XRequestId *string
+}
+
+// CreateImportResponse503Headers the declared response headers of an HTTP 503 response for CreateImport
+type CreateImportResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type CreateImportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Import
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Unprocessable
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *WriteInternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *CreateImportResponse202Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateImportResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateImportResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *CreateImportResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *CreateImportResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateImportResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateImportResponse413Headers
+	// Headers415 the parsed response headers for an HTTP 415 response
+	Headers415 *CreateImportResponse415Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *CreateImportResponse422Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateImportResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *CreateImportResponse503Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CreateImportResponse) GetJSON202() *Import {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON422() *Unprocessable {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON500() *WriteInternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateImportResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateImportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateImportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateImportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateImportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetImportResponse400Headers the declared response headers of an HTTP 400 response for GetImport
+type GetImportResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetImportResponse401Headers the declared response headers of an HTTP 401 response for GetImport
+type GetImportResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetImportResponse403Headers the declared response headers of an HTTP 403 response for GetImport
+type GetImportResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetImportResponse404Headers the declared response headers of an HTTP 404 response for GetImport
+type GetImportResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetImportResponse500Headers the declared response headers of an HTTP 500 response for GetImport
+type GetImportResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetImportResponse503Headers the declared response headers of an HTTP 503 response for GetImport
+type GetImportResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetImportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Import
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetImportResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetImportResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetImportResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetImportResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetImportResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetImportResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetImportResponse) GetJSON200() *Import {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetImportResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetImportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetImportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetImportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetImportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetImportErrorsCsvResponse400Headers the declared response headers of an HTTP 400 response for GetImportErrorsCsv
+type GetImportErrorsCsvResponse400Headers struct {
+	XRequestId *string
+}
+
+// GetImportErrorsCsvResponse401Headers the declared response headers of an HTTP 401 response for GetImportErrorsCsv
+type GetImportErrorsCsvResponse401Headers struct {
+	WWWAuthenticate *string
+	XRequestId      *string
+}
+
+// GetImportErrorsCsvResponse403Headers the declared response headers of an HTTP 403 response for GetImportErrorsCsv
+type GetImportErrorsCsvResponse403Headers struct {
+	XRequestId *string
+}
+
+// GetImportErrorsCsvResponse404Headers the declared response headers of an HTTP 404 response for GetImportErrorsCsv
+type GetImportErrorsCsvResponse404Headers struct {
+	XRequestId *string
+}
+
+// GetImportErrorsCsvResponse500Headers the declared response headers of an HTTP 500 response for GetImportErrorsCsv
+type GetImportErrorsCsvResponse500Headers struct {
+	XRequestId *string
+}
+
+// GetImportErrorsCsvResponse503Headers the declared response headers of an HTTP 503 response for GetImportErrorsCsv
+type GetImportErrorsCsvResponse503Headers struct {
+	RetryAfter *int
+	XRequestId *string
+}
+
+type GetImportErrorsCsvResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetImportErrorsCsvResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetImportErrorsCsvResponse401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *GetImportErrorsCsvResponse403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetImportErrorsCsvResponse404Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetImportErrorsCsvResponse500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetImportErrorsCsvResponse503Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetImportErrorsCsvResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetImportErrorsCsvResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetImportErrorsCsvResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetImportErrorsCsvResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetImportErrorsCsvResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetImportErrorsCsvResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetImportErrorsCsvResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetImportErrorsCsvResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetImportErrorsCsvResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetImportErrorsCsvResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -36858,6 +38414,121 @@ func (c *ClientWithResponses) GetEventWithResponse(ctx context.Context, brandId 
 	return ParseGetEventResponse(rsp)
 }
 
+// ExportProductsCsvWithResponse Every product of the brand, as CSV
+//
+// Streamed in SKU order, read from the database in batches (the server never holds the
+// file). Columns: `sku`, `name`, `priceAmount`, `currency`, `status`, `description`, `tags`
+// (a JSON array), `attributes` (a JSON object), `id`, `version`, `createdAt`, `updatedAt`.
+// An empty `description`, `tags` or `attributes` cell means none. The file imports back
+// (`kind=products`) to no change. A cell that starts with `=`, `+`, `-` or `@` is prefixed
+// with `'` so that a spreadsheet shows it as text instead of running it as a formula; the
+// import takes such a cell back without the `'`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/exports/products.csv (the `ExportProductsCsv` operationId).
+func (c *ClientWithResponses) ExportProductsCsvWithResponse(ctx context.Context, brandId BrandId, reqEditors ...RequestEditorFn) (*ExportProductsCsvResponse, error) {
+	rsp, err := c.ExportProductsCsv(ctx, brandId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportProductsCsvResponse(rsp)
+}
+
+// ExportStockCsvWithResponse Every stock level of the brand, as CSV
+//
+// Streamed, by SKU then location code, in batches. Columns: `sku`, `locationCode`,
+// `onHand`, `reserved`, `available`. The file imports back (`kind=stock`, as counts of
+// `onHand`) to no change. Cells are neutralised against formulas as in the products export.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/exports/stock.csv (the `ExportStockCsv` operationId).
+func (c *ClientWithResponses) ExportStockCsvWithResponse(ctx context.Context, brandId BrandId, reqEditors ...RequestEditorFn) (*ExportStockCsvResponse, error) {
+	rsp, err := c.ExportStockCsv(ctx, brandId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportStockCsvResponse(rsp)
+}
+
+// CreateImportWithBodyWithResponse Import products or stock from a CSV file
+//
+// Uploads a CSV file (RFC 4180, UTF-8, a byte order mark accepted, a header row naming the
+// columns; up to 50 MiB) and queues its import as a background job, answering 202 with the
+// import and its URL (`Location`) to follow it. The job is durable: it survives a restart
+// and runs on one instance.
+//
+// `kind=products` creates and updates products by SKU, with the bulk upsert's rule for
+// optional fields: a column left out of the header, or a cell left empty, keeps the stored
+// value on update and takes the create default on insert. Columns (those of the products
+// export): `sku`, `name`, `priceAmount` (required), `description`, `currency`, `status`,
+// `tags` (a JSON array of strings), `attributes` (a JSON object of strings); `id`,
+// `version`, `createdAt` and `updatedAt` are accepted and ignored, so an export re-imports
+// as it is. A row equal to the stored product changes nothing (no new version, no event):
+// importing a file twice changes nothing the second time.
+//
+// `kind=stock` changes stock through the ledger, per SKU and location code: columns `sku`,
+// `locationCode`, then `onHand` (a count: sets on hand, a `count` movement of the
+// difference) or `receive` (a receipt of that many units; it needs a `reference`, and a
+// receipt whose reference that level has already received is left unchanged, so a file
+// imported twice receives once), and optional `reference` and `reason`. `reserved` and
+// `available` (of the stock export) are accepted and ignored.
+//
+// The whole file is validated first, without changing anything. With any invalid row
+// nothing changes and the import fails, listing each row's errors, unless `mode=partial`
+// asks to apply the valid rows and report the others. `dryRun=true` only validates. The
+// rows are then applied in batches of up to 1,000, each in one transaction; a row that has
+// become invalid since validation (a location deactivated meanwhile) is reported then and,
+// without `mode=partial`, stops the import there.
+//
+// A file that is not CSV at all (a header without `sku`, an unknown or repeated column,
+// a header that is not UTF-8) is a 400 naming `header`; a bad record is an error of its row
+// (a cell over 64 KiB or a record over 1 MiB, more fields than the header, broken quoting,
+// invalid UTF-8, a NUL). Products imports need `products:write` and stock imports
+// `inventory:write` besides `imports:write`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /brands/{brandId}/imports (the `CreateImport` operationId).
+func (c *ClientWithResponses) CreateImportWithBodyWithResponse(ctx context.Context, brandId BrandId, params *CreateImportParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateImportResponse, error) {
+	rsp, err := c.CreateImportWithBody(ctx, brandId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateImportResponse(rsp)
+}
+
+// GetImportWithResponse An import's progress and outcome
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/imports/{importId} (the `GetImport` operationId).
+func (c *ClientWithResponses) GetImportWithResponse(ctx context.Context, brandId BrandId, importId ImportId, reqEditors ...RequestEditorFn) (*GetImportResponse, error) {
+	rsp, err := c.GetImport(ctx, brandId, importId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetImportResponse(rsp)
+}
+
+// GetImportErrorsCsvWithResponse An import's row errors, as CSV
+//
+// Every stored row error (up to 10,000 an import; `errorCount` counts them all), in the
+// order found: columns `row` (the file's line of the record; the header is row 1),
+// `column` (empty for the whole row) and `message`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /brands/{brandId}/imports/{importId}/errors.csv (the `GetImportErrorsCsv` operationId).
+func (c *ClientWithResponses) GetImportErrorsCsvWithResponse(ctx context.Context, brandId BrandId, importId ImportId, reqEditors ...RequestEditorFn) (*GetImportErrorsCsvResponse, error) {
+	rsp, err := c.GetImportErrorsCsv(ctx, brandId, importId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetImportErrorsCsvResponse(rsp)
+}
+
 // ListStockLevelsWithResponse Stock levels
 //
 // One level per product and location that ever had a movement, ordered by product then location (keyset pagination). `available` is `onHand − reserved`.
@@ -43101,6 +44772,795 @@ func ParseGetEventResponse(rsp *http.Response) (*GetEventResponse, error) {
 		response.Headers500 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetEventResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportProductsCsvResponse parses an HTTP response from a ExportProductsCsvWithResponse call
+func ParseExportProductsCsvResponse(rsp *http.Response) (*ExportProductsCsvResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportProductsCsvResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ExportProductsCsvResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExportProductsCsvResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ExportProductsCsvResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ExportProductsCsvResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ExportProductsCsvResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ExportProductsCsvResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportStockCsvResponse parses an HTTP response from a ExportStockCsvWithResponse call
+func ParseExportStockCsvResponse(rsp *http.Response) (*ExportStockCsvResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportStockCsvResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ExportStockCsvResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExportStockCsvResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ExportStockCsvResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ExportStockCsvResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers ExportStockCsvResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ExportStockCsvResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateImportResponse parses an HTTP response from a CreateImportWithResponse call
+func ParseCreateImportResponse(rsp *http.Response) (*CreateImportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateImportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Import
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Unprocessable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest WriteInternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers CreateImportResponse202Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateImportResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateImportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers CreateImportResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers CreateImportResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateImportResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateImportResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 415:
+		var headers CreateImportResponse415Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers415 = &headers
+	case rsp.StatusCode == 422:
+		var headers CreateImportResponse422Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateImportResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers CreateImportResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetImportResponse parses an HTTP response from a GetImportWithResponse call
+func ParseGetImportResponse(rsp *http.Response) (*GetImportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetImportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Import
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers GetImportResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetImportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetImportResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetImportResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetImportResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetImportResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetImportErrorsCsvResponse parses an HTTP response from a GetImportErrorsCsvWithResponse call
+func ParseGetImportErrorsCsvResponse(rsp *http.Response) (*GetImportErrorsCsvResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetImportErrorsCsvResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers GetImportErrorsCsvResponse400Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetImportErrorsCsvResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers GetImportErrorsCsvResponse403Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetImportErrorsCsvResponse404Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetImportErrorsCsvResponse500Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetImportErrorsCsvResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -57685,6 +60145,21 @@ type ServerInterface interface {
 	// GetEvent One event
 	// (GET /brands/{brandId}/events/{eventId})
 	GetEvent(w http.ResponseWriter, r *http.Request, brandId BrandId, eventId openapi_types.UUID)
+	// ExportProductsCsv Every product of the brand, as CSV
+	// (GET /brands/{brandId}/exports/products.csv)
+	ExportProductsCsv(w http.ResponseWriter, r *http.Request, brandId BrandId)
+	// ExportStockCsv Every stock level of the brand, as CSV
+	// (GET /brands/{brandId}/exports/stock.csv)
+	ExportStockCsv(w http.ResponseWriter, r *http.Request, brandId BrandId)
+	// CreateImport Import products or stock from a CSV file
+	// (POST /brands/{brandId}/imports)
+	CreateImport(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateImportParams)
+	// GetImport An import's progress and outcome
+	// (GET /brands/{brandId}/imports/{importId})
+	GetImport(w http.ResponseWriter, r *http.Request, brandId BrandId, importId ImportId)
+	// GetImportErrorsCsv An import's row errors, as CSV
+	// (GET /brands/{brandId}/imports/{importId}/errors.csv)
+	GetImportErrorsCsv(w http.ResponseWriter, r *http.Request, brandId BrandId, importId ImportId)
 	// ListStockLevels Stock levels
 	// (GET /brands/{brandId}/inventory)
 	ListStockLevels(w http.ResponseWriter, r *http.Request, brandId BrandId, params ListStockLevelsParams)
@@ -58096,6 +60571,36 @@ func (_ Unimplemented) ListEvents(w http.ResponseWriter, r *http.Request, brandI
 // GetEvent One event
 // (GET /brands/{brandId}/events/{eventId})
 func (_ Unimplemented) GetEvent(w http.ResponseWriter, r *http.Request, brandId BrandId, eventId openapi_types.UUID) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ExportProductsCsv Every product of the brand, as CSV
+// (GET /brands/{brandId}/exports/products.csv)
+func (_ Unimplemented) ExportProductsCsv(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// ExportStockCsv Every stock level of the brand, as CSV
+// (GET /brands/{brandId}/exports/stock.csv)
+func (_ Unimplemented) ExportStockCsv(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// CreateImport Import products or stock from a CSV file
+// (POST /brands/{brandId}/imports)
+func (_ Unimplemented) CreateImport(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateImportParams) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetImport An import's progress and outcome
+// (GET /brands/{brandId}/imports/{importId})
+func (_ Unimplemented) GetImport(w http.ResponseWriter, r *http.Request, brandId BrandId, importId ImportId) {
+	w.WriteHeader(http.StatusNotImplemented)
+}
+
+// GetImportErrorsCsv An import's row errors, as CSV
+// (GET /brands/{brandId}/imports/{importId}/errors.csv)
+func (_ Unimplemented) GetImportErrorsCsv(w http.ResponseWriter, r *http.Request, brandId BrandId, importId ImportId) {
 	w.WriteHeader(http.StatusNotImplemented)
 }
 
@@ -59612,6 +62117,217 @@ func (siw *ServerInterfaceWrapper) GetEvent(w http.ResponseWriter, r *http.Reque
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.GetEvent(w, r, brandId, eventId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ExportProductsCsv operation middleware
+func (siw *ServerInterfaceWrapper) ExportProductsCsv(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ExportProductsCsv(w, r, brandId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ExportStockCsv operation middleware
+func (siw *ServerInterfaceWrapper) ExportStockCsv(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ExportStockCsv(w, r, brandId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateImport operation middleware
+func (siw *ServerInterfaceWrapper) CreateImport(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateImportParams
+
+	// ------------- Required query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "kind", r.URL.Query(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "kind"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "kind", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "mode" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "mode", r.URL.Query(), &params.Mode, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "mode"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "mode", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "dryRun" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "dryRun", r.URL.Query(), &params.DryRun, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "dryRun"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "dryRun", Err: err})
+		}
+		return
+	}
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Idempotency-Key", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Idempotency-Key", Err: err})
+			return
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateImport(w, r, brandId, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetImport operation middleware
+func (siw *ServerInterfaceWrapper) GetImport(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "importId" -------------
+	var importId ImportId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "importId", chi.URLParam(r, "importId"), &importId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "importId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetImport(w, r, brandId, importId)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetImportErrorsCsv operation middleware
+func (siw *ServerInterfaceWrapper) GetImportErrorsCsv(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "brandId" -------------
+	var brandId BrandId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "brandId", chi.URLParam(r, "brandId"), &brandId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "brandId", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "importId" -------------
+	var importId ImportId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "importId", chi.URLParam(r, "importId"), &importId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: r.URL.RawPath == ""})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "importId", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetImportErrorsCsv(w, r, brandId, importId)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -64435,6 +67151,21 @@ func HandlerWithOptions(si ServerInterface, options ChiServerOptions) http.Handl
 	r.Group(func(r chi.Router) {
 		r.Post(options.BaseURL+"/brands/{brandId}/webhook-endpoints/{endpointId}/deliveries/{deliveryId}/retry", wrapper.RetryWebhookDelivery)
 	})
+	r.Group(func(r chi.Router) {
+		r.Post(options.BaseURL+"/brands/{brandId}/imports", wrapper.CreateImport)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/imports/{importId}", wrapper.GetImport)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/imports/{importId}/errors.csv", wrapper.GetImportErrorsCsv)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/exports/products.csv", wrapper.ExportProductsCsv)
+	})
+	r.Group(func(r chi.Router) {
+		r.Get(options.BaseURL+"/brands/{brandId}/exports/stock.csv", wrapper.ExportStockCsv)
+	})
 
 	return r
 }
@@ -68897,6 +71628,827 @@ type GetEvent503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetEvent503ApplicationProblemPlusJSONResponse) VisitGetEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportProductsCsvRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+}
+
+type ExportProductsCsvResponseObject interface {
+	VisitExportProductsCsvResponse(w http.ResponseWriter) error
+}
+
+type ExportProductsCsv200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response ExportProductsCsv200TextcsvResponse) VisitExportProductsCsvResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type ExportProductsCsv400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ExportProductsCsv400ApplicationProblemPlusJSONResponse) VisitExportProductsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportProductsCsv401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ExportProductsCsv401ApplicationProblemPlusJSONResponse) VisitExportProductsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportProductsCsv403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ExportProductsCsv403ApplicationProblemPlusJSONResponse) VisitExportProductsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportProductsCsv404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ExportProductsCsv404ApplicationProblemPlusJSONResponse) VisitExportProductsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportProductsCsv500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ExportProductsCsv500ApplicationProblemPlusJSONResponse) VisitExportProductsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportProductsCsv503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ExportProductsCsv503ApplicationProblemPlusJSONResponse) VisitExportProductsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportStockCsvRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+}
+
+type ExportStockCsvResponseObject interface {
+	VisitExportStockCsvResponse(w http.ResponseWriter) error
+}
+
+type ExportStockCsv200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response ExportStockCsv200TextcsvResponse) VisitExportStockCsvResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type ExportStockCsv400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ExportStockCsv400ApplicationProblemPlusJSONResponse) VisitExportStockCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportStockCsv401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ExportStockCsv401ApplicationProblemPlusJSONResponse) VisitExportStockCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportStockCsv403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ExportStockCsv403ApplicationProblemPlusJSONResponse) VisitExportStockCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportStockCsv404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ExportStockCsv404ApplicationProblemPlusJSONResponse) VisitExportStockCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportStockCsv500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ExportStockCsv500ApplicationProblemPlusJSONResponse) VisitExportStockCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExportStockCsv503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ExportStockCsv503ApplicationProblemPlusJSONResponse) VisitExportStockCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImportRequestObject struct {
+	BrandId BrandId `json:"brandId"`
+	Params  CreateImportParams
+	Body    io.Reader
+}
+
+type CreateImportResponseObject interface {
+	VisitCreateImportResponse(w http.ResponseWriter) error
+}
+
+type CreateImport202ResponseHeaders struct {
+	Location *string
+}
+
+type CreateImport202JSONResponse struct {
+	Body    Import
+	Headers CreateImport202ResponseHeaders
+}
+
+func (response CreateImport202JSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport400ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport401ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport403ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport404ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport409ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport413ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport415ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport422ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport500ApplicationProblemPlusJSONResponse struct {
+	WriteInternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport500ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateImport503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateImport503ApplicationProblemPlusJSONResponse) VisitCreateImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImportRequestObject struct {
+	BrandId  BrandId  `json:"brandId"`
+	ImportId ImportId `json:"importId"`
+}
+
+type GetImportResponseObject interface {
+	VisitGetImportResponse(w http.ResponseWriter) error
+}
+
+type GetImport200JSONResponse Import
+
+func (response GetImport200JSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport400ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport401ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport403ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport404ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport500ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport503ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImportErrorsCsvRequestObject struct {
+	BrandId  BrandId  `json:"brandId"`
+	ImportId ImportId `json:"importId"`
+}
+
+type GetImportErrorsCsvResponseObject interface {
+	VisitGetImportErrorsCsvResponse(w http.ResponseWriter) error
+}
+
+type GetImportErrorsCsv200TextcsvResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetImportErrorsCsv200TextcsvResponse) VisitGetImportErrorsCsvResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "text/csv")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetImportErrorsCsv400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetImportErrorsCsv400ApplicationProblemPlusJSONResponse) VisitGetImportErrorsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImportErrorsCsv401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetImportErrorsCsv401ApplicationProblemPlusJSONResponse) VisitGetImportErrorsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImportErrorsCsv403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetImportErrorsCsv403ApplicationProblemPlusJSONResponse) VisitGetImportErrorsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImportErrorsCsv404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetImportErrorsCsv404ApplicationProblemPlusJSONResponse) VisitGetImportErrorsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImportErrorsCsv500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetImportErrorsCsv500ApplicationProblemPlusJSONResponse) VisitGetImportErrorsCsvResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImportErrorsCsv503ApplicationProblemPlusJSONResponse struct {
+	ServiceUnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetImportErrorsCsv503ApplicationProblemPlusJSONResponse) VisitGetImportErrorsCsvResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -83396,6 +86948,21 @@ type StrictServerInterface interface {
 	// GetEvent One event
 	// (GET /brands/{brandId}/events/{eventId})
 	GetEvent(ctx context.Context, request GetEventRequestObject) (GetEventResponseObject, error)
+	// ExportProductsCsv Every product of the brand, as CSV
+	// (GET /brands/{brandId}/exports/products.csv)
+	ExportProductsCsv(ctx context.Context, request ExportProductsCsvRequestObject) (ExportProductsCsvResponseObject, error)
+	// ExportStockCsv Every stock level of the brand, as CSV
+	// (GET /brands/{brandId}/exports/stock.csv)
+	ExportStockCsv(ctx context.Context, request ExportStockCsvRequestObject) (ExportStockCsvResponseObject, error)
+	// CreateImport Import products or stock from a CSV file
+	// (POST /brands/{brandId}/imports)
+	CreateImport(ctx context.Context, request CreateImportRequestObject) (CreateImportResponseObject, error)
+	// GetImport An import's progress and outcome
+	// (GET /brands/{brandId}/imports/{importId})
+	GetImport(ctx context.Context, request GetImportRequestObject) (GetImportResponseObject, error)
+	// GetImportErrorsCsv An import's row errors, as CSV
+	// (GET /brands/{brandId}/imports/{importId}/errors.csv)
+	GetImportErrorsCsv(ctx context.Context, request GetImportErrorsCsvRequestObject) (GetImportErrorsCsvResponseObject, error)
 	// ListStockLevels Stock levels
 	// (GET /brands/{brandId}/inventory)
 	ListStockLevels(ctx context.Context, request ListStockLevelsRequestObject) (ListStockLevelsResponseObject, error)
@@ -84465,6 +88032,141 @@ func (sh *strictHandler) GetEvent(w http.ResponseWriter, r *http.Request, brandI
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(GetEventResponseObject); ok {
 		if err := validResponse.VisitGetEventResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ExportProductsCsv operation middleware
+func (sh *strictHandler) ExportProductsCsv(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	var request ExportProductsCsvRequestObject
+
+	request.BrandId = brandId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportProductsCsv(ctx, request.(ExportProductsCsvRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportProductsCsv")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ExportProductsCsvResponseObject); ok {
+		if err := validResponse.VisitExportProductsCsvResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ExportStockCsv operation middleware
+func (sh *strictHandler) ExportStockCsv(w http.ResponseWriter, r *http.Request, brandId BrandId) {
+	var request ExportStockCsvRequestObject
+
+	request.BrandId = brandId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ExportStockCsv(ctx, request.(ExportStockCsvRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExportStockCsv")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ExportStockCsvResponseObject); ok {
+		if err := validResponse.VisitExportStockCsvResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateImport operation middleware
+func (sh *strictHandler) CreateImport(w http.ResponseWriter, r *http.Request, brandId BrandId, params CreateImportParams) {
+	var request CreateImportRequestObject
+
+	request.BrandId = brandId
+	request.Params = params
+
+	request.Body = r.Body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateImport(ctx, request.(CreateImportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateImport")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateImportResponseObject); ok {
+		if err := validResponse.VisitCreateImportResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetImport operation middleware
+func (sh *strictHandler) GetImport(w http.ResponseWriter, r *http.Request, brandId BrandId, importId ImportId) {
+	var request GetImportRequestObject
+
+	request.BrandId = brandId
+	request.ImportId = importId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetImport(ctx, request.(GetImportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetImport")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetImportResponseObject); ok {
+		if err := validResponse.VisitGetImportResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetImportErrorsCsv operation middleware
+func (sh *strictHandler) GetImportErrorsCsv(w http.ResponseWriter, r *http.Request, brandId BrandId, importId ImportId) {
+	var request GetImportErrorsCsvRequestObject
+
+	request.BrandId = brandId
+	request.ImportId = importId
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetImportErrorsCsv(ctx, request.(GetImportErrorsCsvRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetImportErrorsCsv")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetImportErrorsCsvResponseObject); ok {
+		if err := validResponse.VisitGetImportErrorsCsvResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {
@@ -86876,839 +90578,889 @@ func (sh *strictHandler) GetReadyz(w http.ResponseWriter, r *http.Request) {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bcuO4lij4KwjNmUhpb0opyXZm2o6OaaftynKmb9uXyro424JISGKZAlQEaaWq2hEd8zAx5/VEx+l5",
-	"nIeJ6R84Medlnvr8yf6SCSxcCJCURMl2Vu49taO20yYBEFhYWFj39VvNZ+MJo4QmvLbzW21EcEBi+PXw",
-	"Cg/FvwHhfhxOkpDR2k7takRQTDhLY5+84OiexDxk1EMDFqPe0aB5ghN/1EN1jHgSMzpE9zgKA5yw2EMX",
-	"3+yj7U6njf7j39+03rQ2Gq2aV+P+iIyx+BD5jMeTiNR2aje1jZtazasls4n4kydxSIe1hwevdhSQ8YQl",
-	"hCbNCzKJ8IwExTn2kjglPTQdEYqSUcgRpnxKYhRylIwI4gmLSYAGYcwT/Sph8Comv6SEJy846pkv+bPm",
-	"BzLroTplySikQxRjivAQhzQ/f5qOazs/1cTXa5/KZn/MfCznWAbW64tjxAYwDz8mOCGBgfQ8QL3sx5gG",
-	"/GW7s72BO/1u87W/ETRfk81B8w3e7jfbfifoko3BJt7yX05iFqR+UqX1q3Yp9C9IEs+ae4OExMUlfByx",
-	"iCBOfEYDLgA6xWGC+mTAYoKSeCZAB2BDdQsROu1Wdz4mbLS92jik4VhAtm2mFNKEDEkMc/q+eSE3rXkU",
-	"zENXvalhsCPBG4WEwi7bvRXGhAnihCYIS9RFjBIPYUTJFF0fHx0gloxIPA05aaHzmPUjMubIx3E8k8iF",
-	"x0R0TAkKKeqpbx8FPQ9FbIiikBIBHDZvR9ud9wdbP+5v/qVzufX9m3d/2fxh4/3r0+7bVx9KduTBq01w",
-	"jMckUWd2bxJ+IDMJiFCsf4KTUc2rUTwWHe/gnVcTswpjcXQErtoTGbB4jJPaTi1Nw6AUB94KjJsHakDH",
-	"XYQpAEn+CXBX54yjzfYmSmlEuDyLPo4ieTIxRXsHJ0enAjAlU++rzz5u8vtpzFlcPvceJZ8T2aCnz+Ek",
-	"JvchSzma4CFpobMJ/iUlCNMAJXg8IXGT3IcBockOwsiHrigZ4QRNMUeUJSjkPCUB6s8kHeIkvicx0Er4",
-	"Owp5AmtHm+22WfgvKYln2crluA66jPHnY0KHyai2s9XpwhHRf3fKl80TNibxXMTwswaPA/AhDSYspEkZ",
-	"guyhKemPGLtDRLXSYJ6HNoAucxCCZF963JQtQv+BzIrTPsF3RGxRLIgf4nhAUD2I8SBphiQZNEdJMsGT",
-	"sBla98UdmTXlTdpsv27sCNwWJO/N9mYHyS/f0HrvpvbXf/m/b2q9BmIxwqiPBZ1kd4R6qNNqdbe20H3I",
-	"w35E0N7l/tER8kc4xr446h7iPpuQQF9b6hQBXo7IDWUTEsNFA4/uyCRR9/PB4cn52dXh6f4Ptx8Of7i9",
-	"ujruoXp3E40EigZkgNMoabTQnlrsNExGGVW7I7Mbqr4hnyjqhupjkoxY4CGxRR7qs2DWQEOSyDPuXLRw",
-	"A3gw8g3tlVznOwhubw+mHqcUDpK4d3fR1ufPho4IYIkTJhbXQlfWHNXYGAXhYEBiQcr1POVR63ZRvWdt",
-	"1+0dmd3GJOUk6DV20XQURsSauO7MkzCKbqiYkgcndrtkmJDeDqJwOEp6DQm9nnVn9gQFUTvD0RjHdyS4",
-	"ob3PNu7sII3LPVSfRNiHa5MiFgckbqCYDFJOABvlrMRHWCpuqzsy2xF05IaWLE4NKSF1R2YvuA0UoGHh",
-	"ICSBnHSYcNjKFxxdXx8dcBTSGxoxsX8+5mTHnAYgdnxCoggIeBiIS08fY9HU8FwWurRu6A39KHoabgzd",
-	"ETKBA99nKQ1IIHCQp74v7gmxa9EUz7ja7D0JBRyh+ubnzw1P7Jg/QtOYJeSGKmzxRDfAfEajmb7ZOeAm",
-	"jJigMeOJeyZO9r6/vTj85vry8OD27Q9Xh5c9VO+8Qh/Ct6g/u6H6gOiDJgkVGrEo4GhAgI8cYTp/zPPD",
-	"i9u3F3unB2Jcr91uu8NG4T3Ra+O7GaMhWJKQG3SXRwPnz6hAfTgv8ojdUPIZ+0k0Q5jPwxc0ZWkUoLrE",
-	"qkAfTkGOfJ9MBAcaDtQu4YSgEeY31B9hOiQB4iH1iSIW4uha+yR6wNc1ry1PbeuGalouqWNGzXPc9ly5",
-	"4A1pb2y/fkOam+1gq7m5Qd40+/72RvPVm+1NvPV6sL3R3QTRwboiu1uv81fkBCcJicVE/ql+U/vp5uZz",
-	"t90UPzvix4b4deut+HEgfn19+Om3jtfd2nq4qf3zT26z7F3jPxWuF6/2uak+1RwTzvFQvBynXPDFCKNf",
-	"UiZgLFujuroQCveBuCY7zcUXAqABZXJIMUAf+3c8wnyEQsrDgJTcdRfm1izlhwoSEBsAJTKXi6RgaC4B",
-	"28mOvtzvG4o5Ivcknk1HJCaIRJygOieS3Pbc2fWQ4W0bHuoDzuaxWB4MfEM32200n+x5iDNJq/Sp8TFF",
-	"VMwEBfIKnbL4DiXT0CcrYel8xuMPrH06rB2AVmEOmh5e4aFh2JU+QnJFQKgEgowJppIFckTPjVan1Wns",
-	"IizIW0SEpJfJKZ0ukFk5iGFCWqj3px4ai+kIppDO9BflzaoEPw6tAB4+G49xkxOBywJqwPKzARIXbjJD",
-	"CR5yDxHsjzRYHWB5iMFacRTNUO/jS1CsTAm+Ex0VAqvJiHXQmdRQyHOFUYL7HsyBJjGLxIQoo83cNojr",
-	"BKVUfT7Bw4YRSRDFYzFeTx6EltHvtOaeENViiWLHxvN2O4fZN3/65/rHl43/RaG4g7V/uqnV0Z889KdF",
-	"LRp/Whmr/7R4txRwrE0TTxew56k/EveuXC/gML0PEyCbc4Ww0G7yOJnmOByHSfG8nOMhQTz8lcyTNSPo",
-	"Z39LMSdin2DbpCqm07YVM51SxYxWds1db5Q1eNxqzwRvPPczTL193DfOpfJs7lcm5v0jv5PG/ghzsnhN",
-	"k1yrx33zgnAS3y/erNhp89jvJWm86FPq9eO+ckk4X7Qibt4/8jvpZBKFCzaLZw0e96VrvuArKX+CL3yH",
-	"4xDT+Vh+b94/5jsPojOfMMqJ1FqmyUiQVl/QXPFAXFiEAgHDAnaSTrz8mUvVefal/xSTQW2n9j+9zKwY",
-	"L+Vb/lKMeqE+Iz+aV0cpDBDXHZsQuouAKRUMjJAUgYnhglJaRpF97I9Ic19eqCUqLin/9ChrguTT21XD",
-	"ILhohATXJ8gXgwSSF3n1enMb/ce/b7U6oANfwE8q64IeuvbJsy5W87ScduGhpuZzZgtT6kkzzrdXV+cv",
-	"O622nCdff57QvzBP+bQEKx682lscKH38AjSYSK37nzU6mNFFj0CiKdicQkZvBziMiEDCgCQ4jGo7NTLG",
-	"YbSDMn5WqvnhMcJBEBPOa16NxDETe/7Tb7VBSKJA9xTcSwlTXDbIwydxy/IEUx+MNThNRi9jMgx5AjyT",
-	"MQ4s0/sL6TvltZ1Nce0mYQKgVIBC2WKRWayC7ShJJnzn5UsCx0NcznErIPcagvxl1rcJ6609eBVPlzJ9",
-	"lB0sy+aC+jHBd0oFNCH+DhrjSJAHEqD3l2enqN4zD27FfvYagmGVH0H3IYvkwgRzJpjUO8qmFMF+oHqv",
-	"sM09JVEIRp5QIedNSKyahxT15J72GrlDnTchla1bNX/ptIXF7zM6iEL/cRgLiHOb4DtCbVzdowj7Pktp",
-	"ovU8IVdIRj6HPOGSkXtSFNvOUMwsrTpG+brLU2DSHkpp+EtqyVUAIdBQWRKe/ibPlGGWiRpUV7kdzxky",
-	"F2243bTE3LgarnzD4n4YBIQ+ClkGZhQLVa5G8hpTuhlKSCDPnWAM+A4OxiEVx2EcwqVXQBzx/iW0XQ9t",
-	"NjK0+caaX1W8ydb0JIhjcxRSeSTuXhxFbCrNJqD2CfmTUoJ3jJJHbSxIgOR2KMbJb20mHYJ1EUcxwcFM",
-	"7G5QSgSkBrcph1xrSzvWZfNOTqnqbsIKnu4ukWdZkjwSwHaGHJaO0omHYnLP7kggqAL5PBFsyZNu65FY",
-	"H8XRIdyQj9tfOdKtvGxdQp9S8nlCfNAziNeI+X4axyTYVeoxy0EFhYE0acRkwuIkpEMUJnk0AAT5dZ2t",
-	"37L5DL18bb3Wc6+KC3rRT8hhuNASd38aE6mBA/sOF2wt2H1uDMzlvG9qu5IZgbW84MYpI2frtOA8wtpV",
-	"IeXkSRHrlCXfsJQGj8IpypLbAYxiodMpkyooJeGUEgj1rpLzULDenbCZYdEpS5CeZlXMoSxpyj5PgTQa",
-	"JpqcABchOEXLgj7GM7goOCGoLtWrCYsChCc4Tp6WbTzHs4jh4IqxYxwPH3dvTORYtwljtxGM5tweFjuu",
-	"rJ8MVjYiCBR+oKlvb77Zev0K9WcJeQausrNRFFxgMgljSE+5Kl6o5TYTxpqy71NdNQX4GIZKkAqAVb2D",
-	"TsK3tg9TxnRJuqPNtk+MLzF41oXiQ99IOe9RKGMNVyIkX4HzE6g0kWPwNRaWjV1tfUvMs8084jyne+Ia",
-	"SNjNkNAG5+pysw29pur9FDhoedBSPAa3o8yihZUXAIoYHZIYAXdAkx0kLnqxGWC+f1KkuyTxfeiTa4rv",
-	"cRjhfvQ4OsXlcLepNV4O6QKc4L5yHBGUOCbYH4mGT8ndWMRIrRC5U6qKB2pBTbv3U9EiAwkfU3knxfcu",
-	"E0jZdAel1IAI1Xu6kw3iXsMDMssjNlW+h7ZTbBKO1T3A7QHEY5YmorPqMo3DhEifGp9FURgIthPYJp9R",
-	"hYyykRgIfrnVonmvsYt6JdvfQ4OYjdWMcBBSQVQFeEkLnSp/ayHuiNESQneV+R4Lcdz1rdKex1+JpH+Z",
-	"MP9uX1LOJ1NpW4POwxqlEgEREcwOwa5WiKQRCAoRuSfgriV9mMbsnozFV0R7Ar5XLgTnuNwvAkdZF5jv",
-	"FWMnmM4UsPijiIlSjN0mo5glSf7+YgyNMZ0p0i7Y/JDyXQTIA07oERanuYzRgbZrXTBdS3dmZhDrxVYn",
-	"KzFOSBOO5BPdK2YyOEnIeJJwfexCrpzh4ZQbx2QF27+d43ZNxdaxOPz1kXwRmGtulRohfzlh6ZAo3Vss",
-	"VUMBhSYxG4TRemqXdidDImdZ1fEntbs9kewkDRx+TMBXFEd8B2EEykQ6FLiTKfb7BMcgOIGqFqM+Frzj",
-	"kOIkjSGUYgqBQRKKYkme9JOPQc2fBiGhQjrDBsTZUFrTo2RX8SgIubhIggxnM0tBmWoI7Z0foTsy85RR",
-	"Qf2JpEcaKA0wdXda6513EYs9we8ChfDUOiyQ5A7Dx48fm7YmstyBCWctQIYQu0FQwlDKiba9bbXRf/z7",
-	"/HiptxLioOH4h5taSGGzbmH2NzVPvri1Pv0PN3PxeU7g1WOP5yRm4luPZiH12hS/cTvBnE9ZXDiqmh/R",
-	"78Umwn6Vn9dslDWoftc+sNZCNelf6eTagHqKo/uRRFFTnkypCA+NVQ6jfsolyxWn0dPqtq4pTycTFick",
-	"OCFBiK8AAI/Y+DQb8HYsRrwFmC5SdBjrbI7hegb1xpaNAmaiCCaK1ESr44AZoAkDNKHnU+s4hEzRy4Om",
-	"96RI8FHIAI9Un3PpiuIoznd+q4FF8HdTrVfXa/RfhvSe0ITFs5c4+DnlCTDbX51W/sGrsTTx2ViIZ3B5",
-	"lkE53yRPdBmlxIdrTEUmGSFWCCQR44kVXmOJKn0i4Oyz8ViIecGOIFJjPJN8hVTJjvA9QX1CqJZrWuii",
-	"JEgp56INtzzoR2yrMLgZ69BUYHHD4sXw++/xmYQ2yqBddXfVPjV1TziNz2N2QfWee/aU2/8zG2KkWqKX",
-	"Q0j1bYlZLzjaPzs5OboCFIOYXnn/mYBwqeH3xXfqDrZaiByE4uLUDgeAoS84YlMqQ5WAwSBBA0IMKmHt",
-	"Htpqt1GMIUYK4oUw2mpvoLoMY5rEbBxywqXCjxZ1IMrRfqu9qbsMcULAkwsc1kGcU4LbhEWhH4rBYoIT",
-	"JMCAB8BcxoQTGjR2SiP9CqEfOsZKRvrIbVAwZAOE9VGGKQdCTAA4LTp8EFv3hJeNwW/pUQjGb/C5JpZD",
-	"GQ6kyhZH5zGbkDgJxfUywBEnns1ySKP5lWCLBdr/eDbidLo9uGt+GE+nwfHP2x++33t3xX7gv2x8v3Ue",
-	"Tn6JNkdvt2jn/s27UXt0/GP3L+271z+MO5OPG/ffZ96T72LsE/Qtm0yAzTBM504NPM8noQ6FRoMQ7FLA",
-	"fHu1iTXZ3ORsKeDx81wprlgvy55CboXWeNpjfNF4GUAWk6hTMj3XTaUzqXZG/MmBjpqhNXCWlYH1fybS",
-	"S2lPeestww93F/wwmS31QJUj74umD14NxNO4ci/V+sGrCbLYqdjtOJSeF6JPd4U+XdgAxhMc7cNdX6nn",
-	"edYB9mGokltU6HohG+f3T67Vk/DNYLZg4/bVTmRYeMxowOjq+JeDfEFaP7o8QxudV6+aHYSjyQg3u4KA",
-	"Wdj/Nhfa4nyx64S5/LTX/PHTb92HVQNVusjHkzDBEYqIaMPRXvNHVMcUFWeHBNfWsFYGyOGAqtNFb3G/",
-	"j4cEXSYxIUlJcE41qB1rhMsGv6ZhgjZLRpw3xrmDf9lApx876NX3h/mR5g90YTDRpk0EJyRGc7GjOBhk",
-	"01iRMPSz/Bh2Vo/lBtCat8xx3qupvDB7iTt8t9191ex0mt2tq057py3++9EeLsAJaSbhmCwY8+2sXD2V",
-	"cmUKvyMzhP2EowGLwfbLEzbhEDgJHIrMtiMaxSTTyrEYRQQrwxXAxj0zVdjrKpCR2iu+l5QlppEzgxU4",
-	"k95FNI0iUHsDK+hOrdvuvm62u83uxnKoinGkbkv6wxfmNwppUg5gGY0vcw1kMWSoDkH4MRmEn4GvG7A0",
-	"1lGOnPgxSV5wMOyhhESRGIVLNxV3EcSf3EbhPbn95fX3d2WAC1dG1dftKhsSYZ5cc42rxWWL94a7N/jl",
-	"+m0qIXIc0jQhqJ5OAojK07H7jPoElNDidUNtZjhQbL32jCw5Jq+u2m92NjuP2tAi83OZsJgMYkbhaPh3",
-	"iM+oXwaazAuXOyMA9yLlyB3BNtc8HVbG5d+fvFqYkDFfesUC4To3nxEfVbPAcYxn8rIGzbjcnnVAkGe8",
-	"xHSzLD2K8wK0d1dsUxybotln2EEfe66lfACs9jiswOPnOGkNyxWAWgbKLHGQGGNFsMGnnTHmr9Ha0ZLs",
-	"OjIbRQZqGVnf+9y0oN9rZMGpPRfbeu5hKaKixbzg5q+ffut4G92HHev31UPJrcnqWeW+K9aeJHHYTxOy",
-	"gEf/bTmP4YLrm5gQUIvrOHZsvoLqPotY7EGkrIdarVZj19CcrXYLHWJ/BP45QljrCCq11bZJt45qn47C",
-	"hCA+ETIRThAJQeQnNED1swmhe+dHaAPCrKR/B1ZZotgAKTydSS8g0C2IfVRPm/C0JyMbOHj+6Kw8ShlI",
-	"Byz24dVOLpI7W2avsSsDz2VwhV5gt22vxcGJ32oAmNpOrR9hX9wmAkKC4RbwHePP9o5stfNoDMjgLKGI",
-	"xYuglhNQc5ypOFh7aRAmh/dauVydEmA/YbGdPK14X2k7oUwjARqweg/6HQU9neYGmKUwMXySvpSAOQJ0",
-	"56BSgospf4UuvXLU1xbwadMRk3OTejDnOtU+rnWdaU0xaQItOBsTRknm66MWwkk0MFnxJjG7JwF8Q3r+",
-	"1bXNxNMWURl0oFIWZRELDhgoA9UgeKg486tjx1tD2nul9wgSFyvhI2mqbLTQBzJJDMuJADAvuDYLy+xQ",
-	"kzilJGghYP8sQy/AxyvdrpVZ08Fa21gRzwgiApVBI9RnaSLwbRJCZhN1a/Y8ZB6pO1IGt608p+cQLFbn",
-	"LLdIFc4ynOQnudFqtzqdjdbrKkvldlz4SrML1oFsogyfi0OVNd26UpY+gZl7Q0XIskmesF/DKMIvt1rt",
-	"Kt9OTcD4HHrhCxY6piSwJCH3FKqkPzr0EmIPn0SCW4O7VHZUE+mu6aGXo9/WEfOcMP9wUrNBa6N9KdNl",
-	"tuX5mcvs5vqdGEwXBUuEaJygEbgICqLa0yrVW6n61wG4O8a9p+CAgRPUOz+7vEKuy0WvhXqKut8OWDxU",
-	"g4CXRzQDx6E8/bd8oaXoyCjRqTYFBgvJWW37C46GhGr//Lp074GMbSSTpsMhFVeWoLpjSPYorkJtnjIp",
-	"AhSBbaEqVHgHHgEOalduJePC4VEx8pbPARy2W0h5RwJw9pJPjGu6/DNi/h2RbioSZJC3UL5maWJ+ucVR",
-	"lCG/npalClf7FqgDcatka4huH/dJfBuTsbjuwSiq73G9YvehzhXnPp37yWxJ7rbLY2sD1nqiR3OSCeQg",
-	"VNTf2RkgVmUIfcK5MbK4Z+FSsPBCgNpTXnaw4h2k3LBu0nZ7w7dGgAckJ1+R2ftR/50fnoXvj65/Peqc",
-	"hkf8iF5s+ftHr47G37Q/dCcbwf777RaZvZ/4GyeiYfRDdzvx321P+vQi8sP32y2/G9EF6rCj0tnLDM0p",
-	"TcJIsU8FNzCX8d9elu7H7OUiiCUMaVcbeZjF5bNr2xJ9HMchiC1cZ3/MM2ULwUbfRz/S95HfHcaYRu0j",
-	"2l4PegAJTQf1YZW762Kgejbn6l1G9K+5SpVk02vo6DkImIOuPT97p8vI+lsc+0qdnlcXvLs6Om2+8eS/",
-	"nS6qX5/vN/ca+sEGqh/uiX/B3iyfbXooCIdidwQh9bJkof6I+HfynbSkR5gnDXRPYplVtK5vBUmpXZlU",
-	"plolUdBooWsZ7y8GDqmVY7O+2d5Gvb5cjcyTIDndbC822+1XG286Gxsb2xsdV19R/6nd3P7025uHf5a/",
-	"dLpeZ3P11HdvPNTpeqizISDS2dSwqGMADxhaIDv2qqbE51Dqw+3rLzU27ut26/HrlYwWRU3pHsXRTIh9",
-	"ETqkw5ASXtaPR2lJAQKJIR4KSBwKcdTEj4BCBicyd74Kes0+ic0nm2T+J9Ut+KRboQK4nBE7VueQJq/A",
-	"SLY4nVqBG1YaVoCSteHZB13lara0Ujoh8PbZuVx5On4fBhe+fcEil6Zf7J0e3J59PD28qHm1k73TvXfw",
-	"2+XV3jffuKQ+e1nY4bdpdHeUkPEFxNisd/pLhLRYEEKt4hCrNGUhsI7N9BCMaVQ02kLCKHHQ34Fjn7GI",
-	"YLrekX9VyfgT0oB8doZeUsjBq/G7dGn4011a4u8hviS7e/JgaIiWYkEa3V1POIkTldCPr+MeJHH9p9+0",
-	"Y8+ByjTuE0XP0ClroS7Yb0Kf7I1ZKiT5zvb2tlpobe+w2Xmz2W2+Pf5Qe/DMSAXKmB9jexuYMXuQjebH",
-	"b68sH8IaZKevPXx6eNxp3Qc4KjhpMElF75Hs32krxlD/nT/ZpUd18b6sdYhWJEPueX1Ye9b7mPokgiSM",
-	"a6BRTDC4OpvyDCbSOhmRMEbjkAatov+X7maf24Uj5NTm7eX1IooLhWG109Uaa1XagPPM5c1ncUz8BI1Y",
-	"zAnqA9M1QzzBE4ibopaP104No3Hqj3TgsxAoJ6MYcyL9J6UjbxFShY/aIFvyfUPirNAQJzvzq+XucfYS",
-	"1vdoy6/CHbgULRkdhPF4Xbyc4NmY0OSCKJomgBDebpwk07fT47vgaPpt+jr83H2DN5JfznER7MX+JR4Z",
-	"sfQIUW3BGgBcveCm9cNJzO7DALyDwyDH7S+a0YqOX6UID7RPahTXAKGi5vM8AhwHgOVW/wKE13J2QXUl",
-	"UQ3SJI1JYxfhPofIzzCB0gNaJaAVXWs7wzzCV2JVj9Hfw5Miu/82uotuP68ms9ep14IHy59t7Z9qLePT",
-	"XGzURH4NfFQZKYnkWqTvauYmaRxTpQejcjct8Q18EBzxWMZ74AD/o/pCy2fjzMt5L8DomN2TCPslNNma",
-	"yTLJVK52z3R4MB+3Mak4D4OTJl+nTbc3HaTaqCav2kta2UFyMmJ5t8s/b26ibhu93t58hdrtzht30M32",
-	"gsz/P7Wb23+uN1Cr+enPqyowpMLCk8Z1GS7wZ1RHDdRCTVDpFC4fDUKAyXzU/CaNBmEkqf7qvAFo/eLa",
-	"Tu2CzXCETuQnoVQa4Kv4TYXQLBNP+p2aV/slxZCovbbTERibxNgXBPA0HfflZ0463Y3NrVev32y/e1vC",
-	"Nuj52DvmTG1FKqVWUpE7LcBSu3RndKe7tZjtLq7ZWYqz/NUvy7y79iKalaW9XwMxNKkZxtgnuUMeM3mP",
-	"gKBevCA1nVgE6ENo9KDHWtzYWohoPe+cwFDzwaFz4q9zSmQE3sdvm4d7l1cZuT3EXLBPMRmxlJcRXD8J",
-	"74mTyl9qA5YqB3AWGFHBn19GOCyPHNAg0EEDmtpW6XMq2hb4YzHQUgq1EjOcS8qUVcfTtjxGiVO77gVH",
-	"uhGXgWn6zx4aAmsFim8qjsuOzIOH+jOVybeO6QyKZYGmXet4TEQW1C/wUCjrVyUxphxDaFoLnWXTSKYM",
-	"LKJgPUR12+Urm4pJTbaL+iwZFet8WCttyHyK8HVVngsjTvGEj5gp3Kfbv1BZiT2lhaUBglsPftNm1lE4",
-	"mYBrkESYvGuZGso++JV5DPJZxhbaMgsfsUlz8023s+FcJlmhhsrqruw+6Yr7RC/EChxan6MqEVozOFTh",
-	"j6S2367v6GLv2QJUFXiyaZSH0qDeWNW7w6+kEQxCDkCRNCmKzgawG4tWeGC6CKi7qzLvkCr2M4Xqs4Ct",
-	"u9nZgW1/IQ4f94yHIyBj2k9YgqPWHOwp85gxVWPZFErd6VRa8ohAYZ4+Elj3AgrCJkJo3dUZrCe6rqUL",
-	"XgdJn5WtsAngOhwFZUmOiT2GuA5Vxi9g0lLrrqHMDzfOVxspBBnLKwtZDcX2cqIq7WUwT6S3RiFyYznS",
-	"bldC2pKTXvEmND2V2rYqzp8wSmYl+A7uN4aC+owLNl7J8wALONbSBITqbeVwCvJ9o2VP6AQqdc7jbdGV",
-	"4BtJgDbfrI6PCf58rFGy2mqvdI/igq/wZ1J2uFFdr+QFRwn+7CGOZ2KJpYxpcQvncwg5Rfcq0rXjoO76",
-	"SBsO57FGAku/r1g6AfEhKJD6hCecRBGJS5RF7uwW4m/W8sGr9TPXgYXKdNVsTaOzs+tLMxOIDTqwejx4",
-	"tXCMh8uXpss3ycYV2U7VSXKdXk2WYqv6qTPV+iG3v8s6Z01XMIplyFFpbpey8YPGoGWndAhtpyQcjpJ3",
-	"MV5+2Xy0muZPprTUac2Xtd4FR9Mud7XGAX0i7g+IYErDZJ+J73e32oJuWWXMKkfPWSWhKvTxO+15xo3V",
-	"DpvO3XGA83e59HDoNjvtvFK39mjOo2z31uFAIqeg3NNHLAoOx1Uj1w6Yf4c2WgWdXxlfw506YCtMz+9U",
-	"mF7+ENk1xZxCess0MhfEJ+EkedQpqq6Q8zfcI7TZLjFLQ1mOs3uBHDA3R1lRKpLL/B5ozGKiU6iIOQne",
-	"PE14ginkptWfdZhDNV5R3WGQ2v0UMCi2q5rMkCJB0INIE56OxyoRZJXzoFa5zhGIbQllaabYTJ5ZVW13",
-	"QQYpXcfOix0uJqNRtevLg6fU6RrbuawlSAIUYHG3ByUKMHPx5rI5UDQOKYuFhJZwLSPnmWkHd+SqVvLc",
-	"Wo8rmoOLmUIGGqi0OmKrkC+kIPBFjInPYpX1V64dch8KAUKKzI0VMFWMPQdRi7hZ9Eso7M6KvggZ/15q",
-	"6VQplPJAsLVNVc5+7nAohLF2btFBMTLq78eXdOWJyFRfPo6T5uvX4AabJJHy+AY/7sLxWO0uL673i5Ix",
-	"dzmVxcyrY91HCprqahHgWJkwCoT+QpdngfJZdM+Qu09aNaOSO35GOJaesX6c8hEpcyFadc+tNT+N6mju",
-	"VJcrkFbcMF2ddX2Ly97+yWGt7C4jOLgKx+QAz8SyNzPltD8maN/AsYR1ryBW63nvP0K2LrGWw+3B/xH7",
-	"Y9J6Wqu5Cw7b13nTvTI3ujWrkvTGq62lrqElBvkciFe0yS+wIFWi+qpM7ho4ZZQqhXAFqV34DkcpcXxL",
-	"L8NfxaxUJs7aie0tug+qpuzlW6ly+rRApXR1eNg8UV6nv5ui6G9O6aO3ZYmK3W77h96nVO9jwyQH3fnn",
-	"7SPpjxi7O6QBZDtd49y5rOPhxbnrdkZ04CuoUxUz1spiIo032S1Uz2hFbCqmm8aRnY01ntg09aWYMrdz",
-	"tBaPXO4gZASuMMM821yM+KOQcGsdQ7+9+mX7Kzci6/CgoFCp33UcFePd4sjdgPloEKyVkA2bTtWy+9yR",
-	"OZnQZNYtD/ERm1KVqoX6ZAf1TJKtHhi8NzdQH3PyajONIyel10YXxZgGbCzLrDVaCAIjw2RpNOkdmZVH",
-	"kdrpvS664+37q83+8fQN/XHS4T/4r0bvg43BO9xOD9lW+OHz64+/nMZubJwZ4ae95o+4+Wu7uX3b/PTb",
-	"5sbK6XzMSIuAUJS2JOAl3BfsfeaAs2psgNOxmo+PjGFx8qzmAlpdHLBzGStnCQg1DxOORpiP3E17fKLW",
-	"JRFR2TrcZZSC12IsC5bYo8sztNntvM5si+IK37H9X9QbCNulyA9jP1VFu+umdxRCtjbiAUCEqO6hSUz8",
-	"kKW8OSYJjjyUEK4SxwTopkaZ+eRNDT7KUUQGCWJpIu37QYynVL3RuaO+vfjgocvjY8Ri9N3hN6Cci8kg",
-	"5SRQ7iwwkzGeoWHMpmLCWCmBVNCcHZ2/dyjY/L1vTsXP42Px8wSenO2JnxeX4uc1PPn4Tvz8UbR8u3ci",
-	"fr4Vz98eXImf7+D5t/Dk6BvxE8Z5ewo/z96Knxdi/LcgWLy9gvYfz8XPH+D3H8Xz/T34eSBG2P8Wfh6L",
-	"NvunP4ifZ/D7xb74eQ2/fyfklv0fP9S82sF70f7gA/wOLQ9gzMN34vfDC/GVwysxk8Pri5pX++a9ePvN",
-	"B/H23Vv4eShm+O5bsep3R/AEVvHuVIz87uov4ucP4sm3H+DnqWj/7ZWAzLfXos3RgRj56FiMcHQKv/9F",
-	"tDy6gN8vxdzew5jvz+DnuVjXh0PR/sM7+PmtaPnhRIz24fyj+HkBPz+K9h/g6x9+FDA/3hOjHcPMjz+I",
-	"XscX4u3xpZjVMbQ8AXieHIgnJ+/Enp7AzE9ORN+TUzHOCcDq5OJa/ATInHwHPz9Cm+8F3E5+gCew+6cw",
-	"5ins+OnRmfh5Jlqenos2pwDzsxPx+/megPb5oWh5/k60Of9WfOscZnt+DM9/END7y554cnEmnlwAhlxc",
-	"i74XHwUcLuHtJeDb5T78fiB6XR6KMS/fwXMY+fJY4MPlmYDkJUDj8hKeA75dficw5/IHePKjgMnVt+Ir",
-	"V+9F+6sTAY0rwNgrgMnVhdidqyt4AvC/+lG0vN77Vvx8J8iUFJSvfxDQu4a338GZ+g729DsY7bvr72pe",
-	"7SO4NH6/J1b0/f4B/BSr+P4MnpyLnz9A9OWPsN4fT8S+//jxnRukKT9o8Uobebm1kIJ33j03ZM1VLr+N",
-	"hXl5JQ3V2Xj3LRevFS6yP5zfvzrn90KMQuV8P5mrkB1OWdSdZUEfvoojW8Fzdc+4+jkugDJFg+0XCjme",
-	"pGVBZbIznp6hDM6aiO2XXqnqKpXOqyFHEZuS2MecBADUMoe3BTEgq4IrDyBMGZ2Nw18fk8rU+9vL2rwe",
-	"MXiCHG3V3D2XkpE1CcXylGd/Qxkcsmy5DqXRsPCsg5LD8/WSPLi05NmzPeRI1++T9kE7Cq9MObXDMtJV",
-	"Z2RdlSznap0yKNbCQNiRSUXQiMSksYMw6onbvidLtfSssXuojhMUESwloh1wv89KhptMrtpym2gn18FA",
-	"2nDDRJWS4ShhkpJrm7V2aoYIBCFpKZ8IeNjYtdwldAI1jDa7XdTTa80KyPdy3vnaiL4prnwdinJ4vH92",
-	"cljmnIQrKT2Vs2sWN5Kd12zsld1Q5+rUOu3/GcA4Y2ms8q0D5B5pPcDzvdcObKf3SmfGoKtrYithDA71",
-	"BeAi7j4bT3AM2V45aYaUE8rDJLwnUNcyQDxhMeR21Hf2LuJpHLNUusxo5igmMjIkl0TnydlNk6y3GLQw",
-	"wH7i6aJH2tfZCn8xCgir9hCUhgrk6YQk8DKhpd0kZlFEAihCpBkZek8iNiGG9cFjAh3FCDOo3reLeuKf",
-	"nixoJWshyS1DUDG7hwYsitiUt9ApmUIXBcQgIIEmIXvnR6B3gNKpip6EQ8piKPQuOomZB4zIzIZ3lE0F",
-	"/MXpjMNxSHEiCeUYG5eIgQkWbJlEMsvCCpVCTYK+XLc9X0Emmx6LlsdsOm8MrTmvNM61bKzHkvkHWwC5",
-	"uZQD2uyJJrluOm3hwo4XslGu65JJy665yQIBafmQBySa3xdcH/d1q1xnma1hWWfdKtd58abLru5+y466",
-	"wvGijoeyjdtRYtyytX6jW7mdJzhOQhxFs9tqw5zr9oXxtI1mCQCU4SsHAt05IBFZ3vlAtsp3XoIuqnMO",
-	"XybKF/a2IuI4vrMFBMqPFjFedShoOm+cJTB1BspB1h0JflYc6Uy2nTNSTHwS3lcc6kI1njPWsp2zh8rt",
-	"n3Q0WwYh6TeXA40VziTOPE/HiwYwbfdV09Jhlk0jG2X+XJZQAmuQHD2wB4mJYGkrjXKhmmbDJGlMlx8F",
-	"6YZUOAO6+0LcV30dpFcdlyGW9n5yMcp0Bkv08t6qme4Opt1bcQlVubrBC+5ENc7t5FRaVm+Jso23dOWl",
-	"ZSZc1f5ANTe5p3WFhlPpYqJLDzNKKnjalZHbB69SH+egVezjUOZlfQo8Q7UOK82rhL1Y1mX+5i7ruYCL",
-	"Wq2rYeSWdStS/Go9XN6lUp95N3+lzuv0yRGWSn0cgrisxxwGfFm3eUR8hX4uxV2h40rrm3tnLeu4hCKt",
-	"4Jy6aiebplfrY18hFXushlclrMNSYjiXH1up52oEeC7ntlLP1bZgETO8Wl97Fz9pNcTecBiToQqNW0FX",
-	"eGUXNy4p24LBxYdrFwOEB4kKW5B6iRaCz0uFgRD8AxKF9wKiKFRWmR2ohQOw0v4lov8oHI4IT8zIYQJF",
-	"slWpaTDBYL0omEYQswkHW48sgEBJC9X3dDbZF9kcQ5mEvaf+7nnQHSMlMVk9GCVogrmsqx1hnuwijKRE",
-	"/YKriBNrsRBoAyW4IcF5q1GwDoVPU5hlrUIsLh7oYixl+v/uIv1/e6n+X5UygZnq4cs0iCUTKi8iGcpE",
-	"KwYPMc2hYQvtKY9CUNEAolCGwkBvCJvSHbkzBmXCQHR3Mm3LqpSw+YASOvYQ1TG6vj46uN9qeAbjlW5M",
-	"5szps2Rku9eoUYz+pcAWF/VKWo8gttvcpq4kUsISG3bdyG8FkdD1IshmVq6vnFdSBwAOySpRHWDxuuE5",
-	"GkVyL46yTsNISKCOFUc9NelmGPQQo0r1qAjBTG6R2EFDBMxJDgN97DkhdNU8GNXSOX+ZGjgVy9/MSyUq",
-	"4Il8RpOQpoQbKhtyNMGCyF7TKLwj0tYCfmBcJ70BTTFNo2gnG0gdD6hSKvp7SNWOmUDl/AQRCrX8lSQf",
-	"S8U6DAnZZ1xbTaD2+Y7rmgkID3FId+GcjifJDPUARj00JphyvaU+ToejBKUTWaNW6oOdYhibRz+zzyc/",
-	"n7SP99//evQz65z+HGy3fulMu2Qj3ky2Zq/S1+Ebtj1p157Iola1SJCqLij6v+BaW17vlYiIPVlkUSvX",
-	"caIJB+R7KaEZraxATNFXO6/cy2mUC+regup4rng+X89drkXPK2mLGt9FetGiwrWobs5rc70yg0C5zmiO",
-	"/qZcNzRHe7VI/VCiIynqXPLqmxJtUEHnNlddOVfPN1ctOV/LuEBTO0/tWnaFWFMouioJpG7e41iVwvwp",
-	"O1nuGal5hTfXZtj8mwOD9eaNpfgoPi4ZyVFi2C/KVBX2+1KFxPwGx3BEzEtbfCk+t46M+6aoKCg0mf9m",
-	"39pV982hwXzzvCDA2y+LYvqctxfZSSt7XfLdEsHafj1HfHZHcITkslcG73Nv9vXBzD8vg5wjvDrIWSKi",
-	"zn1fhtwl4ubc92WLKRcd57dQR1pcd58TQoM14rxzIUfAx8mbRjAdMvIJR5ID5Ewbn/ssmO2iXhbm3DN+",
-	"74o12M5Z5X9zYqJflYR4uzHTVSOly9KifxOSKDiMY8mJuV+BEk7ljDG8eiEYMcH7ULNQVJdcz08bn1r8",
-	"Lu3J+rO9X1ISz1pROA4Fa9ATvVohlNkbESwo7tGgeYITf5QPhpnn5WacQUsZlpDL4lSQUG3K4oCrAoSp",
-	"chnoxwTfQfpLANMLDnNKSEx7aEiUeJu9Kzih9jzFY8pUBcM0wjEinwUnyQuFirLi2FACUblZ6lysy3g4",
-	"uQnZissYuIyOrVqqZmli5KeoM9t9/jqz1XwY103brEPk82IMcAur+5j2K00WBr+sFAx6ZjXVPb/LVBxz",
-	"Uo5YyqE4FEKJJWBlTCcUGcAgXnkl+VSMqsrNMrqxclKVVfJbr1FpVm+VZ/IIatwvfNoFfQ6cyyrMzrEJ",
-	"lFTrs0AMqU1IoHLAWL7bu1puUneJvS3Gv1tqhZS7EkjANNNRWO5VjRK/bVtBWl2N9uz+1WLR1Y9nRjKW",
-	"LuEIvFaZD8j7tD7FSa66ZInc5ggUpXJdBZmiHMPK2dlPi6ouZ87KFjw8CyfUPixGc6CNq906Ol/KilSz",
-	"UwVzstwqT+fareZrDb4MJM+sV3NR/3fwwS6vaPC3iAU6a0mn3W4vq4m7Flp8S3CUjFaETZYDQlMTdudS",
-	"D3a3JK6hxKKVUqiK3U/DKPBAR22lMtD3eA9N4pBKVWpdKZH0O2DmxdUyZkEamcfoHVM5ykjQ2DX6VEZR",
-	"7+UIlv9rr4WuSBRJS9WExDhhsfK6helIzWJIeSIkOTFVjoI0hvBhcPAVv6WTYYwDtw5i7b7T2my1Szy+",
-	"l6RblBAu27E5rhQlVzgoBl9whO9xCIdM2WMGJIpQwgS0+iRiUzCdxERe1wDvXZSwKIBIczDq+THjPBQS",
-	"C6iVhzikSj0NPFmYoJhxgnCf3RMwHLh8gTQAZWbIAY6iv6/bHjRVsCFf520/J59I9rVydXKF+74cHcuV",
-	"b8923y/wTCo5F7ZVUtcvrDOq7egC4bUqXnn5q0Zh0thdgNph8gdS/55IrXXfCxF7JQX5fLyar35+fiT/",
-	"DkfpOolJMD8blN+9AuII8zsCRSbgHhWMmW0EXC/MdTXG0SxsnkZDG/+vWIKjknyl5yTOHATEVaVzenhQ",
-	"tEFZuSUiVM1JaiYFH300R+vVkgWTnz9fVJd/TPCQNJ5s8vnQMoEhnmGz1UwLcF/KgK+dO+fvISy6rHrY",
-	"8sBop8RmyeTerDG5NaptV5Jf1qlfVjVzXNZPawyrRTLDnMxHbHgu04llX3x2ydhN+PQ7SMa5XSnGQU4p",
-	"iaVj4BgHBPVnOuQYRB1pTvLAabA/Q1neJ9tnYmFVe/moBKcK+25d9BMCwaLiooQ87MpKD1VjzVbnDeKm",
-	"T+FTTkW4AgiuZTqJaZiMtOWoWEYpq4pn537pLsokstf8UaU663gb3ZWTnXWaG10rrdkO2mv+6KF2c9tD",
-	"t+K+btore3ZElqyh+trvhMtOkT43maFbonDliO5jNgwfUz+yGLY8qViH/JGFJSe/S+XxOVlsJotKhheC",
-	"Y4oZ79iYCKHsZxZSWWBeJ5PRRAC8EQ3ZKIhmysvq70oku+bSHPX1CWOOz5tDiXPecBXErjxy5J2Knk3E",
-	"KgmnKtEfKKeKKeZIufBJV2WDouWYiKz2de221vgDP78ofmqfyzIMzfwxK+OojSpFV7ZnxtNlei4TFBHL",
-	"anYqBCLTeWGK9g5Ojk4hQaXCSMPlNeZhcT6a5A8E/pIIXKrkKngYV0bgvE7LddJ8PgSGTDyltThVHqJK",
-	"xXJQvbO9vS1d3K8vDwSmdrZb29vij5zHx/b2mxUjaMQspRb4Q0iDOb5ckpyDRtkzuZR4OKTSZHQXQgHc",
-	"gEQJ5miE74l2f4hIMCSxzKckwNTHnNxQmTyWI0xnMnCgsXNDm6gXyxJOPU/8mqQx7e2gHqPfYhociLF7",
-	"Mm0zQW1oAYmB9Zt2C4bAwc8pT8bS/b0HcVKFQf76n/9P1EZ1EkLMglhGY+544LoxIPEtS5Py2fiovWu1",
-	"C+dPenfeRywvcNE518jpDqbAeY3kVJxvqy9kfg6F2f3D3LFQfUSiwBgS8D3hjdYNtYRgtWGQU03DXddp",
-	"tuODbCjaf4a0EGaklujGIjlkIPto8fwDCjbFlkqJxkxq57eateraTo0y2vyVxMxMgJhX8PhBL2OdngPH",
-	"FzDXXZANWWg03928Anpkira5/SdMZp5a8HkNw0LfOdN2v5vtRtX+ZkoPZs/XmbaNFo/qL7BsFbjLAR7K",
-	"LxBFHS8M1uknezbKG/99hfpZN3UE9IMrNcmzNCl5ekSdvvbByJ7qA6KfWJ4onx682imZnlsSskvO36CE",
-	"odddmSlfUOnrq2+ab1C978ezSYJiggOI0BqksaCOuyhidCh9q1XKb6kXS+KU+uL2bMi/rdTlnbbXbrdl",
-	"UXCfjceMIi0k8xbqGaG7p8NYM32PhzhD2DQHLzxVXvy1rRdC/dQuU2jWUx+nURI2xR9W6wYMSGyHYhlL",
-	"adaE+jM71TzctE4J/0S7W7sKssfpHF67mrQ3ZQRtjD/DcrhoLjZX6Zis2tkL9TZ5nVTO9Vi551RIErsv",
-	"mj5YNfir9VKtH0y1/krdtGVM9Omu0KcL6iHGExztV6ido3qeZx2AgA0rFDVQXS9k4zKvpI64CAXQMpgV",
-	"eEQ3I7aVjldv89usCFBe7lH1gVCdE4J6qqHy9QezZsKQHxGsLfYZ1uZrJBVwJNPn1n9qN7c//fbm4Z/l",
-	"L52u19l8aCzL7a1HbOl1/CSbfbLbNcPxhMVAqSdYHIDaMExGaR+qvDA8CZtiRUNCX5oJPtjd+V04aeqA",
-	"j6YuBqPWsEjJ/MZDna6HOhsCVJ1NlcIa1TF6d3V02rDh/9Et0lO0KcsqPoKQDkWj5dDvvGkvd4HLucG1",
-	"59qgNRu/DPzwnS8F/QevJms2aZ21C7ZThqajMCEyK6Yg8IoTJzqHtiLDWkwIE69Ah125R5fzcsr5LFWA",
-	"W4WlVjQjVKl4ZYHgwdQSq1zp6op8TgpkReUxlmOVCZz5Ab4I7E8eA3i3qN1j67NVsurY2+7kg91YUnAR",
-	"IjxW9UaJIjYlwZ5vityX+KUI5g8G5I78L628CMuYgnyY+k81FfAMYRTUJ1GtMgTEB+SUyqxaz+ueAFO9",
-	"MFVtl8c26bDCxySiN4NID5HKNU5VLuVPZclpZCibYnqlAgf86KZhFKnIND4KJzuoZ1Vn66H/8W+op52V",
-	"TchkT3rCgMoE4k/qfTIQ/K3OIS0rKyT4c6MluTAVuPsooDyDp8g6BTV9u3BHpW0xpT7Kd8aUZ8DWgbLr",
-	"LdTvyCRB0xGhqtiSam+S6YDAo3LDQ5kje57zEpXAuQG9nRou+3afCDlK5hY3Pmeyaqiek9pw3Zkj8jnk",
-	"CclT2zXD8JYig0a0Jzwgmo7pvDWA2S9slIY0zukEkreDlNfTydZ7EuSBnep7zhea0nMsG7ZujtELxKYU",
-	"/DwYzQ5XdccyO294nkqSz4K9xNGFXXU52yc+YpPm5ptuZ6OSB+EzxS+uFmwJ98I8r8RiueFjgu+BhwDt",
-	"LmNghV66VGpiC4uOgXCCPDQU8jNXiEMFmeKCAQHzY6fd7uzqYoEMTQibRERueRiIK3Mmz/wdmbknR3Rc",
-	"GIIE74vq8QmeSbWLtc1LFymTazzZdQNKeJs1kOPDCRLnB8gK3DiZUgQyRdlnydLszaNgVhOLeCWM3cH9",
-	"5KFwgDCdtdYhMLp0vKW5qFibxvRcrfyB7nZCkhEL5oVXo6sY+3ckQJtvVlnFU26sHlPsJlwRkJJffADV",
-	"e+7i1VbydSKSNWl9GuKu6Kt0njWUvCWr4H4+1nRnMc1O8GfN7zwZzb6SXy8jYQn+/PzXW7YmFyhP8+Hs",
-	"gkR//d//S1Zj5Eo++zPqORgKT/Syex4SX0oTlThLFa0wbJCpVKU4EtFGUpWY6IIRdYwULy2phCDEoEfu",
-	"uSy2QtS/zbpBNDWZ85SfbU6Ms/jcLJbdnC+92RZnWyR/6kIt4yPypLrkDsrJUcsLF7kigytVOZxtgdwW",
-	"CKnNlVmHPc9C5mmldfwK8lj+wizVbVhCa4k6NBOisyogYzxDmN8Bs13PTMoqdRYk/xSPhAyno/9BjmvY",
-	"jr6ZlC2tepm4bYxdn1ybgG5fwT3BWtS+6Wc9/EZ/0m6ov249U2amTwZOkQ5mWFFfYdKi/cWK3i24Dhtf",
-	"hbEBHDBnIxK7kaHtlb0R9LxX1z+8bq8alVy2LjB5Q/bDAcsE8jyRzGRJZ7ndR8a4Z2u3JuqVbMrcA5LL",
-	"31vme5KtwJxCc4elVO+ntPoPw3tCoapP3k9KJmn7u/KKkvq9r9ItKp8tzw1DL6TSq0p5XGwpyd/2bK5R",
-	"ZRnslyCrbvwHJn4FmGgSB5ZhopVVsDImOqhQkqDwmTFxcZ4gWqJCVKE3svi6pJbi7mj8gZ5fAXqW5frJ",
-	"pzWtjJq5DD9OtsXnRUuDj6tYnAyLvLzQBqCWsQNhP2FzldspF/g/YiiA1Ni7Weg0WA1nPCFjKcWrg9GU",
-	"R4ZPCZmQeGUtdmn2+ScyaWythGKCs82i9YqQUWY6pb+X6n1GEUxFRuwo5yhLH/OCS/ORm4bZBPPZFLQ8",
-	"ibH9u5NE17SWsomV/Vf8KiY3J4BwMWxdB4OcZml17XVQiVePq1sJ19CIlR1cdXicTbfVAOqEmKkti7ot",
-	"HLNlyb3hMMkj84IjiPmcyZKySsHSk95p8vuop6JCe1JZwxDMcFc0V+Ku7KxwVFXsNIJvXVW0tVU6DYiJ",
-	"dSRgWGKGls8oCgOo9vX3rEeucAzPXNlYNnNEY3iUl4y/TNJ9i3r/PmGjxUJKJToTdfgt5oayJGO0dXTw",
-	"2cXB4cXt+eHpwdHpu9urq+MsBEBiqiVIyoRVLm7+wRJ9BSxRafh4Ps195WNqIVYht/fzskS5ImSlNzKU",
-	"l7AyeL5QynmtrPoDH39/fMwYmBKMtLmbqjjpIkZJlvrnxcs1ki9io6TliyqwqHLzUsQMlYayLkiwoNi2",
-	"/rW6kSyvJC65pNbx5Ck4kVQy1AaPqueen3cFDfaVTsyLeeaLZRClp9yDoFb555BDVhBpUeCNR2q3w2fK",
-	"tSlw5IlMm/O91XqeFnIstCw4qAmZRvA4pb6/AvJZkTPRpqJmvXYQDpTxCx3SYUgJOmUt1C1N2p1zL60G",
-	"D8cpdZ7HXxxiqEUlP6FkuPlLQHXVhUMiSWkTteBb+YgomK1+o7xqr52qtbty+vCCW+M8I0uZn6RUHqTU",
-	"nF8UkzEOKUC0CGDDcj72SBbO/7xJK0r7RJ+70DL5QvuaIe+MEgU2U/jH02XLAsRiJMvlKMGOowTfEbDb",
-	"PHK6/C5ddoovP1xXPcR7h83Om81u8+3xh1JOwXIceUpfjwpHrIw1yA6dhIOnHfDtE+y4Aiy02ZWhWtmZ",
-	"KcERm8BXNr9b5nab01jAwXwJofj3lIfnVT8uzcrzhwDxdQsQZXrRElGiXH1aVaiYgzGLymQ9r5ixfqp3",
-	"h8uuxhIdmC5Ffsi8k256oTwhnkwIod25LT5R+TPiKDKuIwkbEgg+ShjTrNEXY3Pc1QANtQOdQDwwFVlj",
-	"gsYkHgoxK4x1LV74G5xDQsGOwDWNE9Rpy/jnhDFUt0KIxaUOvTVEMr66sdyJZJUU+e5FWm2rr3SPEs5X",
-	"8PTOLrcKVNi+Kn9Z6qQyz5rS6/VuqFZK/vVf/+Wv//ovShkp//jrf/1/LO2kfCZPNaqLc97ImpUc+1yH",
-	"mHC7g2l2QxFCf/3X/xWV/G/O45VayEbqK/+qJmD9Jxnb4nP933+b/6pK99L//g8LvkaVa/6njQUAYpj4",
-	"M/3vr//1/606vDZpob/+m1qFnqW1r6hoDbuhgGR72X5rJ3dwsWfszrDQIRQkyw+ganb3zN+yfgCkLb6h",
-	"thuhGCBzlzW8OfhUceVtJX4KLt3KqiMtNaqSUKOF9m5orwSbe3re+I7wjO1nTA4lq5lL1wQxoJu35fkt",
-	"jZWylC64d02PQp3K+eUpC1UpC2UJ3b4We63uVj35B6927krpLqE6Ks3btHq+JtGuWjR4WUx4ke7DpC8w",
-	"Ha5TbD9iU/CKpYGpgA+CDjDC4ijJMtxGo1HXNUZA+NNF8umsJNnfOrrEMf5cTUli79QDQGiNfrn7LBvE",
-	"nogl65Xdbecx60dkXOo/dPHNPtre3HoteArRqIV6on9mnu1HBF1fHEFdBl12XrWFRFYB6WUNOcV35NbH",
-	"nGhDsPF59jFFfBom/gjJhMVPF4+si825ccn1XkihpqKs23ub9e6B0mtXVeIGMumEGdgkOKfPeYowZr9C",
-	"BhC1ZTr3h1phxp9UVB3abgULY0UU6JbBTAU/kqSQdr3PglkLcs/uoBVrWno1Escs3i8nad+yKRpjCumu",
-	"YTQI9eequKZ0mBcHPKRi41EdGskYEIWmUgPcm5B4HEIFzlvKktsRiQKNCDbBAL1fD2bExSlotNCZeCTY",
-	"5+y5LCgPRXhk+gHBP3dypVpzwR8b3aWKSjl8SWJwShChSTyDY+hAYp0VNzydB0/ivLonNDh1mdbup55W",
-	"rKsnnfanXmPHXbLRscVECiQsJrsKUvtSWQ+V3kd6I7Omcs8qnyurHK2TH6FjVXQyp0yXi5oXUCiXCiVq",
-	"E6k2FJBDWvxFOJec5iVOk9HLmAxDnsjCkHNjWud+zqhrsLKa6a8KYttnKYCe8nQwCH1BNG+hVc9DPVmi",
-	"XqUOhSq5UrC5TampL9XznIx9t+OQj6Fsrod67J7Et1ayPf1IOeNIhNBAMVqjSruiSNU8facatCg6vz/Y",
-	"+nF/8y+dy63v37z7y+YPG+9fn3bfvipVwFolz/QIm8B1aIZkS/Ar5mxttku5kCRMolyosFJbIOsMDXBY",
-	"poux9D3Fs8kGaJQkE77z8qVVNa0VkPuX+ki+/C37RhMOh4fGOBIEggRNBSUPpZSnkwmLExI0xyQIMbi2",
-	"eWiCZxHDQTNhrBnheEhEU4GSLA5/JYGHBizuh0FAKOQ9aw5YSgMPjSE0qimeqBvWA0k1Cv3EQ0NGxdAx",
-	"1IAGMt+UqxeDT2LmEw5ZaT0U44Q0oUSzeAmrozjS6xA4F/qkaSGjZ9JqznmahGPC0sRD0zhMSDObFKii",
-	"mv2Uzx7cE7gUwnkAO6qXOFxaTVnpwiSaWN51GQqry3sBk7U/JyuWYpDG2B+FlDRjggN4sJBNktlHs2Xd",
-	"yt3pgf5G0WF9aFXV6iyV3G7+tgINmEwWB+Ma7Lv9mYsL3hoUqnWH3GTQm5IoasrG6P3l2anKMVIP0kkU",
-	"+jiBsHbuCSE5iXEIBfnETnsqVlPaqgPplAVR4BtdWVhHVrQVxEJeWhKg4jr3ozQQXBfM1ToWt3AsbiWX",
-	"Wt/sbJXMuYcncmIhoy9hdXIYdYpuE8Zu4RTBCBu5EUzKE1mMMGQUCPc4TOQo4jKF8wUw22x4qCfPGVyz",
-	"6pzBOzE3yhBP/RGKCWdp7EMqaNlcL00cY0ITAKTs15H9+gTHoIa8I7K8olgbdh7LMTTXBo/MCBj1cQB5",
-	"ZHGSxgS8KsVuilFCKlCN0dDHERIH8tVmGkcND+FoyOIwGY3lbgLxCTlPBZsQI5wGIaE+gdlgFIUDAtWr",
-	"6j3yedJDYio46TV0dkbY6ix70wuOrq6OxbjSPxs0G3eCe5hNCJpEKUcbbcRVhlvx5tb4kao1yRD0OyK2",
-	"RH5TMH+QRzGw+6n6JKX9uCzELvMsQjMELhXwJVnHGvugREZTzMV0db54WDYYisVQHE0JcDHqhJIA1SM2",
-	"ZCkQW08m/pZ3dsPdJz8mgdhxHHEzw5TeUTaliltmsaxSn+WcVIkUoDQkBpWXO2ZMBjHhoxwOSBIBbxSs",
-	"Q64/5ek1i68pSOjEv9ZYtzFJuQVKTJGYgzsqWFYlG01UjUrlNGyALQDpfMVcWTC0OIXOSfAgmyYsQAAy",
-	"wr6ibxlfq3Iry8261btkhoO+kAfPQHEAeKtb6n12IQlVLYgDwqzQRQGKcJ41KZUDwRbeJlhvxLaEmkGq",
-	"EJjOkKu9BmcehfX8Li10hFTURumvmHVZjWMEmYRCMHYrEqcYw5DeppyYUZLMNC7dswRDKXce2D0S7CIc",
-	"+6MQSohCsVWCA0EyPAkzsXtmALEArW/ZQQGJSEKk7UTZIXQ36Y/CdzTH63xRjyeG9jGFskbicidGraNQ",
-	"XKWUXAaYWM9pDozUMC11q0LTW80AiGG73RykAuJHOCY8W4fKNW7x2eregpxJYiXgPKQiKwSpMHopBVP5",
-	"eTVg8fOmOSUCP12Yq16oLi+CSYRDqlsAvZbP1RgN+1O30idoDgxzgNMflaAjnLiORe4SSjBNz1P59U9Z",
-	"GgUyU3c2O1iRkHmwyVgmVgBcivoalLGXv8qcFUCnIOm7uoBkTy5wRg87ygp9NNythiu8dJ9BgZBwEGfN",
-	"BuBIcGkzQxsUAbjVBXCcFVsEQhwv3WZXTcUu4eDggaQ1t4ITB16kXT6eTHBs3VZixop663OfcfEWn9gR",
-	"S+0dDZonIAoCdgr5U1dnhksYuCZ9Zytdkxw1wjy5ZVNKYme1pfsqT5vZVYoIlUQW+lvj4WAcOoRRlsGQ",
-	"RFmZJEk0MAWlwW1aDwZtc7epnPGtJvLOFmvloLkBQi5v1tztySKi5GvTXc9M1/AwNMrU8EhGMUuHUoOw",
-	"d36kLk+ckFslK8FYADXGpPZD8etcF60JuWL9dxEkzL0gSTxr7g0SEvfc6018LEmiskHlfqOIDUNBHQzz",
-	"kF88byjOS97G8vrJT0Rr6gD+urlmS+5JjKNo7ly1O8/tAnptSoSWU+mMRJvBSiiMGWTEokA7IbMYReIC",
-	"s6lzYSjsJ+F9NphWxSiUVueDIt3QfEndz44iJhsEtkjxpMRPSHAGSd577tkyNYtFS5kGvrcrdqIHeqGe",
-	"ssHZeGtTXFu7A6KGu5QklylLlkiCrOyBw+v5jPLUcCthQMYTlhDqz27vyExAexAJrslanpYyM9ald5R1",
-	"a34gM1gpT8IoAj5PlpOfiyclWi596sQRIxSOVa50+q4BkyXQ8hGLpeuCy//YijFzoFEQ4wFwCorXMTyI",
-	"dbh1Fn7RjLMocDZIflmwOuXAy3hlRYFKQaVJumSt1LlQMJ43bsYnGDHdyKfALADaFr81IjjQ5Ffn9BHC",
-	"gnRannNGHb2we0ABGoXkQGpfhZQehSRedP51m6Xn3wymN8vayEka+yPMtQbbHFuzr7qzwgrVXNk1xOEB",
-	"VDCTk/X0FX64g7/g2uYg5ikVuKr4knOF5L5h205sJjw/tjK9BIxI3QXoD0D2BjlUDLCLeq59rKdzkJ2f",
-	"KYycwj2uemsGTWp4Ze0aDbosER/WDj8sTXiCpXeLdpLR9zjsNgx6dk9iVWyit1tyHiCTkXIB1s4I2RHc",
-	"UTN0vpaTYBfCbSG4bFjBjB2DWU9NJgdCjmcGbKHc3DIoatNqpk+3+APXCxPHRJqmA6igZCAtpAE9jLrT",
-	"wXB7K3ZoELGphdjguCWd0ljsJDsUj8yyByCkIYxebTb7IWyT0nSLY2U5ARRvjsI68veG+Yi4Wx3gwzLN",
-	"5ouPWpRYupwlaICjiCu6rK/NgIiLOZ7dKpcLZ2unpD9i7A7pRuYm0YGgu8CcxySJQwXlVLrf45mF6ZZ5",
-	"YwGy2478Gtl355J37Zzoagz1ZaJeKl8XNhhYHzSoBGRIZtgNEy5hlnkees4uC/xW2dpMCgM7nZ+VjDCL",
-	"b9Huig3n1Msg6/lw0B5B5sBDZlOYNcEx0GflvAO0iLG7OYe+cMbHeKa2Dy5T6btSUFaJx/POunxb4bAb",
-	"bVVKg1vy2Re34O0Eh0EOt8V7Ja1AAEL2VDDxAO4JVK2F+A9QKIbgcFe3d0CdSuoTO+mPuNUE5ZSW0oYm",
-	"GjJx3W25KkhehCYfc/lFCF1zw40wl2SS27ynHkfqCGT25oyfkeqZYDfLG41Co/FS/ABYCnqovgW8BaYo",
-	"pZqRBeEijcmu4ruHKvFYqCyn4JHaMzYSoApKb4Ckp4C6zaWRKMeYbUm9HwqIOOvSS8kuytYQxCBgU3Cg",
-	"w4HAPw5mUw1p3bB0XHskh8PD/khAZA53asZURipnvMyWa0aesvhO6aCldjgcE2kwQHVQnAk8hpJIHsJo",
-	"isNE6SEjUCapg24NTHAggNyYO0Mwmt1qo5kzP3iFfBZFYaBi5QW6ankCXptsrrB5MZsCeZEzFQc3CANV",
-	"abJPBG5L0mshuzgjKvUm1EYSDWaQKhZ6OTNWql+OB4phAjy/7ad85kxcor/Suii5LgTWRgjffASpVwe5",
-	"PWWUEnmhw3Htvb3YOz24PT87O769/Hbv4rDXUBkoKEGDmMibWexPGWjRGZxLmIi8Z6QkIIYeE0ynozBS",
-	"a9Bks0Sp5ChHgNzggtAnyQ14WbJUQr7eaf9Tp+vJaf3FuGCXCz2pvm9heyGlcsZ8Ke8/taNlMqeiKizm",
-	"BZOVPI59gRNA9PbPLi7RJCZSJET13tn51dHZ6aXK99E7i8NhSHv6a709qHLa3Gc0iVnUVAb2pszR2Wso",
-	"q0+hoIdm8sRg2oonfVQAd7T5qCemc7t3fHz28fDg9uzi6N2RmAonCVgY67DPofIB0zlkJX8H3l4Nc9qk",
-	"CU4MDifRuBKBtGTbPpVuR17yu4KVETRNObVMR6E/UlZOEEHkymA27o2HJ6EQ5GwrSo/4k1vB8tz20B2Z",
-	"SaqvwCKNPWB4Ay18BhCcKAPaWFFANXKpyUtMXAwtVQHw3kAAMicJDsVPONAj0UhbRhRgIjJIrCr8zvfK",
-	"THPqe0oREsaE7yVFE50eQeowLG2qAoyeNaPAYxspV+KOZLZAXqO6qC4YZSQFkI46f+p5qPcSNI3qd3mq",
-	"ewpopb5Rlt5PzQDzOy2lW2YnecxxFJHYZZY9BTZpZYURfCx1VIJTmoR3ZMZ3xpjiIYGjrS30YDSAo123",
-	"psZ/6nzSE2Zp4rOxuObA6pTd1ZKiw0k9OTm6ktYdQen7qaQwmPKpwShffKiujlUJGUVBaKGIz8bjEOKK",
-	"p1RSKtQ7eHsrv3R7dXRyeHZ91VN7K1EAjDmSAgpGEIxjMwkgfE9QnxCqeOKgha5pFAJ93GpveBL/DTyF",
-	"eAYbru4cMbB17bQQkO48H1JQf9SxWoVgZdTEEkEVYjKJxBFWTLmEUkOaGHCghSJpsu9j/067wumrrnVD",
-	"b+gpmYLCQt4W0kiheB+BQkNBRj3L0jHGP7NYK993MrePEaZBBIp5qJ0mBDoDCLHfuhDgt1dX58ZZE6Ra",
-	"8INoWIYb8OJ1vOoLDiTgPGw7f9S8WrmHhczx7PpMyBTR0gNCjFRwfYDRHFNuzas5LgqQitoy75u/FY2y",
-	"2lumcuupY6CWaZoLBmurubSySH8gaXKGpFmu2VhALOPWZWyt+d01q9a8mmOThKJPrj2xpuP9efGRY4uz",
-	"GprBHYuVXEfe+lTzaplxRv8B9E63l1YlmHvBNGQDOGc9saGcGUUEjC27hgU+Y5aoZUmSbx3Q5PT47hOp",
-	"wwZ3K0uz7uYat5TdYnbz9NUw87xe2do7S0IoGSZDmjmqVysnel5/asEsr8SynPON5kVAz1UA5dZrNcyp",
-	"Nqx4audEWlK/c0xyYrbJaO5Iy1am9Vv3CJQInmIGOW0OfNGWJMV2FsU9FUSal9bsx0rgqnk1V8LRIaog",
-	"NVixfOaE5HlZARL3xrTAovgPsQ0u72Q9yShTGbcisKrIQUCy/YIC3H6q1dOi/xyVtDXPuRrlbMNl8V8n",
-	"qqmM3Bd8WW2v3VKXVpAuco7hz+a2nJOmSiJ1MmxZVl6hxKveMcm5A7QrjRDSgHyek9NLqtNkGWhGtWO9",
-	"NubkslyskmO+5FtKjNPtrGSnWnE8IihLqoDiNCIy4QVfNc/p67WqdbEiiF9XgvAzR1gb4dgZfqPC1PJB",
-	"84AJ9nznOAOLtysGu+3lfbx8nOCIDXfyrj6ozoncCOUq0fCMy5TkmY3jkvbS6UmfId1v13VNwjFpGI8a",
-	"6UZT78nxjuDc2qmLeo0W+kYH4YhvMambnUyimbL7hGM8JFx0VGySMsFMs7K1vSw3i+2FQ8ElHVQ9kmdv",
-	"IchsoCmNasvF/OSvrT/1GsjHcawFaFlIe5C5g0H46a6KO9HeQCo0RQbKmPDEnuTjs9BJKTDUMeqn0R1K",
-	"J5zEQh4ick7S9QUU4SxNyshWksRhP03I8rpSWcsHw10u66TLMD97ccyvpCKjc17smeyhMRF7Be7MPo78",
-	"NMKJcl+ZsGhG2TjEERqkVCoLW89T/K4aMZKno0JcDVAY2djKXFahk67u+wUyjplqo9JxT/o8mqBcRX10",
-	"vFmoPQvK8o+pttXnqRZ7pvrNiXBUrogOvfNHjHEiPZ9MuDCEYSgiKma1M8/7UikHczS4hKTK3CGKjC5M",
-	"VyVJl1Ze2u6Y9vTyQFvtRn9VKWPfClngcgHOEyfIe2lH2TJL5bWow+VdWj2ZtkKLLA14gocVMnYN+bMV",
-	"BrNunAUBrtltlbsTcxhagpIuLrwqizu1QveXsaFPUcjMq03dEvWLgG9Xs19SAs3Jd2YDckH2syxNenbH",
-	"KqxYXqBsAXu3pDiH428vVYPK6qb4uny2Ls3Q/F3l69Ks8FeZsUtDvLQuR/5lpSwhJahxNZsQ9/Hz5eJS",
-	"3zmQJv9KmGncA0qREYFnPDSMMP8DN788bqr9KcdN/XIV3LSRw8LNA/2dZ8fNJ+Thx/jzMaHDZFTb2Wpb",
-	"Ud+Oosuw0SvnwS47PFGCEvJZenCoKs/TEdPeJZxIJQzw+C6HBqXYI+zfoasmH4Vx4gkGVKdysZZRsoo0",
-	"jkrTt+A+Z1GaENSD6Ogeur44lpwBRiOmsuZQpmy9VGIihNb0dDi1ePWPrVar1/BMfryu1958I4TfGPsJ",
-	"iXkLXWUWeyjPKonE9cWxYHstt0QCkcux/LgUdMqjuP2AttTTls/GLwEi/CUAqDlu/TwZunDptjffAMuh",
-	"H2wL1jpJSCxA8U962NKToNo1x4RzQIOaSVFCZeC+WEmB9RBAX4DIR0aMyyVhgudC4glCPonACBqQeDeD",
-	"bnuV5AoZ9jpJL7olOS90ayqONotnq+K7rWNdNCvtnSLTuD54NXxPYjwk+4wny7Lyjtk9+AnJHjIhmQ/I",
-	"UshdBRVgFBvnyajsrKYZTmRusywSRFY4UlbaLKuhGBySnIGqvNFCe7lH4lO/aJ8ZNRlfGm0R1bOhYKLN",
-	"Rkd1im7SdnuDoHZDdNMLwh4ag4cCqGLVwzr9j/+O0Z/RL//x3/0Geik6/xn90kAxky6IIxwNVL10rPyd",
-	"Mljs6qn89T//X6gtvi2jJDnyW0h5ZHPLxgwLkJqpUN/foXsKu1vLMi7PUY44OnGfjcUJWxVZZNx/5ey8",
-	"l2K7j0WfsvQimcJ5pTk8u7pZOo6tOK8FySsV0MyCrW94NcesqbfFPZUL6Niz51e22KzfIcOyrRJzNnt+",
-	"5n7n2mk7t05nPotxNlmjrnEVpZ4cWOv07o02b56yyxRx80ouoZSGv6REl1DKgnUd+vBT7bLm1U5qXu1Y",
-	"wLRa1rNMa3hFPiclKZrGIdV/5jDBq8lpqddi9/O7rUR+tfoFGy3ncUQnafLsexETxVzP+87KIHP3VOpg",
-	"kfxMIJ2AQh195EEaBql/TRiiZCpdp8UvoEmkkDsGLDbSO8/SMEFxNxXcYUYZEunsp0ZwUOK32kltp3ZC",
-	"gjAdq721F2rn4Mq2JMPVPGrJcf528avkAF7D/b1h1MRwawdQp8VPpHuoe8g0xtUuw1+tb7un78EzzfZZ",
-	"BK4VWbu3gluuebWPozAhtU8Pn1ZjKxXFciC5MZetzLIPahFV+ysY1xzj3uAIq+b1PMp5LbVtS9UVypFg",
-	"rqoCfM8zs90fyoovrqxQetNyZYV+uYqywkYNS1lxrb/zbMoK5Xojyw2sXj9rWS5TiaFcBXFmoU4qeSll",
-	"09yFrGqqZKUtK591eyXzs5L+/8J+TIS0tZeUVjWjSrKCiBhVwMazsmSbWjateVNcalDWjkgHigLlIdFt",
-	"dtr5wZ/FUO1321Wrd63A5tuINi8d5CIXp6y0nBLx4zi8fyLPpcLaKEtynEntQHx0o5JrAE3HfUkX3CWc",
-	"6/AhDw3xBEIqMQ1QSMUJ4CEdSptzp93uuKli2+3FFjZ4XxTCVSalxxyspWs1vq7llEyCAmGutaGcEBQm",
-	"HuqdnzV7JmxVNnP38vysKRZWW7tusoNymcFXu1uuTM78TiXcSXQBp1x1nnQMuiQdUfs//g30N0L+znIK",
-	"wpnyctquvHKmvXpBrGcxXJcYgletvrbYnKvOkY1kzvY5BMO25LpXrGPudaisPuiamOnNsw2/2SHKboiV",
-	"zMElN2wJF2uKXKuYjzGG+CIwJNR78hM9RALQQ8pMFCWpJxp2BWzZCUDWl37QBTbBq8Gt5XJkWasqnFhx",
-	"edf6uyXvLvVUSt5dmO+WvDRFssveyTXkgW1qKMwXHdw8IU6FvoIc4bT9O5MeHH7265QhHG/3VlbTwxUm",
-	"5rVaHZdd7AHpovT1F5IyAMcXYLIuD5KVVyxDbhjkD8z+qjEb9mgxWssma+B0hkRFhFbf/TLYvMw5qoi7",
-	"cOX9gbxfOfKWukqVt1kDffN+UyUvvxACr1HKcHU5fKNdzSf3y1dZ7iyWQUqlUX0xza9wLmsImwuMMzTA",
-	"MapDNoys7qCM7pf5JQq5x1xf1821SwdX8DfW0tuy5te6XcVyvVY5XvOJEuhVQNHnttzmydPvYb+153Am",
-	"RbVVbhUpGiXS+xb8R3T+wbrM9vfX/+2/6IzUjT/unq/57lG7tPDu0W1Wv3ts3CrcPWf601/k7lG0bsWz",
-	"nTnWzAkdtSgvTjzLXqY8oSq7pS32yRmze0h2dRTMmUzPJKXUTTnCE0gAFuTMHssPxJu2YwpZrrzLzXaS",
-	"t/SscGbyDjvOWxcQxoWn2ubfz68BLlMdD4pJUGWSH7XBdbsOZlaOX//+B6X7qimd3qaFpM40Wp3WOThW",
-	"IHYX5utfiNqtWzv8K2KMi6VRl3HLj+YuS4tbW+MuBfzCeteKOYKCxZKHyoox6wIeusIxoMuCWteGAuU6",
-	"5Gpd62Y3tLxgdYUi1qqEda6C9cLi0/9tYZFpa2Q1JOhmrD6gVVH1my3dvHaOyRiSIjwsrj9XxbhMR7Q+",
-	"a3Og5lLK0uQeW2WIzczKqcM8ZXytVLFZ1N4vc/spS8Y91wfoj+vrK7q+yt2Aytusjs0Fn6CSl1/o6uLf",
-	"xGx8mQ6HhIMlUl1lS6+xzK3yocDFL/CQONMFZ3n2SZmqIsyywjyPv4RrUy/y9HZWf3t20xHjxRQfaEaS",
-	"FedZyTb/ULJhy7RRYsI6pERMDfh0XW5tEMtM0ziCyJFCHldVc1+64qvsISrMp+MJJsD6v0rx2thB5DP2",
-	"IeJFhrBASUVpFfbQe3yPL2GSL7IyiKje/aetjYZMrzLAsXQjAebjBUeEBrsIZ9kNcaKyz/ox41znt0eb",
-	"3W4h1ZLrhdKtXPR9mZLNjWxYBnmejsdCPhEQx1awkJJa6zK/POxLyDMAq4S5DGGdmxu2jEx16cFtALs+",
-	"GJC5wYAeW5DWJvmEsUYFiCxcuZLd1+Bmo5CSo2dSIZeysptPwsnm6KxahfXJMiqqmIgLSFC3BqyCkOuU",
-	"W8vuQvmNA6uDcm1b/U7vV0qhsdzHDQPNkGVvIG/XkBEus4wmTJ2JugYqOIiEiadSJet0tLJuLhsMGs9D",
-	"8GH8s8HgAirUlq1kJtYh8/SxwUCtRCVHUcsTlMudtnqRm/SlHxNCkR9j/07lJ3UjYheG4MzDQBtJliLh",
-	"6le39o/8KYeONbXGWoZmVXHLRp1qO/nw6aGMjlTX8RdPohtnurUwsqIM9nwOsCFF6xpgVsldryDX606N",
-	"zN6P+u/88Cx8f3T961HnNDziR/Riy98/enVE30c/0veR3x3GmEbtI9pukdn7ib9xItpHP3S3E//d9qRP",
-	"LyI/fL/d8rsRrRUg6H7RphFP/3EH1zfb269WQ3ZnqnPgnsoIyVVc2CslADphlMy+Jv/u1TN2kWdwhJYQ",
-	"n+cBDdLPGldPpYkyKaDLyiaG96qWTkvtZnkWLVUCJVc0JSsHp2qsOPVSdOgxomwqOa4o5IlK9iXafJf5",
-	"l87/pK5Uqa0V1sd6h1d4aFQAqkPOPryGEVvfd9n2XKgqNijAYyzTEy91m4YCOyo+2oykDptq3GcsIpiW",
-	"m401nuhcwa6Tq5pl5tZqPleKBDmA2yd2Ps1Y5sKj6+pIs4P4QKBT9stYU1dFI5v/falmFHH9KnUyCt6l",
-	"Dju5d5V0MEWkuJpNiPP0+bQuFk39AkJVRUa/3D6wXKZ6FnlKwueZHUIyfP8dPEEuyDDkibEXrcJCAurJ",
-	"FAC1PYqjWQJZhmTcP9eZ/8V6AvyPVloanWtup7YXYHTM7kmEfVkVQWXL36n5LI6Jn6ARizlBfcg1M0M8",
-	"weLbBdbSmklpNA2ZygCiFxxChndNqRb1QKbNxX1OaE6DVroui7fsVEhloMCwhJBBIysjqTUHF0orfj0D",
-	"6uIJnJLpuW6axyW5AmssNc1yhIKLKtPfPiZhzkpZpV32No8GONFpxXUrVD+6PEOb3c7rnOB8fXlQwoxY",
-	"iZF+2mv++Om3jYf/tHpmJP1JWZME1MwxIcjHk1AwfxERffk6uWCKWpKn1188s2144qYVWSEpbyyx7pyF",
-	"1L3+t1bWNaqh/lJ2D20t899cnuJnhcys8gi5rp/Vp1Ly6RXMDYmTYIqSKeGJMVFDhVxKPBQOEKazJzE6",
-	"LOX9bdP+/MNtcl95S5JfPXHupkVphpxoO3BWtRF9bqohB6eLeFmGILk4P8sR1pDGSjT7C/A8+Vvi92J/",
-	"TIGYFdf7Nxfbb2rHLRqzs7XSmKvrhrafRTdkNnGegsiJt87m6+M4ab5+vdGppHyoFD5tTSYLnv5SgcSd",
-	"Jw0kNpHBGeq4QcVaT7JOvmcLTnumuMqqcugzszulsugjg7Wd22CJ+GkgtM8oT8fz1UbUFDRnd9IeZAqP",
-	"s/syrZF5//emOsrI+VeqP8og76tNzWuRSlpU1CWV44vUKBXePadeKfvYQnWndLueYo5GJNLGTEGTZdkc",
-	"f0T8O5Ymf6DvV4m+5TrQYoOVkbegDc2/+iKoeyiL1S3Q1JumL7gqrT0lMUHD8J5Q6Xgg7SthglTlO1Tv",
-	"z4A+RwRzol7DO6jqqgqS8ikhExI3/sD7rxHvdRHDuXhv1V9dCe9thMvh/aH+5hfA+zXsAVl1vLWYdov/",
-	"K4sl+h3iER7J480JIrDBtHQTnl0Ad47c7yt6X0h6WInWKtOo7CATgZn85Rnl/YN0fo2kU2/bfNppWqxK",
-	"PB0UylHPC/PZL0A+1w+8WuTi+C2LAiuL34jEZNekpw8Tr7xIaejfPVOmvy9IlF1ACLiC0S6kw6xEvanh",
-	"qTPjwVMNDajCSRklDfAlH5N4SAJZyWAXYf239rT08WQCwbyoo1zME8ZQfbPd1p/N6iAopXOWZaHhSWfo",
-	"aIYwN14bL7jMMyY+7+qdn9iuXXrxLEHYuQFrio/pIUZ9gnpGCdSDiIMJ5pwEHlTt1CUcLOYV2hgyLV5I",
-	"DrmOqWGGxRMkQwL6EfPvOMKI44g46dhMomOLNGQcVrkMPSc58jIasqe7ldGO/4+9t1luG8n2B18lQxE3",
-	"THaDFCXLrrIUE/OnbVWVu2xLLcnte2+zRkgBSRItMJOFTIhmexwxq4n/+m7+y1lMxEzMa8x9itneJ5nI",
-	"czITCRIQSUnUh4ubKosA8jvP9/mdKt1gq9JIA0lZGN20IgVwyWpIkW8GLYlZbrdqYQ3W59UtxfFaLMV+",
-	"QO6c0CNmIWShvJD4YlBTYxJluRxiPv3iss3rjEm0GY632eZl7dl6yZ6mKbsI93OmbGuyhr1ebLkurbR3",
-	"t4LSXa2msHrdFoMpuiraJIMvrodTxHe+NxEWSOUjlV5hvWtwE+eeLslx5k8GSqyl39cprUJH10MjuvRy",
-	"/1hWAiFuzuTDnMmKbPbyo1VOYxni0P9x3efwbTnrbEYItSld+zOZXFQR6pUpg+Qv3VoBf9M88BOp9gk3",
-	"n/rCZZFU5N6c003NC0sspTeTE/ed9+Nnk/3lCYi3z9Irr9fHPE1JzlWSeleTJAWGzQGk44o+mVt8V+Fo",
-	"0QIFWrL4bZGAoVdoIFrmxwfOF1w52OhBQFBukVaxmJaZlMPKJMTV7HsueLrGzOnSKPyTOhMGNTOGeupw",
-	"D4ZQS+kfxAbqbY1fBMilxEwywQfnujkUWs+pPMcrf4EKMEJ3nI8SKGAn1JBlZRJWtLU0N8ABvXUf+r9+",
-	"1gN6h+Pxf/8oVFe+9UbmP3yDo/yAg/SfHOGAvbW4Fqir64sjBS5XoqyFpciRFRmk8yrGiej3mxup5VFI",
-	"LdUgXLMPVzqrM6hb5Z/XLb3cwtz75JJobsZwFqbeuGYXrvJisiD6BJL2WGyifpFOmK83NOCR0ACzHzVE",
-	"wD5diQr4B8QnA66r9dKBa2HfChtPCattHqSNXIuG5mGx+dBpPg6bj7c2D5/mL62PkWbVxVozx212ZGuW",
-	"tW+VLRBbc7YyFAdEWpHOFXbffnj3MSRZzg1GWUqVPoykgbA/Y5aNEgnJzcJCAcHuNjHrC/5NMpEySS5Y",
-	"KvhA65SCsx7HR4xGw3Zp1aDLrWDr9Un349vzo88fD0+2gq0P3Y/dn+Ffp2fdn34qr1j51bl7ccqkXD3a",
-	"dX2AAFU5FVnOICAPfDrMrCjmhShxyThCIo1ozGz+OOx3yb1VkpRdYvZMKHpF0TgoN4kjIwaLwXRqvgxI",
-	"zqEQGObCAxQK+qDK7k5bAq6zey/B7S/iZah4Mp7dwOftTntn53n7h2VU05RK9UlWl9wDVGIqFUnFIOGI",
-	"TYvLZ7bO7GTVKt0wBSCXLOsO2Eza1dYH8c8kTen2i3Zn8aSqKLNvj/emXA5GLzqHZS3OcxWhNrdu7Rql",
-	"vd3fFsC6YGOVI8UcsTl4r5ki00CwZvJVD1s7P+7ttl6//7WcKvpybzZTdCafkbb+2Wm9ap+3fvvzqmmN",
-	"O62XeyQa0oxGimVyn3Rb/x4Q2vpnQDqtVwFpB+Rcn8UWzE2rZ934H7lUI8ZvIjjHLEUxaFYG5IK3/sky",
-	"YUHbRN9hys0UBlwZoqvl/8qF8qSazm/fqkTlJ52KuWw2G25F5REub/MN0ssvEx7bsmpj5Vx3gAyFJ0Dv",
-	"4+rgTqWlW269vv1WyiDaOj5qAc3sdPZ257PRceBVpNmapol+hSAAX8KZwWmXgSvsKJMBhzCTEKYaErhq",
-	"Q3rF9j2g94ZX0jPhg6YFTkQ7uHmK6YRgPW+SC729xoKecID5QxHJBrKY7hJJ0HJ3xQ4I5SSkbidD0jDJ",
-	"+RBZg9algKRCyiZCrrFEDQE5fQrojglnlvuAMctMDsAT/Zga0ghhh/+++1sbh9Fsk6Mx493jd+R5u6MF",
-	"Wy4UUQkj1JS+fCaxNSUIJTK5SBM+sHZsmF34pQVttfRrIRQENgWCIULKrTfLrlhGGO+LLGJarCgbwe0R",
-	"LJYBJGjQtOaLAMKr8wS0GAheA9fU/palXFYuH+sf7Q4UXXm/fasUvf0LZwdS/Nb1R++/aufhLPYtB9Bg",
-	"X/o1QYiK1eItqoj9bI3566HQlrU5QE+FjbuU77fEd/btWcp3iRbLegQ2+B7Nm3dUWeIQLyQAcxZ114kS",
-	"eTRkceByCtZTWOIey0TMGoZwPcojql9ykd9IeLCFTI9ALqgppWGBaGH5dUcs06Qj0xp8PxOjg+KJpt1p",
-	"wiSWV0r6mpBJlaQpSWSbdA2qKnUgtxcCULYszCpjJPyrCx68kZSyBHDsumUR4RbTtf1qZRGrcuSPQsox",
-	"07v+LN4K6nL2VN5UsrEb8eoOhJw3R58+nrWMbrh1S0DMmTv7pHjAAuKPlPUWIDfLIQkWMC9zYIKGXpH/",
-	"+u//QRxsdkBiBkGL7VkwmVv393lICyyQcpEAaYgfCppKGBR1RP82nwQAZjtlqiic0yYfIQx4DLmffRK6",
-	"BQrb90vAlkXaEbAYf4OAieUX9cj/qhoV8opmCeXqmSTYhQnKIA3zADkNAj5+f3A8i/FzKuB5ZlMlJmSU",
-	"R0N9+szLiO9VHCryZ2IvREj6NE0lHlXmPhjrkZfY8R1A/9i7eXeXME2uSrlNWNNcjBm313Eo0rhNfoHY",
-	"e9EvvwsWXBuMTzNmYvFR4rkmtN9E4oMeNUJ40pTFA1DHPNx+IwYh2r552YUmJZl+FdrxQrbaK9aSvKdY",
-	"5Od3lw64EAzIkCLvtNwcIKiIbr4ei6PgY+s3jl6rjNxDyA0O4GZ4IyavxD8adS4OGscZkwuX46OZYte8",
-	"vm4PciTihbTcLs4b/e6jSQdZjpHzJXiVnZ9lVk8TnAd20ky4OG5Bkft0E1AeuBwfDDVe/XKIWmi5XAIX",
-	"FtZh6MwaDX3JC0cjcpgA8T9iljKtcuuPVy7IUOmLeyKpTz8uddatnfl6/HHcS2e+uzdB+tYCjquw6pcG",
-	"ypLBUPmw5VZ0aBe9v7X+oetNKfPymZex9dgChktVUOsu2UxVN+q5Cqym1b7JpciWDRSuxVkrOUyW6hGM",
-	"KfOr+Ze3L/79zd5fd05f/OuPP/9179+e/+WHj7uvX/66XKNO9r3hJt+pAF8634XUXHvCA5NBK/pOZi9J",
-	"84VSbZJuy2gyXtkrKUiiyIhOCfsSMRYX18tUwRkmkITrzXj+Ti13pepBO7u2QLIP2nkAWPeFnww0FEUv",
-	"mUV4oBM6JY1+nvaTFBeFEs4GVPM8UrhUNP8ANSYgKqNc9ll2LnLVnIE1pVcsowMGXRNquhsJbFgK0/3Q",
-	"vCD6ZCBELIkUaYwOLJmPsD5WoQO1yYcy6Gi5Sx9+9C4BR+eq4pcUDePG8Onj7N5Wax4ult+H/StfJD/N",
-	"cpZMlSBIrYDgX+9FRRNKAsmi2gnu2ExoUfvaava4O7MRoAX7+J5iQMti3KMMBYXrfO6WvxJMrOadpYIQ",
-	"aw/O2XTMqh6uL0C01Nv9KNj+3j+Ujn1SUfPFpJSQhCNdTtSqZclc456cMc9XsfTgM0nEhBNHugLC2oP2",
-	"fI13jCUoKxgzEsuKoPswxjPDeW7gGepnYvT+PiJb/FSB58GWEqv2WuEZmh3816eNP3O9FXD1EuX368ua",
-	"3dMVN2PnVl7UmZMwM5YFEDWnBsl8VTNEFg0LZIwZvFGm0BWgfLR7LS1YUwOIvnM+LagRghEXN4PaeHCb",
-	"nl3Mddr0blJcztVGmanILv8bjUasXa4a44Zh65EsXPeVTS9LFUQOtlJG47NkxN7SaUUEj/4ViwnDXIwn",
-	"FML0aBqQXOY0TcsFCHZmaqo93/WJy/OXLzqr+skq6shEI0beuP2oDOb+Dkyh9nB4hd1K2xX4JOKGZlL/",
-	"NpXX+M2Hw6252OpO69V567evO8Hz3W+rB1c/39VqJMRUQzj1OTj5Wv5A1i9VWmL8MALl2dn7UxYJPhOj",
-	"9gq4rb0lP77cK3Hfl5URRWe0XD1wC+pkZ7Ny6EIR74wOZgPmXEsXTCrJ0hRTsZdaYD2sco3YzsxKgy79",
-	"e87Mc726MIwvS0XBzerKin4hFHVgU6dbDyrXPDBRpMEFvMGg5hXADTb3ISBZX7IA/pVRxQDkjoxZFjGu",
-	"6AAzhuJEjlM6hTiFIqQZCy4GmsNGQ61+T4ZUoZGmjFFYFEr9Qe+giUT9W/dsK9jKQB/f2u3MS50rVled",
-	"J4/Yw4qCfmYMBPMqCCxPwu3iBKWlaYS7nTAg4Q/t3Rdh88A43iGNCWp6ynw0m6IzO7Yykem0XgF9+dbo",
-	"9dr2r5ffmv/zyiWq/N2UeTTUW7zbISIjerBzF9j6n3D1K+8untDlaY090tdfh28BFLyvNi5ihBJnhWVR",
-	"VtUDUnNG81J5MHdUSya8fbL7ooNVWj+dvtWPd9svOvrfzWVqCt0ogPMTsKPXmuPdQJssBLOtw08nsK4J",
-	"9z/ZmUs1vIEoVyFwzBXPI+9VvOol+1ZxpnA93uRSidGNFGyvAOGv5iovWhPjYmVy8aLgsLrug2pBd74s",
-	"4pyA6y3U7otyBtfza7zf5dqBv+Kt99tapm7gUHBWmWXFJgQeIqxqnqZauo1SRm1UetH9n/f2NPH44dXe",
-	"S9Lp7Pw4W5h7dhTX1dzrtF79udEk7doEtQJtyDbTtuEVf8fXfvPfayWjscjg1Iyp7n9rkKhhfqH3YlvQ",
-	"cdLScuWA8W03qm/+5/IyGbcwRo+mLQgY08oqDvw6Ehsng0TTIzmmEcOIrT+TBmmSNmkB07zuzFv9+QZn",
-	"3kavwJNlDvx8tEtNqeVSuMtKYog+TObb2uM0dyjKpMqYaa67keYmvjGxmyB0ZEt/Zd42yS87S35mWZj+",
-	"ZneFbzChTEhF0zdLKPbmy+PiA2DQg2Sxicl8eoIvV0U972itCEPJ7JrNcfhFN8/0cl9X74YxTqvHDdVf",
-	"0Q9sdHEjppQB5IHBE5gTcDMDiHDdEFFC0C/Obid8/VvtmE387g0GPc6SiHWN8L279+pVASxrKcgytEap",
-	"LLnI1WLu2i3e/BZsXdBsme22p/G1ef2G1qoS9ZrljEC6gG7JOT7YJSMWDSkHWSiiaZSnVAlwOZS9H53V",
-	"YPUemtF9C7aSER0s3jVzvt7hy0teuJmgchyCrIl9cR5281pAMjZOaWRw4kekIRlGnulzh7CRNuwsy1Mm",
-	"m0sn1JlxYTD/Oz7OVVlXeV5VxMS7JYtaL15drV7sUnjOZvAFoLMyhowF1gl4d8KSwVD9nNHR0pGtn71P",
-	"riGax37kwE0EegG0Y+utiC7JXntdSo5N1HpbqfejPKOns4RsbLFJdnZnTalbtyUCYsw4HSfn+gXZ1mO9",
-	"R4LgEsMq01q9bPDjo5k7qjV2gHQZ0nj5y1hxcCrMBy8WpZitOzLSHNA5wFY2IfCo4sRoslU+M/Z0z2pz",
-	"T49tlGtR37WHpp7OFPkHNxHQSmlNL+ZFtJXSnhZlw64pF6pRFlQOCL2QjCuSMnqF148aXKXmEglQi/zf",
-	"Cyax6FxCP/d2LGdlZn8762Vn6xu5SQZwyY+401mGa93E23sbz2wVi4OHS/C4i3ya8MFSvtzrTV13yQ8P",
-	"dY/3yRCvdRbjgup3iEpGSwgOs8Hst3QVL3EDn+/e42ot9FvP25B3b2FD/iRvo6pbEMAl7m2cSL0U8VLZ",
-	"Y6vr+jXT+xsmDd9ar995Mnr9jXX0Xxi9mpJIKIX4eBvFfDXFvMiFXz4DfqMYL1SMP7OLoRCXhzyGDb7B",
-	"TWbcEB48tsxGQUOc9J8AbHUh8brppTo8OTaZG3LKo4pg3yd2qdxaLkHE/YW+/kjYPS4++BZs5Vm65Hef",
-	"srTmBMmVwye9SMXqLM5nEnEnD4jL3KScAEbuyima0WNJ0axkzrXOrpv5cu8CX/ZilRzoshf4vbhiKY0q",
-	"p7+MuFHpVYABuGhMDAWBxvzwPLe4i5J99HFdeyQb3ImFUWzls39MpdRacRjBC6EzHOuPyJgOmLkNAkOL",
-	"AYJX/9xeHft2uYA4zUBvXK0bs96qI2fKtvSRuEr4wOXJuWgaY0Qw2CBFPVT9DPISIbNvqXiYlQweN1Fk",
-	"HwD8bG+55Mg1JzEsLyABxFAF2LrBlfrP/0G8MxPORlLNaKcgK8/NfsV0xgWQKS5V0T/Ldh7eMbn26pwJ",
-	"RVcF7rr9AaxIAnZVzJQekSRjlhU/GrSndRRxzjne1/fVFnuwkkqMdEMZ7iJXhIty2uyUKdJIWV8RkSN2",
-	"F+zCDJjhoqs/fzncmVx4tBYcJS8O3J6P8sSrDomRrLpKsdF4ZSQM/GoZGeXFCjJKjl7LD+Ww4x+rMgfm",
-	"l5NlWRVn+zycwo5yOWEZieiIkYYeQEvkKiAZ60NMqovQiQTniPxLoMFme8m0+bHgkr0W8bT6CiD32CG/",
-	"Jq+td8ggFmh5E0dXvgP5WKqM0RHJuY+OVNt3XX2Os3JXv5ydHRPUFw1Lh3yh8hLNmMWr7HGLWZnMo4ix",
-	"eDmZc+ZI+wesdDDm5juz+PYc+N1fc/zfslSvy/Rm57/WCWieB0SkMZMKd39ph9/M1awQ5dahITCjf69L",
-	"imAm/7oakHaCc24lcQj4D/4yrsobXi4/njOTtD1jseYkdKpqCAbrcJzwQRlk37LwtkmluSMUqKXKX8m6",
-	"YjxjxmMA/cM8P3tQSaZ1GB6Q0F2L0EBwULL75UtAwj5N0uJXJ+RnTGVT0gDYjL2dDiyGfmiPC7HKj35g",
-	"kwxHjHKLsVGgjJuxle5msIX9zuTFe8+XSIWfuczHrp+ZB6deszOPfjKjWCVFbGnWVqlTFtetuBv+qfRK",
-	"etdV7nZkaAkKt3a1c5aiPkwe1Ywx8ea2oTVksa7DrFM2W15jllwow9h7XKAazAtSXiUBd+1LxKCRKCNH",
-	"sNiRCyTmsTkYBC88WBjCz4evfzk6+vX87bvT7uv3h+fdn84OTyBfCCUTTcOMRRLKXWpRBRJ4pODFEKqj",
-	"qCs43L2ZNteF/idZlLEao4ZMBhyKX8A7AQknQ8mi8xDi7y+oZC/39sk4YxALgWDuaMwxgp/oEziiWvYF",
-	"kNU+yYSiWAUD87fogCYzpZWwkw/9X//6Kvvx51//7ffsbPKPT8dvf3z3/vjf34nd9/Q9PZ3cVyruiibl",
-	"5XN3V8vX1cMonaHyTS2O4ty1u1m67gzVe2varMEROqu4xZQYCWwNd7kMSGTb/74AiWb5zqOEJDJbfO62",
-	"wBmuS9JX/WurSGOVh1Hfhprn64MnmunwviQh/yw8oCRUYmTzhACIFIG4oTIrR1A6iCn3lKEmakN/7239",
-	"qbf1G/oJkCboJoIiyJXGMYtJSpUHzFfiHH+v0J8SrjsS2fQccAPbqZiU8stnyr15yXONXu9P/+vfaeuf",
-	"57/9uddrm381V00O/hNBb1+xKi5FeHa0pejb64NvqxPbPUZUVSQyY5bMJno5M0aOj07PWLxPwqFSYxmS",
-	"xjilCcc/Q+ToBfYL0neapmIiSaKaAeECQWoTjtQD+bogqRDjCxpdBmScJVcQ2p0m/LKVioimej1GTFF9",
-	"uayVrCwAwGD2t7dZNvYj4Lb13OQ2g/uBLuaZkKa9HxemaH4uBx3Mn159Mp5JrIisZR+MUtCCzUB/VDbc",
-	"/9i5i5ItKIXlWaKmp/rCG82B0Yxl3VzPpMKcQKOISWlKfAJwyjbN1XAbqlgG5o+MDRKp74vI3C9Y27IR",
-	"qul4n1D1539MVBj0+C+nuy9eBmTnBRklPFdMkgvNlfs0T1WzTbozRUUTBM/Uoxhr/VyfrnaP9/iRVuux",
-	"LGz3+B25ZFPSCFk0PtcH77zdbocBDlefPbINb8rtr4Yaf9um46R1yaayGRAl0phQqG+hv+hxajq/mIL/",
-	"bJyxfvJlvxgEHFiBVeDEhOMwnkkSznejB9LjLq1FBrZIJDTsCuJK0qBcQG02nJOpwbYXoNJg6+YmiqQ0",
-	"usSHz5vtHj9MJZvAnWuEuPR/CgMSbtN4lHDzbxxV2DQlWfW3OySk4+T8kk3PuVDndmohltcFfgB6BRyO",
-	"ghTpK7P17RtULekLjHnlikbKS9w+jMToGC8OUYyOjFTp3bfiZrVjdjWnDW69ptEl4yicOcIKkr0hZWRE",
-	"OR0goKStMiz3cekkaSjGKVeyif4RrGggFe33A723to2IKpqKQWDhS7XiAPhGAblgw4TH5C+fz4heUsZV",
-	"Ylw+0CIqF3xQPqsSzuUbAQMuijgM9ekqmI07Cvs93iJ/OT36SPoJS2NA70BqGdERS99QyQKSxPjTp0/v",
-	"3soAolCloqMx/nry0xvy/PnzV5pqfDp709YtohkXTMmksfflC8zrxZcvTdh5Dt+82nvxg16Gi5SNSCOE",
-	"Mlk4v23z65//IQUPzQJSvXgXKetxQvR1ZiH5dPJOn8wRjYYJZ62M0RiKd4SRiFnogEVChyYaEhYNhYEX",
-	"1E/+tWXCpVr64ZDRmGUwAfMzuRCxZh8Z02IByfkl11cN1kqSxl6n0wzsOwDzukM+JK9JY2/nORZbNM9g",
-	"D6CAhlAwAX+2MEv9zYsm9N3FDbkQ8ZRYxio4IxOWpi19yFhsCxjCynBB4hybY2QEuaW4j1rtlHBEgI9K",
-	"3TMcMBByJKGm+NjzXcQZliRmTNNJPtXUYUBYKllRiDEc0RS7PzdDhjWMmaJJGurG8fRg3AN2nCajxEGq",
-	"UeVgXSZUkotMH1ic8xn7otxkpRKZ3sh9QsnHT++LyrGkEfZ6ueYxYZPgtaRpEpNPZz+1fiQNSlK9TjLP",
-	"MqGFWsJkRMdwYqwI1QT4FD7F1UVOiTzaLVuALWuSR9UwIL/ncGMyczzImGZ0xBTLAlga3TqsDgwFdvTc",
-	"2oInQyEZCeEeyBBR4hR4s/Rda4T6B00bQUD7+/Pf2vIy139Dl+3fQ1ybd8g67anTgiUx7FSSSZYoxbiW",
-	"sLSktU/CnXYnBCFzhz0P58pouu7xqKGrruAMZsiwOkOq2R6xsrNdo0YkeD/JRoEpJB8Q9kUxHjcJTaWA",
-	"4cFZENiKPvhpug9S4WisprYOOBi58bBIvS5UkvDrt9AjH7PrDQOiJDTiZ6iPB9wDInIlk5gBMBElil5o",
-	"sqB5QiZAAuOCt7qnb9690wNzp6npHe2KzTMLFlqqkHc6z6OPdMTgXwxHesQZYGRjJSYliE+69ADtbO3p",
-	"13KEf5F/OTs73t5p7+iBmwnrU6EHKjIzPUP/7ISK64C8Wg0px0lbWTvs9b50fgiROJo7a0eiW04TzgLT",
-	"nSFcL/fIr8lrWBLr1DXw4ODxTOlUSwUYzqPvz5DyOGUZ1Nk3dIgiaWZf1DZI1iEsbQNOQaj/+ZrGlrBq",
-	"RWjv+Y6e44vOC6BKXMD3JZK8r9cLSJGh2FrKknRiHMDwHgBx29c0XUnFYID2TiwhgUf9kOcjqZux/k5J",
-	"Gpb7IMMICM3jRBnlBXlMQDKRMtkEMPSBVhdMtS0gEBDjokdtjE4HBipLIilTImUIgmU2Ug3ZlMQwWqI5",
-	"CQzsdSYmEqoqxQzQzY0IJrJkkHDSeHN0ctrcR80QfpJ2MVBJ0SKffue8+/790efDt+dHJ+9+fvfxFCiy",
-	"ZArocCMSoxFtSaZvk2Lxgb4TzJd6YYYRTdNZEcHJL1qRGYoYAEl0294euLPUCLUML7Lkn/CtJmZvBFeM",
-	"q5ZxBobv+q0PVEVD+HfMRmOhGI+mrV/ZVIvms0eg6fYdNGrEC9Os3ozTbqe9PQCJH4soB7ksZlFKMwas",
-	"rxEentGB7tYCNeh/nzCVTVvdvmJZaUSqdcLG+tjH+ufPnz+3uoUQxqpGGpB2u407NQVmnyYQ7KZ1zC4o",
-	"MK03eIVbh1/GQrLWL7hqYZtoHUfrmgxWVsv6KcL8gwFRkt3O3gFQE7yaeu9A+PYEqEhkEsVobEgLTsh/",
-	"Kjm0PRkomlg9FyXvNIkYlz4O0od3Z3MStBgzLkWeRawtssG2+Uhu63e/BVsqUemsJN49fueZaPe3dtrP",
-	"2x3MEIAErK39reftTvs5IiQOQTU0SgTczRbcTfh5gHZ8d0wBj7irX32fSNXVbx9eGRhLx0JkbT2G4pXt",
-	"91pm2foWLHzRWI/0m2XV4UirZjhUjFZJJNgOIIRBvwAMfsth1+lnGLwGJrAlSuUu16f+qK5PYxgserw2",
-	"98YtJ/hWv2EpUENH9ce7nY7Vw2xhoBkJV/+2amdgagRFbzYlbkyxfD9OGLL593AIVS27oW6/pg4fDT7Z",
-	"WfzJJ04NSUOr1V7n+eKPfhLZRRLHDJxhL5YZmZbyMk7TQ4i/ga+W6OeUZVdJxD55MU6+hQWOu29b+ftv",
-	"eutkPhrRbAqAx/iiWUitMUxcxM2WTXH5+xbcQawAXhgCtva34Fbua3IM/Zq7qs/zEpf0E7y29uu5zrPq",
-	"ItKvPaWwHptDetNDiuqAXsRyRNgS5xNWfh+fzh7Q7a9Id7+ZVKCowvYYavEPtChR4FKgcQwEw8BUxAHL",
-	"sOg7a2AD8l30d4OMcmeuQ5G6x0PP+oTforMyJCCn8fgAZVfQ3U3yzDMJXRqlZXe32SaHCUiKplJaxq7E",
-	"pRZ1jEMBrIdmyMB9SNeMDr3RqZCQzi8xUsnGCYSvT7of354fff54eBIiH4GaOnudV0GPh/rdczHhLNMy",
-	"vG7NDlDrg9YjSjjDsSVKsrRPuPBiomxP+FWpYdge0Hu3giqyUeTkrkw3PiGTRXIAt8uGm94NJZjLFv5W",
-	"9jwZt8VaSVEVGbJ5WYFThx43Idrr7C3+4qNQP4mcmy5eLf7gjeD9NEHX3t7OEmM6ptNU0PhMiPc0GzD8",
-	"7sUyCyDz8VhkisUfWJxQFJiCrb3d3WU+HmdCawo27XApqvw5SxR7GNL8BkkPtZl/QKGEC4wAhJobkelx",
-	"0opFpC8J/Jmr4Ta6B1oJv0owxmFcmaCE5XpQycF3Y0IjgCckDafLwhO4Zs8kolUQS9SbVr+GdzQJBqrZ",
-	"47Z0svQSmiSDOYAGZ83DIvPMLs6DhA6PRmiMluc4trB5QGiPa60uMBQcTBe2gptmO/jxTgc/ThQ7HwiO",
-	"X3IzdtDiBkIrjG6yMuER6/HybO1IXpFGCJ+ea7Wah8195FDFqjGSMpqBSZAZOxOzLkw0xfEeN321yQlV",
-	"DK29LIb8FAMa/u64kpbDVr7DnVwPPfa7WIkiL0HkfEtAfL/UdGVSt8TAfhacPSBdXGJKZ0J8oHxqlk8+",
-	"DspYIoR/EWARRPkKzaHcu3Y+DdSEFEhgRhVrwZ0BTUoNDe1znu16IncEZIgCNEwVCSooGiWTTPABGVMp",
-	"JyKLyYCpwuq+19np8YImRRmL9cGmKThqOaEXIvdeRwAaaBZKvmdCKQh/S5NL1iY/0STNM3Qg9rgpEw/U",
-	"oBiPoQuGkOybePnw/dHP7z6ef+j+6/lP3XfvP50cnoakYWyT5EXTVEvhrMddrhFargxBgug4OxzMvqUK",
-	"u90vp0NgU4ky5estR+hxLKxp1ymwgramlIbMnbsuwqapVF+yHwJZ1A2w+AAWLWYpnfa4VDRDf5uZ5/uj",
-	"N78efTpDH2Us8ouUmTw6RqMh6ecZUNw+rmdA8jEUiOFkKPKsTY70U7cSxmELEQr9PqAPgk2cEqkyzZ4z",
-	"LZnrxym4mI2ykkMxzXTa42ZQ3Tdvjj59PKvbhJ1Op2lHBCYmzZpwX2FFaZoSN6IeV2Jg2QauGUHTejaF",
-	"QAGtjECagjSVcDTjMnuZMckUMlnkZMaT2+PQ3TN54I0jja0LZHcPlgdXoy+ygVCK6WvhhWka1ujEANjz",
-	"HneXw3DH596e24/D5qpc7j3c4fWwN2h7dU3j0fK1lbWEDa+6Ma96L8CfhvTGEWZ7B27CqkSu6nnVCdol",
-	"sJQMTVNQFAzTOoBbbsK70LPjB7MQqcSYTER2CZYQRQSPwKI9d9H0COaO/F5d8LaJY5JW4m7f+OQ+dgVN",
-	"77XJuwZTjpn73CbPbmeLpuniLUXGatfT2Jpwj2E3jVwB+phvlUqkzF3l3VHdhnbTdKk9PSyN4g+2q6Ut",
-	"uGZb3fWu3dSPjMXmlkJGfCELkYaVIgt1dHc3IIXciB+c2w80r8RdESiqVB+RYqsO8HRC+I6iU6m5NvY4",
-	"NxasCAWFpXrcJFCAtGwbt0wexArlF3t1omPOY6PQolhrRRQqezzEWM1CCg/3gewU8mXgp/0skBI1ke3x",
-	"GS8zCJ4OW7wkdq4qY6AB5rig3esQNsqdrCR11JBgX+B6ELPk0zEBPl2hYynTYUkquLEMMs5EP0GMqkqf",
-	"489MHZtXHsgEj3NcM0t6mJ0887fQEMFrOJER8a6RLoRyFlzDOJ7JsmS4b0quQTZmYSaNGY2R7nMxIYL7",
-	"lLrHI5pBMogWOY3uKbI2OcZWjK8NFcpy/L9hLJaJQRonMq9csh5vQDjzD50O+X//7732zl5718RrTYYi",
-	"rRI3i5qHPg9BU4zp+Rx6PocegJ2WIw0vGRtLMhScSeWCzkzgW8L3TXy/ZjyHP50cnv5yfnL46fTw/OeT",
-	"7pvDkk5PZBP9lkWuqh4YzvsfuVT4QI95Qqe4tgOmJNqVgXu6pTQL00CzEy6gn7nRBLOE1BILTYmiFxLS",
-	"hQAjIfEjFK05Y5RIsE5bXtlXWi4AkSOdQsIum9EYSnGWJpnKSpt9kfWgsF9xpgaM2yi3Bpi/KUTKoy9X",
-	"eUnBl2xKRpDRJThrWlerfyp6vLHX2fFkotJG2uBCvY6SuE3ui2xwE8vCiblC62H3pvXvx7qwsRXc2FZw",
-	"+CWyLr7yRcO4B84m5u8xTbKV2bZN2VrOmwd2S319ShEKQL30OEzkBacjFpMQ/vqIAfZ6qA6WRbfSxBhW",
-	"YazozoIOYE8myEJTkGgoJKZgFXrEPqHEhIVgHL+LIk+TSwiO7vFSokibAKC8SasRozHNWEwiKlkr4ZJx",
-	"majkiqWYWySVyEChmbBMvxK3iZW7jVn9R602/7BLLqZ6XRoXUTYda+UGljgg1uoO2Tg/tX7E9zAbZUSn",
-	"MC2TUGJo3E4n6HQ6PQ65IJEYjQR3gphcnTKZHV0XacLmH6dH72nEIXwXdAnpgu/uBnuTMuDDK1MiQwL8",
-	"qMUyIfogAM0pYlylU6zEDBEABwD6mjGuQjKi2WVJKLBXDElkDte5i3QMJTiqzL0LTw9PT98dfTwF98vx",
-	"4cn5p1NN3QofWKdJ0uTKNS01HUK7x5jaBBNPLunxlNG5IQvOKj0ViVSndgXWqCCZPuoiJgHs0p/j968u",
-	"laZ7jdJkX9n+av5l4hYRMqwyadoyIfMBsEFD9m2OCcaF2TTfdgU11+fp1BkXV4u4O7UjrYrBXdU2f1+O",
-	"qBWDzx67lQV30Gf3sy6YmlOHacy1BhV9hV/jK086gBvmsDiCG1djE8J9uxBuWMXaGG5z4uajA/HBfoq7",
-	"5M5mAXBwndnvtREH1nuC6riZqYSAmWfEN0CZJCjEfnI5cZoEm1w63a/+rK5/89o2vAPdf0cxvY/4KHfn",
-	"JMzrD67JjlmVSr42iE2685rkBHfAnkliQawtTJgVG0Uf6/Ej3IQ8IOxLgqn59ieQRBGfQrbJ50QNSzma",
-	"wDKMCQCKxkkTKAq+W3eMUetu7O3sostvkkhELy1fSIySt3dytRV514cxrTmCH6tmPUwI/2JS4gXxbwgF",
-	"6sJL+NSOMxYJjnBlBqn2odTvxy8vAkqFjWR1SfQYjVcg5S9J+yZ6JtVM24Ef1arcKDRcsmkp8SooeVG8",
-	"OHnpUD5IIzTvdFUYkBBfkl0VNtHGhxifYOWDVCg51IoSuC/2SThMtDKf+GH+DnNBBkD5WJrqgUlEbGoT",
-	"yF76JKFD/aVBOXMQKxBAQA3aFFjRLtm0XamHd8fJr3pVnrRYjZNYLFcb1Cz5veUkPXLzg5Ua7PLX5v3W",
-	"Xm86TvSH+4iBdUvxptLy3zXQB6q4r+Elm4Y2UihiCEBkoPrQnoa4vEqS01+6rd0XL5v7GIev2ACvWY9L",
-	"xmNbxbiMVrFPXsO6EcR6uWRTC/VCukCGJiK7lA54DcZhVzITuWKyxxs18GvNwCAMFsBroYe8FmJUvQEh",
-	"TDBzCg2Fk6EgIxqzHjfAadwlUBpEHp86+pgzA6Zw+S7Z9FkZ6A2shWAlNIlbNswKvB9SJWmKmataJIQ4",
-	"e1wATc4h2N7V7TRRfFQZY5KL1UYwlVQMPNAJ3QaVJkpLiQyCppTIkFy8A0/oR4RKLmDuSAEp1+MFphxg",
-	"HFlUOWKcr5Vwck3ARCstNwK0QLD9RcHtPIw7L0ptKADsC5A8/Vsgw+ZBj4flmxAWTAVBOvSUI4jcT21Y",
-	"fsqoZl/mCTi6AdMJU2Vpj3vBCV1uYuhc2B1peDOBiQ5Z6qF9lNCmYIYGNaSnL2E2LX0v/77zm150j0UG",
-	"CNc1SK4YDxwml0mJ6+cqzxggnxmApB732esBHHCRK33B7I6nyRWTJl/CGvWqQtnApI9HYWX3kYGpBEYG",
-	"UHqnUx7BH57iBs61fiYgGLCAd8ck7lcdElPgu15lITMxRBL+odXZbe0+LyEJGzSNU9dyGTbeW2nAnrU4",
-	"gqgUugpfEv/+DXjlkjF53mqt7g27m7BAA7CNO1ajtlyyqcGHwtALIOQNFLgcJW/OqDNvaDRkFi2ngjWk",
-	"EzqVJOSiBVsaHvjRNHhfqemrvTW7JP4KW2hn21IZydn9Oo+/8t2pUQ8XD1lzFn0ktRKoty1xv1VBBgEp",
-	"XkH1za0yldsnXpKxQ3SdJ/xTkcMJsqWQ3mDl4R3zJwo34Nef62Ir2CogkVfsTctBCZeK8kh/bYWIZTDY",
-	"C0XKEU2gp52dv7x98e9v9v66c/riX3/8+a97//b8Lz983H398teiOMr+3u5uAdVUij21YkQZd7UCOtXu",
-	"lNzOZ2NXl6Mjx/h9jaZQyZNjwXBNka0azxYXJXY7Q1R8sK5FtpLSuzCuRx9O6xziFonYVN71hN+bCPbX",
-	"qu7bXy+12HatJ9IwAR9ZsBSheTE1OQz2+Bfhllqw3y8yA1w1UQuLZvDStXgkrWQNdF/w2CoHeHQizVCe",
-	"SXKhCV6zTcAtBhGfzpoAJwdsHdLBCTZ2O3tNLYR5qMjPpJ2OwUaGsB89PpCC3ckEQ2udS9WTcpbxirr1",
-	"ewiP6ONQlh/eh1pcrXtVkBcbdKz2tPXtt8rbGuVSiVEZkms29afQ/g/AIsCgPnHC4eC2Sfh7SEZURUMm",
-	"CWCUmzuK6YPC6aAIoGswdiMqWbWN640b0X2A81XB3/1ewr4r1emeAdp/sbcAZ3+thjS7UicsEtkSjmq3",
-	"1xuL2oNY1CLvZFsaUfw2Tybcs7twE9YW7MZrmsj58FJicP6xwgZYpo2V3bvEgNFFQjvW8xJwTLtGkbcn",
-	"d105aaVOHkoDLt3O2tQf89aNfXbBlkWsXfS+e++7U1CfRHDtU1ES3JFcmUpd59Bzb21/tf9coBscYc6N",
-	"fdsZD7EEBihyF8yWRT3AKgiJGtrnDsuqIE1DKs/xabhPKBd8Okok6AxavWA0bpNfBAeYkHLUTZmEvYUu",
-	"PRJ2m1CFZSR8twSQxQbz3eD03dy3/9gvIp6vO7iIQW3gW4n/3ot0uoj/beLgvq84uBuf3VuKussof5b9",
-	"XBc/d2QBD01lFXB5GRvQAQnHQ8HZPpTSDUmUMpoBQv58iJwDTrw+GI50C1w2tCc5ol8CFh7SSs7mC91t",
-	"coQc0Mbu+YBvBkULyhBMWMbIOKURQ1S6uoi8O+J06wrKu5GY/1BkbhOj94CMfyP210NtSDHC7B93VJ9J",
-	"Q/vuQQ/YNtL4PxG7975If61NBKp1Rq4e1b5BPnILgxT1gkVixCQJ3ejjP39N4m//zaT525qdYQDSDARd",
-	"hF2rd8SuQfMceIpPpg14Y8ZG4orFGD7j9WXCCSVT8yRfcjqWQ8Q5qKD0xI4C3ByAzDDr3hiJjJHGhUH4",
-	"NNyrwqDTteNZh0L0cGTaqYcbSn37aOrHTgPdnbxf68c2GiNu7nk5pJGxd0CUsiyRKUIhknFCJQZtmX8j",
-	"Gbje9YLU5GlHGcMcFvtEcAs2DpEHUA2fSbP6S141fPmeFcTK6zxXaawqNwFLBZa0N4ydNcEIGVNYhpc0",
-	"wsO/HX48Oz0/OTw7/Hj27uhjGJDnGHLol+ELejzhpM+YqQMcWIDsCO5TaAgCdgz33hQANQGaKqNcUlPW",
-	"s+9nbyWqxxVLUwlRqKD26l4wWo59oZEyWmwkRiPdZmzlBQif7ZJIcJmPmIHWHos0lQWQcliU0wdIFlOy",
-	"+ioRubSBeX/6EwbG6u1mWD8A5vGnPwVkKCb4jHITZpxJMxKL+2oQRaGALAbY6gXaL+rN0/EYlXSO6FS4",
-	"ihitHTELQOotEEzkgg3AzGxjS7T6zXhsQLShTGJEOZbi73Hsw9ZmpmQsJDBCQlN9aKcG/hvTTMZZEhm8",
-	"TDkUmUI8cBPgDdVqBz3uDwg8dPr8iDHjbfKTOwakL7BEH8CKZViWwvtSBhBzEooIArkh7wULVrjYs3Em",
-	"gP2JPoloLqE2PaxfLk2cMB0MMjagij2TJDTSYOjA1OtwIx5PlT0mGZS8k6SRsTHDCHevfqyeiUEfa2Jp",
-	"+3EKkYQYFbpUlTwo1buIL3mV8iCW4B1+9KIohw8FmSFCTk0h7qAvstGCOVos/kSSS334RJ9kzBRgrCny",
-	"53b0bJVqfzD8bunTb0sPbekhrVjwcJ1yxErFBlFHw2r3jsroYSQ8Zxsp42HCLpAB6K2A/DzQUCJNZfuZ",
-	"8AsQGa4+L3jgg1sHYVwjSmx/hf+X4QrmQFuWligOnBXZrgEAso2znBd4mJWgLj8zpNlb675RdRo4zHFz",
-	"Ue7togB0qNnxe7oINupuTNWwoP3mAlybkbGQD1ReMZdYU3u39CKk7IqlEONk8m6AlKcmZsaUjLmCSvNa",
-	"thuJKzZiXAUoKWFJdPul0vq2+7Qxp7k32yR0+wVGvFDwX3R///Xf/wNKnGRXLA6rlfRTJaLL93q0Dxch",
-	"aSa6el3iqsbsQt1JlWPYRmnz3cqLfMFSMUE0CxJmDDYOqk+HdQIJfHHivVkaoRnRhRApo3zNckix7YuF",
-	"EVyEDRW9v1LJkNeX2ktpCWlBeeZp6Uy6313LFa75bRr/I5dqZC0Wd56KnUKMt3UbCE0id9rtnaADqKec",
-	"yQP8n8kJLSorIMWlGSN6ITUFRT0bUFKjIYsu26RLuFYIkiuI9FLUwZQqesks1QzNzQ4d5SSNvd3doMfD",
-	"hMu830+ihHF1DtmXYUBSg3IDii0q33qEzQBK0Vq9/QoTNwyAohmuTRPpcdEnO53/ZWcXuyLh7znlKlHT",
-	"cwCRnOslj4bYiZ5TmLGIJWOFecoZU3nGQ5iS7HHXO0zYpJR7SbU4mISDJg7vhM02+VTUl/QkP/nMQfmg",
-	"xm9pLXqWIEnlABOBaASdOq5lC0HaH87tK9UVeDF6EO5B1x241V1BMRuNhWI8mkLa6JoCB2aGedeAsdA8",
-	"+lXjTZzepp7unaUaRSy5YgFBiq6vOpIOTCuv5ztJcau29rcEUG6abl3Dkq7zZRWcBavtrIOpnDIlkXBa",
-	"QmcpfYOSEPoNnQhuNeI46fdZxnjEDgiFD1FqN7lJPW4QKgyrarbJZy2nh+zLGAojHpkuEhvtBQUYoVHp",
-	"FQwyYBgABGDb6vHEWdv3MTYL9uTcRPsAcAJIpMAKQ+hgvjkobYSIxcDRetxjaR7GQwVX03xlISfWo0ii",
-	"IQA39DjEI8TApSJlZcbrSfsbU77j8VJ1GOGGoG8I+tMg6CKLCSXRNEqZufgNUwWgRXnckkxhNVVNmZr3",
-	"T+EtiV3k6zRuRIgfs3KyI9ko43pkDAyQo1GuAEqgsKTQ8Ricawv9lfteN0buTkywFGgX+UhaP6ObwTMj",
-	"T7fJ4oTWyICXYOHexIDHSWC+9uFrUFZCwr6YR7aqXT9JFfhmUwBWzkgkRhcJN6FXJiM9wMgtvSTkYooS",
-	"eMy+GBAg0OMjIQ1EE2hLYqaE9ChJUxDkRb+Y5DUWow9uK//gRqOq1i4THi/tArMr+WsCgJw1TWbMCCNL",
-	"twvbdOI+u6ZlfXDuzmSmj5g7Qa4YKLqWG/oOQRhAQPp52k9SfAvLsaaMSiabddYzaOJuNsi/kdXtxVSx",
-	"lkpGbOVG8Sav3urarX32oC02+HkEYGPzu0cXY8riQSlU8FFY/IxpuyXzwYBJdW3pkvfV9nLyZ83zxCjh",
-	"A9Q8QN2sN6AHK7k/giI2yJrNiBKW5NiW/2oehRi/6GxwEIUjOAuKBBqI+yEX+mLKullc0OjSIlObHggg",
-	"FQV6dlgQZafpyu+ZyTyTJNVPtFyaJqZ0cc4TBfyZNEAvhOhulCqsN+j4yJj7KjmycSmcehv0UFz5hox0",
-	"ncRvbnUWE0DvqG9I4L2RQED/hJAK2DCPDo7zLBpSqc/KPCEsHq6bEoIG0Tcx1ndtpDriJRUFar/ZDs9F",
-	"7luoqCKhphTv3WULMdHD+yLhIbynhPdWm2AavKNoiCCpG5bW81BlDcJAJAypdB6MWN8QJMFlbwZZ4Mxo",
-	"HnheG+cRn7gAxr1Op32d2ejMzPFRW47sIDfGo43x6AkYj7RyMEcXLpiaMC0rTUTh6rt/s9EVTXMHSVMp",
-	"dh7XxNkELhLmP/8HoVcsowP2RkgVImRfIZSNxBXkruErIIwBLJFfisDJmULRVGJ9SlsKxWBtFuQMzOUY",
-	"Bo5SZoMLVaRva0Gj2SbvwZNNM3bDsB/MD6fyqA+uDCTNyYg1g5mazxkbp3Rq8RCV0zX2jVtk1siGmQB6",
-	"9iCu+pwHBHfwrGPHATZRrKW/iLMN6d+gkDI4rE21U94mXbNKFpWF4tdThkHyYWnvIHERPBwhpMxbYCmv",
-	"HmmYc+wKVjisjEx8Zw/Y39z5eiipWS9kDUrcbmf3ZWtnp7X74qzjgUHfxlDxCGX0ir2oieh0xOC7w6xZ",
-	"H195SHF+aJmJ4GRoLupEZBCr+cjE+6/OpPxt+2txSb6tNYn82Jmxl3i5EOUXgo2UDSqkEc6AizT3fV+H",
-	"9bggf8pEPhh6VkBy5owlWMzgSyIVaWCRCGP21LS8KGJjv21WYWABXEltxa4iMvGRIoQUA3wgjBBvheoq",
-	"2+qHG3CQTQGv9YapMuV5TktG0CVt2E6pWKQJJIrOGp7nzaDvvPceKEfQGyq6nSHNkqraHDUDjh8sLyeZ",
-	"9k/xw7WLZaa7xTZTb+obm+mDZKZ5O7B6lS0s8LQ+bGC/xpbgqLKQEIbMzsQl4yFpAMwN+WGXDLXEEFgI",
-	"YZBKqCRU64LD5r6RI5Vxv/Q4tsIgKo78QyTcZIsfH52eEazohBWaWvgmBoJPvAWzFQwQiQe05YhJzO22",
-	"yztmPIZIOM4g1g/ioj1ANJOVrfVVygmNMADHJEVDADqLyZBlrMcbEEk4EXkaY4E/yqe2DOKEQyWuJBp6",
-	"wD1DesVsk5KYAhXjlCqttDX3S8tAtIjHAa1DcFPdCioM7HVeBSQsIyrXBugVV3+tqMpFNw9bWcibbo1M",
-	"VRwWr8iQ0id3YY2hDaTyRnyaJ91w5BAqDUp6iCIRdxWCvaTktP21+GMBVHLXkTqPQEaUEy4ASIJlUMnO",
-	"1LyrrHAiMr9canWxkwNDJm3xPVZAUTbComevuN6+AS/DGCOsSGixlmuqn8yQsWXwkcuT1sTbn+0f3efy",
-	"dCqoJP7Wr3qd6sGOrztR65C8F/Ojjbh9j9BuNzxWa4eZeudR9zpTZ+HDq01dT+Nrg5krw4/ee67BB9G6",
-	"TbJhI9TCYtjEGm2gjbsnfZpK/cgtQS1oDHzxcInZdjGXSMsuprK5/w+gbqNbYwm/+JrCNus07TASMSIU",
-	"mEo7Bs+lgHkxmqDLxdUfOI2QdAunsyswbOpEILoZeHPBfQzKrvMT7JOYwfWhqlQGo0bDdNrOOvVL28kD",
-	"aZdoqi+pdRXWevN8U7RnU7TngZFr45jQGcJGGpRMaMaGIpcswMcZ/mPI0n7zTk397q05B2ydOF6iImt1",
-	"uC15izelR74vfNnybbhvLn+nMQH1BUiMpbmiBEl3BrQKQVzLIR0ig8L7xEslk57tpJAK5kWPhJ/nWjCv",
-	"gQ0BEBPChReoDHFo8804NJGVAw48CvIYww1uJME8EO3bhBxs6pE8ynok1DuiIivrKXcqwBh7T62B5QSr",
-	"bxjrNcb+ajKZJlLV4eh/MG0+aQD9T3IZ/HyzLBuLxoNYNMzqB0R4ZsD7DB647kptf83lwiqfZ55jSJI4",
-	"gThZrDyMwfi2Sj8CQCSZq3R/gLVt9CeIu+4i5U17+oZCJGSSGY+/VHQqHb4mRkmigYWmE/3okrExBAMw",
-	"juMIX590P749P/r88fAkdEIMleoc3P5VFY6RYCAJWNqFVSyBqfazcVs9ercVODap3Tp3+m7qD16jxvFJ",
-	"Lip3iE44aesgQJCEgVwx84P8m0ykDPFQ9KNRc01XCOVo7wqtS1THLh5IUNe7Uief46J70vnG+LcRlWtF",
-	"ZTwtzyTcz7sKRbltcaoQI2XDYBZPqeHQlBBtYRZRqeEglZoGTOmAhL+HFscPAxIhcpnneEsqq/M1KJ+S",
-	"iEoG7kUI+/uCu0QcNk9gi9tUy/H3VQerJu1rxVBjGK2LMl4VSGetCWz1SDsV3b68s25/r+lqp9PZ2YLq",
-	"K+8ZH+irtftiL9gaJdz+vXO/2XSbYmWPX9eaq1VmflhXobJad/EJSiiShB48QutXNoWUYhgGH2iK7MAZ",
-	"SOhlep9fsum5lXLC5j4EAaps2uMDVgKcAxILqDkTrGpt21CtE5OdvE8ggMNHm6BEgq3LfC+yHkcyDZXC",
-	"9IKC9pVhASyPmu8XgK+ufKmcgeIJ5WWuGYq+32HQ4yE00h0hICwyE5PhHR4g2OqZUDTV38j8AhLBzXv2",
-	"3xlDHkASrtiAmRJho4SLDHB+pF5UeBmztV8Fu7vPg+c/7Aad5y+DH1/sBT/88CL4sfNDAdAaUhjQubhi",
-	"WT8VkzCwa9Pjk4yOXR75LCK6y4jPtASYacEPUF0RP10OIe+csyKLvbG3u9vjbs7no0QClwybBw74GzMA",
-	"LxgJjcUdviKheX6eF5fDQy2H+HTot3lAcgMu7pp04OGwqYh7aJB60e6v1yIFAxwmGiqMf0NbnRZU8hRr",
-	"tg1ZGgPkk8WHHGRiIjFg28HfAkkNPZA6cGwAfq07Ps0q1Eh4D5mPf9J64OhgHLImi22rAFIBjIACIt4c",
-	"dBMUW+RSYmJ/ebzv4jDwZBV0jADKAIzKOE68D54ZpD28blyQkQDXiT6PmF5Q5OYmkvQzxmDlAIXPnOqa",
-	"9TIH7UKoYWDXSZ+4UoU5g/LiNYFHRw+qgMjyUZkdeJcr6gfno8fxhHktFSfTq3ofIGxXYn1UF2wqAH2L",
-	"KrSEwMxM4eNE9bgruGzKDcZhm3RLA7bfFoHPZp1tpHJ5j865UOfmWrRJaAVEB8LoB+WMLag+6LA97t4+",
-	"d+Kkl6TR46YkM9iLgQCy2GsDzAVaDgnIgI5TJiVk/Or3LNyOKeyqaKYkCU2Ed1ifAHJkMJhuA7FzYrXf",
-	"dbnIvKE+UIQPLlON3m3qaprF9vJG8NppanWLoJ8KDrro06pPNuFDG+ihh7Q7HKcUKq7a26KpN/BDe09q",
-	"hOQy3JC78XXy82LjxPZXAzFbXzbvnZJGfLKQk0lmRROsg6KJMSDbpiz2EBYCAxsUEFTD4UUTFVSJTmPJ",
-	"73qVxGsJ18aJ/xTyEWaxEtesRy42Qx0ZnOYad97sXduOKI9YulaQlWJI9Vowok8bl0XOi0sMAqsnGV+v",
-	"NxyUIORNTnDRmFR0SuQwGY+1mO/EsACE0H6SaSkUZe8xzVRC03R67r4OjdUAkvEuoFh0xPSDA0JJWHqN",
-	"hO5hWM6tCxMOedbn0NY5SOwQSRLWhk4hYq5UNNVS9kU+GvtVm8FbA1j7siiQXVTrzhiVuvF5MRMGeEMx",
-	"04ZeBY8F9NGbjSeJfntQAh4UJ+QRiJkbkfFphXZ9n9Im3lMnbi4lW9ZDWRqealjYtyUZHlL6B+Z4x3QK",
-	"9qAJlWBN4oSlkmGx8UY4xqee6SKD8jIAHWZhhAv+ZawLli9ZVrZPKJ+idUs3vgwT8q2YtpqVJzIDrGWa",
-	"igmLCdqZ5FJs62CWbR3M8awKDoXz+G5YlDedx8Sj7GnZ8KgNj9rwqILuEFpgDt0dr1rFDrJtarffNF2c",
-	"uHrwYKsuyHyArg7IMeVRmsd1sc9AQA6v7qfS1Np98jCRxY55XPWNY/7ezSjPJBkmEhIAnrBBxausdeN4",
-	"q8rL+JPX8JO+jMVEFl9GbzU3N/IhbmS/dOoe4a2s07B+Elnh3w48cP3Ctc7ikPRpmhIDlV04Eryy7M5H",
-	"D9ENVJFGwj2ngzE8Gu9iWCzXAlNlXdgIxLlASRlXS79cAdlAGrqGnsmibgv5IKBsJuXmk2eyZEx1Pv4i",
-	"TkJcsezcH7UXNGKcLY3Q6ENQ+xjWr4gy2Td+f0lS1gdQSDlMxlZJ9e2qIlvKrFqMtrFAVy2CD3wfu4sr",
-	"8HoAVZS5yBYAzjBm4KBmUFhl4Q6NsnVAHAU1/B6U3JkpPVBYgLemNdpvceK9+nX2Ps07CV0lDdIw+AKJ",
-	"9D9pbrTnjfa80Z639rdOh8kYUDU1vde8VfSdufeZcd8/gCqdsX7O4zuWyE9Mo09aGsdJLJbEzQpupPCH",
-	"kMIzd9KekATeNV4L0uCCGJcGMeRMQH5sRLWwhQjaBAOtXUirnXopPppUhEeXglAx6JVKwQNPgoUKr1cQ",
-	"wcljLboBenjxK8iCCR+0CZTNmVBJxjSJZ5i8izM3OGxY9crIt1BiDHwtKDmaSeHGsdhEnbsijhJHZWNr",
-	"9Uvn7EvEWCzPdddQ9TGVguivM92NdceYowA5nFMiWZbQNPkns7DkqI4AcsxyKsOZP0E73LMiuN5KQINM",
-	"TOpkWKQhj7UipD/GBxJIzQLVCKO46hsRchNX+v3IgSdI+qk53LcU+TKm8oyvLPPBR3cr8xn/Lbb8xAU/",
-	"PYllBD+Y7EbwexjBz560JyT4XZfUeH0Goy1B2myTQ5dAyOmISadE2tytwpiJxbdR6jswEt+sWbX41DOs",
-	"riAlVRhWjQGxGAck/oA1lNEsTVhmdw/Lz7powCZRQlzO2mDx3ZvaX0d0SqRK0pRcMNMti6+RIc24rpch",
-	"Mc7IrvtkKCQjoYn/6WL4T4gVYu3gG5XG1MA3xpYMrnakYdPk1LmRLW371ZtY2IxnbMAVPQEEWej+RGHe",
-	"wBOZHc05CPcHJfBQsPGiuIwfu2yuYnfq5WP9wdNI58KxPpicDAtVKyfrpwFxC75J39qI2X90MRuOB+b9",
-	"a6Ik+iUyJtefvmUTyWvl7G6aGpcKkyTnwCYtoIzmgoCG2y7BwlAAe2klXDIg+VeaZV8gfIfFsuKQ82zg",
-	"YE5//dQmv86K8PsgxFoYfXmZjDXxz9iYUb1kZuQBOOjIZJikDBkLZPr2OI1jFkP+799ollAA2bc10jVr",
-	"YVy9i0PDqaWy5qKIKpqKARbNk0Mx1v+ZSJKoAJJBGFfZlIxZ1uNuBFIQSs5acphkCixgE5ZeMXJl+iVQ",
-	"24yRRLERaWi2FJpHbzy4BABQOKF8wMIexzOSSIboXkZKwoRlOwnXvGRMWvgcl8htQMDipEiJd5MOZmZN",
-	"lYfs4JptOPlLD1wSKns8/PnwjNSfolIdaNtQ2AyMEOMaRDAhNOgZKBULXiBZCjcJOg28NTSxbkGBembx",
-	"paG6MmAMVmRkaxXp2B7yByqyoobeYYALkLgU/bpiKnazVqozfzfwRWa5fACjikk5CIqIZtkUhV59muig",
-	"bkqKDpYeAyZDBvNW6eVICykoC2mE/2Ku2LmhUXCppL6jstkm71SPA7yCFoJowguEBTXMGITka4qO6NpM",
-	"wcEVGYmTAWCSgItsSnCU+yT8z/9HS8n/+X8AKsr/93+GBCpPGouyZDSLhiTLOZSipERlySCjI5LwmH0J",
-	"zD0HmAt9X9gXRRoh1Q3SC/3ff/mXf4F2z8/ht9ZF2DS1MGVEbZSEBS8x6wG3FIhUYtAc+rlkSEcMKg0q",
-	"XD0ewo61fw9JRk2NTsoRJiYmMhWTdNomH4Wmn3odeEikJjJ64/eBxAEtGTHKPfiahPc4DixjgzylUN8u",
-	"M2CicUJTFinSOHzzodvafbnryBtkwOUh6ad0EGhyfDqhgwHLyKd3epl6fMC4vugsJlGaQKSO1p5JopoW",
-	"QB1OwieeRCJ2W4dKAPui9AESvMfDL61Rwlv4uAW72spyPTXlwEoAJKWvz5QQqTwwWwngOYz3RRaBQwDJ",
-	"TwFuBfyg5i6UAbE8/KudTud6/CvN5asGvLX/vOLCeMkCFAHscVXM5qeMQpB02AphfvpjjJuurbosYE7F",
-	"2GPWp3mqiVLLQprpFxjPR1pu8X8rvQDtBVst+P9vVbPUTbSuaAYmBN3WqcgUxk1vBfAHGgHtH9ig/edb",
-	"JqOt39aLFmYo5WIznCWWGzvcgyCGjQsBwMrT7qd5W5x9tMYyUxYai5jbI0s1TJ/JoJCxlSBhnNG+Aogd",
-	"zdDqy1MFhEaZkNLDh+KxJ9Eh5Ku8zC0+zgGwBS3qhhc0w+pX5i3zt30zMCakn8/efcSSzMgBHahVlgyG",
-	"Ck2Exn7nmgQzj+VKWD4jRHeBdLFYKO/ou1IMN4Qq1O1225Ml9w0X0/TdkxUlS/vIPkEoBMgYjBPFHBAk",
-	"goiN4RnvTLuFDbPOCGRu+loLbpk+Hsh6Y2dYY77xxNVNoa2NqeWpmVqwPJelQYbYGl1/Ra6wjDll+yJP",
-	"L2+RpVzLOo54CVdv34j8YFooUPDATJ4DsHaMwc5aVdG8g31JpJJt0uXEOmx7HOVCyrGZlNErJomWwRFC",
-	"3KAJZUyzkjQHTwM2jhQXjf/6LezeMjWixWutqmVai7H8DHhZ4MFDlvke1+yumDKoOUplyUWumAxJ+PUb",
-	"KEB6w0IS/v03zcMQhdIzozgcyoxZQ0jGximNwG3Ep8T4JoyRQWSEwuqoSRIxPWYck9YVNRv5B4sMAOZk",
-	"KFLzwNefjHeF6SMtQ5SwIX3hgmIfPd4IwYry9+e/teVlrkftgRfqI6UYb5PXIk6YJPlYH9EfyYfkNViw",
-	"wmREBwwQnB2bhtlOmOa6P2d0JLUAn6ZiUiheoLU0KDGfEMrBPuZuwZDKHi/yyssMP7BcPFG4y3DsXR3y",
-	"Zttj4bYSC+bCYxr8XqfT41YQcFO3nzT3ScyilGbGWTZCnowg6wXWm5hwlDVkQEY0ZhaM8rh79uaX0Hq8",
-	"LGvShxpOMG6HEZWoFSieSXNqjcnL/GwEGw+8MzTlKTwgxWcS9uG1A76myqCAnv76SYIDL8u556VLpxAL",
-	"R7m5mwZYNRMTBCI0O67fOf31U49bHQ30/zJwJiMxVfSCSmachPRCZIiGap1/mMzSp0maZ8xU6YlTEV02",
-	"YYMzprKkgP9EzRUzTGEmeM0jkaYJaIOUywnLJHnReU5C2PfzyLCl0G7BCVPZtIVA4gEZUpCz7KzMIamy",
-	"x73O08tPY00TPKvcOmSq+Y4eqLpAMZATJrWmXCFhQeTiELJOINwQqQdSJz+k0pjbN0UINkUI5lPfkfk6",
-	"zm+4yE7Q6XQKhfBiqglOrchzIeJpKwWz9/6Pz3/88WXnx1tKQp5L4LryQwYWxUloNpTXeH+0UgcRAngP",
-	"WGwzzkx55YMiqADjkYGEFagpDYeybMsm7hOaRUNApHX1lp2Y4h7GZeUVOJPv17HVnTHFCDgZRj/MdGcc",
-	"VAlwXc0WKqstzmufb6H9Qvu8TZnFZcof2YkWU9sQm5unJj12koGnq7h2N9OEgtoKw77VZL0m2AVmi01l",
-	"4e+rsvDNzuvaoyuPLau7RT1h7+W5msKkIQWJhdPV7AuzuqD53VQFs+c84VGGOe0YEuAdelO5x5Qx0peR",
-	"SSJgoGgqsW1o1TbGJOpyFB+oz6D/XUznNE3fE+nzZM8S3e7xQqE0yvps0Qnz3GfITk6olhCsVmo/rWbO",
-	"+9ZwQQlnk6L4g2+ZbrbJZ2Dh1NefnSwQoL5qetEKlUE4RiT5ItKBNKg1vTyTaCnQ2iMufTNACwtqlBeM",
-	"QBALhr2YWQUkY7gJiFmAf8mQNMKvva0Pva190tvScms+6m19C62ByIzTfPQBjC4cwz/x5bBUjsBXQQNU",
-	"RpxSblevbQxMIabIN1F7NVUT8fCA6YkL1/sQl3RUD25nVtDujN5q+7EraO0ZHqAGhG9LMvUPxISXXBHu",
-	"ujn/AdiJYj1nUPNhj72ENauKzz2wlySRhpeAugbsxByFuip6dyPErasA302cD/fNxTc1sjdp9t8FSB2S",
-	"EEy07xcc5Zk0MsE6PBJ+aF5RrLsI+6wT3t+5d9d//4u+ricEzyRG/YE5w4H5aIkosFCnSWbKBmxCLu5f",
-	"LnfIS1RZ5B5XQx4BW2Brliwf757drwC//HWynL82iPpsJgDUi17264WTxlwe45z1qRT526BknNKEe81l",
-	"hcOj6Qz5lBM2GqspRslWxsjaIOmnnRa5dEBWIaxtqMMDUIer4rQ9ZgW+BhnDaiSgttjL2cBg15jIMY1Y",
-	"gGoUwpGaP4AkBqUqaU4t7PFM5IoBQwsdaQmbRmEr8hVA1UcF6G+gKoYYeWs8831U1lDh7nGnvhiVKSCU",
-	"RGJ0YaiLVp5QU7dTMpq6icbS+pqpsYYNnKN66pR2sC+YlyEQDL26vr4NOZJGq3NhVia3sS+yHvcdtPZc",
-	"YMYDmMoVGQmpyE6n4wey+cFb4K6wgykFyPX4bITc4gC5UnwcBB6bCLVyhFyPz0bItW0cwmxMn9sE0PbR",
-	"S194Y3FFe7wR2gySbfKBbJMTFkNsQ6HbliLlnsmDIkbQ79EWlzQabI97p9UFzBntHF0SVv3Vb7jSlEqI",
-	"+gJ3hlmsNRrO9PE4o+HMmm6i4TbRcE83Gs4Z1sRtPUCri8rbX82/lnMLu6E+iFt4FVdtQRrX7ar16PrG",
-	"VfvHcdVeuQN2p65an6U/jJHXTGzjqv2+lD5Ps6BPwG+7+OW/WcZ1nZO3KwlGqS6ZLY3pd+527xvna7WX",
-	"OPABrRNJhsCdjF/W4ChqPUgrADb4F6onmrQhrb8Ydx1nkxl10iX03EhTJDWKYo1P7G645bp8YjdRQe6b",
-	"XG58Yhuf2HfpEyuMQnfvE8uzaEglaxlQlRtiDHoGGLDK6e1KE5a9i0ODcFFtaj823R9h7/cBSnEXqBD+",
-	"qH1siMq23VKshF+xVteAP/4lMrbN6xafZOMneJDE7fIu+DQAn+hzU0EF3MO15XDrUR4fORg5zNAOTLgX",
-	"i6FoG1qc+5kYkZ1OZycgAzoGAKVGiO+FAaALcUK1uHjU0m+BIbk+QdzerGfywCuKUuS4O/HND3AKiEx4",
-	"xEqRBvSKZfqsRwJhgC7ZWNlwKMi7WgTdXXJN0vEYYhQFB28EYjUa031jr9NpQnaWDap3s/BSse1P5y7y",
-	"/oBQTnJ+yfVw7OOAeMV7iu7JXmevNnfbv/mPG+e6NNSHMn2XlqsuEKN0MQPM6twg+m0M639sKfatvgaa",
-	"zJauxzVsa1kMbY+jrSDZbmve05L5YMAkeGDXkZIOc0aEu+Mj4HuOumv2F+uujRHBkW7giX6dahPfTLyx",
-	"kgagzf3X//Z/FfFq2+Y9f05hMyhqxdlqcOa5j/Bra2B7MWRUKsSL1UywTU69zjGH2A/15gI/cLMbCPC3",
-	"+mI/BDyjqaZBsVnSMaYWcIs7bwQUXBO5AjytYja6RaCl+yZrGgw8ELyzFHuTP2Vi5M3jsbK7awd9bYXt",
-	"nfvVCOaZncQNmrO4bOo4bNjRo2RHs8fXEd8KovtwrOrr2L+Oxi1caZZ5p0wpMlf8L8lIxiIGqoWh9wmT",
-	"gQGuDeZxz73aOPNk9WemZlWG+7FKLEd/NobepxDquKwAuCa7xRI+r/J1W5ixSK2RQ0t56HNw6XSmKQP1",
-	"z4U6N6/6OYJQHFeGgSckBUWmX2HLaJOQfRmzSLH4LVXlHEcuFJOltEjIJ6ut9FrreLqlTeB+UrJubAzo",
-	"PKwxYOOR2nikvhuPFEVx//YU/VbC0DYWoLmF/n5DjlBdnl1LkJYdiIyEJvouLAopOnlsylRz3xWiYTE5",
-	"PnomPSkN8eZImPBIjBI+CNvkyGnJpUIyM2zGryjTgExdrBZTdH18BGm6qZBgCIdYvuYqvOINLPod8Yob",
-	"1vl+PITd1dHeFDt80izi+6TWcFUfkem1goRrQvRIKLhfW8tQy//63//D0EpTlgzirIUq6KlBBr0VqV6J",
-	"/OrRbKjvhvpuqO8jp74/J1eAN2gASzMmbcDvvFT2eAk0DHGs5COh0ceuXqZeU+fHghwYmmV6MfcJJaEZ",
-	"dkhG4grwnawTzHe9eUA4x0ekEc5M3maa2sKVzyQJc56oN0Kq8GDGbzYSgPbqR5AEpS/tXv/VjDkMPKbh",
-	"HHGgCKCJtlR70n7tqj2aP9FwVBiKsIT7aJwyxZoOl6caxKiyCKjIlVQUyp0UyztX2dMs7lxpz8CVQwPr",
-	"8tEVy07sy1A7i33RV9ikKkEVIAnppGYhbI3OQnnSs61YBnJ8JO31mamtWc9n66vIw7IXxVHr672uxKqr",
-	"wldgMe6PZd9bjU2Y12OIzrFLXCNAWHogITyLxywunODVsgVpmOQbk2usz0pzI3BsLIIbiyCWxQcajNg2",
-	"UPjNWbVuKNXUF+8s+YKg3xvLNTK/AEDnRyHVoDVVK5tm6fbLcayOEbs60J7kMCfXOKQhrALZQGbr9rcZ",
-	"1AsEXQtBeJErZ+UtkAjvVpU9hS3Y6LIbXXajyz5yKn+EJ7TS7YOxM1AQx0T93Z/+6uEG3ThlqToh6cRv",
-	"+YmkI3ljdslI66RyXn+Lk4f8rdpkDj1I5lBWPtP3ijNYK/v8ItLYD3UJCE1TrfYbr2lAcq6SFAJgtE7e",
-	"VSFphEqlp0B+ZRiQl512+8eXwV6nE9jcoB5/hQk2qO8jYpgNtX4XY4o4S0Hxy9iBsX84NEGBlhSawics",
-	"dvGBPW4XE0GhXPi2tNhV5ptEcCg2hTWO3U/OoARZQG5PexwlNqBRAQEf8EUmDHT4DJqnHKeJIkILdf08",
-	"gwT0YhRgDzLD50L1OOMiHwzb5D1EB3omL5D+HFKbVoJtK02Iy9ZnSM9cD6lNPgpFsCkULvd7HAxCCZd5",
-	"v59ECePqHJ4UZiGIQIfCzbC6pfJeevHbBIMxReayoFwFebmPBieLRZMXFyCEvCk8DjEZijQ29qSLVESX",
-	"UKOepswUwb9gfTRy6TWeMDZmGUSuZyxlFHzgqh7TyyNwjztHyhvoA9lg/KWqkXc98hOY67PJjtqEo/+x",
-	"7Sea/Rl1HdFOIpohRcQqfyJX9ax6WWm64OLLCtPbX72/FuCRhYaWhp5xdaB5o+YywGRxfhc0umyTE3gZ",
-	"fCUl2E9rkqepljSmBYEWmaP18FgKQsluZ+8A0Fi4zEdQWoFhFQnQSJQQl1D03gM18/qCaFwD6lhhl8AR",
-	"zhD/5fDH/AklBZP5w4OQPX4rJmxU+Ug+kyBcrC4qLwQWu/ZodR6IJ29Ck59ADkVWOjmPDCn+xGcZdWjx",
-	"13GZbfZFMR6v1So/O8g6vdTXN63ZnYsJ+TPxlU/SeAW1jpnBUxbxVDMs0PAYVDlKpMtrtd5tyq326PML",
-	"g9KJSwDAZZ1XAanjWwERPGKmcI/lM4HjlCJzvLGCwx1CH09Au5kb6LVpsJ0H02bspm1s9xvd5PvRTT6I",
-	"q3mRCCjM9P50EpVn/C7gyBB9TNZZ+7GbJ2Po18O9Jxu/7moZ8z6s4May/0CWfXt+7a004GDz8iA+uLU5",
-	"/7rbqsU6/Y9ywnqFFqRf2lr74a3n4PrpRu15EmqPOSr3dLyXUSPwhC9/Fe4jXdEb1XUgfTlPlCQTljFb",
-	"NIBxBfY5dFfBIj6ziBLOluclKOp3iRKYFGMKs+JMtRZiIyptOyagGcu8SKsFad0GrgWLQ/OxVYJwqVKj",
-	"BRWBR/hWOaa3JkPRUZc7UGwekDwFxVpslIuHVy6+7zxBdx+vJ7jLiviGFi8h35fI5NpTApekkoYkQY0o",
-	"pYAYZayf81gGJOkTyqcBOMozFumZxjbTB6bd9KmcTVqYIXKYhH0TCqe//H4IHKzDhrptqNt6qJs+XkDc",
-	"TLLdA9I2G7X+wNTtVFHFJDicvdQxU73CEKkGRO+wLzRS6RSMzftkr9Px4IvIZMgg+kgLkyhSDoSTDF2x",
-	"21LYFfhhIUpon4SC/0J5HJJBJiYSI7FsFNVM4LspkSs40+RUj8/L7PNimpD0YkARI3pzFONE9PukEcJW",
-	"nYt+P9wn3I5PNyIPzLypRLftJRsrBGe2SMsuAss4lPe0jEsSbsz4elwmRN6+eW4fhkuIu+5o3oAXmASM",
-	"u+QGd2/HLw3ygWCblmNGdis27Ghjyf/+srQeQsS3WQH1Rvwjr953VYA+6c5i5EtTrRXCehMepXnM7Ev/",
-	"kyYkYbWd/9SN5aEs/TODLZn8TemPCyFSRvmaDft2KRab9t2ib4z7D2Lcl96hfSylPkKs+uyqSpO5otKm",
-	"brStYFGqCl0Tbn1a5A+tL1TadvJAcdJujjVyiF2wTRnl713SeBoFkZfI6btJ4p6jadtfi1oB10YZd4si",
-	"A1zMpiBq5iq9qr+ksdvZAxOch/VBRyaE2EoTBv5Qv9wxGmZoH3ZVSCTANCYKCkVCHR8oBISI4Re5Ipqe",
-	"QREEziYYglxTtmclhEUsa+sRwzurmty5FzLmpLXGLMo6FPtPVPNWPtfK4Ou332m15z9A8eaiilWRB6Yv",
-	"HQRV1pygm1Oj+qDskvTxANfG5/7XFXzeBCw8gYCFW7DNtYcunBaFKBcB3NcUWz4gIRvRJC3h0KeMxmfJ",
-	"iL2l0zuBo78jBrguJPob6RH3T0k2yPN/NJypJ4MhvybVYsIuhkJcthiPxyLh6hZ2x1MWZUxJcCZhoFSa",
-	"SFPlat64+Bk7PnT9rt3GuE4Jf2Y2i82Ebr03ZsIHMROac1/sg3evzLOqgEn7aG2mwsMryAg23mU1HTOr",
-	"izfCP4UW6Uz/jrgTx0enZyyGMoJ5loYmajDhA3KqKI9pFvf4ZztoEtrrnsQOoZHpHp9JksQIOgpIF8LC",
-	"pGZMZdN9EmdiDE7c2KYc97hkjDeDok2VjJhUdDQOEdpDKTYa65Y/8eQL0U8x1tF9IJMBpyrPWNjj4dVO",
-	"0Ms7nefRBZXs5Z5egV8+dN+0Tn/p7r54iQAeva0kbrtu2hcinva24CsWaorE4gIyRAI1eibJxVQxCVPr",
-	"cdM2goeFk6Fk0XnYbJMzm43mrwnUVP758Ixsw59y+yv8/138LYSiyxLRMHpcf025nLDMaSAwgmTA9UaE",
-	"OBRXqlkNE4n5aIAjIjjJhEIokbbZRVOCucfDoVJjGZKGQYrFmWUAUQfhoUS/0AwcFksuWUYSjnXSIacj",
-	"wZBTLhTRQqc+KrTHUyHGFzS6DMg4S66oYgFJE37ZSkVEAVBmxBSNqaKExnHGpAwww57FhA5owglV5oRE",
-	"gnOGiHg9/palCfyKliYDGjvOxCgBWPhcMgQ6oYNBxgZUAdqv0dXCemyRGfq6Vpv3TF8PZPqenXGN5Grp",
-	"l7HIAbAYHLeNSfw2hqSNJFpj4Z7lmyuyzZVE0e2v9p8LrN3vFNiykfIME6lENiUDYes7JuqAjBmidJvX",
-	"NI3W7FPztTGLq/TtOlPzPCm6M4tzDU6GXQXPZL8x3T490+3dXJ2gWjvrcgg1dPKtf2b2Onso4iBnsFwZ",
-	"pJHK4qVV3PZ+FKdFbO46Uy9EaJbv78aE88gtv7e8E2u3/h46BnQL66/3csnUCwoECRnXKxfvEwjFIhlr",
-	"4S+SUBInEDUXF/dZqwx9kQ2YwsPfp0maZ0zWmoz9Eqo1xuO7ZWnrsiHfRi7vPJxcvrEo3xWn34jl9QZi",
-	"KUbMFBSwR++ZNPTo3mT07UK6vjG+NHlbltAv2ViRnT0S06m81pJcfPddmJKtJWWxKblY9I0t+f5El9I9",
-	"87VKzOZOMmsAlY9aprndLd/+atVuk8KVTdeareUP3YaMj6kaFhHjxXi2ZqUCP3gc7aNb+1t5nug3TTC5",
-	"VFnCBxhLXm2f/2vOciYhfG0kMmflxlp1zgYBUXQyjyLGYsQX6wMXCzz7NB2xsj1en5wLEU/bpFu0JFWS",
-	"ps56AcrcK9II7fNz8ySE0DuANnGUM+cxy8iETqvSoFQ2nSE081re7rpoWp3QZGcVuAmDrXkDCPrIZZBT",
-	"xmP/+MOu3Z/UAe4T1kLrxr3Rn2uz4SvcQZxN6l1BbfKTyMjuHhmCCoeeFbeeiQRnknVvXQhDQ3STrh5b",
-	"xq4SkVvzP2moiSDh1U4QEudn0w/1bBSLycWUUCLHNGLNgEhhkjoh8SmDTEs5SVQ0RMeb9S6lwmAR26FV",
-	"kBbYjBktCUMDth6TWubcJXoRb+ky+SNajB66Vqyn6BCKm2j8rdIetnsiP4rJR0B1jGDiUWHRhzgBEo6h",
-	"9FlDH/YwpoqGJgNAeRdCEwEkMZqgoBgRkzS51Cs9RRuSKRKhRJVh6gAuk5V5gb7Zymm+gjJLLs6YXGxu",
-	"vndBRK9YIdZPA/K7Xt34D6lfPbxcMQbAAuFf+Zvf7iGjqRr+s9Y+0QXOLckuIBUnKbOli6EUL8DbZFC8",
-	"+Jezs2NPns9yzrEWYJLGflADRGDEgpn6uSKP8AN9Ey+oZJUemF/MKNfIMbGL2htQTJimUHvkhvp4eb9L",
-	"2/s+uWJcdzLOxAXzthT3aOs32DAxZpyOk7adXV1GwtGY8e7xu7+cHn287bIZbVBc/INFtaKE6Y/EIsoB",
-	"WcOLzZlQSQaMs8yVQ1rH+p1p6XFuGFQSswZ2OUdM0ZnFnNJRWnsF9OyGlMctCwkiRZ5FCHmS5WoYQEwV",
-	"uNv0PyoPsBnWv3U/vF9tN+zIvp/dMGtQsRsQSLcsKTKg6ZZsGBVDGvoYkBed54Wrp3JPTrC7B6Ep0Dcg",
-	"3eg9ISqj/X4StR/cyjcD/EDjZAFFgs/1sUIpryKXAA8dmoD0vyWqefZIbAVbeZZu7W9tgzRnepjb+wjr",
-	"vQdEMmBnxrIoLhkHMcrYu7TMADJk+XOQLiVpKMYpV7IZGJskwuxjWwm/SpQtMegaROm3osmuiy2wZdAi",
-	"qmgqBt7HthxZxeenWGTXll4L/Kq7Eov/Y43xFoBVpCwesEyTHFcmJzCiaVERARd5uLgoUNuHlLAA3PNj",
-	"PMK0uaJVXDRsGzPsUhoBZiegdDIyotEw4Yw0IsH7STYKSD9P+0lqgSibOGj8EYv94MEYJmPTrhpmUCgO",
-	"gJxg1t5oDcrI/FD9WOYol0qMWCb3SV+LdiZC82JKIO/I0Q4TlWnPArYdeBaE5IpGUwt6QhqUCz4dWcex",
-	"GZHrrGqPbZ5yMJeKOBkKyUjOHXiTB48KugKVxJZpxoUx6EJju2QRzbIpoYCdRSIhVYCRpObMPZP6pIB1",
-	"4opldMDMO4C5iiudSDIRmeZfesrwQAmSMRiif4qLvIrrFx7jgvfBGlzAg6HDF7siiqUpkGfLS53AaF5L",
-	"lGRpH6pMU9JnGMsN7s9IC5/IrdzQsMeqpUflTQulvjfCxJGXB6x70Mqa02dJwwaLExsr3gysEhgUkI14",
-	"/8YpnWpS6g3LyeDzAztOqeqLbERoPEp4IhXyJNLovv3w7iMg0/jHC96qaMbJijiGEp1GbDaRRUMGzQtD",
-	"4FJBY3JBU30TM5/GGWpevbkVkoSR+mtECdcscPb5Rt+ahnDeYzowAx4zMU5ZABqDsjUzPUbhtRyLSAK3",
-	"+NKCBfLUHGBPSLT300QCe5GaFuBKBls0jxOFXqUZDQnYP2yDbuNP+vHrk+7Ht+dHnz8enrh28dvA/IGq",
-	"VLBlOIl9aP+0j11hSvPc/W1fmKm0E8yVOAi2HLNwv/h41UEZTsn9aYCjgy06Ti7ZVO6PKKcD/YK5rubr",
-	"ssMtmFUWg4LS2TeKH+wrBrSwmPVMYmown4YVVNXl/y3Y+tD92P25YtVn1vkRrOujXsbTs+5PP626iEus",
-	"2bUrNDfFayfgRvvt2/8fAAD//w==",
+	"7L3bcuO4lij4KwjNmUhpb0opyXZm2o6OaaftzHKmb9uXyro4W4JISGKZAlQEaKWq2hEd8zAx5/VEx+l5",
+	"nIeJ6R84Medlnvr8yf6SCSwAJEBSEuVLVu09taO20yYBEFhYWFj39WvNZ5Mpo4QKXtv5tTYmOCAx/Hp4",
+	"hUfy34BwPw6nImS0tlO7GhMUE86S2CcvOLojMQ8Z9dCQxah/NGyeYOGP+6iOERcxoyN0h6MwwILFHrp4",
+	"t4+2O502+o9/f9N609potGpejftjMsHyQ+QLnkwjUtup3dQ2bmo1rybmU/knF3FIR7X7e692FJDJlAlC",
+	"RfOCTCM8J0Fxjn0RJ6SPZmNCkRiHHGHKZyRGIUdiTBAXLCYBGoYxF+aVYPAqJj8nhIsXHPXTL/nz5kcy",
+	"76M6ZWIc0hGKMUV4hEOanz9NJrWdH2vy67XPZbM/Zj5WcywD6/XFMWJDmIcfEyxIkEJ6EaBeDmJMA/6y",
+	"3dnewJ1Bt/na3wiar8nmsPkGbw+abb8TdMnGcBNv+S+nMQsSX1Rp/apdCv0LIuJ5c28oSFxcwqcxiwji",
+	"xGc04BKgMxwKNCBDFhMk4rkEHYAN1S1E6LRb3cWYsNH2apOQhhMJ2XY6pZAKMiIxzOm75oXatOZRsAhd",
+	"zaaGwY4CbxQSCrts99YYEwrECRUIK9RFjBIPYUTJDF0fHx0gJsYknoWctNB5zAYRmXDk4zieK+TCEyI7",
+	"JgSFFPX1t4+CvociNkJRSIkEDlu0o+3Oh4OtH/Y3/9K53Pruzfu/bH6/8eH1afftq48lO3Lv1aY4xhMi",
+	"9Jndm4YfyVwBIpTrn2Ixrnk1iiey4y2882pyVmEsj47EVXsiQxZPsKjt1JIkDEpx4K3EuEWgBnTcRZgC",
+	"kNSfAHd9zjjabG+ihEaEq7Po4yhSJxNTtHdwcnQqAVMy9YH+7OMmv5/EnMXlc+9T8kWoBn1zDqcxuQtZ",
+	"wtEUj0gLnU3xzwlBmAZI4MmUxE1yFwaEih2EkQ9dkRhjgWaYI8oECjlPSIAGc0WHOInvSAy0Ev6OQi5g",
+	"7Wiz3U4X/nNC4nm2cjWugy4T/OWY0JEY13a2Ol04IubvTvmyuWATEi9EDD9r8DgAH9JgykIqyhBkD83I",
+	"YMzYLSK6lQHzIrQBdFmAECT70uOmbBH6j2RenPYJviVyi2JJ/BDHQ4LqQYyHohkSMWyOhZjiadgMrfvi",
+	"lsyb6iZttl83diRuS5L3Znuzg9SXb2i9f1P767/83ze1fgOxGGE0wJJOsltCPdRptbpbW+gu5OEgImjv",
+	"cv/oCPljHGNfHnUPcZ9NSWCuLX2KAC/H5IayKYnhooFHt2Qq9P18cHhyfnZ1eLr/fe/j4fe9q6vjPqp3",
+	"N9FYomhAhjiJRKOF9vRiZ6EYZ1TtlsxvqP6GeqKpG6pPiBizwENyizw0YMG8gUZEqDPuXLRwA3gw8g3t",
+	"l1znOwhubw+mHicUDpK8d3fR1pcvKR2RwJInTC6uha6sOeqxMQrC4ZDEkpSbeaqj1u2iet/art4tmfdi",
+	"knAS9Bu7aDYOI2JN3HTmIoyiGyqn5MGJ3S4ZJqS9YRSOxqLfUNDrW3dmX1IQvTMcTXB8S4Ib2v9i484O",
+	"MrjcR/VphH24NilicUDiBorJMOEEsFHNSn6EJfK2uiXzHUlHbmjJ4vSQClK3ZP6C20ABGhYOQxKoSYeC",
+	"w1a+4Oj6+uiAo5De0IjJ/fMxJzvpaQBix6ckioCAh4G89Mwxlk1TnstCl9YNvaGfZM+UG0O3hEzhwA9Y",
+	"QgMSSBzkie/Le0LuWjTDc643e09BAUeovvnlS8OTO+aP0SxmgtxQjS2e7AaYz2g0Nzc7B9yEEQWaMC7c",
+	"M3Gy913v4vDd9eXhQe/t91eHl31U77xCH8O3aDC/oeaAmIOmCBUasyjgaEiAjxxjunjM88OL3tuLvdMD",
+	"Oa7XbrfdYaPwjpi18d2M0ZAsSchTdFdHA+fPqER9OC/qiN1Q8gX7IpojzBfhC5qxJApQXWFVYA6nJEe+",
+	"T6aSAw2HepewIGiM+Q31x5iOSIB4SH2iiYU8utY+yR7wdcNrq1PbuqGGlivqmFHzHLe9UC54Q9ob26/f",
+	"kOZmO9hqbm6QN82Bv73RfPVmexNvvR5ub3Q3QXSwrsju1uv8FTnFQpBYTuSf6je1H29uvnTbTfmzI39s",
+	"yF+33sofB/LX14eff+143a2t+5vaP//oNsveNf5T4Xrxal+a+lPNCeEcj+TLScIlX4ww+jlhEsaqNarr",
+	"C6FwH8hrstNcfiEAGlCmhpQDDLB/yyPMxyikPAxIyV13kd6apfxQQQJiQ6BE6eWiKBhaSMB2sqOv9vuG",
+	"Yo7IHYnnszGJCSIRJ6jOiSK3fXd2fZTytg0PDQBn81isDga+oZvtNlpM9jzEmaJV5tT4mCIqZ4ICdYXO",
+	"WHyLxCz0yVpYupjx+ANrnw5rh6BVWICmh1d4lDLsWh+huCIgVBJBJgRTxQI5oudGq9PqNHYRluQtIlLS",
+	"y+SUThfIrBokZUJaqP+nPprI6UimkM7NF9XNqgU/Dq0AHj6bTHCTE4nLEmrA8rMhkheumCOBR9xDBPtj",
+	"A1YHWB5isFYcRXPU//QSFCszgm9lR43AejJyHXSuNBTqXGEk8MCDOVARs0hOiDLazG2DvE5QQvXnBR41",
+	"UpEEUTyR4/XVQWil+p3WwhOiW6xQ7Nh43m7nMPvmT/9c//Sy8b9oFHew9k83tTr6k4f+tKxF409rY/Wf",
+	"lu+WBo61afLpEvY88cfy3lXrBRyeTFlcLhZRFMLLx0hDoRn+kbIQvQsFEPeFomJoN3nc147DSSiKADnH",
+	"I4J4+AtZJBFH0M/+lmahJDYBcimFUadtq486peojo5JbuN4oa/C41Z5JDn7hZ5h++7hvnCsV38KvTNP3",
+	"j/xOEvtjzMnyNU1zrR73zQvCSXy3fLNip81jvyeSeNmn9OvHfeWScL5sRTx9/8jvJNNpFC7ZLJ41eNyX",
+	"rvmSryT8Cb7wLY5DTBdj+V36/jHfuZed+ZRRTpRuNRFjeQH48maQD+S1SigQMCxhp+jEy5+4UvBnX/pP",
+	"MRnWdmr/08vM1vJSveUv5agX+jPqo3mlmcYASf/ZlNBdBKyzZLOkPAusFpeU0jLd7GN/TJr76tovuXGU",
+	"lNanrAnyWX9XD4PgOpRy5oAgXw4SKI7p1evNbfQf/77V6oCmfgnXq20gZujaZ8+6/tOn5bQLjww1XzBb",
+	"mFJfGZu+ubo6f9lptdU8+cPnCf0L81RPS7Di3qu9xYG2GixBg6myDfzZoEM6uuwRKDQFy1jIaG+Iw4hI",
+	"JAyIwGFU26mRCQ6jHZRx3coYAY8RDoKYcF7zaiSOmdzzH3+tDUMSBaan5LFKWPeyQe4/y1uWC0x9MCnh",
+	"RIxfxmQUcgGcXWrCWGWd4AKLhNd2NuW1K0IBoNSAQtliUbpYDduxEFO+8/IlgeMhL+e4FZA7A0H+Muvb",
+	"hPXW7r2Kp0sbaMoOlmUZQoOY4FutqJoSfwdNcCTJAwnQh8uzU1Tvpw96cj/7DclWq4+gu5BFamGShZSs",
+	"9C1lM4pgP1C9X9jmvpZ7pLhBqJRGpyTWzUOK+mpP+43coc4busrWrZu/dNrC4vcZHUah/ziMBcTpCXxL",
+	"qI2rexRh32cJFUYbFXKNZORLyAVXjNyToth2hmLp0qpjlG+6PAUm7aGEhj8nlvQHEAI9miWHmm/yTGVn",
+	"GdJBwZbb8Zy5ddmG201LjKLr4co7Fg/CICD0UcgyTEexUOVqrK4xrUGihATq3EnGgO/gYBJSeRwmIVx6",
+	"BcSR719C24ehzUaGNu+s+VXFm2xNT4I4NkehVFzy7sVRxGbKuAPKqZA/KSV4zyh51MaCBEh6IzlOfmsz",
+	"6RBsoDiKCQ7mcneDUiKg9MxNNeSDtrRjXTbv1ZSq7ias4OnuEnWWFckjAWxnyGHpKJl6KCZ37JYEkiqQ",
+	"L1PJljzpth7J9VEcHcIN+bj9VSP11GXrEvqEki9T4oM2RL5GzPeTOCbBrlbiWW40KAyU4SUmUxaLkI5Q",
+	"KPJoAAjyy0O2fsvmM8zyjY3dzL0qLphFPyGH4UJL3v1JTJSeEKxQXLK1YJ26SWGu5n1T21XMCKzlBU9d",
+	"R3IWWQvOY2wcKhJOnhSxTpl4xxIaPAqnKBO9IYxiodMpU4oyLeGUEgj9rpKLU/CwO2Ezw6JTJpCZZlXM",
+	"oUw0VZ+nQBoDE0NOgIuQnKJl55/gOVwUnBBUV0pgwaIA4SmOxdOyjed4HjEcXDF2jOPR4+6NqRqrJxjr",
+	"RTCac3tY7Li20TJY2ZggUPiBPaG9+Wbr9Ss0mAvyDFxlZ6MouMBkBGPITLkqXujlNgVjTdX3qa6aAnxS",
+	"hkqSCoBVvYNOwre2p1XGdCm6Y4zLT4wvMfj/hfJD75Sc9yiUsYYrEZKvwEULVJrIMUundqCNXWMjFOmz",
+	"zTziPKcT5QOQsJshoQ3O9eVmG3pN3fspcNDy86V4As5Rmd0Na18FFDE6IjEC7oCKHSQverkZ4GTwpEh3",
+	"SeK70CfXFN/hMMKD6HF0iqvheok1Xg7pAizwQLu3SEocE+yPZcOn5G4sYqRXiNwpVcUDvaCm3fupaFEK",
+	"CR9TdSfFdy4TSNlsByU0BRGq900nG8T9hgdklkdspj0kbdddEU70PcDtAeRjlgjZWXeZxaEgyvPHZ1EU",
+	"BpLtBLbJZ1Qjo2okB4JfekY07zd2Ub9k+/toGLOJnhEOQiqJqgQvaaFT7RUuxR05miB0VzsZYCmOux5g",
+	"xj/6dyLpXwrm3+4ryvlkKm1r0EVYo1UiICKC2SHYNQqRJAJBISJ3BJzKlKfVhN2RifyKbE/AQ8yF4ILA",
+	"gGXgKOsC871i7ATTuQYWfxQx0YqxnhjHTIj8/cUYmmA616Rdsvkh5bsIkAdc5SMsT3MZowNtH3TBdC3d",
+	"WTqD2Cy2OlmJsSBNOJJPdK+kk8FCkMlUcHPsQq5d9uGUp+7TGrZ/O8ftmsqtY3H4yyP5IjDX9LQaIX85",
+	"YeU2qZxwLFVDAYWmMRuG0cPULu1OhkTOsqrjT2J3eyLZSRk4/JiARyuO+A7CCJSJdCRxJ1PsDwiOQXAC",
+	"VS1GAyx5xxHFIokh4GMG4UsKinJJnvLmj0HNnwQhoVI6wymIs6GMpkfLrvJREHJ5kQQZzmaWgjLVENo7",
+	"P0K3ZO5po4L+Eym/OVAaYOrutNE77yIWe5LfBQrh6XVYIMkdhk+fPjVtTWS5mxXOWoAMIXeDIMFQwomx",
+	"vW210X/8++KorrcK4qDh+IebWkhhs3ow+5uap170rE//w81CfF4QHvbY4zmNmfzWo1lIszbNb/SmmPMZ",
+	"iwtH1fAj5r3cRNiv8vOajfIAqt+1D6y1UEP61zq5NqCe4uh+IlHUVCdTKcLD1CqH0SDhiuWKk+hpdVvX",
+	"lCfTKYsFCU5IEOIrAMAjNj7JBuxN5Ig9gOkyRUdqnc0xXM+g3tiyUSCdKIKJIj3R6jiQDtCEAZrQ86l1",
+	"HFKm6OdB039SJPgkZYBHqs+5ckVxFOc7v9bAIvibqdar6zUGL0N6R6hg8fwlDn5KuABm+3enlb/3aiwR",
+	"PptI8QwuzzIo55vkiS6jlPhwjen4qVSIlQJJxLiwgoAsUWVAJJx9NplIMS/YkURqgueKr1Aq2TG+I2hA",
+	"CDVyTQtdlIRS5RzJ4ZYH/YhtFQZnaBNACyxuWLwYfvs9PlPQRhm0q+6u3qem6Qmn8XnMLqjed8+eDk54",
+	"ZkOMUkv0cwipv60w6wVH+2cnJ0dXgGIQeazuvzRsXWn4ffmduoOtFiIHobw4jcMBYOgLjtiMqoAqYDBI",
+	"0IBAiEpYu4e22m0UY3BBhqgmjLbaG6iugq2mMZuEnHCl8KNFHYgOB9hqb5ouIywIeHKBWz2Ic1pwm7Io",
+	"9EM5WEywQBIMeAjMZUw4oUFjpzQesRCgYiLBVDyS2gYNQzZE2BxlmHIgxQSA07LDBxGAT3jZpPitPArB",
+	"+A0+18RyKMOBUtni6DxmUxKLUF4vQxxx4tkshzKaX0m2WKL9D2djTmfbw9vmx8lsFhz/tP3xu733V+x7",
+	"/vPGd1vn4fTnaHP8dot27t68H7fHxz90/9K+ff39pDP9tHH3XeY9+T7GPkHfsOkU2IyU6dypgX/8NDQB",
+	"22gYgl0KmG+vNrUmm5ucLQU8fp5rRT+bZdlTyK3QGs94jC8bLwPIchJ1SmbnpqlyJjXOiD860NEztAbO",
+	"ckewwU9EeSntaW+9Vfjh7oIfivlKD1Q18r5seu/VQDyNK/fSre+9miSLnYrdjkPleSH7dNfo04UNYFzg",
+	"aB/u+ko9z7MOsA8jnYKjQtcL1Ti/f2qtnoJvBrMlG7evdyLDwmNGA0bXx78c5AvS+tHlGdrovHrV7CAc",
+	"Tce42ZUEzML+t7kAHOeLXScY58e95g+ff+3erxtO00U+noYCRygisg1He80fUB1TVJwdklxbw1oZIIcD",
+	"qk4XvcWDAR4RdCliQkRJCFE1qB0bhMsGv6ahQJslIy4a49zBv2yg008d9Oq7w/xIiwe6SDHRpk0ECxKj",
+	"hdhRHAxyfqxJGAZZFg8798hqA2jNW+U479V09po94Q7fbXdfNTudZnfrqtPeacv/frCHC7AgTRFOyJIx",
+	"387L1VMJ16bwWzJH2BccDVkMtl8u2JRDeCdwKConkGwUk0wrx2IUEawNVwAb98xUYa+rQEZpr/ieKEuf",
+	"o2YGK3AmvYtoEkWg9gZW0J1at9193Wx3m92N1VCV4yjdlvKHL8xvHFJRDmCVM0BlRMgi3VAdUgXEZBh+",
+	"Ab5uyJLYxLFx4sdEvOBg2EOCRJEchSs3FXcRxJ/2ovCO9H5+/d1tGeDCtVH1dbvKhkSYi2tucLW4bPk+",
+	"5e5T/HL9NrUQOQlpIgiqJ9MAYgdNhgFGfQJKaPm6oTczHGq23nhGlhyTV1ftNzubnUdtaJH5uRQsJsOY",
+	"UTga/i3ic+qXgSbzwuXOCMC9KDlyR7LNNc+ElXH192evFgoy4SuvWCBc5+ln5Ef1LHAc47m6rEEzrrbn",
+	"ISDIM15yulkuIc15Adq7K7Ypjk3R7DPsoI8911I+AFZ7HFbg8XOctIHlGkAtA2WW3kiOsSbY4NPOGIvX",
+	"aO1oSQ4glTMjA7WK/+9/aVrQ7zeyENq+i21997AUUdFiXnDzl8+/dryN7v2O9fv6Ae/WZM2sct+Vaxci",
+	"DgeJIEt49F9X8xguuN7FhIBa3ETb4/QrqO6ziMUeRMp6qNVqNXZTmrPVbqFD7I/BP0cKax1JpbbaNuk2",
+	"sfezcSgI4lMpE2GBSAgiP6EBqp9NCd07P0IbEGal/DuwzmXFhkjj6Vx5AYFuQe6jftqEp30V2cDB88fk",
+	"DtLKQDpksQ+vdnLx5tky+41dFR6vgivMArttey0OTvxaA8DUdmqDCPvyNpEQkgy3hO8Ef7F3ZKudR2NA",
+	"BmcJRSxeBrWcgJrjTOXB2kuCUBzeGeVydUqAfcFiO8Vb8b4ydkKV7AI0YPU+9DsK+iYZDzBLoUj5JHMp",
+	"AXME6M5BpQQXU/4KXXnl6K8t4dNmY6bmpvRgznVqfFzrJh+cZtIkWnA2IYySzNdHL4STaJjm7pvG7I4E",
+	"8A3l+Vc3NhPPWERV0IFOrJRFLDhgoAxUg+Ch4syvjh1vDWXvVd4jSF6shI+VqbLRQh/JVKQsJwLAvODG",
+	"LKxyWE3jhJKghYD9swy9AB+vdLvWZk2HD9rGinhGEJGoDBqhAUuExLdpCPlX9K3Z91D6SN+RKrht7Tk9",
+	"h2CxPme5RapwluE0P8mNVrvV6Wy0XldZKrfjwteaXfAQyApt+Fweqmzo1pW29EnM3BtpQpZN8oT9EkYR",
+	"frnValf5dpIGjC+gF75koWNKAksSck+hTk1kQi8h9vBJJLgHcJfajppGuht66OXot3XEPCfMP5zWbNDa",
+	"aF/KdKXb8vzMZXZz/UYMpouCJUI0FmgMLoKSqPaNSrWnVP8mAHcnde8pOGBggfrnZ5dXyHW56LdQX1P3",
+	"3pDFIz0IeHlEc3AcytN/yxdaiY6MEpMQVGKwlJz1tr/gaESo8c+vK/ceyCtHMmk6HFF5ZUmqO4GUlPIq",
+	"NOapNEWAJrAtVIUK78AjwEHjyq1lXDg8Okbe8jmAw9aDxHwkAGcv9SR1TVd/Rsy/JcpNRYEMsiuq1ywR",
+	"6S89HEUZ8ptpWapwvW+BPhA9LVtDdPtkQOJeTCbyugejqLnHzYrdhyajnft04SezJbnbro6tDVjriRnN",
+	"SSaQg1BRf2dngFiXIfQJ56mRxT0Ll5KFlwLUnvaygxXvIO2GdZO02xu+NQI8IDn5isw/jAfv/fAs/HB0",
+	"/ctR5zQ84kf0YsvfP3p1NHnX/tidbgT7H7ZbZP5h6m+cyIbR991t4b/fng7oReSHH7ZbfjeiS9RhR6Wz",
+	"V3mkEyrCSLNPBTcwl/HfXpXuJ93LZRATDBlXG3WY5eWza9sSfRzHIYgt3OSozDNlS8FGP0Q/0A+R3x3F",
+	"mEbtI9p+GPQAEoYOmsOqdtfFQP1swdW7iuhfc50qyabX0NFzEDAHXXt+9k6XkfW3OPa1Oj2vLnh/dXTa",
+	"fOOpfztdVL8+32/uNcyDDVQ/3JP/gr1ZPdv0UBCO5O5IQuplKU39MfFv1TtlSY8wFw10R2KV+7RubgVF",
+	"qV2ZVCWEJVHQaKFrFe8vBw6plQm0vtneRv2BWo3Kk6A43WwvNtvtVxtvOhsbG9sbHVdfUf+x3dz+/Oub",
+	"+39Wv3S6Xmdz/QR9bzzU6XqosyEh0tk0sKhjAA8YWiCH97qmxOdQ6sPt6680Nu6bdg/j1ysZLYqa0j2K",
+	"o7kU+yJ0SEchJbysH4+SkjIJCkM8FJA4lOJoGj8CChksVIZ/HfSafRKnn2ySxZ/Ut+CTboUO4HJG7Fid",
+	"QypegZFseTq1AjesNawAJWvDsw+6ytVsaaV0QuLts3O56nT8NgwufPuCRS5Nv9g7PeidfTo9vKh5tZO9",
+	"07338Nvl1d67dy6pz14WdvhtEt0eCTK5gBibh53+EiEtloTQqDjkKtPiFdjEZnoIxkxVNMZCwihx0N+B",
+	"44CxiGD6sCP/qpLxJ6QB+eIMvaLchFfjt8nK8KfbpMTfQ35JdffUwTAQLcWCJLq9nnISC53Qjz/EPUjh",
+	"+o+/GseeA50P3SeanqFT1kJdsN+EPtmbsERK8p3t7W290NreYbPzZrPbfHv8sXbvpSMVKGN+jO1tYMbs",
+	"QTaan765snwIa5BDv3b/+f5xp3Uf4KjhZMCkFL1Hqn+nrRlD83f+ZJce1eX78qBDtCYZcs/r/YNnvY+p",
+	"TyJIwvgANIoJBlfntIhEGmktxiSM0SSkQavo/2W62ed26Qg5tXl7dVWL4kJhWON09YC1am3Aeeby5rM4",
+	"Jr5AYxZzggbAdM0RF3gKcVPU8vHaqWE0SfyxCXyWAuV0HGNOlP+kcuQtQqrwURtkK76fkjgrNMTJIf1q",
+	"tXucvYSHe7TlV+EOXIqWjA7DePJQvJzi+YRQcUE0TZNACHsbJ2L2dnZ8GxzNvkleh1+6b/CG+PkcF8Fe",
+	"7F/ikRErjxDdFqwBwNVLbto8nMbsLgzAOzgMctz+shmt6fhVivBA+5RG8QEg1NR8kUeA4wCw2upfgPCD",
+	"nF1QXUtUw0QkMWnsIjzgEPkZCiiQYFQCRtH1YGeYR/hKrOsx+lt4UmT330Z32e3n1VT2Ov1a8mD5s238",
+	"U61lfF6IjYbIPwAfdUZKorgW5buauUmmjqnKg1G7m5b4Bt5Ljnii4j1wgP9Rf6Hls0nm5bwXYHTM7kiE",
+	"/RKabM1klWSqVruXdrhPP25jUnEeKU6m+Tptur3pINVGNXnVXtLaDpLTMcu7Xf55cxN12+j19uYr1G53",
+	"3riDbraX1Cf4sd3c/nO9gVrNz39eV4GhFBaeMq6rcIE/ozpqoBZqgkqncPkYEAJMFqPmuyQahpGi+uvz",
+	"BqD1i2s7tQs2xxE6UZ+Egm6Ar/I3HUKzSjwZdGpe7ecEQzr52k5HYqyIsS8J4GkyGajPnHS6G5tbr16/",
+	"2X7/toRtMPOxd8yZ2ppUSq+kIndagKVx6c7oTndrOdtdXLOzFGf561+WeXftZTQrS3v/AMQwpGYUY5/k",
+	"DnnM1D0CgnrxgjR0YhmgD6HRvRlreWNrIbL1onMCQy0Gh8mJ/5BToiLwPn3TPNy7vMrI7SHmkn2KyZgl",
+	"vIzg+iK8I04qf6UNWKkcwFlgRAV/fhXhsDpywIDABA0Yalulz6lsW+CP5UArKdRazHAuKVNWw8/Y8hgl",
+	"Tk2JFxyZRlwFppk/+2gErBUovqk8LjsqDx4azHUm3zqmcyjpBZp2o+NJI7KgfoGHQlVlS8SYcgyhaS10",
+	"lk1DzBhYRMF6iOq2y1c2lTQ12S4aMDEuViOxVtpQ+RTh67qIGEac4ikfs7Sghmn/Qmcl9rQWlgYIbj34",
+	"zZhZx+F0Cq5BCmHyrmV6KPvgV+YxyBcVW2jLLHzMps3NN93OhnOZZIUaKqu7svukK+8TsxArcOjhHFWJ",
+	"0JrBoQp/pLT9dhVKF3vPlqCqxJPNVHmoDOqNdb07/EoawSDkABRFk6LobAi7sWyFB2kXCXV3Vek7pEsS",
+	"zaBGLmDrbnZ2YNtfyMPHvdTDEZAxGQgmcNRagD1lHjNpbVs2g4J8JpWWOiJQPmiAJNa9gLK1QgqtuyaD",
+	"9dTUm3HB6yDps7IVNgF8CEdBmcgxsccQ16GLDQZMWWrdNZT54cb5aiOFIGN1ZSGrodxeTnQ9wAzmQnlr",
+	"FCI3ViPtdiWkLTnpFW/CtKdW21bF+RNGybwE38H9JqWgPuOSjdfyPMACjrUyAaF6WzucgnzfaNkTOoF6",
+	"oot4W3Ql+UYSoM036+OjwF+ODUpWW+2V6VFc8BX+QsoON6qblbzgSOAvHuJ4LpdYypgWt3Axh5BTdK8j",
+	"XTsO6q6PdMrhPNZIYOn3NUsnIT4CBdKAcMFJFJG4RFnkzm4p/mYt773aIHMdWKpM180eaHR2dn1lZgK5",
+	"QQdWj3uvFk7waPXSTPkm1bgi26k7Ka7Tq6mCcVU/daZb3+f2d1XnrOkaRrEMOSrN7VI1vjcYtOqUjqDt",
+	"jISjsXgf49WXzSeraf5kKkud0XxZ611yNO1yVw84oE/E/QERTGgo9pn8fnerLemWVcascvScVRKqQh+/",
+	"015k3FjvsJncHQc4f5crD4dus9POK3Vrj+Y8ynbvIRxI5BSUe/qIRcnhuGrk2gHzb9FGq6DzK+NruFMH",
+	"bI3p+Z0K08sfIrummFNIb5VG5oL4JJyKR52i6go5f8M9QpvtErM0lOU4u5PIAXNzlBWlIrnK74EmLCYm",
+	"hYqck+TNE8EFppCb1nzWYQ71eEV1R4rU7qeAQbFd1VSGFAWCPkSa8GQy0Ykgq5wHvcqHHIHYllBWZorN",
+	"5Jl11XYXZJjQh9h5scPFZDSqdn158JQ63dR2rmoJkgAFWN7tQYkCLL14c9kcKJqElMVSQhPcyMh5ZtrB",
+	"HbWqtTy3HsYVLcDFTCEDDXRaHblVyJdSEPgixsRnsc76q9YOuQ+lAKFE5sYamCrHXoCoRdws+iUUdmdN",
+	"X4SMfy+1dOoUSnkg2NqmKmc/dzg0wlg7t+ygpDLqb8eXdNWJyFRfPo5F8/VrcIMVItIe3+DHXTge693l",
+	"xfV+VTLmLqeymHl1bPooQVNfLRIcaxNGidBf6fIsUD6L7qXk7rNRzejkjl8QjpVnrB8nfEzKXIjW3XNr",
+	"zU+jOlo41dUKpDU3zFRnfbjFZW//5LBWdpcRHFyFE3KA53LZm5ly2p8QtJ/CsYR1ryBWm3nvP0K2LrGW",
+	"w+3B/xH7E9J6Wqu5Cw7b13nTvTI3ujWrkvTGq62VrqElBvkciNe0yS+xIFWi+rpM7gNwKlWqFMIVlHbh",
+	"WxwlxPEtvQx/kbPSmThrJ7a36D6omrKXb5XK6fMSldLV4WHzRHud/maKor85pY/ZlhUqdrvtH3qfUr2P",
+	"DZMcdBeft09kMGbs9pAGkO30AefOZR0PL85dtzNiAl9BnaqZsVYWE5l6k/WgekYrYjM53SSO7Gys8dSm",
+	"qS/llLmdo7V45HIHISNwhRnm2eZixB+FhFsPMfTbq1+1v2ojsg73GgqV+l3HUTHeLY7cDViMBsGDErLh",
+	"tFO17D63ZEEmNJV1y0N8zGZUp2qhPtlB/TTJVh8M3psbaIA5ebWZxJGT0muji2JMAzZRZdYaLQSBkaFY",
+	"GU16S+blUaR2eq+L7mT77mpzcDx7Q3+Ydvj3/qvxh2Bj+B63k0O2FX788vrTz6exGxuXjvDjXvMH3Pyl",
+	"3dzuNT//urmxdjqfdKRlQChKWwrwCu5L9j5zwFk3NsDpWM3HR8WwOHlWcwGtLg7YuYy1swSEmoeCozHm",
+	"Y3fTHp+odUVEVLYOdxml4LUYy4Il9ujyDG12O68z26K8wnds/xf9BsJ2KfLD2E900e562jsKIVsb8QAg",
+	"UlT30DQmfsgS3pwQgSMPCcJ14pgA3dQoSz95U4OPchSRoUAsEcq+H8R4RvUbkzvqm4uPHro8PkYsRt8e",
+	"vgPlXEyGCSeBdmeBmUzwHI1iNpMTxloJpIPm7Oj8vUPJ5u+9O5U/j4/lzxN4crYnf15cyp/X8OTTe/nz",
+	"B9ny7d6J/PlWPn97cCV/vofn38CTo3fyJ4zz9hR+nr2VPy/k+G9BsHh7Be0/ncuf38PvP8jn+3vw80CO",
+	"sP8N/DyWbfZPv5c/z+D3i3358xp+/1bKLfs/fKx5tYMPsv3BR/gdWh7AmIfv5e+HF/Irh1dyJofXFzWv",
+	"9u6DfPvuo3z7/i38PJQzfP+NXPX7I3gCq3h/Kkd+f/UX+fN7+eSbj/DzVLb/5kpC5ptr2eboQI58dCxH",
+	"ODqF3/8iWx5dwO+Xcm4fYMwPZ/DzXK7r46Fs//E9/PxGtvx4Ikf7eP5J/ryAn59k+4/w9Y8/SJgf78nR",
+	"jmHmxx9lr+ML+fb4Us7qGFqeADxPDuSTk/dyT09g5icnsu/JqRznBGB1cnEtfwJkTr6Fn5+gzXcSbiff",
+	"wxPY/VMY8xR2/PToTP48ky1Pz2WbU4D52Yn8/XxPQvv8ULY8fy/bnH8jv3UOsz0/huffS+j9ZU8+uTiT",
+	"Ty4AQy6uZd+LTxIOl/D2EvDtch9+P5C9Lg/lmJfv4TmMfHks8eHyTELyEqBxeQnPAd8uv5WYc/k9PPlB",
+	"wuTqG/mVqw+y/dWJhMYVYOwVwOTqQu7O1RU8Afhf/SBbXu99I3++l2RKCcrX30voXcPbb+FMfQt7+i2M",
+	"9u31tzWv9glcGr/bkyv6bv8AfspVfHcGT87lz+8h+vIHWO8PJ3Lff/j03g3SVB+0eKWNvNxaSMG76J4b",
+	"seY6l9/G0ry8ioaabLz7lovXGhfZH87vvzvn90KMQuV8P5mrkB1OWdSdZUEfvo4jW8NzdS919XNcAFWK",
+	"BtsvFHI8KcuCzmSXenqGKjhrKrdfeaXqq1Q5r4YcRWxGYh9zEgBQyxzelsSArAuuPIAwZXQ+CX95TCpT",
+	"728va/PDiMET5Gir5u65kow8kFCsTnn2N5TBIcuW61AaAwvPOig5PH9YkgeXljx7tocc6fpt0j4YR+G1",
+	"KadxWEam6oyqq5LlXK1TBsVaGAg7KqkIGpOYNHYQRn152/dVqZa+NXYf1bFAEcFKItoB9/usZHiaydVY",
+	"boVxch0OlQ03FLqUDEeCKUpubNbGqRkiEKSkpX0i4GFj13KXMAnUMNrsdlHfrDUrIN/PeecbI/qmvPJN",
+	"KMrh8f7ZyWGZcxKupPTUzq5Z3Eh2XrOx13ZDXahT67T/ZwDjnCWxzrcOkHuk9QAv9l47sJ3eK52ZFF1d",
+	"E1sJY3BoLgAXcffZZIpjyPbKSTOknFAeivCOQF3LAHHBYsjtaO7sXcSTOGaJcpkxzFFMVGRILonOk7Ob",
+	"abLeYtDCEPvCM0WPjK+zFf6SKiCs2kNQGipQpxOSwKuElnaTmEURCaAIkWFk6B2J2JSkrA+eEOgoR5hD",
+	"9b5d1Jf/9FVBK1ULSW0ZgorZfTRkUcRmvIVOyQy6aCAGAQkMCdk7PwK9A5RO1fQkHFEWQ6F32UnOPGBE",
+	"ZTa8pWwm4S9PZxxOQoqFIpQTnLpEDNNgwVaaSGZVWKFWqCnQe7VwMmWxaOk0eotUY9DoHbTJdcxyFi7t",
+	"e2mapd1LdOqLFXOq6bFsecxmi8YwGvtK41yrxmYslfewBTu2kGJBm70gKHQz6RKXdrxQjXJdV0xadc1N",
+	"FghXy4f8I0u2DVwu902rXGeVJWJVZ9Mq13k5sqmuLp6pjqay8rKOh6qN21Fh+qq1vjOt3M5THIsQR9G8",
+	"V22Yc9O+MJ6xDa0AgDa45UBgOgckIqs7H6hW+c4r0EV3zuHLVPvg9ioijuOzW0Cg/GgR41WHgqaLxlkB",
+	"U2egHGTdkeBnxZHOVNsFI8XEJ+FdxaEudOMFY63aOXuo3P4pB7dVEFL+ejnQWGFU8szzZLJsgLTtvm5a",
+	"OsyqaWSjLJ7LCkpgDZKjB/YgMZGsdKVRLnTTbBiRxHT1UVDuT4UzYLovxX3d10F63XEVYhmvKxej0s5g",
+	"AV/dWzcz3cGk3JOXUBWWAbzvTnTj3E7OlEW3R7RNvmUqPq0yHev2B7p5mvPaVIY4Va4tpuQxo6SCh18Z",
+	"ub33KvVxDlrFPg5lXtWnwDNU67DWvErYi1VdFm/uqp5LuKj1uqaM3KpuRYpfrYfLu1Tqs+jmr9T5IX1y",
+	"hKVSH4cgruqxgPFf1W0REV+jn0tx1+i41voW3lmrOq6gSGs4xa7byabp1frYV0jFHuvhVQnrsJIYLuTH",
+	"1uq5HgFeyLmt1XO9LVjGDK/Xd41dLJWaq3WyxXQIt4Jf90ajmIx05N8aqtAru3ZzSVUaDB5M3HhQIDwU",
+	"OipDqV1aCD6v9CGUCRSQKLyTG4dCbXTagVI/sCXGfUb2H4ejMeEiHTkUUANcV9IGCxM2i4JpBDGbcjBl",
+	"qfoOlLRQfc8ky32RzTFUOeb7+u++B90x0oKZ1YNRgqaYq7LhEeZiF2GkBPcXXAfUWIuFOCKoMA7521uN",
+	"gvErfJq6Mw+qM+Pigak1U2be6C4zb7RXmjd0pRaYqRm+TEFaMqHyGpmhyiOT4iGmOTRsoT3tMAmaIEAU",
+	"ylAYmA1hM7qjdiZFmTCQ3Z1E4qroJmw+oIQJrUR1jK6vjw7uthpeivFa9adSAg2YGNveQ3qUVM1T4L6L",
+	"6iujrpDbnV7arsBTwnmnUkEqJhYkz1RZ53pLZFMs18suKh0EkIeknKgOQHnd8BzNKbmTZ9qkmyQk0OeL",
+	"o76efTMM+ohRrWLVFGGu9kpuZUoN0iMdBub8c0Louvk+qqWt/jq1fiqW+VmUMlXCE/mMipAmhKfkNuRo",
+	"iiW1vaZReEuUTQn83bhJ7gMacZpE0U42kD4nUI1V9veQrpEzlVhHBSI0kBuiNQexMiDAkJBlx7VJBXqf",
+	"b7mpDYHwCId0Fw7sZCrmqA8w6qMJwZSbLfVxMhoLlExVLV6l93aKfmwe/cS+nPx00j7e//DL0U+sc/pT",
+	"sN36uTPrko14U2zNXyWvwzdse9quPZHlsGoxJF1FUfZ/wY1VoN4vEUn7qpikMSJgYSgI5LUpIR6trBBO",
+	"0Sc9r0zMabAL6uWCqnqhOmCxXr1ca59XChc1zMv0sEUFb1G9ndcee2WGj3Id1QJ9UbkuaoG2bJm6o0Qn",
+	"U9Tx5NVFJdqngo5voXp0oV5xoRp0sVZziWZ4kZq3xPCTNyKV3TLWLIteWxLvm3c41lVBf8wOn3uMal7h",
+	"zXU6bP7NQXow0jeWLqb4uGQkR69ivyjTntjvS3UkixscwylKX9oSVfG5darcN0XdRaHJ4jf71sa7bw7T",
+	"w5E+L+gU7JdFzcGCtxfZYSx7XfLdElnffr1AondHcOT2slfp0ci92Tf4n39eBjlHnnaQs0RqXvi+DLlL",
+	"JOCF78sWUy7NLm5RWHVOMi2+eqepgLxEvwhCgwdEyecCtoA7VPeXZGVU3BiOFF/JmTHdD1gw30X9LEi8",
+	"n0YNaIZjO+fT8KsTUf6qJEDejTivGmdellT+XUii4DCOFX/nfgUKYJWz2/DqhWTvJEdF04WiuuKlftz4",
+	"3OK3SV9V7+3/nJB43orCSSgZjr7s1QqhSOGYYEnHj4bNEyz8cT6UaJGPYOpKW8oGhVyV9oJ0dDMWB1yX",
+	"b0y0w8UgJvgWkocCmF5wmJMgMe2jEdHSc/au4MLb9zTnqhI9jJIIx4h8kfwpL5R5ykqLQwFJ7aRqMtmu",
+	"4gzVJmQrLmMLM9K3bqGflWmln6JKb/f5q/RW8wB9aNJrk2AgLxwBD7K+h+6g0mRh8MtKobRnVlPT89tM",
+	"g7IgYYule4pDKepYYlvGykKJBgxCm1eSjSbVhLk5WjfWTkmzTnbwB9TpNVvlpVkYDe4XPu2CPgfOVfV5",
+	"F1g2SmodWiCGxDAk0Bl0LM/3XSON6bvE3pbUO14pnbSzF8jVNNN8WM5pjRKvd1v/Wl1L9+ze6XLR1Y9n",
+	"RjJWLuEIfH6ZD8j7tB7ZIlebs0QadGSQUmmxghhSjmHlHPDnZTWrM1dvCx6ehRN6H5ajOdDG9W4dk21m",
+	"TarZqYI5WWaap3OM1/O1Bl8FkmfW1rmo/xt4sJfXg/hbxAKT86XTbrdXVRR+EFp8Q3AkxmvCJsugYagJ",
+	"u3WpB7tdERVSYjBLKNQUHyRhFHig+bYSQZh7vI+mcUiVgrauVVPmHTDz8mqZsCCJ0sfoPdMZ3kjQ2E21",
+	"tIyi/ssxLP+XfgtdkShShrApibFgsfZZhukofWVIuZDCn5wqR0ESQ/A1uEfL35LpKMaBW0Wydtdpbbba",
+	"Jf7yK5JVKgiX7ZgSGNfcsa8RrOUMvt0uzUv0HHFdQTy/SFxb3MKMlUSKkvvl2Q2VxByzGYJWuuZEXdVa",
+	"jrlAnbbXbrfBKHtLpkI5vMumvOXzO5fDLF29arxIZFWfaGcz4LvW8KD0V/IcF5XTESpkuWAzJUPnS1EW",
+	"qfMQh1ESl0quc4SR0lYipbvUf7WqyGHDMCJv5/lssVtdmESB7hVBNwxpyMdVMGdrIeasnORz1Xa9DWlQ",
+	"bac+hqra76RCdijV40QniIrZjB/oeEB351QwWeYEwGLEbxVHzxkaYrcSgJNBzq5Wz2b8igkcLULfiLzg",
+	"ms5yDyIxKCT6UGoFZRKWOBwTDPFaE4SjCNXbuhZlo9IsquVu0uq2VOJMqC7y6WzvZukXUo9jq+WrZS0f",
+	"g5EVJMOMDQYs0qiRUr0UJPYRs3fLwoyMUmfLtIHjkMeUWmU0YVHgpHM6F19Zto9NicC5f/mtS1dAhgyp",
+	"0kpJojgLxZglAvUlCP5BG8b6nooYlA2U8oz4UrI0HWfjMIIgoRjTRl5gVd+zqvIrKqyp7t+VPKrZht+l",
+	"LLrEFOa+qiSBFrCtRM3+THKnRcSt5Zk6msZ8XGrs4+ssTn7hPOuXPbxU46dTOdH3SJrfrIajyLKaq7/0",
+	"UXLnpV5VnpL80h50yf4+N+Om80k5kTUVwSxKJgvkBvUOqIBylzBFhlQJlDjvGeGm01umui/RkUuCpC6A",
+	"sjI9bLb0cpQSmQnBVBel4i6VkUHSJEnEOgVV5RpCXwxWUQ2u5Vp555K0sPXnhCTKuK4EMqi9kBmuyg6p",
+	"/b4ywqgv/8V8zX54kX7Zfmqbz+znlu2s1AN0xV2jry5UxyiQ/H8i99iPEiUtlt0Xf1wMX/liyPCr7G54",
+	"GPY5OFJmo32+S6I8oqMETcFf6AVH+A6HILlof80hiSIkmCR5AxKxGbAuMVH6dlCY7CLBokDx31MSIz9m",
+	"nId0pL0KRzik2msNjCqSPWKcIDxgdwT8CV28Vw6imZvyEEfR39cpgIsTNuR3ehLK06lah6HUy6zKeShF",
+	"x3KHm690Jpz4hpJzYXsta+EF1Rk1fvYS4Y2Hnk5yoBuFokDSbdQOxR9I/VsitRFKlyL2Wk5xi/FqscvZ",
+	"8yP5tzhKHpKXFfOzYTmHKSGOML8lUGMTmGGaRJHtG/xAldhalp90YYtcEkxwAOgmSjSh5yTOAgjkVWVS",
+	"mnpQs1I7vytEqKoDTSelFCKPNUl5NbFk8ovni+rqjykekcaTTT6fWUdiiJfayfRMC3BfaUF7cOrgv4es",
+	"cGXF01fnhVMO0Xzh5N48YHIPUEhXMkA+pHx7ZeVr2s8oYKslcoM5WerMDJ6rnFqyLz67advNd/0bmLZz",
+	"u1JMAzWjJFaBgxMcEDSYm4xrYKtU/qAeBBUO5ihLe22HUpzsne69h8yxl1d7796517F6VIJThX23NWAE",
+	"cmXJixLK0Gnn/Tt2q9TO2m3Z1YulfQqfcgriF0BwrbJpzkIxNq6fxSrSn75pHu5BBl079W13WSLVveYP",
+	"OtN7x9vorp3rvdPc6FpZ3XfQXvMHD7Wb2x7qyfu6aa/s2RFZsYb6a78RLpvPnxYyXx5iLtAMx2TMEk7W",
+	"T2h3zEbhQ0pOLa6iP8WczyCdbM1ncUx8gcYs5gQNYMPniAs8VWRyQQripYw3NLq3P2ODY+kXLXKf9s4l",
+	"lXu1Xno+Q5HT4co2r5Cjo5jwn02IFMp+YiElgZ1L1xABpU81ZKMgmungq78rkeyaK+Ph708Yc0LhHEqc",
+	"C5KrIHblkSMfSPRsIlZJVpcS/YGOipiBNRqaqlDmFEXLMRFZ7esmmq3xB35+Vfw0oZhlGJqFaVbGURtV",
+	"iuFrz4ynq/RcadKEWBXz1ykSMp0Xpmjv4OToFOpzaIxMubzGIizOZ5v4A4G/JgKXKrkKgceVETiv03ID",
+	"M58PgSERcVkBHJOGuVKtYFTvbG9vK/+L68sDiamd7db2tvwjZwfd3n6zZoYNOUulBTYW+ZJgLEXOQaPs",
+	"pamkeTiiyufzNqTBC44CEgnM0RjfERO/EJFgRGJlwZVgGmBObqiqncMRpnOVT6Cxc0ObqB+rCtZ9T/4q",
+	"kpj2d1Cf0W8wDQ7k2H1VtYqgNrSAukjmTbsFQ+Dgp4SLiYqK70MelcIgf/3P/ydqozoJIZWBXEZj4XgQ",
+	"ezEkcY8lonw2PmrvWu3CxZPeXfQRKzhcds41crqDL++iRmoqzrf1F7JAhcLs/mHhWKg+JlGQGhLwHeGN",
+	"1g21hGC9YZBS3sAdTOuJmz/EhqL9Z0gLaUj0Et1cJQ4ZyD5aPP+Agk25pUqiSSe182vNWnVtp0YZbf5C",
+	"YpZOgKSv4PG9WcZDeg6dYL5cd0k2wjtS0j19BfQorVnv9p8ylXh7yecNDAt9F0zb/W62G1X7p1O6T/f8",
+	"IdO20eJR/SWWrQN3NcB9+QWiqeNFinXmyZ6N8mnMvkb9rJs+AubBlZ7kWSJKnh5Rp699MLKn5oCYJ1Yo",
+	"yed7r3ZKZueWhOyS8zdIMPS6qwoFSip9ffWu+QbVB348nwrwO4XELcMkltRxF0WMjrTfjap4pvRiIk6o",
+	"L2/PhvrbqtymPcAnjAvks8mEUWSEZN5C/VTo7ps0V5m+x0OcIZw2hzA6oUZ6beuF0CARVtmBdD31SRKJ",
+	"sCn/sFo3YEBiRwSrXEvpmtBgblfag5sW8tQjiichHSl7fkiinILscTqH164m7U0ZQZvgL7AcLpvLzdU6",
+	"JlO5ZpXeJq+TyrmM6fiaCjVy9mVTQxTjyr10ax2426nYzVjGZJ/uGn26oB5iXOBov4JzuO55nnUAAjaq",
+	"UNNRd71QjcvCijryIpRAy2BW4BHdgmBWNSKzzW+zGsh5uUeXR0Z1Tgjq64Y6WB/MmoIhPyLYWOwzrM2X",
+	"iC7gSKbPrf/Ybm5//vXN/T+rXzpdr7N531hV2syM2DLr+FE1+2y3a4ZpkM4UywNQG4VinAygyC3D07Ap",
+	"VzQi9GU6wXu7O78Np02TsaFpauHqNSxTMr/xUKfroc6GBFVnU1fwQnWM3l8dnTZs+H9yaxQXbcqqiLEk",
+	"pCPZaDX0O2/aq2PYcnFs7YU26MzRcjn44TtfC/r3Xk2VrDY6axdspwzNxqEgqiiIJPCaEycmkkiTYSMm",
+	"hMIr0GFX7jHVzJ1qxisV4FZd7TXNCFUKflsguE9LqVcu9H1FvogCWdFlnNRYZQJnfoCvAvuTxwDeDXV6",
+	"bHn6SlYde9udWC/lRWwCv4rWHkjRsK43ShSxGQn2IHp/AQ0BvhUG5I78r6y8CKukAPnsdT/WdB40yINA",
+	"fQKu6dUgID+gplRm1Xpe9wSY6gXBXF2yq5OTmFRCj6nDlw6SRmfhKKqQAF6XkvpclrxW5aLRTK9S4IAf",
+	"3SyMIp1aho/D6Q7qW970ffQ//g31TbRxmiaprzxhQGUCCSTqKuArLRemCksK/KXRUlyYTtb1KKA8g6eI",
+	"b5V9Xl7ETbeDPlbd0krbklY6Ld+ZtDoltg6UXW6yDqGpszGhuta0bp8m2wWBR5fGgyrP9jwX5S+FcwN6",
+	"Oz1c9u0BkXKUKq2W+pzBq3ROesNNZ47Il5ALkqe2D8yjsxIZDKI94QExdMzktQXMfmGjNFSxSqZQuw6k",
+	"vL6pNddXIA/sSmcLvtBUnmPZsPX0GL1AbEbBz4PR7HBVdyyzy6blqST5ItlLHF2QIZGonLPO8zGbNjff",
+	"dDsbzxNUO3iGbElwLyzySqRM5JZ4TPAd8BCg3WUsrhTkTNPkQEXHQDhBHhpJ+ZlrxKGSTHHJgID5sdNu",
+	"d3YRV3XyGZoSNo2I2vIwkFfmXJ35WzIvRMsuzyEC74vq8SmeK7WLtc0rF6lybj7ZdQNKeJs1UOPDCZLn",
+	"B8gK3DiZUgQySdtnydLsLaJgVhOLeAnGbuF+8lA4RJjOWw8hMJAgKaQjS3NRsTRv2nO96o+m2wkRYxYs",
+	"yo+GrmLs35IAbb5ZZxVPubFmTLmbcEVARUL5AVTvu4vXW8kfklLMkNanIe6avirn2ZSSw+wE/nJs6M5y",
+	"mi3wF8PvPBnNvlJfLyNhAn95/ustW5MLlKf5cHZBor/+7/8lK7F6pZ79GfUdDIUnZtl9D8kvJULn09Y1",
+	"O1M2KC3UrTkS2UZRlZiYepl1jDQvraiEJMSgR+67LLZG1L/Nssk0STPraz/bnBhn8blZMrr0fJnNtjjb",
+	"IvnTF2oZH5En1SV3UE6OWl232RUZXKnK4WwL5LZASG2uzDrseRYyTyut41eQx/IXZqluwxJaS9ShmRCd",
+	"FUGd4DnC/BaY7XpmUtYZtaE4iHwkZTiTvg/kuIbt6JtJ2cqql4nbqbHrs2sTMO0ruCdYi9pP+1kP35lP",
+	"2g3N161n2sz0OYVTZIIZ1tRXpNnS/2Kl3yq4Dqe+CpMUcMCcjUlM8hl+1vRGMPNeX//wur1uWrGydYHJ",
+	"G4oimBB5iEjPEclMlnSW231kkrps7dZEvZJNWXhAcmWEynxPshWkpzC9wxJq9lNZ/UfhHaFQ1DjvJ6Vy",
+	"t/9deUUp/d7v0i0qn0TfzSNXyLBflfK42FKSs/3ZXKPKCumtQFbT+A9M/B1gYlosoAwTrUoClTHRQYWS",
+	"ogTPjInLE/3SEhWiDr3xgG4qainvjsYf6Pk7QM+yZL35aieVUTOXotepsPC8aJni4zoWp5RFXl3vE1Ar",
+	"tQNhX7CFyu2ES/wfMxRAxazdLHQarIZzLshESfH6YDTVkeEzQqYkXluLXVqd7olMGltroZjkbLNovSJk",
+	"tJlO6++Vep9RBFNRETvaOcrSx7zgynzkVmdKg/lsClpe28j+3amtk7ZWsolVFEj+Kie3IIBwOWxdB4Oc",
+	"Zml97XVQiVePq1sJH6ARKzu4+vA4m26rAfQJSae2Kuq2cMxW1fyCw6SOzAuOIOZzDrYoo2DpK+809X3U",
+	"11GhfaWsYQhmuCuba3FXddY4quxbmeBbZzFcX7ZKpwExsY4EDEvM0PIZRWEA1b75nvXIFY7hmSsbq2aO",
+	"aAyP8pLx16nFZ1Hv3yZstFjPuURnog+/xdxQJjJG20QHn10cHF70zg9PD45O3/euro6zEACFqZYgqTJO",
+	"u7j5B0v0O2CJSsPH89XvKh9TC7EK9byelyXK1UIvvZGh6qRVgkOnFeRGWfUHPv72+JgxMCUYaXM3VXHS",
+	"RYySynTPi5cPqJ6AUyUtX1aYVaLuCyNihlpDWZckWFJsW/9a3UiWVxKXXFIP8eQpOJFUMtQ6Th6P9suo",
+	"oMG+MpV1MM98sVJE6Wv3IMhc/yXkkBVEWRR445Ha7fCZimVIHHki0+Zib7W+Z4QcCy0LDmpSppE8Tqnv",
+	"r4R8VgRdtqmoWa8dhENt/EKHdBRSgk5ZC3VLq27l3EurwcNxSl3k8ReHGEpUq09oGW7xElBdd+GQSFLZ",
+	"RO3culWPiIbZ0TPl3i+ttdJdu/5Xwa1xkZGlzE9SKQ8Smp5fFJMJDilAtAjglOV87JEsnP9Fk9aU9ok+",
+	"d2Fk8qX2tZS8M0o02NJ6wJ6pZg7VClQVXS3YcSTwLQG7zSOny2+TVaf48uN11UO8d9jsvNnsNt8efyzl",
+	"FCzHkaf09ahwxMpYg+zQKTh4xgHfzY5tuQIstdmVoVrZmSnBEZvAVza/W+Z2m9NYwsF8DaH4t5SHi4WM",
+	"l2Tl+UOA+H0LEGV60RJRolx9WlWoWIAxy0pjP6+Y8fBabQ6XXY0lOki7FPmh9J1y0wvVCfFUQgjjzm3x",
+	"idqfEUdR6joi2IhA8JFgzLBGX43NcVcDNNQOdALxQE9HJQok8UiKWWHMxS6kj4G/wTkklOwIXNMYqlNB",
+	"/LNgDNWtEOKscoqGSMZXN1Y7kaxT4869SKtt9ZXpUcL5Sp7e2eVWgQrbV+XPK51UFllT+v3+DTVKyb/+",
+	"67/89V//RSsj1R9//a//j6WdVM/UqUZ1ec4bWbOSY5/rEBNud0ib3VCE0F//9X9FJf9b8HitFqqR/sq/",
+	"6glY/ynGtvjc/PffFr+q0r30v//Dgm+qyk3/Z4wFAGKY+DP976//9f+tOrwxaaG//ptehZmlta+oaA27",
+	"oYBke9l+Gyd3cLFn7DZloUOoKJ4foK8S4PTTv1X9AEhbfENtN0I5QOYum/Lm4FPFtbeV/Cm5dCurjrLU",
+	"6FLAjRbau6H9Emzum3njW8Iztp8xNdQtIVOuXRPkgG7elue3NFbKUrrk3k175NxAFnJytbx+uJb3iCv0",
+	"tdhrfbeayd97tXNXSncJ1VFp3qb18zXJdtWiwctiwot0HyZ9geloNXNQojVnM/CKpQEah6Ox/B0EHWCE",
+	"5VEioPpINRp1UyQUhL9QQOE6TOclyf4eokuc4C/VlCT2Tt0DhB7QL3efZYPYE7FkvbK77Txmg4hMSv2H",
+	"Lt7to+3NrdeSp5CNWqgv+2fm2UFE0PXFEdRluA0p5D7RbSGRVUD6WUNO8S3p+ZgTYwhOfZ59TBGfhcIf",
+	"I5Ww+OnikU21eDcuud7XVeR60K6X9e6D0mtXV5wCMumEGdgkOKfPeYowZr9CBhC9ZSb3h15hxp9UVB3a",
+	"bgVLY0U06FbBTAc/ElFIuz5gwbwFuWd3UFpwS1WPRPAY4TTAoJh9fUlh12/YDE0wnac1ASHU31RTVQ7z",
+	"8oCHVJWktApWajRVGuD+lMSTkPOQ0R5lojcmUWAQwSYYoPfrqyKC8hQ0WuhMPpLsc/Y8CrnWnSK7xGzb",
+	"paIuCd3orlRULqoxe0YJIlTEcziGDiQesuKGZ/LgKZxPy5opcNb7gOY/dj/3jWJdP+m0P/cbO+6SUx1b",
+	"TJRAwmKyqyG1r5T1HM85GpuNzJqqPat8rt7J9VathWvqPS8KKFRLnWIxhuVoyCEj/iKcS07zEidi/DIm",
+	"o5CL8gpy0eLYMv25VF2DtdXMfFUS2wFLAPSUJ8Nh6Eui2YNWfQ/14ZeeTh0qH2jBppfQtL5U33My9vUm",
+	"IZ9g4Y/lc3ZH4p6VbM880s44CiEMUFKtUaVd0aRqkb5TD1oUnT8cbP2wv/mXzuXWd2/e/2Xz+40Pr0+7",
+	"b1+VKmCtmuVZAdi2xZBsSX4lPVub5fVnRSiiXKiwVlvYZW4XVKu09D3Fs8mGaCzElO+8fGmVPW8F5O6l",
+	"OZIvf82+0YTD4aEJjiSBIEFTQ8lDCeXJdMpiQYLmhAQhBtc2D03xPGI4aArGmhGOR0Q2lSjJ4vAXEnho",
+	"yOJBGASEQt6zJtS/9tAEQqOa8om+YT2QVKPQFx4aMSqHjonPqGLJmmr1cvBpzHzCISuth2IsSDMKJyHo",
+	"92F1FEdmHRLnQp80LWT00rSaC56KcEJYIjw0i0NBmtmkQBXVHCR8fu+ewJUQzgPYUb3E4cqSvVoXptDE",
+	"8q7LUFhf3kuYrP0FWbE0gzTB/jikpBkTHMCDpWySyj6aLaundqcP+htNh82hHcQE39qp5HbztxVowFSy",
+	"OBg3xb7eT1xe8Nag8jaXRMlk0JuRKGqqxujD5dmpzjFSD5JpFPpYQFg796SQLGIcQkV9udOejtVUtupA",
+	"OWVBFPhGVxXWASEFiIW6tBRAeVbFUc3VOhY9OBY9xaXWNztbJXPuQ7lsZVl4CatTw+hT1BOM9eAUwQgb",
+	"uRHSlCeSQYUxgHBPQqFGkZcpnC+A2WbDQ311zuCa1ecM3sm5UYZ44o9RTDhLYh9SQavmZmnyGBMqAJCq",
+	"X0f1GxAcgxrylqgaqXJt2HmsxjBcGzxKR8BogAPII4tFEhPwqpS7KUcJqUQ1RkMfR0geyFebSRw1PISj",
+	"EYtDMZ6o3QTiE3KeSDYhRjgJQkJ9ous2R+GQQPWqep98mfaRnAoW/YbJzghbnWVvesHR1dWxHFf5Z4Nm",
+	"41ZyD/MpQdMo4WijjbjOcCvf9FI/Ur0mFYJ+S+SWqG9K5g/yKAZ2P12fpLQfJ8AUqTyL0Azqz6ovedAU",
+	"+6BERjPM5XRNvnhYNhiK5VAczUicFquWm4fqERuxBIitpxJ/qzu74e6TH5NA7jiOeDrDhKqy64pbZjGa",
+	"xYyOspyTOpEClIbEoPJyx4zJMCZ8nMMBRSLgjYZ1yM2nPLNm+TUNCZP41xqrF5OEW6DEFMk5uKOCZVWx",
+	"0UTXqNROwymwJSCdr6RXFgwtT6FzEjzIpgkLkICMsK/pW8bX6tzKarN6ZpfS4aAv5MFLoTgEvDUtzT67",
+	"kISqFsQBYVboogBFOM+GlKqBYAt7ApuN2FZQS5EqBKYz5HqvwZlHYz2/TQodIRV1qvTXzLqqxjGGTEIh",
+	"GLs1idOMYUh7CSfpKCIzjSv3LMlQqp0Hdo8EuwjH/jiEEqJIcs8EB5JkeApmcvfSAeQCjL5lBwUkIoIo",
+	"24m2Q5huyh+F7xiO1/miGU8O7WMKZY3k5U5StY5GcZ1SchVgYjOnBTDSw7T0rQpNe4YBkMN2uzlIBcSP",
+	"cEx4tg6da9zis/W9BTmT5ErAeUhHVkhSkeqlNEzV5/WAxc+nzSmR+OnCXPdCdXURTCMcUtMC6LV6rsdo",
+	"2J/qKZ+gBTDMAc58VIGOcOI6FrlLKME0M0/t1z9jSRSoTN3Z7GBFUubBacYyuQLgUvTX6pLUqF9Vzgqg",
+	"U5D0XV9AqieXOGOGHWeFPhruVsMVXrrPoEAQHMTZdANwJLm0eUobNAHomQI4zootAiGPl2mzq6dil3Bw",
+	"8EDRmp7kxIEXaZePpxIcW7eVnLGm3ubcZ1y8xSd25FL7R8PmCYiCgJ1S/tR5GdQlDFyTubO1rkmNGmEu",
+	"emxGSeystnRf1WlLd5UiQhWRhf7WeDiYhA5hVGUwFFHWJkkSDWGLhXGbNoNB29xtqmbcM0Te2WKjHExv",
+	"gJCrmzV3e7KIaPk67W5mZmp4pDQqreEhxjFLRkqDsHd+pC9PLEhPy0owFkCNMaX90Pw6N0VrQq5Z/10E",
+	"CXMviIjnzb2hIHHfvd7kx4SIygZV+40iNgoldUiZh/zieUNzXuo2VtdPfiJGUwfwN80NW3JHYhxFC+dq",
+	"3Hl6S+h1WiK0nEpnJDodrITCpIOMWRQYJ2QWo0heYDZ1LgyFfRHeZYMZVYxGaX0+KDIN0y/p+9lRxGSD",
+	"wBZpnpT4ggRnkOS9756ttGaxbKnSwPd35U70QS/U1zY4G29timtrd0DUcJcicpmyVIkkyMoeOLyezyhP",
+	"Um4lDMhkygSh/rx3S+YS2sNIck3W8oyUmbEu/aOsW/MjmcNKuQijCPi8hNKQjhbiSYmWy5w6ecQIhWOV",
+	"K52+m4LJEmj5mMXKdcHlf2zFWHqgURDjIXAKmtdJeRDrcJss/LIZZ1HgbJD6smR1yoGX8cqaApWCypB0",
+	"xVrpc6FhvGjcjE9IxfRUPgVmAdC2+K0xwYEhvyanjxQWlNPygjPq6IXdAwrQKCQH0vsqpfQoJPGy82/a",
+	"rDz/6WBms6yNnCaxP8bcaLDTY5vuq+mssUI313YNeXgAFdLJqXr6Gj/cwV9wY3OQ81QKXF18yblCct+w",
+	"bSc2E54fW5teAkaU7gL0ByB7gxwqB9hFfdc+1jc5yM7PNEbO4B7XvQ2DpjS8qnaNAV2WiA8bhx+WCC6w",
+	"8m4xTjLmHofdhkHP7kisi030d0vOA2Qy0i7AxhkhO4I7eobO13IS7FK4LQWXDSuYsWMw6+vJ5EDI8TwF",
+	"W6g2twyKxrSa6dMt/sD1wsQxUabpACoopZCW0oAZRt/pYLjtyR0aRmxmITY4bimnNBY7yQ7lo3TZQxDS",
+	"EEavNpuDELZJa7rlsbKcAIo3R2Ed+Xsj/Yi8Wx3gwzLTzZcftSixcjkTaIijiGu6bK7NgMiLOZ73tMuF",
+	"s7UzMhgzdotMo/QmMYGgu8Ccx0TEoYZyotzv8dzCdMu8sQTZbUd+g+y7C8m7cU50NYbmMtEvta8LGw6t",
+	"D6aoBGRIZdgNBVcwyzwPPWeXJX7rbG1pCgM7nZ+VjDCLbzHuig3n1Ksg68VwMB5B6YGHzKYwa4JjoM/a",
+	"eQdoEWO3Cw594YxP8FxvH1ymyneloKySjxeddfW2wmFPtVUJDXrkiy9vwd4Uh0EOt+V7La1AAEL2VDLx",
+	"AO4pVK2F+A9QKIbgcFe3d0CfSuoTO+mPvNUk5VSW0oYhGipxXa9cFaQuwjQfc/lFCF1zw40xV2SS27yn",
+	"GUfpCFT25oyfUeqZYDfLG43CVOOl+QGwFPRRfQt4C0xRQg0jC8JFEpNdzXePdOKxUFtOwSO1n9pIgCpo",
+	"vQFSngL6NldGohxjtqX0figg8qwrLyW7KFtDEoOAzcCBDgcS/ziYTQ2kTcPSce2RHA4P+2MJkQXcaTqm",
+	"NlI542W23HTkGYtvtQ5aaYfDCVEGA1QHxZnEYyiJ5CGMZjgUWg8ZgTJJH3RrYIIDCeTGwhmC0axnjGbO",
+	"/OAV8lkUhYGOlZfoauQJeJ1mc4XNi9kMyIuaqTy4QRjoSpMDInFbkV4L2eUZ0ak3oTaSbDCHVLHQy5mx",
+	"Vv1yPNQME+B5b5DwuTNxhf5a66LluhBYGyl88zGkXh3m9pRRStSFDse1//Zi7/Sgd352dty7/Gbv4rDf",
+	"0BkoKEHDmKibWe5PGWjRGZxLmIi6Z5QkIIeeEExn4zDSazBks0Sp5ChHgNzggtCnyA14WbJEQb7eaf9T",
+	"p+upaf0ldcEuF3oSc9/C9kJK5Yz50t5/ekfLZE5NVVjMCyYrdRwHEieA6O2fXVyiaUyUSIjq/bPzq6Oz",
+	"00ud76N/FoejkPbN1/p7UOW0uc+oiFnU1Ab2psrR2W9oq0+hoIdh8uRgxoqnfFQAd4z5qC+n09s7Pj77",
+	"dHjQO7s4en8kp8KJAAtjHfY51D5gJoes4u/A26uRnjZlgpODw0lMXYlAWrJtn1q3oy75XcnKSJqmnVpm",
+	"49AfaysniCBqZTAb98bD01AKcrYVpU/8aU+yPL0+uiVzRfU1WJSxBwxvoIXPAIKFNqBNNAXUI5eavOTE",
+	"5dBKFQDvUwhA5iTJofiCAz2SjYxlRAMmIkNhVeF3vldmmtPf04qQMCZ8TxRNdGYEpcOwtKkaMGbWjAKP",
+	"nUq5CncUswXyGjVFdcEooyiActT5U99D/ZegadS/q1Pd10Ar9Y2y9H56BpjfGindMjupY46jiMQus+xp",
+	"sCkrK4zgY6WjkpzSNLwlc74zwRSPCBxtY6EHowEc7bo1Nf5j57OZMEuEzybymgOrU3ZXK4oOJ/Xk5OhK",
+	"WXckpR8kisJgymcpRvnyQ3V9rErIKApCC0V8NpmEEFc8o4pSof7B2576Uu/q6OTw7Pqqr/dWoQAYcxQF",
+	"lIwgGMfmCkD4jqABIVTzxEELXdMoBPq41d7wFP6n8JTiGWy4vnPkwNa100JAuvN8SEH9Ucd6FZKV0RMT",
+	"kirEZBrJI6yZcgWlhjIx4MAIRcpkP8D+rXGFM1dd64be0FMyA4WFui2UkULzPhKFRpKMepalY4J/YrFR",
+	"vu9kbh9jTIMIFPNQO00KdCkg5H6bQoDfXF2dp86aINWCH0TDMtyAF6/jVV9wIAHnYdv5o+bVyj0sVI5n",
+	"12dCpYhWHhBypILrA4zmmHJrXs1xUYBU1JZ5P/1b0yirvWUqt546BmqVprlgsLaaKyuL8gdSJmdImuWa",
+	"jSXEMm5dxdamv7tm1ZpXc2ySUPTJtSfWTLw/Lz5ybHFWw3Rwx2Kl1pG3PtW8WmacMX8AvTPtlVUJ5l4w",
+	"DdkAzllPbChnRhEJY8uuYYEvNUvUsiTJPQc0OT2++0TpsMHdytKsu7nGLWW3nN0ifTXMPK9XtvbOkhBK",
+	"hsmQZoHq1cqJntefWjDLK7Es5/xU8yKh5yqAcuu1GuZUG1Y8tXMiLanfOSY5MTvNaO5Iy1am9Z57BEoE",
+	"TzmDnDYHvmhLknI7i+KeDiLNS2v2Yy1w1byaK+GYEFWQGqxYvvSE5HlZCRL3xrTAovkPuQ0u72Q9yShT",
+	"GbcisarIQUCy/YIC3H5q1NOy/wKVtDXPhRrlbMNV8V8nqqmM3Bd8WW2v3VKXVpAuco7hz+a2nJOmSiJ1",
+	"MmxZVV6hxKveMcm5A7QrjRDSgHxZkNNLqdNUGWhGjWO9Mebkslysk2O+5FtajDPtrGSnRnE8JihLqoDi",
+	"JCIq4QVfN8/p6wdV62JFEL+uBOFnjrBOhWNn+I0KU8sHzQMm2PNd4Aws364Z7LaX9/HyscARG+3kXX1Q",
+	"nRO1EdpVouGlLlOKZ04dl4yXTl/5DJl+u65rEo5JI/WoUW409b4a7wjOrZ26qN9ooXcmCEd+iynd7HQa",
+	"zbXdJ5zgEeGyo2aTtAlmlpWt7We5WWwvHAou6aDqUTx7C0FmA0NpdFsu56d+bf2p30A+jmMjQKtC2sPM",
+	"HQzCT3d13InxBtKhKSpQJg1P7Cs+PgudVAJDHaNBEt2iZMpJLOUhouakXF9AEc4SUUa2hIjDQSLI6rpS",
+	"Wcv7lLtc1cmUYX724pi/k4qMznmxZ7KHJkTuFbgz+zjykwgL7b4yZdGcskmIIzRMqFIWtp6n+F01YqRO",
+	"R4W4GqAwqrGVuaxCJ1Pd9ytkHEurjSrHPeXzmAblaupj4s1C41lQln9Mt60+T73YM91vQYSjdkV06J0/",
+	"ZowT5fmUhgtDGIYmonJWO4u8L7VyMEeDS0iqyh2iyejSdFWKdBnlpe2OaU8vD7T1bvRXlTL2rZEFLhfg",
+	"PHWCvFd2VC2zVF7LOlzeJtWTaWu0yNKACzyqkLFrxJ+tMJh14ywJcM1uq9ydmMPQEpR0ceFVWdypFbq/",
+	"ig19ikJmXm3mlqhfBny7mv2KEmhOvjMbkEuyn2Vp0rM7VmPF6gJlS9i7FcU5HH97pRrUVjfN1+WzdRmG",
+	"5u8qX5dhhX+XGbsMxEvrcuRfVsoSUoIaV/MpcR8/Xy4u/Z0DZfKvhJmpe0ApMiLwjIeGEeZ/4ObXx029",
+	"P+W4aV6ug5s2cli4eWC+8+y4+YQ8/AR/OSZ0JMa1na22FfXtKLpSNnrtPNhlhycSSJAvyoNDV3mejZnx",
+	"LuFEKWGAx3c5NCjFHmH/Fl01+TiMhScZUJPKxVpGySqSOCpN34IHnEWJIKgP0dF9dH1xrDgDjMZMZ82h",
+	"TNt6qcJECK3pm3Bq+eofW61Wv+Gl+fG6XnvzjRR+Y+wLEvMWusos9lCeVRGJ64tjyfZabokEIpdj9XEl",
+	"6JRHcfsBbemnLZ9NXgJE+EsAUHPS+mk6cuHSbW++AZbDPNiWrLUQJJag+CczbOlJ0O2aE8I5oEEtTVFC",
+	"VeC+XEmB9ZBAX4LIR6kYl0vCBM+lxBOEfBqBETQg8W4G3fY6yRUy7HWSXnRLcl6Y1lQebRbP18V3W8e6",
+	"bFbGO0Wlcb33aviOxHhE9hkXq7LyTtgd+AmpHiohmQ/IUshdBRVgNBvnqajsrKYZFiq3WRYJoiocaStt",
+	"ltVQDg5JzkBV3mihvdwj+amfjc+MnoyvjLaImtlQMNFmo6M6RTdJu71BULshu5kFYQ9NwEMBVLH6YZ3+",
+	"x3/H6M/o5//4734DvZSd/4x+bqCYKRfEMY6Gul461v5OGSx2zVT++p//L9SW31ZRkhz5LaQ9srllY4YF",
+	"KM1UaO7v0D2F3a1VGZcXKEccnbjPJvKErYssKu6/cnbeS7ndx7JPWXqRTOG81hyeXd2sHMfWnNeS5JUa",
+	"aOmCrW94NcesabbFPZVL6Niz51e22KzfIMOyrRJzNntx5n7n2mk7t05nMYtxNn1AXeMqSj01sNHp3aXa",
+	"vEXKrrSIm1dyCSU0/DkhpoRSFqzr0Icfa5c1r3ZS82rHEqbVsp5lWsMr8kWUpGiahNT8mcMEr6ampV/L",
+	"3c/vthb59eqXbLSaxxGdJuLZ9yImmrle9J21QebuqdLBIvWZQDkBhSb6yIM0DEr/KhiiZKZcp+UvoEmk",
+	"kDsGLDbKO8/SMEFxNx3ckY4yIsrZT4/goMSvtZPaTu2EBGEy0XtrL9TOwZVtSYaredRS4/zt4lfJAbyG",
+	"+3sjVRPDrR1AnRZfKPdQ95AZjKtdhr9Y33ZP372XNttnEbhWZO3eSm655tU+jUNBap/vP6/HVmqK5UBy",
+	"YyFbmWUfNCKq8VdIXXNS9wZHWE1fL6Kc10rbtlJdoR0JFqoqwPc8M9v9oaz46soKrTctV1aYl+soK2zU",
+	"sJQV1+Y7z6as0K43qtzA+vWzVuUyVRjKdRBnFuqkk5dSNstdyLqmSlbasvJZt1eyOCvp/y/sx0RKW3ui",
+	"tKoZ1ZIVRMToAjaelSU7rWXTWjTFlQZl44h0oClQHhLdZqedH/xZDNV+t121etcabL6NaIvSQS5zccpK",
+	"y2kRP47DuyfyXCqsjTKR40xqB/KjG5VcA2gyGSi64C7h3IQPeWiEpxBSiWmAQipPAA/pSNmcO+12x00V",
+	"224vt7DB+6IQrjMpPeZgrVxr6utaTskUKBDmRhvKCUGh8FD//KzZT8NWVTN3L8/PmnJhtQfXTXZQLjP4",
+	"GnfLtcmZ36mEO8IUcMpV50kmoEsyEbX/499AfyPl7yynIJwpL6ftyitn2usXxHoWw3WJIXjd6mvLzbn6",
+	"HNlI5myfQzBsS657xTrmXofKmoNuiJnZPNvwmx2i7IZYyxxccsOWcLFpkWsd8zHBEF8EhoR6X32ij0gA",
+	"ekiViaIk9UTDroCtOgHIBsoPusAmeDW4tVyOLGtVhRMrLu/afLfk3aWZSsm7i/S7JS/TItll79Qa8sBO",
+	"aygsFh3cPCFOhb6CHOG0/TuTHhx+9vcpQzje7q2spocrTCxqtT4uu9gD0kXp668kZQCOL8FkUx4kK69Y",
+	"htwwyB+Y/bvGbNij5WitmjwApzMkKiK0/u7XweZVzlFF3IUr7w/k/Z0jb6mrVHmbB6Bv3m+q5OVXQuAH",
+	"lDJcXw7faFfzyf36VZY7y2WQUmnUXEyLK5yrGsLpBcYZGuIY1SEbRlZ3UEX3q/wShdxjrq/r5oNLB1fw",
+	"NzbS26rm16ZdxXK9Vjne9BMl0KuAos9tuc2Tp9/CfmvP4UyJauvcKko0Esr7FvxHTP7Busr299f/7b+Y",
+	"jNSNP+6e3/Pdo3dp6d1j2qx/99i4Vbh7zsynv8rdo2ndmmc7c6xZEDpqUV4sPMtepj2hKrulLffJmbA7",
+	"SHZ1FCyYTD9NSmmacoSnkAAsyJk9Vh+IN23HFLJaeZeb7TRv6VnjzOQddpy3LiBSF55qm3+3uAa4SnU8",
+	"LCZBVUl+9AbX7TqYWTl+8/sflO53TenMNi0ldWmj9Wmdg2MFYneRfv0rUbuH1g7/HTHGxdKoq7jlR3OX",
+	"pcWtrXFXAn5pvWvNHEHBYsVDZcWYTQEPU+EY0GVJreuUAuU65Gpdm2Y3tLxgdYUi1rqEda6C9dLi0/9t",
+	"aZFpa2Q9JOhmrD6gVdH1my3dvHGOyRiSIjwsrj9XxbhMR/Rw1uZAz6WUpck9tsoQpzMrpw6LlPG1UsVm",
+	"UXu/yu2nLBn3Qh+gP66v39H1Ve4GVN5mfWwu+ASVvPxKVxd/F7PJZTIaEQ6WSH2VrbzGMrfK+wIXv8RD",
+	"4swUnOXZJ1WqijDLCvM8/hKuTb3I09tZ/e3ZzcaMF1N8oDkRa86zkm3+vmTDVmmj5IRNSImcGvDpptza",
+	"MFaZpnEEkSOFPK665r5yxdfZQ3SYT8eTTID1f53itbGDyBfsQ8SLCmGBkorKKuyhD/gOX8IkX2RlEFG9",
+	"+09bGw2VXmWIY+VGAszHC44IDXYRzrIbYqGzz/ox49zkt0eb3W4h1ZLrhdKtXPR9lZLNjWxYBXmeTCZS",
+	"PpEQx1awkJZa6yq/POxLyDMA64S5DGGTmxu2jMxM6cFtALs5GJC5IQU9tiBtTPKCsUYFiCxduZbdH8DN",
+	"RiElR8+kQi5lZTefhJPN0Vm9CuuTZVRUMxEXkKDuAbAKQm5Sbq26C9U3DqwO2rVt/Tt9UCmFxmofNww0",
+	"Q5W9gbxdI0a4yjIqmD4TdQNUcBAJhadTJZt0tKpuLhsOG89D8GH8s+HwAirUlq1kLteh8vSx4VCvRCdH",
+	"0cuTlMudtn6Rm/SlHxNCkR9j/1bnJ3UjYpeG4CzCQBtJViLh+le38Y/8MYeONb3GWoZmVXHLRp1qO3n/",
+	"+b6MjlTX8RdPohtnurU0sqIM9nwBsCFF6wPArJO7XkGu150amX8YD9774Vn44ej6l6POaXjEj+jFlr9/",
+	"9OqIfoh+oB8ivzuKMY3aR7TdIvMPU3/jRLaPvu9uC//99nRALyI//LDd8rsRrRUg6H7RphFP/3EH1zfb",
+	"26/WQ3ZnqgvgnqgIyXVc2CslADphlMx/T/7d62fsIs/gCK0gvsgDGqSfB1w9lSbKlICuKpukvFe1dFp6",
+	"N8uzaOkSKLmiKVk5OF1jxamXYkKPEWUzxXFFIRc62Zds823mX7r4k6ZSpbFWWB/rH17hUaoC0B1y9uEH",
+	"GLHNfZdtz4WuYoMCPMEqPfFKt2kosKPjo9OR9GHTjQeMRQTTcrOxwROTK9h1ctWzzNxa08+VIkEO4PaJ",
+	"XUwzVrnwmLo6yuwgPxCYlP0q1tRV0ajmf1+qGU1cf5c6GQ3vUoed3LtKOpgiUlzNp8R5+nxaF4umfgWh",
+	"qiKjX24fWC1TPYs8peDzzA4hGb7/Bp4gF2QUcpHai9ZhIQH1VAqA2h7F0VxAliEV989N5n+5ngD/4//H",
+	"3tstt5Fk62KvksHwDgEzBRCkqG6JjB0+lMTu1rQkakhqep/daLOSVQmghoVMdGWBEKatCF85zvW5OZe+",
+	"cIQdfg3vp/DtfhJHrrUyKwuoIgCS4I8GN90U6i9/Vq7/9S0PlsZize1vHcacvVdXIuURdkUgtPz9rUhl",
+	"mYhyNlCZFuwCsGamTOfcfHtOtfRGUllNIyZYQPRMQ8nwgWvVQj8gbC6/0ELOeNAq5+XpljtLQBnQMixg",
+	"ZHCTh0jqjaG8Sit+vVjU6wfwUUw+2VtnaQln4L2LhllNUCCoCv/tbQBzVkKVLqu3s2TAcwsrbu9ijXen",
+	"x2xvd+f7GcP58+nbCmXEA0b69bD177/98fzr/7Q6MpL9JPYkATdzJgSL+Cgxyl8qzLP6Jlgw816Su/df",
+	"rDk2PCrDiqwAypsh1X1SiSyL/xcr+xrpVX+tkkMvFuVvLob4WQGZFY9QOfVz+aFUfHqFcENeApiSYiJ0",
+	"7kLU0CFXioAlPcbl9E6CDgt1fz+0X3+4HfZVsAD86o6xm66DGSpV20Gyqk/otVBDJZqep8sqApmp8/MS",
+	"YR1rXIpn34POMyslHkr9cQ1iVpzvk6vtd73jrnvnzouV3rm6b+jVWnxDbhPrHESleutivBHP8tb33z/f",
+	"Wcr5sFT5tDeYonj6vgqJd+60kNhVBhekUy4qtn6Sm+A9e+t06JqrrGqHrlndqbRFb1msXZIGC8xPt0Jv",
+	"lNTjYb3bSLqG5uoS40Gu8bi6qvIauevfmuuoYOeP1H9UrHxEmzrrRaq4Y0lfUjW9oEdp7to6/UrFx651",
+	"d2La9YRrNhCpDWYanoxtc6KBiC7VON+Q76Mk32of6PwNKxPvnDd09tK9kO4RNqu7xlPvbn2mqbX2RGSC",
+	"9ZMrITHxAOMrSc6o8x1rXEyBP6eCa0GX4Rp0daWGpHoixEhkzQ3dP0a6t00Ma+ne67+6Et37BDdD90f2",
+	"m/dA9zeIBxTd8W6ktHv6X1Ut0QPUI9xSx6spIvCXaeEmrN0ALx25hzW9T5AfLsVrKTSKDyAQmMMvLzjv",
+	"hnU+RtZpt62ed7o7VmWeJRKa4Z4n7rP3wD5vXnh1XYrjTyqNPRS/gcjEgYOnT/KguklpEl2uCenvHply",
+	"eSHMukLQLpH9okW96+FpkfHgV7sa0IVTKimakEs+FFlfxNjJ4IBx+2+baRnx0QiKedkOpZjnSrHGXqdj",
+	"P1v0QSCnc4Gy0AwwGTqdMq5d1sYzjThj5vNlv/Mdx7UrBc8Cgq0tWCM9JmRKRoKFzgkUQsXBiGst4gC6",
+	"dtoWDp7yCvc4Nm0uoIbc4NIpw+YXhiUBF6mKLjXjTPNUlODYHNCxxxoKDavahq4BR17EQw7tY1W8o8o2",
+	"2Kp00kBRFmY3rcgBXLEacuSbQUtildut3rAG7/PqnuJ4LZ5iPyF3TulRsxCy0F5IfSHU1JhF2VgPsJ5+",
+	"cdvmdeYk2grH22zzsv5ss2RP05VdpPs5V7Z1WcNeL/Zcl1baO1tB6axWc1izbovBFF0XbZbBE9fDKeI9",
+	"35oKC6zykWqvsN41uIlzV5eUOPOUgRpr6fd1aqvwoeuhEV15uU+WlUCIG5p8GJqsqGYvX1qFGssQh/6P",
+	"66bDt+Wqsxkl1JZ07c9UcvGcca9NGRR/mbcV8DfNA7+Qap9JetRXLouiInfnnG1KNyyxlN5MTtxz3o+/",
+	"UPWXpyDevkqvvF4fx2nKxjJPUu9osqTAsDmAclzVY3OL7zocLVqgwGgWvy1SMMwK9VWLfnzgesGVk40e",
+	"BATlFmUVi3kZlRxWFiGu5t9zydM1bk5XRuFT6kwa1MwY6rnDPThCLad/EB+otzV+EyBXEjPJlOyfm9eh",
+	"0nrO9Tke+Qs0gBG643yYQAM7lQ9EVmZhxbuWlgY4oLfuQf/XX8yA3uF4/N8/qvxQv/VG5l98g6P8gIP0",
+	"rxzjgL21uBao69BXRwpcriS3HpaiRlZlUM6bC8lUr9fcaC2PQmupBuGavbgSrc6gbpV/Xrf2cgt375Mr",
+	"ormZwFlYeuNeu3CVF7MF1WNQtCdiyvpFPkFPb3jAI+EBtB81TMBeXYkL+ATiswH3qfXygWth3wofTwmr",
+	"bR6kjV2LhuZhsfnQaT4Om4+3Ng+f5i+tj5FmzcVaN8dtdmRrVrRvlT0QW3O+MlQHVFpRzhUevv3w7mPI",
+	"srEkjLKU54YYWQNhf0YiGyYaipuVhQKC3W1i1Rf8zTKVCs0uRKpk39iUSoquxEuCR4N2adXgk1vB1uuT",
+	"w49vz49/+Xh0shVsfTj8ePgj/HV6dvjDD+UVK986dy5OhdarZ7uuDxCgqqYiGwtIyIOYjqAVxbqQXF0K",
+	"iZBIQx4LWz8O+10Kb5U0ZVeYPZOKXtE0DtpN4sgYYTHQR+nJgI0lNALDWniAQsEYVDncaVvAdXbvJbn9",
+	"RbwMF09Gsxv4vN1p7+w8b3+/jGmacp1/1tUt9wCVmOucpaqfSMSmxeWjraOdrFqlG5YAjLXIDvtipuxq",
+	"64P6R5KmfPtFu7N4UlWc2ffHe1MuJ6MXH4dlLei5ilHTqVu7RWlP99cFsC74ssqRYo3YHLzXTJNpYFgz",
+	"9apHrZ2Xe7ut1+9/LpeKfrc3Wyk6U8/IW//otF61z1u//XnVssad1nd7LBrwjEe5yPQ+O2z9e8B46x8B",
+	"67ReBawdsHNDiy2YmzHPDuO/j3U+FPIminMsUlSDZnVAqWTrHyJTFrRN9Rym3ExjwJUhulr+r1LlnlbT",
+	"+e1rlar8pEsxl61mw62oJOHyNt+gvPwykbFtqzbKXegOkKGQAsw+rg7uVFq65dbr62+lCqKtT8ct4Jmd",
+	"zt7ufDU6DryKNVvXNDO3MATgS6QgnHYduMaOOulLSDMJYaohg6M24Fdi3wN6b3gtPRPZb1rgRPSD01Us",
+	"JwTveZNdmO0lD3oiAeYPVSSbyEKfSzRDz92VOGBcspC7nQxZg4rzIbMGvUsBS5XWTYRcE0k+AOT0KaA7",
+	"JlJY6QPOLJocgCf6OTWsEcIO/7r7WxuH0Wyz45GQh5/eseftjlFspcpZngjGqfXlM41vyxXjTCcXaSL7",
+	"1o8Nswu/tOBdLXNbCA2BqUEwZEi59RbZlciYkD2VRcKoFWUnuCXBYhlAgwZLa74JINw6z0CLgeAxcK/a",
+	"37Kcy+rlI/Oj3YHiU95vXytVb//A2YEUvx36o/dvtfNwHvuWA2iwN/2cIETFavkWVcx+tsf89VBoy/oc",
+	"4EuFj7tU77fEc/buWc53iR7LegQ2eB7dm3fUWeIIDyQAcxZ911muxtFAxIGrKVhPY4l7bBMx6xjC9SiP",
+	"qH7J1fhGyoNtZHoMekFNKw0LRAvLbz4kMsM6MmPB9zI1PCiuGN6dJkJje6WkZxiZzpM0ZYlus0NCVeUO",
+	"5PZCAcqWhVkVgoV/dcmDN9JSlgCOXbcuotxiune/WlnFqhz5o9ByaHrX0+KtoC5nqfKmmo3diFd3oOS8",
+	"Of788axFtuHWLQExZ87sk5IBC5g/ctZbgNwshyRYwLzMgQkSv2L/+d/+O3Ow2QGLBSQttmfBZG79vV8G",
+	"vMACKTcJ0MT8UNHMFaGoI/o3PRIAmO1U5EXjnDb7CGnAI6j97LHQLVDYvl8GtizSjoLF+BskTCy/qMf+",
+	"U9WokFc8S7jMn2mGn6CkDNagCyhpEPDx24PjWYyfUwHPM1sqMWHDcTQw1Ec3I75XQVTsz8weiJD1eJpq",
+	"JFXhHhiZkZfE8R1A/9izeXeHME2uSrVN2NNcjYS0x3Gg0rjNfoLce9Ur3wseXJuMzzNBufio8VyT2k+Z",
+	"+GBHDRGeNBVxH8wxD7ef1CBE26ebXWpSkplb4T1eylZ7xV6S95SL/PzuygEXggERK/Ko5eYAQUV28/VY",
+	"HIUcW79z9Fpj5B5SbnAAN8MboboSnzTqQhw8jjOhFy7HR5riId2+7ghypOKFvNwuzhtz76MpB1lOkMsl",
+	"ZJWdnxVWTxOcB3aSJlyQW1DUPt0ElAcOxwfixqsfDlULLTfWIIWVDRg6t0bDHPIi0IgSJkD8j1ikwpjc",
+	"5uGVGzJUxuKeSOnTy6Vo3fqZr8cfx7107rt7U6RvreC4Dqt+a6As6Q9yH7bcqg7t4utvbXzoelfKvH7m",
+	"VWw9toThUhfUukM209WNe6ECa2m1b3IosmUThWtx1koBk6W+CM6U+dX8y9sX//5m7687py/+7eWPf937",
+	"r8//8v3H3dff/bzcS53ue8NNvlMFvkTfhdZcS+EBVdCqntPZS9p8YVRT0W0ZTcZre6UVS3I25FMmvkRC",
+	"xMXxoi44gwSKcL0Zz5+p5Y5UPWjnoW2Q7IN2HgDWfREnAwsl55fCIjzwCZ+yRm+c9pIUF4UzKfrcyDxW",
+	"hFSM/AAzJmB5xqXuiexcjfPmDKwpvxIZ7wv4NOP0uaHCF2tFnx/QDarH+krFmmmVxhjA0uMh9scqbKA2",
+	"+1AGHS1/0ocfvUvA0bmu+CVDg8IYPn+c3dtqy8Pl8vuwf+WD5JdZzrKpEgSpVRD8472oaUJJIVnUO8GR",
+	"zYQXva+tZY+7M5sBWoiPbykHtKzGPcpUUDjO5275K8HEau5ZKgmxlnDOpiNRdXF9CaKlr92Pge3v/UPZ",
+	"2CcVPV+opIQlEvlykq/alsy93NMz5uUqth58ppmaSOZYV8BEu9+e7/GOuQRlA2NGY1kRdB/GeEaS5waR",
+	"oV6mhu/vI7PFLxV4HmzlatWvVkSGZgf/x9PGn7neC7h6i/L7jWXN7umKm7FzqyjqDCXMjGUBRM0pIZmv",
+	"6obIokGBjDGDNypyDAXkPtq90RasqwFU37mYFvQIwYyLm0FtPLhPzy7mOn16N2ku53qjzHRk1/+FR0PR",
+	"LneNccOw/UgWrvvKrpelGiIHW6ng8VkyFG/5tCKDx/yKzYRhLhQJhTQ9ngZsrMc8TcsNCHZmeqo93/WZ",
+	"y/PvXnRWjZNV9JGJhoK9cftRmcz9DbhCLXF4jd1K2xX4LOKGblL/NJXX+M2Ho6253OpO69V567c/doLn",
+	"u19XT65+vmvMSMiphnTqcwjytfyBrF+rtMz4YRTKs7P3pyJSciZH7RVIW3tKXn63V5K+31VmFJ3xcvfA",
+	"LeiTnc3qoQtVvDPen02Yc2+6EDrXIk2xFHupBTbDKveI7cysNNjSv48FXTerC8P4slQW3KytnPMvjKMN",
+	"TH26zaDGRgYmOWtIBXcI6HkFcIPNfUhINocsgL8yngsAuWMjkUVC5ryPFUNxokcpn0KeQpHSjA0XAyNh",
+	"o4ExvycDnqOTpoxRWDRK/d7sIGWi/u3wbCvYysAe39rtzGudK3ZXnWeP+IUVFf2MHATzJggsTyLt4gSl",
+	"pWmEu50wYOH37d0XYfOAAu9QxgQ9PfV4OFuiMzu2MpPptF4Bf/na6Hbb9l/ffW3+zyu3qPJ3U4+jgdni",
+	"3Q5TGTODnTvANv6Eq195dpFCl+c1lqSvPw5fA2h4X+1cxAwlKQrPoq7qB5TPOc1L7cEcqZZcePts90UH",
+	"u7R+Pn1rLu+2X3TM381legrdKIHzM4ij10bi3cCaLBSzraPPJ7CuifQf2ZkrNbyBKlehcMw1z2Pv83jV",
+	"Q/a1gqZwPd6Mda6GNzKwvQaEP9NRXrQmFGIVevGi4LAO3QPViu58W8Q5BddbqN0X5Qqu59dEv8u9A3/G",
+	"U++/a5m+gQMlRWWVlZgwuIiwquM0NdptlApus9KLz/95b88wj+9f7X3HOp2dl7ONuWdHcV3PvU7r1Z8b",
+	"TdauLVAr0Ibsa9o2veJXvO03/75WMhypDKhmxM33t/pJPhhfmL3YVnyUtIxe2Rdy243qq/+4vkxGLczR",
+	"42kLEsaMsYoDv47Fxkk/MfxIj3gkMGPrz6zBmqzNWiA0r6N5az/fgOZt9gpcWYbg57Ndalotl9JdVlJD",
+	"DDHRs7XkNEcUZVZFbprrTiSdxDeUuwlKR7b0U3Q3Fb/sLPmYFWHmmd0VnsGCMqVznr5ZwrCnJz8VD4CA",
+	"7ieLXUz06AneXJX1vGOsIkwls2s2J+EXnTz6yn0dvRvmOK2eN1R/RD+I4cWNhFIGkAeEJzCn4GYEiHDd",
+	"EFFDMDfObic8/VvtmCl/9waDHmVJJA5J+d7de/WqAJa1HGQZXpPnWXIxzhdL18Pizq/B1gXPltluS42v",
+	"6fYbeqtK3GtWMgLrAr6l5+TgIRuKaMAl6EIRT6NxynMFIYdy9KOzGqzeQwu6r8FWMuT9xbtG9PUOb17y",
+	"wM0kleMQdE3ui4uw020By8Qo5RHhxA9ZQwvMPDN0h7CRNu0sG6dCN5cuqKNxYTL/Ozka52Vb5XlVExPv",
+	"lCx6e3Hrav1il8JzpsEXgM45OTIWeCfg3olI+oP8x4wPl85s/cV75Bqm+cnPHLiJQq+Ad2y9VdEl22uv",
+	"y8ixhVpvK+1+1GfMdJbQjS02yc7urCt167ZMQI2E5KPk3Nyg22as98gQXGFYZVmrVw3+6XjmjBqLHSBd",
+	"Bjxe/jBWEE6F++DFohKzdWdGEoHOAbaKCYNLFRRj2FaZZix1z1pzT09slHtR33WEpp7PFPUHN1HQSmVN",
+	"L+ZVtJXKnhZVw66pFqpRVlQOGL/QQuYsFfwKjx8nXKXmEgVQi+LfCyaxiC7hO/dGlrM6s7+d9bqzjY3c",
+	"pAK4FEfc6SwjtW4S7b1NZLZKxMHFJWTcxXiayP5SsdzrXV13KQ+PzBfvUyBeGyzGBTX3sDwZLqE4zCaz",
+	"3zJUvMQJfL57j6u1MG4970PevYUP+bO+jaluQQCXOLdxos1SxEtVj61u69dM729YNHxru37nydj1N7bR",
+	"fxL8asoileeIj7cxzFczzIta+OUr4DeG8ULD+BdxMVDq8kjGsME3OMlCEuNBshU2CxrypP8EYKsLmddN",
+	"D9XRySeq3NBTGVUk+z6xQ+XWcgkm7i/09SRh97h44GuwNc7SJZ/7nKU1FKRXTp/0MhWrqzifacSdPGCu",
+	"cpNLBhi5K5doRo+lRLNSONcGu24Wy70LfNmLVWqgy1Hg9+pKpDyqnP4y6kZlVAEG4LIxMRUEXuan57nF",
+	"XVTsY8h17ZlscCYWZrGVaf8T19pYxWEEN4TOcWweYiPeF3QaFKYWAwSv+bm9OvbtcglxRoDeuFs3Vr1V",
+	"Z86UfelDdZXIvquTc9k05EQgbJCiH6q5BnWJUNm3VD7MSg6PmxiyDwB+trdcceSaixiWV5AAYqgCbJ1w",
+	"pf7jfzCPZsLZTKoZ6xR05bnZr1jOuAAyxZUq+rRs5+GRybVH50zlfFXgrtsTYEURsOtilpsRaTYSWfEj",
+	"oT2to4nzWOJ5fV/tsQcvqcZMN9ThLsY5k6pcNjsVOWukopczNUbsLtiFGTDDRUd//nA4mlxIWgtIycsD",
+	"t/RRnngVkZBmdZjnYjhaGQkDn1pGR3mxgo4yxqjlh3La8cuqyoH55RRZViXZfhlMYUelnoiMRXwoWMMM",
+	"oKXGecAy0YOcVJehEykpEfmXwQub7SXL5kdKavFaxdPqI4DSY4f9nLy20SFCLDD6Jo6ufAbGI51ngg/Z",
+	"WProSLXfruvPcVb+1E9nZ58Y2osk0qFeqLxEM27xKn/cYlGmx1EkRLyczjlD0j6BlQhjbr4zi2/pwP/8",
+	"NeT/VqRmXaY3o//aICBdD5hKY6Fz3P2lA34zR7NClVuHhSDI/l6XFiGo/roakHaCc24lcQj4D/4yriob",
+	"vlt+PGdUtD3jsZYsdKZqCA7rcJTIfhlk34rwNpXS3BEK1FLtr3RdM56RkDGA/mGdnyVUlhkbRgYsdMci",
+	"JAgOzna/fAlY2ONJWvzqlPxM5NmUNQA2Y2+nA4thLlpyYdb4MRdskeFQcGkxNgqUcRpb6WwGW/jdmbp4",
+	"7/oSpfAzh/mT+87MhVPvtTOXfqBRrFIitrRoq7Qpi+NWnA2fKr2W3nWdux0bWoLDrd3snOWoD1NHNeNM",
+	"vLlvaA1VrOtw65Tdlte4JRfqMPYcF6gG84qU10nAHfsSM2gkOekRInbsApl5TITB8MCDhyH85ej1T8fH",
+	"P5+/fXd6+Pr90fnhD2dHJ1AvhJqJ4WHkkYR2l0ZVgQIerWQxhOos6goJd2+uzXWh/2kRZaLGqaGTvoTm",
+	"F3BPwMLJQIvoPIT8+wuuxXd7+2yUCciFQDB3dOaQ4qd6DEjU6L4Astpjmco5dsHA+i3e58lMayX8yIfe",
+	"z399lb388ef/+nt2Nvn7509vX757/+nf36nd9/w9P53cVynuii7l5Wt3V6vXNcMo0VD5pBakOHfsblau",
+	"O8P13tI7a3CEzipOMWekga3hLJcBiez7vy1Aolm58yghiWiLz90WOMd1Sfuqv20VbaySGM1pqLm+Pnii",
+	"mQ/elybk08IDakIlQTbPCIBJMcgbKotyBKWDnHLPGGqiNfRrd+tP3a3fME6APMG8IiiSXHkci5ilPPeA",
+	"+UqS49cK+ymR5kMqm54DbmA7VZNSfflMuzeveK7R7f7pf/2Vt/5x/tufu902/dVctTj4TwyjfcWquBLh",
+	"2dGWsm+vT76tLmz3BFFVk8hMWDabmOXMBPt0fHom4n0WDvJ8pEPWGKU8kfjPECV6gf2C/J2nqZpoluTN",
+	"gEmFILWJRO6Bcl2xVKnRBY8uAzbKkitI7U4TedlKVcRTsx5DkXNzuKyXrKwAwGD2t7dFNvIz4LbN3PS2",
+	"gPOBIeaZlKa9lwtLNH8pJx3MU6+hjGcaOyIb3QezFIxi0zcPlR33Lzt30bIFtbBxluTTU3PgyXIQPBPZ",
+	"4djMpMKdwKNIaE0tPgE4ZZuP88E2dLEM6B+Z6CfanBeVuV+wt2UjzKejfcbzP/99kodBV/50uvviu4Dt",
+	"vGDDRI5zodmFkco9Pk7zZpsdzjQVTRA804xiZOxzQ13truzKY2PWY1vYw0/v2KWYskYootG5Ibzzdrsd",
+	"BjhcQ3tsG+7U238QN/66zUdJ61JMdTNguUpjxqG/hXmiKzl9/GIK8bNRJnrJl/1iEECwCrvAqYnEYTzT",
+	"LJz/jBlIV7qyFh3YJpHwYtcQV7MGlwp6s+GcqAfbXoBGg+2bm+Qs5dElXnzebHflUarFBM5cI8Sl/1MY",
+	"sHCbx8NE0t84qrBJLVnNszss5KPk/FJMz6XKz+3UQmyvC/IA7AogjoIVmSOz9fUrdC3pKcx5lTmPcq9w",
+	"+yhSw094cFgu+JC0Su+8FSerHYurOWtw6zWPLoVE5cwxVtDsiZWxIZe8j4CStsuw3sel06yRC8llrpsY",
+	"H8GOBjrnvV5g9ta+I+I5T1U/sPClxnAAfKOAXYhBImP2l1/OmFlSIfOEQj7wRjQuZL9Mqxro8o2CARdN",
+	"HAaGugph40hhvytb7C+nxx9ZLxFpDOgdyC0jPhTpG65FwJIYf/r8+d1bHUAWqs75cIS/nvzwhj1//vyV",
+	"4Rqfz960zRvRjQuuZNbY+/IF5vXiy5cm7LyEZ17tvfjeLMNFKoasEUKbLJzfNv36579rJUNaQG4W7yIV",
+	"XcmYOc4iZJ9P3hnKHPJokEjRygSPoXlHGKlYhA5YJHRooiET0UARvKC58m8tSpdqmYsDwWORwQToZ3ah",
+	"YiM+MmHUAjaWl9IcNVgrzRp7nU4zsPcAzOsO+5C8Zo29nefYbJGuwR5AAw2VwwT82cIszTMvmvDtQ9yQ",
+	"CxVPmRWsSgo2EWnaMkQmYtvAEFZGKhaP8XWCDaG2FPfRmJ0aSATkqDZfBgIDJUczTs3Hnu8izrBmsRCG",
+	"T8qp4Q59JlItikaM4ZCn+PlzGjKsYSxynqSheTlSD+Y94IfTZJg4SDWeO1iXCdfsIjMEi3M+E19yN1md",
+	"q8xs5D7j7OPn90XnWNYIu92xkTFhk+Gx5GkSs89nP7ResgZnqVknPc4yZZRaJnTER0AxVoVqAnyKnOLq",
+	"oqREGe2WLcA3G5bH80HAfh/DicmIPNiIZ3wocpEFsDTm7bA6MBTY0XPrC54MlBYshHOgQ0SJyyGaZc5a",
+	"IzQ/GN4ICtqvz39r68ux+Td8sv17iGvzDkWnpTqjWDISp5pNsiTPhTQaltG09lm40+6EoGTuiOfhXBtN",
+	"93kkNQzVFZKBhgyrM+BG7DGrO9s1akRK9pJsGFAj+YCJL7mQcZPxVCsYHtCCwrcYwk/TfdAKh6N8avuA",
+	"g5MbiUWbdeGahX98DT32MbveMCDOQlI/Q0MecA6YGuc6iQUAE3GW8wvDFoxMyBRoYFLJ1uHpm3fvzMAc",
+	"NTU90q7YPFqw0HKFcafzPPrIhwL+EjjSYykAIxs7MeWK+azLDNDO1lK/0SP8g/zT2dmn7Z32jhk4TdhQ",
+	"hRmoymh6xP/shIrjgLI6H3CJk7a6dtjtful8HyJzpDNrR2LenCZSBPQ5Ylzf7bGfk9ewJDaoS/DgEPFM",
+	"+dRoBZjOY87PgMs4FRn02Sc+xJE1iy/5NmjWISxtA6ggNH++5rFlrMYQ2nu+Y+b4ovMCuJJU8HyJJe+b",
+	"9QJWRBzbaFmaTygADPcBELe9zfCVVPX76O/EFhJI6kdyPNTmNTbeqVnDSh8UGAHj4zjJyXhBGROwTKVC",
+	"NwEMvW/MBeq2BQwCclzMqMnpdEBQWRpZWa5SgSBYtJH5QExZDKNlRpLAwF5naqKhq1IsAN2cVDCVJf1E",
+	"ssab45PT5j5ahvCTtouBRopR+cw954fv3x//cvT2/Pjk3Y/vPp4CR9YiBz7ciNRwyFtamNOUi/jAnAnh",
+	"a70ww4in6ayK4PQXY8gMVAyAJObd3h44WmqERodXWfIPeNYwszdK5kLmLQoGhu96rQ88jwbwdyyGI5UL",
+	"GU1bP4upUc1nSaDp9h0sasQLM6Kexmm3054egMSPVTQGvSwWUcozAaKvER6d8b75rAVqMH+fiDybtg57",
+	"uchKI8pbJ2JkyD42P//yyy+tw0IJE1UjDVi73cadmoKwTxNIdjM25iEYMK03eIRbR19GSovWT7hqYZsZ",
+	"G8fYmgJW1uj6KcL8gwNRs93O3gFwEzyaZu9A+fYUqEhlGtVofJFRnFD+VEpoSxmomlg7FzXvNImE1D4O",
+	"0od3Z3MatBoJqdU4i0RbZf1tekhvm3u/Blt5kqezmvjhp3eei3Z/a6f9vN3BCgEowNra33re7rSfI0Li",
+	"AExDMiLgbLbgbMLPffTjOzIFPOJDc+v7ROeH5u6jK4KxdCJE1/ZjKG7Zfm90lq2vwcIbyXtk7iybDsfG",
+	"NMOhYrZKosF3ACkM5gYQ8FsOu85cw+Q1cIEt0Sp3uW+ah+q+SY7B4ovX1t645YTY6ldsBUp81Dy82+lY",
+	"O8w2BprRcM1vq34MXI1g6M2WxI04tu/HCUM1/x4OoerNbqjbr7nDR4NHdhY/8llyYmnotdrrPF/80A8q",
+	"u0jiWEAw7MUyIzNaXiZ5egT5N/DUEt85FdlVEonPXo6T72EBcvd9K7/+ZrZOj4dDnk0B8BhvpIU0FsPE",
+	"Zdxs2RKXX7fgDGIH8MIRsLW/Bady37Bj+C6dVUPPSxzSz3Db2o/nOmnVZaRfS6WwHhsivSmRojlgFrGc",
+	"EbYEfcLK7+PVWQLd/gP57lcqBYoqfI+hUf/AilIFLgU6x0AxDKgjDniGVc95AxtQ72Ke62dcOncdqtRd",
+	"GXreJ3wWg5UhAz1Nxgeou4LtTsUzzzR8koyW3d1mmx0loClSp7RMXKlLo+pQQAG8hzRkkD7skEaH0ehU",
+	"aSjn15ipZPMEwtcnhx/fnh//8vHoJEQ5Aj119jqvgq4Mzb3naiJFZnR48zY7QGMP2ogokwLHluRapD0m",
+	"lZcTZb+ET5VeDNsDdu9WUMU2iprclfnGZxSyyA7gdNl007vhBHPVwl/LkScKW6yVFVWxIVuXFThz6HEz",
+	"or3O3uInPqr8BzWW9IlXix94o2QvTTC0t7ezxJg+8WmqeHym1Hue9QU+92KZBdDj0UhluYg/iDjhqDAF",
+	"W3u7u8s8PMqUsRRs2eFSXPmXLMnFw7DmN8h6uK38Aw6lXGIEINTciE2PklasInNI4J/jfLCN4YFWIq8S",
+	"zHEYVRYoYbseNHLw3pjxCOAJWcPZsnAFjtkzjWgVzDL1prWv4R7DgoFrdqVtnay9giYtYA5gwVn3sMo8",
+	"t4uLIGHAoxGS0/IcxxY2DxjvSmPVBcTBwXVhO7gZsYMP73Tw4SQX530l8UlJYwcrrq+MwegmqxMZia4s",
+	"z9aO5BVrhPDouTGrZdjcRwlVrJpgqeAZuAQF+ZmEDWGiK052JX2rzU54LtDbK2KoTyHQ8HefKnk5bOU7",
+	"3Mn18GP/Eytx5CWYnO8JiO+Xm67M6pYY2I9Kigfki0tM6UypD1xOafn04+CMJUb4FwUeQdSv0B0qvWPn",
+	"80DDSIEFZjwXLTgzYEnlA+J9LrJdz+SOgQ1xgIapYkEFR+NskinZZyOu9URlMeuLvPC673V2urLgSVEm",
+	"YkPYPIVArWT8Qo292xGABl4LLd8zleeQ/pYml6LNfuBJOs4wgNiV1CYeuEExHuILxEj2KV8+fH/847uP",
+	"5x8O/+38h8N37z+fHJ2GrEG+SfaiSd1SpOhKV2uEnitiSJAdZ4eD1bc8x8/ul8sh8FVJTu3rrUToSmys",
+	"adcpsIq24ZTE5s7dJ8Imdaov+Q+BLZoXiPgAFi0WKZ92pc55hvE2muf74zc/H38+wxhlrMYXqaA6OsGj",
+	"AeuNM+C4PVzPgI1H0CBGsoEaZ212bK66laCALWQo9HqAPgg+cc50nhnxnBnN3FxOIcRMxsoYmmmm066k",
+	"QR2+eXP8+eNZ3SbsdDpNOyJwMRnRhPsKK8rTlLkRdWWu+lZs4JoxdK1nU0gUMMYIlClo6oRjBBftZSa0",
+	"yFHIoiSjSG5Xwuee6QNvHGlsQyC7e7A8uBo9lfVVngtzLLw0TRKNTg2APe9KdzhIOj739tw+HDZXlXLv",
+	"4QyvR7zBu1e3NB6tXFvZStjIqhvLqvcK4mnIbxxjtmfgJqJKjfN6WXWCfglsJcPTFAwFEloHcMopvQsj",
+	"O34yC9O5GrGJyi7BE5IzJSPwaM8dNDOCOZLfq0vepjwmbTXu9o0p97EbaGavqe4aXDk097lNnt3OFk/T",
+	"xVuKgtWuJ/macI9hN0mvAHvM90olWo9d591h3YYepulSe3pUGsU/2a6WtuCabXXHu3ZTPwoR0ymFivhC",
+	"F2INq0UW5ujubsAKvREfOLcPGFmJu6JQVakmkWKrDpA6IX0n51NtpDZ+cW4s2BEKGkt1JRVQgLZsX26F",
+	"PKgVud/s1amOYxmTQYtqrVVRuO7KEHM1Cy083Ae2U+iXgV/2s0BLNEy2K2eizKB4Omzxktq5qo6BDphP",
+	"Be9eh7JR/shKWkcNC/YVrgdxSz4dF+DTVTqWch2WtIIb6yCjTPUSxKiqjDn+KPJPdMsDueBxjmsWSQ+z",
+	"k2f+FhITvEYSkYp3jXahcufBJcHxTJc1w31quQbVmIWbNBY8Rr4v1YQp6XPqrox4BsUgRuUk21NlbfYJ",
+	"30KxNjQoy/n/JFisEIMyThReYy26sgHpzN93Ouz//b/32jt77V3K15oMVFqlbhY9D30Zgq4Y+vI5fPkc",
+	"vgDitJxpeCnESLOBkkLnLumMEt8SuU/5/UbwHP1wcnT60/nJ0efTo/MfTw7fHJVseqabGLcsalXNwHDe",
+	"fx/rHC+YMU/4FNe2L3KNfmWQnm4paWEa6HbCBfQrN5rgltBGY+Epy/mFhnIhwEhI/AxF684YJhq801ZW",
+	"9nKjF4DKkU6hYFfMWAylPEsqprLaZk9lXWjsV9BUX0ib5dYA9zeHTHmM5eZeUfClmLIhVHQpKZo21OpT",
+	"RVc29jo7nk5U2kibXGjWUTO3yT2V9W/iWTihI7QecU9v/3a8CxtfwY19BUdfIhviKx80zHuQYkL/HvEk",
+	"W1ls25Kt5aJ54Lc0x6eUoQDcy4yDMi8kH4qYhfCvj5hgb4bqYFnMW5qYw6rIi+486AD2REkWhoNEA6Wx",
+	"BKuwI/YZZ5QWgnn8Los8TS4hOborS4UibQaA8lRWo4YjnomYRVyLViK1kDrJkyuRYm2RzlUGBs1EZOaW",
+	"uM2s3k1u9ZfGbP5+l11Mzbo0LqJsOjLGDSxxwKzXHapxfmi9xPuwGmXIpzAtKighHrfTCTqdTldCLUik",
+	"hkMlnSKmV+dMtKPrYk34+scZ0XsaeQjfBF9CvuCHu8HflBP48MqciFiAn7VYZkQfFKA5RULm6RQ7MUMG",
+	"wAGAvmZC5iEb8uyypBTYI4YscgzH+RD5GGpwPKdzF54enZ6+O/54CuGXT0cn559PDXcrYmCdJkuTK/dq",
+	"bfgQ+j1G3BaYeHpJV6aCzw1ZSVEZqUh0fmpXYI0GEn2jLmMSwC79OX775lJputcYTfaW7T/oL8pbRMiw",
+	"yqJpK4ToARCDxPZtjQnmhdky33YFNzf0dOqci6tl3J3akVbl4K7qm7+vQNSKyWeP3cuCO+iL+9kQTA3V",
+	"YRlzrUPFHOHXeMuTTuCGOSzO4MbV2KRw3y6FG1axNoebKG4+OxAv7Ke4S442C4CD69x+r0kdWC8F1Ukz",
+	"6oSAlWfMd0BRERRiP7maOMOCqZbOfNc8Vvd9um0b7oHPf0M5vY+YlA/nNMzrCZeqY1blkq8Jscl8vKY4",
+	"wRHYM80siLWFCbNqo+phP36Em9AHTHxJsDTf/gSaKOJT6Db7JckHpRpNEBnkAoCmcZoSRSF268gYre7G",
+	"3s4uhvwmiUb00vKBxCx5eyZXW5F3PRjTmjP4sWvWw6TwL2YlXhL/hlGgLbxETO1TJiIlEa6MkGofyvx+",
+	"/PoioFTYTFZXRI/ZeAVS/pK8b2JmUi20HfhRrcmNSsOlmJYKr4JSFMXLk9cO5YM1QrrnMA8DFuJN+jAP",
+	"m+jjQ4xP8PJBKZQeGEMJwhf7LBwkxphP/DR/h7mgA+B8Ik3NwDQiNrUZVC991vBB8yShnDmIFUgg4IQ2",
+	"BV60SzFtV9rhh6PkZ7MqT1qtxkks1qsJNUt/azVJj9z9YLUGu/y1db+1x5uPEvPgPmJg3VK9qfT8HxL0",
+	"QV6c1/BSTEObKRQJBCAiqD70pyEub67Z6U+Hrd0X3zX3MQ8/F308Zl2phYxtF+MyWsU+ew3rxhDr5VJM",
+	"LdQLOwQ2NFHZpXbAazAOu5KZGudCd2WjBn6tGRDCYAG8FnrIayFm1RMIYYKVU+gonAwUG/JYdCUBp0lX",
+	"QEmIPD539DFn+iLH5bsU02dloDfwFoKXkAq3bJoVRD90nqQpVq4alRDy7HEBDDuHZHvXt5Oy+HhOziSX",
+	"q41gKqnqe6AT5h1cU5ZWrjJImspVhuziHURCPyJUcgFzxwpIua4sMOUA48iiyjEKvlbCyTUBE6203AjQ",
+	"Asn2F4W08zDuvCy1gQKwL0Dy9E+BDpsHXRmWT0JYCBUE6TBTjiBzP7Vp+angRnzRFQh0A6YTlsryrvSS",
+	"Ew4l5dC5tDvW8GYCEx2I1EP7KKFNwQwJNaRrDmE2LT2vf935zSy6JyIDhOvqJ1dCBg6Ti0rieuN8nAlA",
+	"PiOApK70xesBELga5+aA2R1PkyuhqV7COvWqUtnApY+ksHL4iGAqQZABlN7pVEbwD89wg+BaL1OQDFjA",
+	"u2MR96sOiznIXa+zEE0MkYS/b3V2W7vPS0jChKZx6t5cho33VhqwZy2OIBqFrsOXxn//BrJyyZw8b7VW",
+	"j4bdTVogAWzjjtWYLZdiSvhQmHoBjLyBCpfj5M0Zc+YNjwbCouVUiIZ0wqeahVK1YEvDAz+bBs8rp2+1",
+	"t2aXxF9hC+1s31RGcna/zuOvfHNm1MPlQ9bQoo+kVgL1ti3utyrYICDF59B9c6vM5faZV2TsEF3nGf9U",
+	"jYGCbCukN9h5eIf+icoNxPXnPrEVbBWQyCt+zehBidQ5l5F52ioRy2CwF4aUY5rATzs7f3n74t/f7P11",
+	"5/TFv7388a97//X5X77/uPv6u5+L5ij7e7u7BVRTKffUqhFl3NUK6FS7U3p7PJu7uhwf+YTP11gKlTI5",
+	"VgLXFMUqRbakKonbGabig3Ut8pWU7oVxPfp0WhcQt0jE1HnXU35vothfa7pv/3Fp1LZrI5EkBHxkwVKG",
+	"5sWUahgs+Rfplkax3y8qA1w3UQuLRnjpRj3SVrMGvq9kbI0DJJ3ICJRnml0YhtdsMwiLQcan8yYA5YCv",
+	"Qzs4wcZuZ69plDAPFfmZttMhbGRI+zHjAy3YUSY4WutCqp6Ws0xU1K3fQ0REH4ex/PAx1OJo3auBvNih",
+	"Y62nra+/VZ7WaKxzNSxDcs2W/hTW/wF4BAT0J04kEG6bhb+HbMjzaCA0A4xyOqNYPqicDYoAuoSxG3Et",
+	"qn1cb9yI7gOcrwr+7vcS9l2pT/cM0P6LvQU4+2t1pNmVOhGRypYIVLu93njUHsSjFnmUbXlE8ds8m3DX",
+	"7iJMWNuwG49poufTSxnh/GOHDfBMk5fdO8SA0cVCO9bzEnBMu8aQt5S7rpq00kceygIunc7a0h+668Yx",
+	"u2DLItYuut/d980ZqE8iufapGAmOJFfmUtcF9Nxd23/YPxfYBsdYc2Pvds5DbIEBhtyFsG1RD7ALQpIP",
+	"7HWHZVWwpgHX53g13GdcKjkdJhpsBmNeCB632U9KAkxIOeumzMLewic9FnabVIVlNHy3BFDFBvPd4PTd",
+	"PLb/2A8i0tcdHMSgNvGtJH/vRTtdJP82eXDfVh7cjWn3lqruMsafFT/X5c8dW8BD6qwCIS/yAR2wcDRQ",
+	"UuxDK92QRangGSDkz6fIOeDE65Ph2GGBy4b+JMf0S8DCA14p2Xylu82OUQLa3D0f8I1QtKANwURkgo1S",
+	"HglEpavLyLsjSbeupLwbqfkPxeY2OXoPKPg3an891IZWQ6z+caT6TBPvuwc7YJu08X8gdu99sf5anwh0",
+	"64xcP6p9Qj5yC4Mc9UJEaig0C93o4z//kcRf/wuV+duenWEA2gwkXYSH1u6I3QvpOsgUn00TeGMmhupK",
+	"xJg+432L0gm1yOdZvpZ8pAeIc1DB6ZkdBYQ5AJlhNrwxVJlgjQtC+CTpVeHQObTjWYdB9HBs2pmHG059",
+	"+2zqx84D3Zm8X+/HNjojbh55OeIR+TsgS1mX2BTjkMk44RqTtuhvZAPXh16QmzztLGOYw+KYCG7BJiDy",
+	"AKbhM02rv+RRw5vv2UCsPM5zncaqahOwVWDJesPcWUpGyESObXhZIzz629HHs9Pzk6Ozo49n744/hgF7",
+	"jimHfhu+oCsTyXpCUB/gwAJkR3CeQmII+GE499QAlBI084xLzamtZ8+v3kryrsxFmmrIQgWz13wFs+XE",
+	"Fx7lZMVGajg074ytvgDps4csUlKPh4KgtUcqTXUBpBwW7fQBkoVaVl8laqxtYt6f/oSJsWa7BfYPgHn8",
+	"6U8BG6gJXuOS0owzTSOxuK+EKAoNZDHB1izQftFvno9GaKRLRKfCVcRs7UhYAFJvgWAiF6IPbmabW2LM",
+	"byFjAtGGNokRl9iKvyvxG7Y3M2cjpUEQMp4aop0S/DeWmYyyJCK8TD1QWY544JTgDd1q+13pDwgidIZ+",
+	"1EjINvvBkQHrKWzRB7BiGbal8J7UAeSchCqCRG6oe8GGFS73bJQpEH+qxyI+1tCbHtZvrClPmPf7mejz",
+	"XDzTLCRtMHRg6nW4EY+ny57QAlreadbIxEhghrvXP9bMhNDHmtjafpRCJiFmhS7VJQ9a9S6SS16nPMgl",
+	"eIcPvSja4UNDZsiQy6eQd9BT2XDBHC0Wf6LZpSE+1WOZoAaMNU3+3I6erdLtD4Z/WHr069JDW3pIKzY8",
+	"XKcesVKzQbTRsNu94zJmGIkci42W8TBpFygAzFZAfR5YKJHhsr1M+Q2ISKrPKx544dZJGNeoEtt/wP/L",
+	"cAVzoC1LaxQHzots1wAA2UbZWBZ4mJWgLj8K5Nlb6z5RdRY4zHFzUO7toAB0KO34PR0Em3U34vmg4P10",
+	"AK6tyFgoB6qP2JeRysxYqJ6mHemr2mN2mmcCIjSJZKc/f7aKdubAYwFAgef8gmuofLqgzEe/3hBVWdSe",
+	"od6tl6Si2WZvVDoeSr3PQmrmb5v8gzJ4OFRjCTXJtpba/I3J+OYvb6Dmn2a3wq5scPaX0+OPDLSGZsBC",
+	"V32nQ2Yvqou/iyg3VxNoWW0VOPMtKtSBD1Np8mEetrvy0Hblr/wylNj534pEmlLjfqMYo5ZrJs6SIWwA",
+	"u+DRZVc2QqOh/KvdjbBpmLJUZFC02SG+CfRvao4DlkT4r+bbfzb/aeHX/wv4P0eZ6CVfRNyVeNuzEG0Y",
+	"KEzUI7NzeiBETi4SLO7MxReX9QHK0lgClite5UYdHI5TfoDbhxPAJuPUSB8HaWbkElPA1HkWVunCR0CC",
+	"n2jKb/TVYv4KvfKJUosUVH05DiCP1qOYwJJLgLQSeNsVmL0Kim0KkjigzQ/czgdu27vy8Ki183Jvt/X6",
+	"/c/B26TXE+bNgh3JfiIF+6jabDfYefXqVfD59G1g7IsrEQTdrV+7W92tC6FzLdJUZOZfv3W3gu7WH+bP",
+	"SKUKftuH21JDB1vdra/drWCZIpZgJ9jt7H7X2tlp7b4oKuwqf4TFLzjGXGlWUOntx30JmKbTvxFA94z+",
+	"RFswA+bANXtz+jdPMhEnqRBN5WLJO9fSSIRA/eZS8gNqV4wAyQdCspRSL1mkYsyBJ7FRIRPsvW9ULKCq",
+	"WcmfuAS2nQkQMPC3W+6whtMyYrQw5hAWk9pjqF7x1lnu+0akhEYrxTjPeAqRKggR6dyyReiwQU4lBxWE",
+	"a1TP/U7NOG7J+vy1CXAGgV2UwK1ImYt9OHz3MdjZDXaDnc5NuAPW7KbiSqQbDvFwHMLbhptziZka67tm",
+	"E/bDN49h10alP49SxaF0+c3p3/CwQ2uBvZ2XnQDRnAPGAdCZvIJDnl06qARzDaOTLFMTKs9H5SZCBnRA",
+	"jQRfdNiH5DViQv8+FmNKxSMVCJQjw136maEc9nd1EZAL17xwt7PrNU20zxD47ueT96wR2ix05DzouoTU",
+	"KXPW/q4uIMl1nBky2TfqmB5nV4ARwFkmQB9E32U2lpopidYsVQcilkNZvaTu6dhBDBUdXTAtZNJB4au+",
+	"GKeXbDzSIsufaZaNU4G9ARRsBE8pJ2LfaICwcCwVvbxooyVomRFYHLVEuANU6YCgSHLkK5nRWgFRwMwE",
+	"B4cgGdw1RcOsbAfZJs1kRZY7wWEMD6VdYaSdWVciP25eb2ywhrW2mvMWRpUZ0pWk/pfsDvN15KL6ehPE",
+	"v/EArZGurDZHMN2hsEhAKDnoDyCqvjRLiMgZkgQQy0SLzmFXYgg0gZZRhu7F72OeWng6qnexqsdcfadU",
+	"AI9n1WUjJcFIbe5b0sYiUTiM+SSJxNw7CJ9GmS1Nhj59olR2DyB3yweZGveREFMR9w0ZjUQGeoSZcEmN",
+	"2CcC1LTBXTmjOqDqYQW92QiQ//sMOmgqyQbIPlkYIS0M1ZUYFi6mroydAdAEgysTkUiuBLwL/h7RvTzH",
+	"4MxYJrk+MGsuoWEYh3YW+AqCseFdaR9FUBJ3A74HOTz0kKaoCX0VwhVwlMaSkugIM8VsgN0SEdNW0FOE",
+	"IUEQOvYQe6NCMssE10qGbU/HwjYAnp7FGrb4GDaLzlctWcJmn7lOL6ifaWab3hFEeODMR5gTNpqZAvVQ",
+	"NqlZV0ooMjTclZa4LO3YhjHEbns8MYpKSlCOiPKiJs80Q5CCgI1lKrRm4VDF4l9HPMsTnobmsFxqaCU7",
+	"GtmcVftR238RzWBXV91mYZxNT8byX/NsLEKMp7mufsDSuxIfR4e4JJzI2PecqB6Jnp2g0+kEOOIEObsX",
+	"xjqARjQTpJIB112J+VducaCnuf08xFV5cWJiAcYqLPxQcAlxtiYWTlu6gfHJOEBPgtmT8hIF0HJS+4ud",
+	"Q79ajIEiH/B6zBhJzXNofttw4te9GrkyL7WGx9AUxAzM0Q660j3nvxjEfbNoLkHiPMRbwwOQ0TF4uqlv",
+	"rcTNt9FXoKMGiSd1JTL23R77OXlte+7Ac/D7jtEGAswGo1RoaKjrS7qLDCDsfx8rQ3EQpcYdcWrJx8/v",
+	"m21m/R/OTDFMwsgjMt0gtBvaVhfRJXN8PCwUN7rpQugkFpqFdA/9Xo8d9A7uWz05LRbDkcqNGAQgm7lQ",
+	"1y+EloXbDz6/uvCWYfzX+jev85rj+H9OAAR0bhQhT9MQfZA2W2B/lnMgZ/CpF7SeMjuJD1ho6X2/khXU",
+	"zc4cla3VZvPBPFIxm78RCwGGcjAzwtoBICsqDYHWYmu/x1MtnMP4QqlUcGkjh3WZ6Td3wd3IjzZjnDpn",
+	"90UiOcyzwlxdlOe+e2dRGzo/NUYyEVSi0WYwVOQUfYuW+fnk/Uwu5aZy9Ym0hblJb8rHnvSJBF2Ygioj",
+	"qYMt552dXedYuFDx1HaMebG7t/vyZadjfk8KibG1v2VVzq15X4QvuGryRume7T/wjwVw9k7ErS10uwwT",
+	"OChgBjECViDl7nQ6aIbB9Y0L7R4TnGlznoHvo5/ZlupqnBsdejnnWZlg15iB+Y6ofYGfzTsW20RS17nm",
+	"nR/RWP2ODFmDjA/odAagWCUyfoO2MbnO84EYGoW+GZD/uyttDt5Yxp5JnqkJ6WOGh0Azn6LNCirYB54S",
+	"DYaImrCdprHj8S0ha2D81XaDRkMyUxP0zoUEKFep9Dp2AIR2m5BjpiYBmSP0wa58XlJ+LA6oBRQT2U38",
+	"7NY63XjYH5Q9FPx5Nc/642EO1lSsZQTHUpCbaSQy5/8rOdjA2sYsDh4z7lxjATrXRcwuiqBlOcTXmCvU",
+	"aLb9cJ056uSUY//53/47cw6n6poMCJu9h+jTgwFi0URXzMqseZldqNXfVpFjimE5C29cXuQLkYK7SCTg",
+	"uoSN+6QSmYd1FiQ8ceLdWcXFZozHdXXDc9u+OPcUF2HDL++NX556IWGfOzrOc/+RR/v6bR7/fazzoS1Q",
+	"uXPk/RQg/axLBn2E7Ta4bkHH0Qf4Py/GiK3AkePyTDCzkIaDYlkFNMWNBiK6bLNDJkWf58kVAPvk3HWl",
+	"zfmlKEIZeLI9V31jb3c3ADehHvd6SZQImZ/bxIeSJxxrLcwImwGTmBarsMsuOJypXyYN16KCdqXqsZ3O",
+	"/7Kzi59i4e9jLvMkn56DBTj3lXE0wI+YOYUU8AgpiJKPMxlijK8r3ddhwtRBwMNQx8EkEgov4J6w2Waf",
+	"C5+xl+irn3nxP1+eoQMeMEkPUE1Dl1MhtRBRouFCSOf2FkDIr/Gpwjk4dAR3a+fqmnAiZoZ51/2BMbEF",
+	"vacbWKaNf+rOkGUhgBkw5OgYHjKsA91U9XJnaQdUOaZS54JykgVN4HUIlVORa2ScltF5Qeua6DQrgtMH",
+	"jKN5TYFoCCt2JTUkIVHVbLNfIB4uvoxElIv4mD6RWHAfwzDxpbpI9ba9TzBLg97VlYkrrtxHKB7Yk3OK",
+	"oUCfDNBIQRSG8IH510FaAjaoBonWlZ5I81p6VEg1I1cWSmIziiQaQJ+OrgT4iRikVJRbnfF61o749o+Z",
+	"q8MINwx9w9CfBkNXWcw4i6ZRKujgN8yneCZaXMYtLYC7IfNr3j+Htyx2UWk7VY0DXJDVkx3LRh3XY2OQ",
+	"oTccjnPoHFF4UvhoBLXUC8vT973PkN6dCJdTYswJbRMb3AyekT7dZovxy23OWS8XGUYrZZSONQhfe/E1",
+	"GCshE1/oUpvhWvSSNIdS/BT6aGcsUsOLRBLSDiXKBAjUY5aEXUxRA4/FF8pfAjs+Upo6coG1BCo51vjB",
+	"e4ZJmoIir3rFJK/xGH1wW/lP7jS6JhFjOTljV7JIvah6pUsoW/q9sE0n7rFr3mwI5+5cZobEHAXhQUsI",
+	"iYM1zBmCqF3AeuO0l6R4F2Z/pYJroZt13jN4xd1skH8iq98X81y08mQoVn4pnuTV37p2b58ltMUOP48B",
+	"bHx+91hRjjm5j83jR67tlh73+0Ln2E+uRn6/r/aXsz8bmaeGieyj5QHmZr0DPVgp/OGl11u3GcuVZTn2",
+	"zX+lSyHCVTkfHOQCKymCAi8VYF7YBaSR180CSqAo05u+wKAxVcAgy5jrnO00XfIsTeaZZqm5YvTSNBEZ",
+	"Vg3IJAf5zBpgFwKYH2oVNhr06ZjcfZUSmUIKp94GPZRUvqEgXSfzm1udxQzQI/UNC7w3FoiprsoeJ48P",
+	"jsZZNODa0EpFaaa7uG5OCBZEj5IL79pJdVxORzdGSWg/eK7GvoeK5yw0nOK9O2yY1ew/kcgQ7suVd1eb",
+	"YdcDx9EwI828WNvIQ5U3CMsbEHbARTBic0KQBZejGWxBMKN54EVtXER84vCq9jqd9nVuozOa46P2HNlB",
+	"bpxHG+fRE3AeGeNgji9ciHwijK40UUWo7/7dRlc8Hbs87kq181NNnk3gMmH+438wfiUy3hdvlM4pda5Q",
+	"yobqCkqj8BZQxiADz6hiNvfe6Zkq5ym0NHeXGLVWLdgZuMsR9Q+1zIZUeYHWbxSNZpu9h0g2z8QN036w",
+	"HQDXxz0IZSBrToaiGfhNibEIKeVT4WHMoK2xT2GRWScbAj+a2YO66kseUNwhso4fpoKqYi39RZx9kflN",
+	"xK647wJWQ7bZIa2SrV7i+PRUICZiWNo7SE6ECEcIHRJsHzHweKK/LxxL/BSscFgJRPXOEtjfHH09lNZs",
+	"FrKmKaAHQtLxen/fxlHxCHX0ir2oSeN0zOCba1G0PrnykOq8q2elgmBzUCcqA2iuR6be/+Fcyl+3/ygO",
+	"yde19gz45NzYS9xcqPILe8uUHSqsEc70kmnu+7EOG3FB+YRV4oUXkJ05ZwnkYkN7YdaA0ndCEADJVVRi",
+	"2GebVS3PoDtNs64dTJGZ+EgbwhQDfKCWMN4K1TBJ2KtNL5i76zCwae1SlaYqci9yWnKCLunDdkbFIksg",
+	"yfms43neDfrOu++BIKG9oWLYGVC1eV4LSYz1vMvXNbv3n+KDa1fL6HOLfabe1Dc+0wcBIvZ2ILABBBDH",
+	"y/SMH4rhxTpbQR+CLYoZCEqiycJCGLI4U5dChqyBIADf77KB0RgCW0sHWgkgQw24HjT3SY/MKfwCeBBJ",
+	"LgRkxbG/q0QSpOen49Mztm3IZRsRVFp4JyaCT7wFgxo4bnvkgbUcCY1Q/nZ5R0LGkAknBeT6QV601/+O",
+	"4GQAWkYyHmECDkFqQAK6iNlAZKIrG5BJOFHjNGa5AAt2StkYaiJFRol1RZ+mAb8S9pWArQNOhJTnxmhr",
+	"7peWgRkVTwIykZIEHQOAQ3udVwELyw206/Es3NqstYl28ZmHaqON6qs33brqY3cH+YGMtpsDMklDD9SE",
+	"uD3AAW1wCGY1r436NA8QAMcVOuMBFJEqQAdXYdhLak7bfxT/WNAZ+9CxOo9BRlwyqaBviMigGpcwqdrs",
+	"RFypS8Qqy8yf0DiEiS+jJCM4+Dnss93OXvOA2CQiWxFqvK0TKb58bm8Jm/vUqw5zjGD+rrX2HBuDUc2y",
+	"sWXaYZcnbZi3P9t/9pjL48+CNduOKZDe1q96nOp7W19HUevQvBfLo426fa+V7Dciq7V3FXvncfc6V2cR",
+	"w6stXU/ja5OZK9OP3nuhwQexuqnYsBECTCBgSSq0xt0VAOgKm0UYs7ZHEDzxcIXZdjGXKMsuprI5/w9g",
+	"bhNi9OK4+JrSNuss7TBSMSIUjGXy+1jY9j1FVx+yBF0trnnAWYTssAg6G+MVkn5QVYyxmR1EcyF8DMau",
+	"ixPseyiYgItbp5qhzeWsnXXal/YjD2Rdoqu+ZNZVeOvp+o399MHGwnwauUOPvlFxHDM+w9hYg7MJz8RA",
+	"jbUI8HKGfwxE2mveqavf3TUXgK1Tx0tcZK0BtyVP8QELzakMWcSzLCF4ewL5BjdjEQjdBOaeQDvh8mm4",
+	"byl/pzkBCBcHIMtYko5+mQMWkqd5n81kCZS0AUTGBszFckqHylhq1GyvlEx7vhMfG3tW9Ujk+dgo5jWw",
+	"IdioQCovURny0OZf49BEVk448DjIY0w3uJEG80C8b5NycHu1ZJOjcJf8GzPlGfdIVGVlO+VOFRjy99Q6",
+	"WE7AgR2T95o6Yakc4J1EXO1f+UDvXLt3ZZ1+jc9aZEtUnuJUNx6NB/Fo0OoHTHluwPtMHrjuSG3/MdYi",
+	"WxC6OvMCQ5rFCeTJYtsUTMbXAsZMABBJpm3ICmqSpvAIttl3mfL0PnNCIRMyySjir3M+1Q5fE7Mk0cHC",
+	"04m5hM2YuGRC4jjC1yeHH9+eH//y8egkdEoM1/k5hP3DZlUYyzAMZAFLh7CKJcCA2SZs9fjDVhDY5Hbr",
+	"HPXdNB68RovjM5zD66wNDMJpOnOYJEGQKzQ/qL/JFPYsQufksLmmI4R6tHeE1qWq4yceSFE3u1Knn+Oi",
+	"e9r5xvm3UZVrVWWkFsDqLrWnuFUqCiQH1+vFi1GUikblZTylhkNTItj6GUSlhoNUahKY0gELfw8tjh8m",
+	"JELmshzjKUEgPZ2rIawCCvsGl1MWcY2t6iDt7wvuUtFhLmDiC4/ydFqtxx/jEjxUkdmKqcYwWpdlvCqQ",
+	"zloL2OqRdio++92dffb3mk/tdDo7W8HWkH95L2TfHK3dF3vB1jCR9t8791tNB1u32NjCI7mxtR7E1lKW",
+	"GVjuSj/Mc1e8sLZw8QlqKJqFHjxC62cxhZJiGIbsG45c9AMMvUrv80sxPbdaTtjchyTAPJt2ZV+UAOeA",
+	"xQJqDmTPFl/LWydUnbzPIIHDR5vgtr8pPq+yrkQ27dpfgvWVMWgY4nHz/QLwlWnJR3qgaDhFpXK5c21X",
+	"llvXojCxPWoPEGz1TOXQqTHU4wsoBKf77N+ZQBlgO5UY5bYrh4lUGXYvNYsKN2O19qtgd/d58Pz73aDz",
+	"/Lvg5Yu94PvvXwQvO98XAK0hhwGdqyuR9VI1CQO7Nl05yfjI1ZHPIqK7ivjMaICZUfwA1RXx0/UA6s6l",
+	"KKrYG3u7u13p5nw+TDRIybB5UPSxst1YQvK4w1Ouy+L5uDgcHmo55KfDd5sHriGle6UDD4dNRdxDQuql",
+	"Ro2a8RQccFhomGP+G/rqbB9lsw8DkcYA+WTxIfuZmmhM2Hbwt9Q2rgCpg8AG4Nc68mlWoUbCfbbfc0Fp",
+	"0DKVCQlVk8W2VQCpAEZAARFPhE5JsUUtJRb2l8f7LsaOu3QQMDACKAMwKgqceA88I6Q924WRDRWETgw9",
+	"YnlBUZubaNbLhICVAxQ+17a2cr2I0C5UPrB9ioDiutJbLUJ58V6BpGMGVUBk+ajMDryLwDaJProSKcx7",
+	"U0GZBWhXM0DYrsTGqC7EFBojU2NTmlkcUMNw299VszBSUo+HIg6hj7M34KIpqk18pnW2mcrlPTqXKj+n",
+	"Y9FmoVUQT4pmwEVSzsiC6oMN25Xu7nOnTnpFGl2JyiP6i4EBith7B7gLjB4SsD4fQfvdRoj3WbgdpBvo",
+	"cK5ZSBne1zQ0PSYMpttA7JxY63ddITJvqA+U4YPLVGN3w5oHNp3eqxvBY2e41S2Sfiok6KJHqx7ZpA9t",
+	"oIce0u/wKeURJOzTaTHcG+ShPSc1SnIZbsid+Dr9ebFzYvsPgpj9WuumeJdrUp8s5GSSWdUE+6AYZgzI",
+	"tqmIPYSFgGCDAoZmONxIWUGV6DSW/a7XSLyWcW2C+E+hHmEWK3HNduRiN9Qx4TTXhPNmz9p2xGUk0rWC",
+	"rBRDqreCEX2aQhZjWRxiUFg9zfh6u+GgBCFPNcHFy3TOp0wPktHIqPlODQtACe0lmdFCUfemLunp9Nw9",
+	"HZLXAIrxLgTDlUtFfMA4C0u3sdBdDMu1dSG1bD+Hd52Dxg6ZJGFt6hQi5uqcp0bLvhgPR5qFxLwIeRKw",
+	"9jFQY8yyApE3zATX5uXzaiYM8IZqpk29Ch4L6KM3G08T/fqgDDwoKOQRqJkblfFppXZ9m9omnlOnbi6l",
+	"W9ZDWZJMJRH2dUmBh5z+gSXeJz4Ff9CEa/AmSSZSLSYDkQnWCEd41XNdYFNpgA6zMMKF/CLvgpVLVpTt",
+	"My6n6N0yL19GCPleTNvNylOZAdYyTdVExAz9THopsXUwK7YO5mRWhYTCeXwzIsqbzmOSUZZaNjJqI6M2",
+	"MqrgO4wXmEN3J6tW8YNsA2O8ebk4O5aCDIKRyFjB5gMMdUCNqYzScVyX+wwM5OjqfjpNrT0mDxNZHJjH",
+	"Vd8E5u/djfJMs0GioQDgCTtUvM5aN863qjyMP3gvftKHsZjI4sPorebmRD7EieyVqO4Rnso6C+sHlRXx",
+	"7cAD1y9C6yIOWY+nKSOo7CKQ4LVldzF6yG7gOWsk0gs6kOORoothsVwLXJV1aSOQ5wItZVwv/XIHZII0",
+	"dC96pou+LeyDgraZXNIjz3TJmepi/EWehLoS2bk/ai9phIItjZDsIeh9DOtXZJnsU9xfs1T0ABRSD5KR",
+	"NVJ9v6rKlnKrFqNtLLBVi+QDP8bu8gq8L4ApKlxmCwBnkBs4qBkUdlm4Q6dsHRBHwQ2/BSN3ZkoPlBbg",
+	"rWmN9VtQvNe/zp6n+SCh66TBGoQvkGj/kebGet5YzxvreWt/63SQjABV0/B7I1tVz7l7n1H4/gFM6Uz0",
+	"xjK+Y438hF76pLVxnMRiTZxWcKOFP4QWnjlKe0Ia+CFFLVhDKkYhDUbsTEF9bMSNsoUI2gwTrV1Kq516",
+	"KT+aVaRHl5JQMemVayUDT4OFDq9XkMEpY6O6AXp48Svogonstxm0zZlwzUY8iWeEvMszJxw27HpF+i20",
+	"GINYC2qONCncOBFT1rlr4qhxVDa31tx0Lr5EQsT63Hwauj6mWjHzdGY+Y8MxRApQwzllWmQJT5N/CAtL",
+	"juYIIMcsZzKc+RO0wz0rkuutBtTP1KROh0Ue8lg7QvpjfCCFlBaoRhnFVd+okJu80m9HDzxB1s+JuG+p",
+	"8mUiH2dyZZ0PHrpbnY/it/jmJ674mUkso/jBZDeK38MofpbSnpDid11R4/UVjLYFabPNjlwBoeRDoZ0R",
+	"aWu3CmcmNt9Gre+ANL5Zt2rxqOdYXUFLqnCskgOxGAcU/oA3VPAsTURmdw/bz7pswCbLlbqc9cHivTf1",
+	"vw75lOk8SVN2IeizIr5Gh6RxXa9DYp6RXffJQGnBQsr/OcT0nxA7xNrBNyqdqYHvjC05XO1IwybV1LmR",
+	"Le37NZtY+IxnfMAVXwIIstD9E5V5gieiHR1LUO4PSuCh4ONFdRkfdtVcxe7U68fmgadRzoVjfTA9GRaq",
+	"Vk82VwPmFnxTvrVRs//Z1WwgD6z7N0xJ9UpsTK+/fMsWktfq2YdpSiEVodlYgpi0gDJGCgIabrsEC8MB",
+	"7KWVSC2A5V8ZkX2B8B0Wy0pCzTPBwZz+/LnNfp5V4fdBibUw+voyGRnmn4mR4GbJaOQBBOjYZJCkAgUL",
+	"VPp2JY9jEUP97994lnAA2bc90o1oETJ/F4ckqXVu3UURz3mq+tg0Tw/UyPxnolmSB1AMImSeTdlIZF3p",
+	"RqAV4+yspQdJloMHbCLSK8Gu6LsMepsJluRiyBpGLIV06Y0HlwAACidc9kXYlUgjiRaI7kVaEhYs20m4",
+	"12shtIXPcYXcBAIWJ0VJvJt0MDNrnnvIDu61Dad/mYFrxnVXhj8enbF6Kir1gbYvCpsBKTHuhQgmhA49",
+	"glKx4AVapHCS4KOBt4aU6xYUqGcWXxq6KwPGYEVFtjGRPlkif6AmK/nAIwY4AIkr0a9rpmI3a6U+83cD",
+	"X0TL5QMYVUzKQVBEPMumqPQaauL9uinlvL/0GLAYMpj3Si/HWljBWVgj/Bc6YufEo+BQaXNGdbPN3uVd",
+	"CfAKRgniiSwQFvJBJiAl33B0RNcWORCuylic9AGTBEJkU4aj3Gfhf/w/Rkv+j/8DUFH+v/8zZNB5kjzK",
+	"WvAsGrBsLKEVJWd5lvQzPmSJjMWXgM45wFyY8yK+5KwRcvNCfmH++y//8i/w3vNz+K11ETapF6aOuM2S",
+	"sOAltB5wSoFJJYTm0BtrgXyEUGnQ4OrKEHas/XvIMk49OrlEmJiY6VRN0mmbfVSGf5p1kCHThsmYjd8H",
+	"Fge8ZCi49OBrEtmVOLBM9Mcph/52GYGJxglPRZSzxtGbD4et3e92HXuDCrhxyHop7weGHZ9OeL8vMvb5",
+	"nVmmruwLaQ66iFmUJpCpY6xnluRNC6AOlPBZJpGK3dahESC+5IaAlOzK8EtrmMgWXm7BrraysZla7sBK",
+	"ACSlZ2hKqVQf0FYCeI6QPZVFEBBA9lOAW4E8qDkLZUAsD/9qp9O5Hv/KSPmqAW/tP684MF6xAEcAe1wV",
+	"2vxUcEiSDlshzM88jHnTtV2XFcypGHssenycGqbUspBm5gYhx0Ojt/i/lW6A9wVbLfj/b1WzNK9oXfEM",
+	"XAjmXacqyzFveiuAf6AT0P4DX2j/fCt0tPXbetHCiFMudsNZZrnxwz0IYtioUACsPu1+mvfF2UtrbDNl",
+	"obEYnR5d6mH6TAeFjp0rFsYZ7+UAsWMEWn17qoDxKFNae/hQMvY0OoR81Zdji49zAGLBqLrhBc+w+xXd",
+	"Rf+2dwbkQvrx7N1HbMmMEtCBWmVJf5Cji5D8d+6V4OaxUgnbZ4QYLtAuFwv1HXNWiuGG0IW63W57uuQ+",
+	"STHD3z1dUYu0h+ITlEKAjME8UawBQSaI2Bie847eW/gw65xAdNLX2nCLvvFA3hs7wxr3jaeubhptbVwt",
+	"T83Vgu25LA8iZku2/opSYRl3yvbFOL28RZVyreg4liVcvX1S+cG1UKDggZt8DMDaMSY7G1PFyA7xJdG5",
+	"brNDyWzAtitRL+QSX5MKfiU0Mzo4QogTmlAmjChJxxBpwJcjx0Xnv7kLP2+FGjPqtTHVMmPFWHkGsizw",
+	"4CHLck8acVdMGcycPM+Si3EudMjCP76CAWQ2LGThr78ZGYYolJ4bxeFQZsI6QjIxSnkEYSM5ZRSbICeD",
+	"yhiH1cknSSTMmHFMxlY0YuTvIiIAzMlApXTBt58ouiIMSesQNWwoX7jg+I2ubITgRfn1+W9tfTk2o/bA",
+	"Cw1J5UK22WsVJ0Kz8ciQ6Ev2IXkNHqwwGfK+AARnJ6ZhthNhpO6PGR9qo8CnqZoUhhdYLQ3O6BHGJfjH",
+	"3CkYcN2VRV15WeAHVoonOe4ykL3rQ95seyLcdmLBWngsg9/rdLrSKgJu6vaR5j6LRZTyjIJlQ5TJCLJe",
+	"YL2piURdQwdsyGNhwSg/HZ69+Sm0ES8rmgxRAwXjdpCqxK1C8UwT1ZLLi34mxcYD7wypPYUHpPhMwz68",
+	"dsDXPCcU0NOfP2sI4GVj6UXp0inkwnFJZ5OAVTM1QSBC2nFzz+nPn7vS2mhg/5eBMwWLec4vuBYUJOQX",
+	"KkM0VBv8w2KWHk/ScSaoS0+cquiyCRuciTxLCvhPtFyxwhRmgsc8UmmagDXIpZ6ITLMXnecshH0/j0gs",
+	"hXYLTkSeTVsIJB6wAQc9y86KiKTKH/d6nF5+Hhme4Hnl1qFTzX/ogboLFAM5EdpYyhUaFmQuDqDqBNIN",
+	"kXsgd/JTKsndvmlCsGlCMF/6jsLXSX6SIjtBp9MpDMKLqWE4tSrPhYqnrRTc3vsvn798+V3n5S01IS8k",
+	"cF37IYJFcRqaTeWl6I8x6iBDAM+BiG3FGbVXPiiSCjAfGVhYgZrScCjLtm3iPuNZNABEWtdv2akp7mJc",
+	"Nl5BMvlxHdvdGUuMQJJh9sPM5yhAlYDUNWKhstvivPX5Ft5fWJ+3abO4TPsjO9Fiahtmc/PSpMfOMpC6",
+	"imN3M0soqO0w7HtN1uuCXeC22HQW/rY6C9+MXteeXfnJirpb9BP2bp7rKcwaWrFYOVvN3jBrC9Lv1BXM",
+	"0nkiowxr2jElwCN66txDbYzMYRSaKRgoukrsO4xpG2MRdTmLD8xnsP8upnOWph+J9GWy54lud2VhUJKx",
+	"Ptt0gq77AtnpCdUagrVK7aPVwnnfOi44k2JSNH/wPdPNNvsFRDj37WenCwRor9JXjEFFCMeIJF9kOrAG",
+	"t66XZxo9BcZ6xKVvBuhhQYvyQjBIYsG0F5pVwDKBm4CYBfgvHbJG+Ed360N3a591t4zeOh52t76G1kFE",
+	"46SHPoDTRWL6J94cltoR+CZogMaIM8rt6rXJwRRiiXwTrVfqmojEA64nqdzXB7ikw3pwO1pBuzNmq+3D",
+	"rqG153iAHhC+L4n6H6iJLIUi3HFz8QPwE8VmzmDmwx57BWvWFJ+7YA9JokmWgLkG4oRIoa6L3t0ocetq",
+	"wHeT4MN9S/FNj+xNmf03AVKHLAQL7XuFRHmmSSdYR0TCT80rmnUXaZ91yvs7d+/6z3/xresZwTONWX/g",
+	"znBgPkYjCizUaZJR24BNysX96+UOeYnnFrnH9ZBHwBbYmiXbx7tr96vAL3+crOSvTaI+m0kA9bKX/X7h",
+	"rDFXxzjnfSpl/jY4G6U8kd7rsiLg0XSOfC6ZGI7yKWbJVubI2iTpp10WuXRCVqGsbbjDA3CHq4LaHrMB",
+	"X4OMYS0SMFvs4WxgsmvM9IhHIkAzCuFI6R/AEoNSlzRnFnZlpsa5AIEWOtYSNslgK+oVwNRHA+hvYCqG",
+	"mHlLkfkeGmtocHelM1/IZAoYZ5EaXhB3McYTWup2SmSpUzaWsdeoxxq+4BzNU2e0g3+BboZEMIzq+vY2",
+	"1EiSVefSrKi2saeyrvQDtJYusOIBXOU5Gyqds51Ox09k85O3IFxhB1NKkOvK2Qy5xQlypfw4SDymDLVy",
+	"hlxXzmbItW0ewmxOn9sEsPYxSl9EY3FFu7IR2gqSbfaBbbMTEUNuQ2HbljLlnumDIkfQ/6JtLkkWbFd6",
+	"1OoS5sg6x5CENX/NHa41Za5UfYM7EhZrzYajbzzObDha00023CYb7ulmwznHmrptBGh1VXn7D/prubCw",
+	"G+qDhIVXCdUWrHHdoVqPr29Ctf88odorR2B3Gqr1RfrDOHlpYptQ7bdl9HmWBX8CcdvFN//NCq7rgryH",
+	"mmGW6pLV0lh+5073PgVfq6PEgQ9onWg2AOlEcVnCUTR2kDEAbPIvdE+ksiFjv1C4TorJjDnpCnpuZCmy",
+	"GkOxJiZ2N9JyXTGxm5gg980uNzGxTUzsm4yJFU6hu4+JjbNowLVoEajKDTEGPQcMeOXMdqWJyN7FISFc",
+	"VLvaP9Hnj/Hr9wFKcReoEP6ofWyIyne7pVgJv2KtoQF//EtUbNPtFp9kEyd4kMLt8i74PACvGLqp4ALu",
+	"4tpquM0oPx07GDms0A4o3UvE0LQNPc69TA3ZTqezE7A+HwGAUiPE+8IA0IUk40ZdPG6Zu8CRXF8gbk/W",
+	"M33gNUUpatyd+uYnOAVMJzISpUwDfiUyQ+uRQhigSzHKbToU1F0tgu4uhSb5aAQ5ikpCNAKxGsl139jr",
+	"dJpQnWWT6t0svFJs+9O5y7w/YFyysbyUZjj2csC85j3F59leZ6+2dts/+Y8b57o01IdyfZeWqy4Ro3Qw",
+	"A6zq3CD6bRzr/9xa7FtzDAybLR2Pa8TWshjankRbQbPdNrKnpcf9vtAQgV1HSTrMGRHuPh2D3HPc3Yi/",
+	"2HyanAiOdYNM9PtUU34z88bKGoA295//2/9V5Ktt033+nMJmUPSKs93g6LqP8Gt7YHs5ZFzniBdrhGCb",
+	"nXofxxpiP9VbKnzAza6vIN7qq/2Q8IyumgbH17IOuVogLO6iEdBwTY1zwNMqZmPeCLx0n6qmwcEDyTtL",
+	"iTf9Q6aG3jweq7i7dtDXdtjeuV+LYF7YadygOY/Lpo/DRhw9SnE0S76O+VYw3YcTVX+M/ONIYeFKt8y7",
+	"nFqRueZ/ScYyEQkwLYjfJ0IHBFwbzOOee71x5tnqjyKfNRnuxyuxHP/ZOHqfQqrjsgrgmvwWS8S8ysdt",
+	"YcUit04Oo+VhzMGV09GrCOpfqvycbvVrBKE5rg4DT0kKikq/wpfRZqH4MhJRLuK3PC/XOEqVC10qi4R6",
+	"stpOr7WBp1v6BO6nJOvGzoDOwzoDNhGpTUTqm4lIcVT3b8/Rb6UMbWMDmlvY7zeUCNXt2Y0GacWBylhI",
+	"2Xdh0UjR6WNTkTf3XSMaEbNPx8+0p6Uh3hwLExmpYSL7YZsdOyu51EhmRsz4HWUaUKmL3WKKT386hjLd",
+	"VGlwhEMuX3MVWfEGFv2OZMUN+3w/Hsbu+mhvmh0+aRHxbXJrOKqPyPVawcINI3okHNzvrUXc8j//9/9O",
+	"vJLakkGetcoLfkrIoLdi1SuxXzOaDffdcN8N933k3PfH5ArwBgmwNBPaJvzOa2WPl0HDEEe5fiQ8+pPr",
+	"l2nW1MWxoAaGZ5lZzH3GWUjDDtlQXQG+kw2C+aE3Dwjn0zFrhDOTt5WmtnHlM83CsUzyN0rn4cFM3Gyo",
+	"AO3VzyAJSk/avf4rjTkMPKHhAnFgCKCLttR70j7tuj3SP9FxVDiKsIX7cJSKXDQdLk81iFFlE1A1znXO",
+	"od1JsbxznT1pcedaewauHRp4l4+vRHZib4beWeKLOcJUqgRdgDSUk9JC2B6dhfFkZluxDOzTsbbHZ6a3",
+	"Zr2cre8iD8teNEet7/e6kqiuSl+Bxbg/kX1vPTZhXo8hO8cucY0CYfmBhvQsGYu4CIJX6xasQcU3VGts",
+	"aKW5UTg2HsGNRxDb4gMPRmwbaPzmvFo31Grqm3eWYkHw3RvrNXp8AYDOj0KrQW+qMTZp6fbLeaxOELs+",
+	"0J7mMKfXOKQh7ALZQGHr9rcZ1CsEhxaC8GKcOy9vgUR4t6bsKWzBxpbd2LIbW/aRc/ljpNDKsA/mzkBD",
+	"HMr6uz/71cMNunHJUnVB0on/5idSjuSN2RUjrZPLed9bXDzkb9WmcuhBKoeyMk3fK85gre7zk0pjP9Ul",
+	"YDxNjdlPUdOAjWWepJAAY2zywzxkjTDP01NgvzoM2Heddvvld8FepxPY2qCufIUFNmjvI2KYTbV+F2OJ",
+	"uEjB8MvEAfk/HJqgQk8KT+EREbv8wK60i4mgUC59W1vsKnomURKaTWGPY/eTcyhBFZDb065EjQ14VMAg",
+	"BnyRKYIOn0Hz1KM0yZkySl1vnEEBejEK8AfR8KXKu1JINe4P2uw9ZAd6Li/Q/hxSmzGC7VuakJdtaMjM",
+	"3AypzT6qnOGrULnc70pwCCVSj3u9JEqEzM/hSuEWggx0aNwMq1tq72UWv80wGVNlrgrKdZDX++hwslg0",
+	"4+IAhFA3heQQs4FKY/InXaQquoQe9TwV1AT/QvTQyWXWeCLESGSQuZ6JVHCIgef1mF4eg3vcNVLeQB/I",
+	"B+MvVY2+67GfgI7Ppjpqk47+z+0/MeKPzHVEO4l4hhwRu/ypcV4vqpfVpgspvqwyvf2H968FeGQh8dLQ",
+	"c672jWw0UgaELM7vgkeXbXYCN0OspAT7aV3yPDWaxrRg0CpzvB4ua8U42+3sHQAai9TjIbRWENhFAiyS",
+	"XKlLaHrvgZp534JsXAJ1rPBL4AhnmP9y+GP+hJJCyPzTg5A9fi8mbFSZJJ9pUC5WV5UXAotdS1qdB5LJ",
+	"m9TkJ1BDkZUo55EhxZ/4IqMOLf46KbMtvuRCxmv1ys8Oss4u9e1N63aXasL+zHzjkzVeQa9jQXjKKp4a",
+	"gQUWnoAuR4l2da02us2ltR59eUEonbgEAFzWeRWwOrkVMCUjQY17rJwJnKRUmZONFRLuCL7xBKybuYFe",
+	"WwbbeTBrxm7axne/sU2+Hdvkg7qaV4mAw0zvzybJx5m8CzgyRB/Tdd5+/MyTcfSb4d6Tj998ahn3Pqzg",
+	"xrP/QJ59S7/2VBI42Lw+iBdu7c6/7rQatc78US5Yr7CCzE1bayfeeglurm7Mnidh9hCp3BN5L2NGIIUv",
+	"fxTuo1zRG9V1IH1jmeSaTUQmbNMAIXPwz2G4ChbxmUWUcL48r0DR3MtyhUUx1JgVZ2qsEJtRad9DCc3Y",
+	"5kVbK8jYNnAsRBzSw9YIwqVKyQoqEo/wrnJOb02FouMud2DYPCB7Coq12BgXD29cfNt1gu48Xs9wl1Xx",
+	"iRcvod+X2OTaSwKX5JLEkqBHVJ4DM8pEbyxjHbCkx7icBhAoz0RkZhrbSh+YdtPncrZoYYbJYRH2TTic",
+	"efLbYXCwDhvutuFu6+FuhryAuVGx3QPyNpu1/sDc7TTnudAQcPZKx6h7BTGpBmTviC88ytMpOJv32V6n",
+	"48EXsclAQPaRUSZRpewrpxm6ZreltCuIw0KW0D4LlfyJyzhk/UxNNGZi2SyqmcR3apGrpDDs1IzPq+zz",
+	"cpqQ9WJCkWBmc3Ihmer1WCOErTpXvV64z6Qdn3mJPqB5c41h20sxyhGc2SItuwwsCijvGR2XJZLc+GZc",
+	"lCJv7zy3F8Ml1F1HmjeQBVSAcZfS4O79+KVBPhBs03LCyG7FRhxtPPnfXpXWQ6j4tiqg3ol/7PX7rkrQ",
+	"Z4ezGPmaurVCWm8io3QcC3vTvxpGElb7+U/dWB7K0z8z2JLLn1p/XCiVCi7X7Ni3S7HYte8WfePcfxDn",
+	"vvaI9rG0+gix67PrKs3mmkpT32jbwaLUFbom3fq0qB9aX6q0/cgD5Um7OdboIXbBNm2Uv3VN42k0RF6i",
+	"pu8mhXuOp23/UfQKuDbL+LBoMiDVbAmiEa7a6/rLGrudPXDBeVgffEgpxFabIPhDc3OHLMzQXjzMQ6YB",
+	"pjHJoVEk9PGBRkCIGH4xzpnhZ9AEQYoJpiDXtO1ZCWER29p6zPDOuiZ37oWNOW2tMYuyDs3+k7x5q5hr",
+	"ZfL122+02/M/QfPmootVUQdmDh0kVdZQ0M25UX1Sdkn7eIBj40v/6xo+bxIWnkDCwi3E5tpTF06LRpSL",
+	"AO5rmi0fsFAMeZKWcOhTweOzZCje8umdwNHfkQBcFxL9jeyI++ckG+T5fzacqSeDIb8m02IiLgZKXbbE",
+	"/8/e9TW3bSPxr4LRS+QObSep25lzn3S10+SmsXOx7zI3o0wIESsJNQXwANAOL5PvfoNdAKQkym7iyHZb",
+	"PyUWSfxZAIvdHxa/VaLSUrlb4I5nUBhwFg+TKFCqlDZkuVoHF99Rxcep3q1jjNu08Fd6czNMmOT9CBPe",
+	"C0wY5n07Dp11FZ71BUzGR1uDCo8v8UZwOF12TQXRFx/m3+WR6cz/TrwTb07PzkFgGsHalHmIGpRqxs4c",
+	"V4IbMVbvYqNZHpe7FImhEXyNTyyTgkhHkelCR5pUA840h0wYXeEhrohXjsfKAqidrC3TyQVYxxdVTtQe",
+	"zsGi8iX/S8mPzD+lWMf0gZUzxV1tIB+r/PJZNq6fPv2+mHALPx54Cbx8Pfp59+zl6PkPPxKBx3ggxV6q",
+	"Zm+iRTMe4FeQe40EoqUMsaiNnlg2aRxY7NpYhbKJPCy/mlsoPuQ7e+w83kbrygRzKv9yfM728U+7/wn/",
+	"fSU+55h02RIbxlj5r7myV2CSB4ItkDPlByKnpqRUzW4uLd1HQx4RrZjRjqhE9sIohhTMY5XPnatszoaB",
+	"KZZ6ZpCiDsNDmX9hJ0tcLLUFw6SiPOl4p0NSyKnSjnmj008VPlal1tWEFxcZq4y85A4yVkp1sVvqgiOh",
+	"zAIcF9xxxoUwYG1GN+xBMD7jUjHuwgwptFJAjHhjdQSlxF8JaQqksZXRC4m08LUFIjrhs5mBGXfI9ht8",
+	"tXwzt8iKft0q5r1S1z1B36s93mC5Rv0VEDkkFsPp9giJ3wZIerRENyDcq/vmF26bX2SK7n+K/70B7X7l",
+	"EMsmzTOX1mnTsJmO+R2l+4lVQCzd4TWvo/326fe1CkSfv70Jal5XRd8Mcd7AkxGl0IHsH6HbPx50+22W",
+	"TtbvnY0Uhhom+7Y7Zw6eHpCJQztD3JXRGulNXtq3296N43TTNncd1IsRmsvr9xHCeeDI7y3XxNbR3+O0",
+	"Ad0C/e28vAT1ogPBclBecuKQYSgWM7BLv1jGmZAYNSfa9exdhqk2M3A0+adclrUBuxEy7qZQ3QAef9st",
+	"bVsY8m3s8qf3Z5c/Isrfaqd/NMs3A8RWLyAkFIhT74kN+ujObPT91rr+an5pdrRsoV9A5dizAyZ4Y69F",
+	"ktvv/hRQckRSboaSW6E/Ysl3Z7osrbOuV0m3uaWJAKh90DbN7Vb5/qfodocrXKbZ6m2tbtNjyHjF3byN",
+	"GG/bM1i1CrrB44SPDg4HdS39myGY3Doj1Yxiyfvx+X/WUIPF8LWFNgnlplx1CYPAKDpbFwWAIH6xKe5i",
+	"WQef5gtYxuP9zJlo0eyxUVuSdbIsE3qBztzf2DCPzz+EJzmG3iG1SdKctRJg2BVv+q5BOdOsKJp1L+/5",
+	"tnTaJqMp9ipLHUas+ZEQ9IHbIGegRHf646jdndWBxyewS+jGnemfa2/D9xwHKbjafBS0x15ow54fsDm6",
+	"cHSykuQpLR4mxeOtiQ46xBeZ8rEZuJS6jvA/G7orzfLLZ1nO0jmbf+h740CwScM4sxUvYCdjVodLnXjx",
+	"yeBNS3slXTGng7d4ulTqwEUcm9ajWnAwVrwkCg0YPCS3LB2XeCHe8sjkr4gY3Xeu2I6jwzgNYjhvtXGy",
+	"3ZH6cWAfgNYJhklHC+spxgmwvMLUZ0M/2XPBHc/DDQDXWRBeCZCK8QqFzAjBSnnhJd0QhhSSRDjdB0z9",
+	"hIsp2ryo32LmtK6DsqouzsHeDDffuSHiJdaa9U3G/uulK/6S/tX92xUVEhbo7pL/+tU9B166+f824hMj",
+	"3Lkte45MxbKEmLoYU/EivY3B5MUvz8/fdOx5UytFuQBlKbpBDRiBITSE/Lm6LugDvxIn3ELvCczL0Mot",
+	"7phUxcYV0HaYl5h75Cv98eXxXhreX+UlKF9JZfQEOkNKYzR4jwOmK1C8knuxd5tuJJxWoEZvXv3j7PTk",
+	"tmIL3qCe/AbFRlMi1MeELmpk1ujE5lxxy2agwKR0SNuQ37m3HteawS0LMojiXIDjK8Js+KLcuAR87+Zc",
+	"id1ICWJ1bQqiPDG1m2cYU4XHbf4/vRM4NOs/o9e/ftloxJb9eUYjyKBnNDCQ7veqokCaHtVGcDFs0I8Z",
+	"++Hp9+1RT++YvKXq7kWnYN3IdOPHhDnDp1NZ7N07yrdC/MCFvEEj4ed+WpGV13OXgCYdQUD+/5bcvDgl",
+	"BtmgNuXgcLCP1lyoYW3sC8r3njELuJ0FZFFfgEIzKuBd3mZAG3L5c7QuLRs6UFw5u5MFTJJo9qksqS6l",
+	"iykGU4Fk/fYUOUqxBTENWsEdL/Ws83FMR9bz+Rkl2Y2p17Ju1l1Lyf8px/guklWUIGZgvMpJaXKyYJq2",
+	"GRFIyPObkwLtdSklIgH3ehtP6dpcWyoJjcqmG3YlL5CzE1k6gS14MZcK2LDQairNImPTupzKMhJR7lCj",
+	"6UdK9kMTYy6rUK6bG0wUh0RO2OtOawPLyHpTu7HMRW2dXoCxh2zqTbsQoTlpGN47SrojRGXGuUBlZx0E",
+	"QV7yoomkJ2zIlVbNIh4chxalyvrGON5TztauIl7NtQVWq0Te1KFHRV+BWxbTNJNgArtQFUVWcGMaxpE7",
+	"ixXauowiScOce2L9TEF04hIMn0F4BzlXSdLSsitt/P7lu4wPnGYGsIndWdzeq7he8BQXfIhocEsPRge+",
+	"VBVzUJaonuNemgzG8Jp0FsopZpnmbAoUy43Hn4U3Pmm3Sk2jGvtET86bN0q7pxEhjny5wb4G76wlf5YN",
+	"Y7A4i7HiO1l0ArOWspHWX1XyxqvSTrOSDb7esJ/P/s3kotIGMfKoILCoQHpG/Lgzg1P3Nz0JU9I6Axj4",
+	"7kuAj76Erp6iMvtqfFNyN9VmwbhYSCWto12QDUdHr1+dIBdOd0LjWz3FJOuUer20MxAbnDbFHLB4HVRq",
+	"qblgE176tW+6rQ37R/906rFdgp+xwXhJxaItsV7oUSiI+l3xWWhwBboqIUMfxcUsnZ2tqVOy0IXF/enj",
+	"Lgqo41jhhkjbxGEpLW5o1msfkmQ24LWQjs6xVnwyNDhwGHwZ3/nHf387Ojn6cPru5PhtKpe+zcIf5Lxl",
+	"g7B3xYfxz/g4pcIMz9Pf8YWV3D7ZWlKFbJC2p/RLlyE7WyZwSn8GqupswCt5AY09XHDFZ/6FoCDC18tH",
+	"fNmqe5q1ujW+0f4QXwk0iW2vV67CZusXv1ZeIk7FLC6g8NL7bPB6dDL6pWcUVuT+AOT8hxLr2fnoxYsv",
+	"FervkOG1Elvr8rUdiq1///nz/wMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -39,13 +39,25 @@ SET name = excluded.name,
     tags = CASE WHEN ($3::jsonb -> excluded.sku) ? 'tags' THEN excluded.tags ELSE p.tags END,
     version = p.version + 1,
     updated_at = excluded.updated_at
+WHERE NOT $4::boolean
+   OR p.name IS DISTINCT FROM excluded.name
+   OR p.price_amount IS DISTINCT FROM excluded.price_amount
+   OR (($3::jsonb -> excluded.sku) ? 'description' AND p.description IS DISTINCT FROM excluded.description)
+   OR (($3::jsonb -> excluded.sku) ? 'currency' AND p.currency IS DISTINCT FROM excluded.currency)
+   OR (($3::jsonb -> excluded.sku) ? 'status' AND p.status IS DISTINCT FROM excluded.status)
+   OR (($3::jsonb -> excluded.sku) ? 'attributes' AND p.attributes IS DISTINCT FROM excluded.attributes)
+   OR (($3::jsonb -> excluded.sku) ? 'tags' AND p.tags IS DISTINCT FROM excluded.tags)
+   OR (($3::jsonb -> excluded.sku) ? 'images' AND p.images IS DISTINCT FROM excluded.images)
+   OR (($3::jsonb -> excluded.sku) ? 'barcode' AND p.barcode IS DISTINCT FROM excluded.barcode)
+   OR (($3::jsonb -> excluded.sku) ? 'weightGrams' AND p.weight_grams IS DISTINCT FROM excluded.weight_grams)
 RETURNING p.brand_id, p.id, p.sku, p.name, p.description, p.price_amount, p.currency, p.status, p.attributes, p.tags, p.version, p.created_at, p.updated_at, p.parent_id, p.options, p.option_values, p.images, p.barcode, p.weight_grams, (p.xmax = 0)::boolean AS created
 `
 
 type ProductBulkUpsertParams struct {
-	BrandID uuid.UUID
-	Now     time.Time
-	Items   []byte
+	BrandID       uuid.UUID
+	Now           time.Time
+	Items         []byte
+	SkipUnchanged bool
 }
 
 type ProductBulkUpsertRow struct {
@@ -71,7 +83,7 @@ type ProductBulkUpsertRow struct {
 	Created      bool
 }
 
-// Creates or updates products by SKU in one statement. The items parameter is a JSON object keyed
+// Creates or updates products by SKU in one statement (the bulk upsert, and CSV imports). The items parameter is a JSON object keyed
 // by SKU; each value holds the product's fields under their API names plus a fresh id for the
 // create case. A field an item leaves out takes its create default on insert and keeps the stored
 // value on update: the update tests the key's presence in the item (jsonb `?`), since `excluded`
@@ -79,8 +91,15 @@ type ProductBulkUpsertRow struct {
 //
 // Rows are inserted, and so locked, in SKU order: two batches that share SKUs then wait for each
 // other in the same order instead of deadlocking (whatever order their clients sent them in).
+// With skip_unchanged (CSV imports), an item equal to the stored product is left alone: no new
+// version, and no row comes back for it.
 func (q *Queries) ProductBulkUpsert(ctx context.Context, arg ProductBulkUpsertParams) ([]ProductBulkUpsertRow, error) {
-	rows, err := q.db.Query(ctx, productBulkUpsert, arg.BrandID, arg.Now, arg.Items)
+	rows, err := q.db.Query(ctx, productBulkUpsert,
+		arg.BrandID,
+		arg.Now,
+		arg.Items,
+		arg.SkipUnchanged,
+	)
 	if err != nil {
 		return nil, err
 	}

@@ -260,6 +260,62 @@ func (q *Queries) LevelsExpiredHeld(ctx context.Context, arg LevelsExpiredHeldPa
 	return items, nil
 }
 
+const levelsExportPage = `-- name: LevelsExportPage :many
+SELECT p.sku, l.code AS location_code, s.on_hand, s.reserved
+FROM stock_levels s
+JOIN products p ON p.brand_id = s.brand_id AND p.id = s.product_id
+JOIN locations l ON l.brand_id = s.brand_id AND l.id = s.location_id
+WHERE s.brand_id = $1 AND (p.sku, l.code) > ($2::text, $3::text)
+ORDER BY p.sku, l.code
+LIMIT $4
+`
+
+type LevelsExportPageParams struct {
+	BrandID   uuid.UUID
+	AfterSku  string
+	AfterCode string
+	MaxItems  int32
+}
+
+type LevelsExportPageRow struct {
+	Sku          string
+	LocationCode string
+	OnHand       int64
+	Reserved     int64
+}
+
+// The brand's stock levels by SKU then location code, after (after_sku, after_code), a batch at a
+// time (the stock export).
+func (q *Queries) LevelsExportPage(ctx context.Context, arg LevelsExportPageParams) ([]LevelsExportPageRow, error) {
+	rows, err := q.db.Query(ctx, levelsExportPage,
+		arg.BrandID,
+		arg.AfterSku,
+		arg.AfterCode,
+		arg.MaxItems,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LevelsExportPageRow{}
+	for rows.Next() {
+		var i LevelsExportPageRow
+		if err := rows.Scan(
+			&i.Sku,
+			&i.LocationCode,
+			&i.OnHand,
+			&i.Reserved,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const levelsLock = `-- name: LevelsLock :many
 SELECT brand_id, product_id, location_id, on_hand, reserved, reorder_point, version, updated_at, incoming, reorder_quantity FROM stock_levels
 WHERE brand_id = $1 AND product_id = ANY($2::uuid[]) AND location_id = ANY($3::uuid[])

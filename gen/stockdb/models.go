@@ -604,6 +604,44 @@ type IdempotencyKey struct {
 	BrandID     *uuid.UUID
 }
 
+type Import struct {
+	BrandID        uuid.UUID
+	ID             uuid.UUID
+	Kind           string
+	Mode           string
+	DryRun         bool
+	Status         string
+	FileBytes      int64
+	Validated      bool
+	RowsTotal      int32
+	RowsDone       int32
+	CreatedCount   int32
+	UpdatedCount   int32
+	UnchangedCount int32
+	ErrorCount     int32
+	Failure        *string
+	CreatedBy      *uuid.UUID
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	FinishedAt     *time.Time
+}
+
+type ImportChunk struct {
+	BrandID  uuid.UUID
+	ImportID uuid.UUID
+	Seq      int32
+	Data     []byte
+}
+
+type ImportError struct {
+	BrandID    uuid.UUID
+	ImportID   uuid.UUID
+	ID         int64
+	RowNumber  int32
+	ColumnName string
+	Message    string
+}
+
 type Invitation struct {
 	BrandID    uuid.UUID
 	ID         uuid.UUID

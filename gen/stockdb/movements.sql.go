@@ -101,3 +101,32 @@ func (q *Queries) MovementList(ctx context.Context, arg MovementListParams) ([]S
 	}
 	return items, nil
 }
+
+const movementReceiptExists = `-- name: MovementReceiptExists :one
+SELECT EXISTS (
+  SELECT 1 FROM stock_movements
+  WHERE brand_id = $1 AND product_id = $2 AND location_id = $3
+    AND kind = 'receipt' AND reference = $4::text
+) AS received
+`
+
+type MovementReceiptExistsParams struct {
+	BrandID    uuid.UUID
+	ProductID  uuid.UUID
+	LocationID uuid.UUID
+	Reference  string
+}
+
+// Whether the level has already received a receipt with this reference (a CSV import's receipt
+// row imported twice receives once). Read under the level's lock.
+func (q *Queries) MovementReceiptExists(ctx context.Context, arg MovementReceiptExistsParams) (bool, error) {
+	row := q.db.QueryRow(ctx, movementReceiptExists,
+		arg.BrandID,
+		arg.ProductID,
+		arg.LocationID,
+		arg.Reference,
+	)
+	var received bool
+	err := row.Scan(&received)
+	return received, err
+}

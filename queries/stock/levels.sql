@@ -95,3 +95,14 @@ CROSS JOIN LATERAL (
 ) x
 WHERE l.brand_id = @brand_id AND l.product_id = @product_id
 ORDER BY loc.code;
+
+-- name: LevelsExportPage :many
+-- The brand's stock levels by SKU then location code, after (after_sku, after_code), a batch at a
+-- time (the stock export).
+SELECT p.sku, l.code AS location_code, s.on_hand, s.reserved
+FROM stock_levels s
+JOIN products p ON p.brand_id = s.brand_id AND p.id = s.product_id
+JOIN locations l ON l.brand_id = s.brand_id AND l.id = s.location_id
+WHERE s.brand_id = @brand_id AND (p.sku, l.code) > (@after_sku::text, @after_code::text)
+ORDER BY p.sku, l.code
+LIMIT @max_items;

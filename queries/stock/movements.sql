@@ -19,3 +19,12 @@ WHERE brand_id = @brand_id
   AND (sqlc.narg(before_id)::uuid IS NULL OR id < sqlc.narg(before_id)::uuid)
 ORDER BY id DESC
 LIMIT @row_limit;
+
+-- name: MovementReceiptExists :one
+-- Whether the level has already received a receipt with this reference (a CSV import's receipt
+-- row imported twice receives once). Read under the level's lock.
+SELECT EXISTS (
+  SELECT 1 FROM stock_movements
+  WHERE brand_id = @brand_id AND product_id = @product_id AND location_id = @location_id
+    AND kind = 'receipt' AND reference = @reference::text
+) AS received;

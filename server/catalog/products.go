@@ -399,6 +399,52 @@ type bulkItem struct {
 	WeightGrams *int64             `json:"weightGrams,omitempty"`
 }
 
+// CheckItem is what a bulk item (or an imported row) breaks beyond its schema, under prefix.
+func CheckItem(prefix string, it api.CreateProductRequest) []api.FieldError {
+	return checkProduct(prefix, it.Currency, it.Attributes)
+}
+
+// BulkUpsert creates or updates items (distinct SKUs) by SKU in q's transaction, with their events:
+// the bulk upsert's one path, which CSV imports take too. An optional field an item leaves out
+// (nil) keeps the stored value on update. With skipUnchanged, an item equal to the stored
+// product changes nothing (no version, no event) and has no row in the answer.
+func BulkUpsert(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Time, items []api.CreateProductRequest, skipUnchanged bool) ([]db.ProductBulkUpsertRow, error) {
+	// Keyed by SKU (unique in the batch, checked by the caller): the statement looks an item up
+	// by the SKU of the row it conflicts with.
+	batch := make(map[string]bulkItem, len(items))
+	for _, it := range items {
+		batch[it.Sku] = bulkItem{
+			ID: uuid.Must(uuid.NewV7()), Name: it.Name, Description: it.Description, PriceAmount: it.PriceAmount,
+			Currency: it.Currency, Status: it.Status, Attributes: it.Attributes, Tags: it.Tags,
+			Images: it.Images, Barcode: it.Barcode, WeightGrams: it.WeightGrams,
+		}
+	}
+	payload, err := json.Marshal(batch)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := q.ProductBulkUpsert(ctx, db.ProductBulkUpsertParams{BrandID: brand, Items: payload, Now: now, SkipUnchanged: skipUnchanged})
+	if err != nil || len(rows) == 0 {
+		return rows, err
+	}
+	es := make([]events.Event, len(rows))
+	for i, r := range rows {
+		typ := api.EventTypeProductUpdated
+		if r.Created {
+			typ = api.EventTypeProductCreated
+		}
+		if es[i], err = productEvent(typ, db.Product{
+			BrandID: r.BrandID, ID: r.ID, Sku: r.Sku, Name: r.Name, Description: r.Description, PriceAmount: r.PriceAmount,
+			Currency: r.Currency, Status: r.Status, Attributes: r.Attributes, Tags: r.Tags, Version: r.Version,
+			CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ParentID: r.ParentID, Options: r.Options,
+			OptionValues: r.OptionValues, Images: r.Images, Barcode: r.Barcode, WeightGrams: r.WeightGrams,
+		}, nil); err != nil {
+			return rows, err
+		}
+	}
+	return rows, events.Emit(ctx, q, brand, now, es...)
+}
+
 // BulkUpsertProducts creates or updates up to 1,000 products by SKU, all or nothing.
 func (h *Handlers) BulkUpsertProducts(ctx context.Context, req api.BulkUpsertProductsRequestObject) (api.BulkUpsertProductsResponseObject, error) {
 	items := req.Body.Items
@@ -426,41 +472,8 @@ func (h *Handlers) BulkUpsertProducts(ctx context.Context, req api.BulkUpsertPro
 	if len(bad) > 0 {
 		return nil, problem.RefuseFields(bad)
 	}
-	// Keyed by SKU (unique in the batch, checked above): the statement looks an item up by the
-	// SKU of the row it conflicts with.
-	batch := make(map[string]bulkItem, len(items))
-	for _, it := range items {
-		batch[it.Sku] = bulkItem{
-			ID: uuid.Must(uuid.NewV7()), Name: it.Name, Description: it.Description, PriceAmount: it.PriceAmount,
-			Currency: it.Currency, Status: it.Status, Attributes: it.Attributes, Tags: it.Tags,
-			Images: it.Images, Barcode: it.Barcode, WeightGrams: it.WeightGrams,
-		}
-	}
-	payload, err := json.Marshal(batch)
-	if err != nil {
-		return nil, err
-	}
 	rows, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.ProductBulkUpsertRow, error) {
-		rows, err := q.ProductBulkUpsert(ctx, db.ProductBulkUpsertParams{BrandID: req.BrandId, Items: payload, Now: h.d.Now()})
-		if err != nil {
-			return rows, err
-		}
-		es := make([]events.Event, len(rows))
-		for i, r := range rows {
-			typ := api.EventTypeProductUpdated
-			if r.Created {
-				typ = api.EventTypeProductCreated
-			}
-			if es[i], err = productEvent(typ, db.Product{
-				BrandID: r.BrandID, ID: r.ID, Sku: r.Sku, Name: r.Name, Description: r.Description, PriceAmount: r.PriceAmount,
-				Currency: r.Currency, Status: r.Status, Attributes: r.Attributes, Tags: r.Tags, Version: r.Version,
-				CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ParentID: r.ParentID, Options: r.Options,
-				OptionValues: r.OptionValues, Images: r.Images, Barcode: r.Barcode, WeightGrams: r.WeightGrams,
-			}, nil); err != nil {
-				return rows, err
-			}
-		}
-		return rows, events.Emit(ctx, q, req.BrandId, h.d.Now(), es...)
+		return BulkUpsert(ctx, q, req.BrandId, h.d.Now(), items, false)
 	})
 	if kit.IsConflict(err, "products_barcode_key") {
 		return nil, problem.Refuse(api.ProblemCodeBarcodeTaken, "An item's barcode is another product's: nothing was written.")

@@ -11,9 +11,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"strings"
 	"time"
@@ -176,10 +178,16 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 		if err != nil {
 			return nil, problem.RefuseField("header."+Header, err.Error())
 		}
+		request, bodySum, cleanup, err := spool(request)
+		defer cleanup()
+		if err != nil {
+			return nil, err
+		}
 		fingerprint, err := fingerprintOf(r, request)
 		if err != nil {
 			return nil, err
 		}
+		fingerprint = append(fingerprint, bodySum...)
 		// The brand's share of the pool is taken before the transaction takes a connection: the
 		// handler's InBrand joins the transaction and does not take it again.
 		var brandID *uuid.UUID
@@ -300,6 +308,43 @@ func fingerprintOf(r *http.Request, request any) ([]byte, error) {
 	h.Write([]byte(r.Method + " " + canonicalPath(r.URL.Path) + "\n"))
 	h.Write(decoded)
 	return h.Sum(nil), nil
+}
+
+// spool reads a streamed request body (a CSV upload: the generated request's Body io.Reader,
+// which the fingerprint's JSON cannot see) to a temporary file, hashing it on the way, and hands
+// the handler the file instead: a retry with another file under the same key is then a 422, and
+// the body is never held in memory. Other requests pass as they are.
+func spool(request any) (out any, sum []byte, cleanup func(), err error) {
+	cleanup = func() {}
+	v := reflect.ValueOf(request)
+	if v.Kind() != reflect.Struct {
+		return request, nil, cleanup, nil
+	}
+	body := v.FieldByName("Body")
+	reader, ok := body.Interface().(io.Reader)
+	if !body.IsValid() || body.Type() != reflect.TypeFor[io.Reader]() || !ok || reader == nil {
+		return request, nil, cleanup, nil
+	}
+	f, err := os.CreateTemp("", "ecompointer-upload-*")
+	if err != nil {
+		return request, nil, cleanup, err
+	}
+	cleanup = func() { _ = f.Close(); _ = os.Remove(f.Name()) }
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(f, h), reader); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return request, nil, cleanup, problem.Refuse(api.ProblemCodePayloadTooLarge, fmt.Sprintf("The body is over the limit of %d bytes.", tooLarge.Limit))
+		}
+		return request, nil, cleanup, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return request, nil, cleanup, err
+	}
+	copied := reflect.New(v.Type()).Elem()
+	copied.Set(v)
+	copied.FieldByName("Body").Set(reflect.ValueOf(io.Reader(f)))
+	return copied.Interface(), h.Sum(nil), cleanup, nil
 }
 
 // canonicalPath writes the UUIDs of a path as uuid.UUID.String() does (lower case): the server

@@ -14,10 +14,11 @@ var rolePermissions = map[db.UserRole][]string{
 	db.UserRoleBRANDOWNER: {"brand:read", "brand:write", "members:read", "members:write", "products:read", "products:write",
 		"inventory:read", "inventory:write", "locations:write", "orders:read", "orders:write", "orders:cancel", "apikeys:manage", "events:read",
 		"webhooks:read", "webhooks:write", "customers:read", "customers:write", "returns:write",
-		"purchasing:read", "purchasing:write", "purchasing:receive"},
+		"purchasing:read", "purchasing:write", "purchasing:receive", "imports:write"},
 	db.UserRoleMANAGER: {"brand:read", "members:read", "products:read", "products:write", "inventory:read", "inventory:write",
 		"locations:write", "orders:read", "orders:write", "orders:cancel", "events:read", "webhooks:read", "webhooks:write",
-		"customers:read", "customers:write", "returns:write", "purchasing:read", "purchasing:write", "purchasing:receive"},
+		"customers:read", "customers:write", "returns:write", "purchasing:read", "purchasing:write", "purchasing:receive",
+		"imports:write"},
 	// Warehouse staff move stock and take and ship orders (and request and receive returns), but
 	// do not edit the catalog or customers, cancel, or record refunds (money: returns:write);
 	// they see purchase orders and receive what arrives, but neither draft nor change them.

@@ -16,10 +16,10 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/events"
+	"github.com/ecompointer/ecompointer/server/jobs"
 	"github.com/ecompointer/ecompointer/server/kit"
 )
 
@@ -70,40 +70,36 @@ func Connect(ctx context.Context, cfg Config) (*nats.Conn, jetstream.JetStream, 
 	return nc, js, nil
 }
 
-// Run connects, then works the publication jobs until ctx ends; then it lets the publications in
-// flight finish before it returns.
+// Run connects, then works the publication jobs on a queue of its own until ctx ends (tests use
+// it alone; a server runs Domain on the shared queue); then it lets the publications in flight
+// finish before it returns.
 func Run(ctx context.Context, d *kit.Deps, cfg Config) error {
-	nc, js, err := Connect(ctx, cfg)
+	dom, closeConn, err := Domain(ctx, d, cfg)
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &worker{d: d, js: js})
-	client, err := river.NewClient(riverpgxv5.New(d.DirectPool), &river.Config{
-		Queues:            map[string]river.QueueConfig{queue: {MaxWorkers: 20}},
-		Workers:           workers,
-		Logger:            d.Log,
-		FetchPollInterval: cfg.PollInterval,
-		// The cooldown may not exceed the poll interval (river refuses the client).
-		FetchCooldown: min(cfg.PollInterval, river.FetchCooldownDefault),
-		JobTimeout:    30 * time.Second,
-	})
-	if err != nil {
-		return fmt.Errorf("natspush: %w", err)
-	}
-	// The client's own context is not ctx: cancelling it would cut the publications in flight.
-	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("natspush: start: %w", err)
-	}
-	<-ctx.Done()
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-	defer cancel()
-	if err := client.Stop(stopCtx); err != nil {
-		return client.StopAndCancel(context.WithoutCancel(ctx))
-	}
-	return nil
+	defer closeConn()
+	return jobs.Run(ctx, d, dom)
 }
+
+// Domain connects to NATS and returns the publication worker for the shared job queue
+// (server/jobs); closeConn ends the connection once the queue has stopped.
+func Domain(ctx context.Context, d *kit.Deps, cfg Config) (dom jobs.Domain, closeConn func(), err error) {
+	nc, js, err := Connect(ctx, cfg)
+	if err != nil {
+		return jobs.Domain{}, nil, err
+	}
+	return jobs.Domain{
+		Name:       "natspush",
+		Register:   func(w *river.Workers) { river.AddWorker(w, &worker{d: d, js: js}) },
+		Queues:     map[string]river.QueueConfig{queue: jobs.Queue(cfg.PollInterval, 20)},
+		JobTimeout: jobTimeout,
+		Drain:      15 * time.Second,
+	}, nc.Close, nil
+}
+
+// jobTimeout bounds one publication.
+const jobTimeout = 30 * time.Second
 
 type publishArgs struct {
 	BrandID uuid.UUID `json:"brandId"`
@@ -118,6 +114,9 @@ type worker struct {
 	d  *kit.Deps
 	js jetstream.JetStream
 }
+
+// Timeout bounds one publication.
+func (w *worker) Timeout(*river.Job[publishArgs]) time.Duration { return jobTimeout }
 
 func (w *worker) Work(ctx context.Context, job *river.Job[publishArgs]) error {
 	return notAnAttempt(publish(ctx, w.d, w.js, job.Args.BrandID, job.Args.EventID))

@@ -15,11 +15,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/events"
+	"github.com/ecompointer/ecompointer/server/jobs"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
 )
@@ -45,47 +45,39 @@ func New(d *kit.Deps, cfg Config) *Handlers {
 // maxAttempts is the first attempt and every retry of the schedule.
 func (h *Handlers) maxAttempts() int16 { return int16(len(h.cfg.RetrySchedule) + 1) } //nolint:gosec // a schedule of a few entries
 
-// Run works the webhook jobs of every instance's queue, and prunes the delivery history, until
-// ctx ends; then it stops taking jobs and lets the attempts in flight finish (bounded by the
-// attempt timeout) before it returns.
-func (h *Handlers) Run(ctx context.Context) error {
+// Domain is webhook delivery on the shared job queue (server/jobs): the fan-out and delivery
+// workers, and the pruning of the delivery history and the queue depth metric beside them. ok is
+// false when this instance delivers nothing (WEBHOOK_WORKERS=off: the jobs wait for another).
+func (h *Handlers) Domain() (d jobs.Domain, ok bool) {
 	if h.cfg.Off {
-		<-ctx.Done()
-		return nil
+		return jobs.Domain{}, false
 	}
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &fanoutWorker{h: h})
-	river.AddWorker(workers, &deliveryWorker{h: h})
-	client, err := river.NewClient(riverpgxv5.New(h.d.DirectPool), &river.Config{
-		Queues:            map[string]river.QueueConfig{queue: {MaxWorkers: 20}},
-		Workers:           workers,
-		Logger:            h.d.Log,
-		FetchPollInterval: h.cfg.PollInterval,
-		// The cooldown may not exceed the poll interval (river refuses the client).
-		FetchCooldown: min(h.cfg.PollInterval, river.FetchCooldownDefault),
+	return jobs.Domain{
+		Name: "webhooks",
+		Register: func(w *river.Workers) {
+			river.AddWorker(w, &fanoutWorker{h: h})
+			river.AddWorker(w, &deliveryWorker{h: h})
+		},
+		Queues: map[string]river.QueueConfig{queue: jobs.Queue(h.cfg.PollInterval, 20)},
 		// An attempt is bounded by the client's timeout; the job by a little more, for its
 		// bookkeeping.
 		JobTimeout: h.jobTimeout(),
-		// A job left running by an instance that died (kill -9, a lost machine) is retried once
-		// it has outlived every live run; river's default would hold the delivery for an hour.
-		RescueStuckJobsAfter: h.jobTimeout() + 30*time.Second,
-	})
-	if err != nil {
-		return fmt.Errorf("webhooks: %w", err)
+		Drain:      h.cfg.Timeout + 5*time.Second,
+		Background: func(ctx context.Context) { h.runPruner(ctx, time.Hour) },
+	}, true
+}
+
+// Run works the webhook jobs of every instance's queue, and prunes the delivery history, until
+// ctx ends; then it stops taking jobs and lets the attempts in flight finish (bounded by the
+// attempt timeout) before it returns. It runs a queue of its own (tests use it alone); a server
+// runs Domain on the shared one.
+func (h *Handlers) Run(ctx context.Context) error {
+	dom, ok := h.Domain()
+	if !ok {
+		<-ctx.Done()
+		return nil
 	}
-	// The client's own context is not ctx: cancelling it would cut the attempts in flight.
-	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("webhooks: start: %w", err)
-	}
-	go h.runPruner(ctx, time.Hour)
-	<-ctx.Done()
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.Timeout+5*time.Second)
-	defer cancel()
-	if err := client.Stop(stopCtx); err != nil {
-		// Still running past the bound: cancel what is left (river retries those jobs).
-		return client.StopAndCancel(context.WithoutCancel(ctx))
-	}
-	return nil
+	return jobs.Run(ctx, h.d, dom)
 }
 
 func (h *Handlers) jobTimeout() time.Duration { return h.cfg.Timeout + 30*time.Second }
@@ -103,6 +95,9 @@ type fanoutWorker struct {
 	river.WorkerDefaults[fanoutArgs]
 	h *Handlers
 }
+
+// Timeout bounds a fan-out as a delivery is bounded.
+func (w *fanoutWorker) Timeout(*river.Job[fanoutArgs]) time.Duration { return w.h.jobTimeout() }
 
 func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[fanoutArgs]) error {
 	return notAnAttempt(w.work(ctx, job))
@@ -187,6 +182,9 @@ type outcome struct {
 }
 
 func (o outcome) ok() bool { return o.err == nil && o.status >= 200 && o.status < 300 }
+
+// Timeout bounds an attempt by the client's timeout, and a little more for its bookkeeping.
+func (w *deliveryWorker) Timeout(*river.Job[deliveryArgs]) time.Duration { return w.h.jobTimeout() }
 
 func (w *deliveryWorker) Work(ctx context.Context, job *river.Job[deliveryArgs]) error {
 	return notAnAttempt(w.work(ctx, job))
