@@ -2832,8 +2832,6 @@ type Order struct {
 	//
 	// Example: USD
 	Currency Currency `json:"currency"`
-
-	// Customer The customer as the order was placed (kept when the customer changes or is anonymised).
 	Customer Customer `json:"customer"`
 
 	// CustomerId The brand's customer the order belongs to (null for orders placed before customers existed).
@@ -33212,6 +33210,11 @@ type CancelPurchaseOrderResponse412Headers struct {
 	XRequestId *string
 }
 
+// CancelPurchaseOrderResponse413Headers the declared response headers of an HTTP 413 response for CancelPurchaseOrder
+type CancelPurchaseOrderResponse413Headers struct {
+	XRequestId *string
+}
+
 // CancelPurchaseOrderResponse422Headers the declared response headers of an HTTP 422 response for CancelPurchaseOrder
 type CancelPurchaseOrderResponse422Headers struct {
 	XRequestId *string
@@ -33245,6 +33248,8 @@ type CancelPurchaseOrderResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -33265,6 +33270,8 @@ type CancelPurchaseOrderResponse struct {
 	Headers409 *CancelPurchaseOrderResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *CancelPurchaseOrderResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CancelPurchaseOrderResponse413Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *CancelPurchaseOrderResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -33306,6 +33313,11 @@ func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
 func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON412() *PreconditionFailed {
 	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CancelPurchaseOrderResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -33390,6 +33402,11 @@ type ClosePurchaseOrderResponse412Headers struct {
 	XRequestId *string
 }
 
+// ClosePurchaseOrderResponse413Headers the declared response headers of an HTTP 413 response for ClosePurchaseOrder
+type ClosePurchaseOrderResponse413Headers struct {
+	XRequestId *string
+}
+
 // ClosePurchaseOrderResponse422Headers the declared response headers of an HTTP 422 response for ClosePurchaseOrder
 type ClosePurchaseOrderResponse422Headers struct {
 	XRequestId *string
@@ -33423,6 +33440,8 @@ type ClosePurchaseOrderResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -33443,6 +33462,8 @@ type ClosePurchaseOrderResponse struct {
 	Headers409 *ClosePurchaseOrderResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *ClosePurchaseOrderResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ClosePurchaseOrderResponse413Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *ClosePurchaseOrderResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -33484,6 +33505,11 @@ func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
 func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON412() *PreconditionFailed {
 	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ClosePurchaseOrderResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -33774,6 +33800,11 @@ type SubmitPurchaseOrderResponse412Headers struct {
 	XRequestId *string
 }
 
+// SubmitPurchaseOrderResponse413Headers the declared response headers of an HTTP 413 response for SubmitPurchaseOrder
+type SubmitPurchaseOrderResponse413Headers struct {
+	XRequestId *string
+}
+
 // SubmitPurchaseOrderResponse422Headers the declared response headers of an HTTP 422 response for SubmitPurchaseOrder
 type SubmitPurchaseOrderResponse422Headers struct {
 	XRequestId *string
@@ -33807,6 +33838,8 @@ type SubmitPurchaseOrderResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
 	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -33827,6 +33860,8 @@ type SubmitPurchaseOrderResponse struct {
 	Headers409 *SubmitPurchaseOrderResponse409Headers
 	// Headers412 the parsed response headers for an HTTP 412 response
 	Headers412 *SubmitPurchaseOrderResponse412Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *SubmitPurchaseOrderResponse413Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *SubmitPurchaseOrderResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -33868,6 +33903,11 @@ func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
 func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON412() *PreconditionFailed {
 	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitPurchaseOrderResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -34989,6 +35029,11 @@ type CancelReturnResponse409Headers struct {
 	XRequestId *string
 }
 
+// CancelReturnResponse413Headers the declared response headers of an HTTP 413 response for CancelReturn
+type CancelReturnResponse413Headers struct {
+	XRequestId *string
+}
+
 // CancelReturnResponse422Headers the declared response headers of an HTTP 422 response for CancelReturn
 type CancelReturnResponse422Headers struct {
 	XRequestId *string
@@ -35020,6 +35065,8 @@ type CancelReturnResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -35038,6 +35085,8 @@ type CancelReturnResponse struct {
 	Headers404 *CancelReturnResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CancelReturnResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CancelReturnResponse413Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *CancelReturnResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -35074,6 +35123,11 @@ func (r CancelReturnResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r CancelReturnResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CancelReturnResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -35153,6 +35207,11 @@ type CloseReturnResponse409Headers struct {
 	XRequestId *string
 }
 
+// CloseReturnResponse413Headers the declared response headers of an HTTP 413 response for CloseReturn
+type CloseReturnResponse413Headers struct {
+	XRequestId *string
+}
+
 // CloseReturnResponse422Headers the declared response headers of an HTTP 422 response for CloseReturn
 type CloseReturnResponse422Headers struct {
 	XRequestId *string
@@ -35184,6 +35243,8 @@ type CloseReturnResponse struct {
 	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Unprocessable
 	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
@@ -35202,6 +35263,8 @@ type CloseReturnResponse struct {
 	Headers404 *CloseReturnResponse404Headers
 	// Headers409 the parsed response headers for an HTTP 409 response
 	Headers409 *CloseReturnResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CloseReturnResponse413Headers
 	// Headers422 the parsed response headers for an HTTP 422 response
 	Headers422 *CloseReturnResponse422Headers
 	// Headers500 the parsed response headers for an HTTP 500 response
@@ -35238,6 +35301,11 @@ func (r CloseReturnResponse) GetApplicationproblemJSON404() *NotFound {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r CloseReturnResponse) GetApplicationproblemJSON409() *Conflict {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CloseReturnResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -54712,6 +54780,13 @@ func ParseCancelPurchaseOrderResponse(rsp *http.Response) (*CancelPurchaseOrderR
 		}
 		response.ApplicationproblemJSON412 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Unprocessable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -54827,6 +54902,16 @@ func ParseCancelPurchaseOrderResponse(rsp *http.Response) (*CancelPurchaseOrderR
 			headers.XRequestId = &value
 		}
 		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers CancelPurchaseOrderResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 422:
 		var headers CancelPurchaseOrderResponse422Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -54931,6 +55016,13 @@ func ParseClosePurchaseOrderResponse(rsp *http.Response) (*ClosePurchaseOrderRes
 			return nil, err
 		}
 		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Unprocessable
@@ -55047,6 +55139,16 @@ func ParseClosePurchaseOrderResponse(rsp *http.Response) (*ClosePurchaseOrderRes
 			headers.XRequestId = &value
 		}
 		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers ClosePurchaseOrderResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 422:
 		var headers ClosePurchaseOrderResponse422Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -55406,6 +55508,13 @@ func ParseSubmitPurchaseOrderResponse(rsp *http.Response) (*SubmitPurchaseOrderR
 		}
 		response.ApplicationproblemJSON412 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Unprocessable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -55521,6 +55630,16 @@ func ParseSubmitPurchaseOrderResponse(rsp *http.Response) (*SubmitPurchaseOrderR
 			headers.XRequestId = &value
 		}
 		response.Headers412 = &headers
+	case rsp.StatusCode == 413:
+		var headers SubmitPurchaseOrderResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 422:
 		var headers SubmitPurchaseOrderResponse422Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -56865,6 +56984,13 @@ func ParseCancelReturnResponse(rsp *http.Response) (*CancelReturnResponse, error
 		}
 		response.ApplicationproblemJSON409 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Unprocessable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -56970,6 +57096,16 @@ func ParseCancelReturnResponse(rsp *http.Response) (*CancelReturnResponse, error
 			headers.XRequestId = &value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CancelReturnResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 422:
 		var headers CancelReturnResponse422Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -57067,6 +57203,13 @@ func ParseCloseReturnResponse(rsp *http.Response) (*CloseReturnResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Unprocessable
@@ -57173,6 +57316,16 @@ func ParseCloseReturnResponse(rsp *http.Response) (*CloseReturnResponse, error) 
 			headers.XRequestId = &value
 		}
 		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers CloseReturnResponse413Headers
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers413 = &headers
 	case rsp.StatusCode == 422:
 		var headers CloseReturnResponse422Headers
 		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
@@ -81661,6 +81814,25 @@ func (response CancelPurchaseOrder412ApplicationProblemPlusJSONResponse) VisitCa
 	return err
 }
 
+type CancelPurchaseOrder413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CancelPurchaseOrder413ApplicationProblemPlusJSONResponse) VisitCancelPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelPurchaseOrder422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -81875,6 +82047,25 @@ func (response ClosePurchaseOrder412ApplicationProblemPlusJSONResponse) VisitClo
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ClosePurchaseOrder413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ClosePurchaseOrder413ApplicationProblemPlusJSONResponse) VisitClosePurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -82350,6 +82541,25 @@ func (response SubmitPurchaseOrder412ApplicationProblemPlusJSONResponse) VisitSu
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SubmitPurchaseOrder413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SubmitPurchaseOrder413ApplicationProblemPlusJSONResponse) VisitSubmitPurchaseOrderResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -83783,6 +83993,25 @@ func (response CancelReturn409ApplicationProblemPlusJSONResponse) VisitCancelRet
 	return err
 }
 
+type CancelReturn413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CancelReturn413ApplicationProblemPlusJSONResponse) VisitCancelReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelReturn422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -83978,6 +84207,25 @@ func (response CloseReturn409ApplicationProblemPlusJSONResponse) VisitCloseRetur
 		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
 	}
 	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseReturn413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CloseReturn413ApplicationProblemPlusJSONResponse) VisitCloseReturnResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.XRequestId != nil {
+		w.Header().Set("X-Request-Id", fmt.Sprint(*response.Headers.XRequestId))
+	}
+	w.WriteHeader(413)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -90829,638 +91077,637 @@ var swaggerSpec = []string{
 	"bHn6SlYde9udWC/lRWwCv4rWHkjRsK43ShSxGQn2IHp/AQ0BvhUG5I78r6y8CKukAPnsdT/WdB40yINA",
 	"fQKu6dUgID+gplRm1Xpe9wSY6gXBXF2yq5OTmFRCj6nDlw6SRmfhKKqQAF6XkvpclrxW5aLRTK9S4IAf",
 	"3SyMIp1aho/D6Q7qW970ffQ//g31TbRxmiaprzxhQGUCCSTqKuArLRemCksK/KXRUlyYTtb1KKA8g6eI",
-	"b5V9Xl7ETbeDPlbd0krbklY6Ld+ZtDoltg6UXW6yDqGpszGhuta0bp8m2wWBR5fGgyrP9jwX5S+FcwN6",
-	"Oz1c9u0BkXKUKq2W+pzBq3ROesNNZ47Il5ALkqe2D8yjsxIZDKI94QExdMzktQXMfmGjNFSxSqZQuw6k",
-	"vL6pNddXIA/sSmcLvtBUnmPZsPX0GL1AbEbBz4PR7HBVdyyzy6blqST5ItlLHF2QIZGonLPO8zGbNjff",
-	"dDsbzxNUO3iGbElwLyzySqRM5JZ4TPAd8BCg3WUsrhTkTNPkQEXHQDhBHhpJ+ZlrxKGSTHHJgID5sdNu",
-	"d3YRV3XyGZoSNo2I2vIwkFfmXJ35WzIvRMsuzyEC74vq8SmeK7WLtc0rF6lybj7ZdQNKeJs1UOPDCZLn",
-	"B8gK3DiZUgQySdtnydLsLaJgVhOLeAnGbuF+8lA4RJjOWw8hMJAgKaQjS3NRsTRv2nO96o+m2wkRYxYs",
-	"yo+GrmLs35IAbb5ZZxVPubFmTLmbcEVARUL5AVTvu4vXW8kfklLMkNanIe6avirn2ZSSw+wE/nJs6M5y",
-	"mi3wF8PvPBnNvlJfLyNhAn95/ustW5MLlKf5cHZBor/+7/8lK7F6pZ79GfUdDIUnZtl9D8kvJULn09Y1",
-	"O1M2KC3UrTkS2UZRlZiYepl1jDQvraiEJMSgR+67LLZG1L/Nssk0STPraz/bnBhn8blZMrr0fJnNtjjb",
-	"IvnTF2oZH5En1SV3UE6OWl232RUZXKnK4WwL5LZASG2uzDrseRYyTyut41eQx/IXZqluwxJaS9ShmRCd",
-	"FUGd4DnC/BaY7XpmUtYZtaE4iHwkZTiTvg/kuIbt6JtJ2cqql4nbqbHrs2sTMO0ruCdYi9pP+1kP35lP",
-	"2g3N161n2sz0OYVTZIIZ1tRXpNnS/2Kl3yq4Dqe+CpMUcMCcjUlM8hl+1vRGMPNeX//wur1uWrGydYHJ",
-	"G4oimBB5iEjPEclMlnSW231kkrps7dZEvZJNWXhAcmWEynxPshWkpzC9wxJq9lNZ/UfhHaFQ1DjvJ6Vy",
-	"t/9deUUp/d7v0i0qn0TfzSNXyLBflfK42FKSs/3ZXKPKCumtQFbT+A9M/B1gYlosoAwTrUoClTHRQYWS",
-	"ogTPjInLE/3SEhWiDr3xgG4qainvjsYf6Pk7QM+yZL35aieVUTOXotepsPC8aJni4zoWp5RFXl3vE1Ar",
-	"tQNhX7CFyu2ES/wfMxRAxazdLHQarIZzLshESfH6YDTVkeEzQqYkXluLXVqd7olMGltroZjkbLNovSJk",
-	"tJlO6++Vep9RBFNRETvaOcrSx7zgynzkVmdKg/lsClpe28j+3amtk7ZWsolVFEj+Kie3IIBwOWxdB4Oc",
-	"Zml97XVQiVePq1sJH6ARKzu4+vA4m26rAfQJSae2Kuq2cMxW1fyCw6SOzAuOIOZzDrYoo2DpK+809X3U",
-	"11GhfaWsYQhmuCuba3FXddY4quxbmeBbZzFcX7ZKpwExsY4EDEvM0PIZRWEA1b75nvXIFY7hmSsbq2aO",
-	"aAyP8pLx16nFZ1Hv3yZstFjPuURnog+/xdxQJjJG20QHn10cHF70zg9PD45O3/euro6zEACFqZYgqTJO",
-	"u7j5B0v0O2CJSsPH89XvKh9TC7EK9byelyXK1UIvvZGh6qRVgkOnFeRGWfUHPv72+JgxMCUYaXM3VXHS",
-	"RYySynTPi5cPqJ6AUyUtX1aYVaLuCyNihlpDWZckWFJsW/9a3UiWVxKXXFIP8eQpOJFUMtQ6Th6P9suo",
-	"oMG+MpV1MM98sVJE6Wv3IMhc/yXkkBVEWRR445Ha7fCZimVIHHki0+Zib7W+Z4QcCy0LDmpSppE8Tqnv",
-	"r4R8VgRdtqmoWa8dhENt/EKHdBRSgk5ZC3VLq27l3EurwcNxSl3k8ReHGEpUq09oGW7xElBdd+GQSFLZ",
-	"RO3culWPiIbZ0TPl3i+ttdJdu/5Xwa1xkZGlzE9SKQ8Smp5fFJMJDilAtAjglOV87JEsnP9Fk9aU9ok+",
-	"d2Fk8qX2tZS8M0o02NJ6wJ6pZg7VClQVXS3YcSTwLQG7zSOny2+TVaf48uN11UO8d9jsvNnsNt8efyzl",
-	"FCzHkaf09ahwxMpYg+zQKTh4xgHfzY5tuQIstdmVoVrZmSnBEZvAVza/W+Z2m9NYwsF8DaH4t5SHi4WM",
-	"l2Tl+UOA+H0LEGV60RJRolx9WlWoWIAxy0pjP6+Y8fBabQ6XXY0lOki7FPmh9J1y0wvVCfFUQgjjzm3x",
-	"idqfEUdR6joi2IhA8JFgzLBGX43NcVcDNNQOdALxQE9HJQok8UiKWWHMxS6kj4G/wTkklOwIXNMYqlNB",
-	"/LNgDNWtEOKscoqGSMZXN1Y7kaxT4869SKtt9ZXpUcL5Sp7e2eVWgQrbV+XPK51UFllT+v3+DTVKyb/+",
-	"67/89V//RSsj1R9//a//j6WdVM/UqUZ1ec4bWbOSY5/rEBNud0ib3VCE0F//9X9FJf9b8HitFqqR/sq/",
-	"6glY/ynGtvjc/PffFr+q0r30v//Dgm+qyk3/Z4wFAGKY+DP976//9f+tOrwxaaG//ptehZmlta+oaA27",
-	"oYBke9l+Gyd3cLFn7DZloUOoKJ4foK8S4PTTv1X9AEhbfENtN0I5QOYum/Lm4FPFtbeV/Cm5dCurjrLU",
-	"6FLAjRbau6H9Emzum3njW8Iztp8xNdQtIVOuXRPkgG7elue3NFbKUrrk3k175NxAFnJytbx+uJb3iCv0",
-	"tdhrfbeayd97tXNXSncJ1VFp3qb18zXJdtWiwctiwot0HyZ9geloNXNQojVnM/CKpQEah6Ox/B0EHWCE",
-	"5VEioPpINRp1UyQUhL9QQOE6TOclyf4eokuc4C/VlCT2Tt0DhB7QL3efZYPYE7FkvbK77Txmg4hMSv2H",
-	"Lt7to+3NrdeSp5CNWqgv+2fm2UFE0PXFEdRluA0p5D7RbSGRVUD6WUNO8S3p+ZgTYwhOfZ59TBGfhcIf",
-	"I5Ww+OnikU21eDcuud7XVeR60K6X9e6D0mtXV5wCMumEGdgkOKfPeYowZr9CBhC9ZSb3h15hxp9UVB3a",
-	"bgVLY0U06FbBTAc/ElFIuz5gwbwFuWd3UFpwS1WPRPAY4TTAoJh9fUlh12/YDE0wnac1ASHU31RTVQ7z",
-	"8oCHVJWktApWajRVGuD+lMSTkPOQ0R5lojcmUWAQwSYYoPfrqyKC8hQ0WuhMPpLsc/Y8CrnWnSK7xGzb",
-	"paIuCd3orlRULqoxe0YJIlTEcziGDiQesuKGZ/LgKZxPy5opcNb7gOY/dj/3jWJdP+m0P/cbO+6SUx1b",
-	"TJRAwmKyqyG1r5T1HM85GpuNzJqqPat8rt7J9VathWvqPS8KKFRLnWIxhuVoyCEj/iKcS07zEidi/DIm",
-	"o5CL8gpy0eLYMv25VF2DtdXMfFUS2wFLAPSUJ8Nh6Eui2YNWfQ/14ZeeTh0qH2jBppfQtL5U33My9vUm",
-	"IZ9g4Y/lc3ZH4p6VbM880s44CiEMUFKtUaVd0aRqkb5TD1oUnT8cbP2wv/mXzuXWd2/e/2Xz+40Pr0+7",
-	"b1+VKmCtmuVZAdi2xZBsSX4lPVub5fVnRSiiXKiwVlvYZW4XVKu09D3Fs8mGaCzElO+8fGmVPW8F5O6l",
-	"OZIvf82+0YTD4aEJjiSBIEFTQ8lDCeXJdMpiQYLmhAQhBtc2D03xPGI4aArGmhGOR0Q2lSjJ4vAXEnho",
-	"yOJBGASEQt6zJtS/9tAEQqOa8om+YT2QVKPQFx4aMSqHjonPqGLJmmr1cvBpzHzCISuth2IsSDMKJyHo",
-	"92F1FEdmHRLnQp80LWT00rSaC56KcEJYIjw0i0NBmtmkQBXVHCR8fu+ewJUQzgPYUb3E4cqSvVoXptDE",
-	"8q7LUFhf3kuYrP0FWbE0gzTB/jikpBkTHMCDpWySyj6aLaundqcP+htNh82hHcQE39qp5HbztxVowFSy",
-	"OBg3xb7eT1xe8Nag8jaXRMlk0JuRKGqqxujD5dmpzjFSD5JpFPpYQFg796SQLGIcQkV9udOejtVUtupA",
-	"OWVBFPhGVxXWASEFiIW6tBRAeVbFUc3VOhY9OBY9xaXWNztbJXPuQ7lsZVl4CatTw+hT1BOM9eAUwQgb",
-	"uRHSlCeSQYUxgHBPQqFGkZcpnC+A2WbDQ311zuCa1ecM3sm5UYZ44o9RTDhLYh9SQavmZmnyGBMqAJCq",
-	"X0f1GxAcgxrylqgaqXJt2HmsxjBcGzxKR8BogAPII4tFEhPwqpS7KUcJqUQ1RkMfR0geyFebSRw1PISj",
-	"EYtDMZ6o3QTiE3KeSDYhRjgJQkJ9ous2R+GQQPWqep98mfaRnAoW/YbJzghbnWVvesHR1dWxHFf5Z4Nm",
-	"41ZyD/MpQdMo4WijjbjOcCvf9FI/Ur0mFYJ+S+SWqG9K5g/yKAZ2P12fpLQfJ8AUqTyL0Azqz6ovedAU",
-	"+6BERjPM5XRNvnhYNhiK5VAczUicFquWm4fqERuxBIitpxJ/qzu74e6TH5NA7jiOeDrDhKqy64pbZjGa",
-	"xYyOspyTOpEClIbEoPJyx4zJMCZ8nMMBRSLgjYZ1yM2nPLNm+TUNCZP41xqrF5OEW6DEFMk5uKOCZVWx",
-	"0UTXqNROwymwJSCdr6RXFgwtT6FzEjzIpgkLkICMsK/pW8bX6tzKarN6ZpfS4aAv5MFLoTgEvDUtzT67",
-	"kISqFsQBYVboogBFOM+GlKqBYAt7ApuN2FZQS5EqBKYz5HqvwZlHYz2/TQodIRV1qvTXzLqqxjGGTEIh",
-	"GLs1idOMYUh7CSfpKCIzjSv3LMlQqp0Hdo8EuwjH/jiEEqJIcs8EB5JkeApmcvfSAeQCjL5lBwUkIoIo",
-	"24m2Q5huyh+F7xiO1/miGU8O7WMKZY3k5U5StY5GcZ1SchVgYjOnBTDSw7T0rQpNe4YBkMN2uzlIBcSP",
-	"cEx4tg6da9zis/W9BTmT5ErAeUhHVkhSkeqlNEzV5/WAxc+nzSmR+OnCXPdCdXURTCMcUtMC6LV6rsdo",
-	"2J/qKZ+gBTDMAc58VIGOcOI6FrlLKME0M0/t1z9jSRSoTN3Z7GBFUubBacYyuQLgUvTX6pLUqF9Vzgqg",
-	"U5D0XV9AqieXOGOGHWeFPhruVsMVXrrPoEAQHMTZdANwJLm0eUobNAHomQI4zootAiGPl2mzq6dil3Bw",
-	"8EDRmp7kxIEXaZePpxIcW7eVnLGm3ubcZ1y8xSd25FL7R8PmCYiCgJ1S/tR5GdQlDFyTubO1rkmNGmEu",
-	"emxGSeystnRf1WlLd5UiQhWRhf7WeDiYhA5hVGUwFFHWJkkSDWGLhXGbNoNB29xtqmbcM0Te2WKjHExv",
-	"gJCrmzV3e7KIaPk67W5mZmp4pDQqreEhxjFLRkqDsHd+pC9PLEhPy0owFkCNMaX90Pw6N0VrQq5Z/10E",
-	"CXMviIjnzb2hIHHfvd7kx4SIygZV+40iNgoldUiZh/zieUNzXuo2VtdPfiJGUwfwN80NW3JHYhxFC+dq",
-	"3Hl6S+h1WiK0nEpnJDodrITCpIOMWRQYJ2QWo0heYDZ1LgyFfRHeZYMZVYxGaX0+KDIN0y/p+9lRxGSD",
-	"wBZpnpT4ggRnkOS9756ttGaxbKnSwPd35U70QS/U1zY4G29timtrd0DUcJcicpmyVIkkyMoeOLyezyhP",
-	"Um4lDMhkygSh/rx3S+YS2sNIck3W8oyUmbEu/aOsW/MjmcNKuQijCPi8hNKQjhbiSYmWy5w6ecQIhWOV",
-	"K52+m4LJEmj5mMXKdcHlf2zFWHqgURDjIXAKmtdJeRDrcJss/LIZZ1HgbJD6smR1yoGX8cqaApWCypB0",
-	"xVrpc6FhvGjcjE9IxfRUPgVmAdC2+K0xwYEhvyanjxQWlNPygjPq6IXdAwrQKCQH0vsqpfQoJPGy82/a",
-	"rDz/6WBms6yNnCaxP8bcaLDTY5vuq+mssUI313YNeXgAFdLJqXr6Gj/cwV9wY3OQ81QKXF18yblCct+w",
-	"bSc2E54fW5teAkaU7gL0ByB7gxwqB9hFfdc+1jc5yM7PNEbO4B7XvQ2DpjS8qnaNAV2WiA8bhx+WCC6w",
-	"8m4xTjLmHofdhkHP7kisi030d0vOA2Qy0i7AxhkhO4I7eobO13IS7FK4LQWXDSuYsWMw6+vJ5EDI8TwF",
-	"W6g2twyKxrSa6dMt/sD1wsQxUabpACoopZCW0oAZRt/pYLjtyR0aRmxmITY4bimnNBY7yQ7lo3TZQxDS",
-	"EEavNpuDELZJa7rlsbKcAIo3R2Ed+Xsj/Yi8Wx3gwzLTzZcftSixcjkTaIijiGu6bK7NgMiLOZ73tMuF",
-	"s7UzMhgzdotMo/QmMYGgu8Ccx0TEoYZyotzv8dzCdMu8sQTZbUd+g+y7C8m7cU50NYbmMtEvta8LGw6t",
-	"D6aoBGRIZdgNBVcwyzwPPWeXJX7rbG1pCgM7nZ+VjDCLbzHuig3n1Ksg68VwMB5B6YGHzKYwa4JjoM/a",
-	"eQdoEWO3Cw594YxP8FxvH1ymyneloKySjxeddfW2wmFPtVUJDXrkiy9vwd4Uh0EOt+V7La1AAEL2VDLx",
-	"AO4pVK2F+A9QKIbgcFe3d0CfSuoTO+mPvNUk5VSW0oYhGipxXa9cFaQuwjQfc/lFCF1zw40xV2SS27yn",
-	"GUfpCFT25oyfUeqZYDfLG43CVOOl+QGwFPRRfQt4C0xRQg0jC8JFEpNdzXePdOKxUFtOwSO1n9pIgCpo",
-	"vQFSngL6NldGohxjtqX0figg8qwrLyW7KFtDEoOAzcCBDgcS/ziYTQ2kTcPSce2RHA4P+2MJkQXcaTqm",
-	"NlI542W23HTkGYtvtQ5aaYfDCVEGA1QHxZnEYyiJ5CGMZjgUWg8ZgTJJH3RrYIIDCeTGwhmC0axnjGbO",
-	"/OAV8lkUhYGOlZfoauQJeJ1mc4XNi9kMyIuaqTy4QRjoSpMDInFbkV4L2eUZ0ak3oTaSbDCHVLHQy5mx",
-	"Vv1yPNQME+B5b5DwuTNxhf5a66LluhBYGyl88zGkXh3m9pRRStSFDse1//Zi7/Sgd352dty7/Gbv4rDf",
-	"0BkoKEHDmKibWe5PGWjRGZxLmIi6Z5QkIIeeEExn4zDSazBks0Sp5ChHgNzggtCnyA14WbJEQb7eaf9T",
-	"p+upaf0ldcEuF3oSc9/C9kJK5Yz50t5/ekfLZE5NVVjMCyYrdRwHEieA6O2fXVyiaUyUSIjq/bPzq6Oz",
-	"00ud76N/FoejkPbN1/p7UOW0uc+oiFnU1Ab2psrR2W9oq0+hoIdh8uRgxoqnfFQAd4z5qC+n09s7Pj77",
-	"dHjQO7s4en8kp8KJAAtjHfY51D5gJoes4u/A26uRnjZlgpODw0lMXYlAWrJtn1q3oy75XcnKSJqmnVpm",
-	"49AfaysniCBqZTAb98bD01AKcrYVpU/8aU+yPL0+uiVzRfU1WJSxBwxvoIXPAIKFNqBNNAXUI5eavOTE",
-	"5dBKFQDvUwhA5iTJofiCAz2SjYxlRAMmIkNhVeF3vldmmtPf04qQMCZ8TxRNdGYEpcOwtKkaMGbWjAKP",
-	"nUq5CncUswXyGjVFdcEooyiActT5U99D/ZegadS/q1Pd10Ar9Y2y9H56BpjfGindMjupY46jiMQus+xp",
-	"sCkrK4zgY6WjkpzSNLwlc74zwRSPCBxtY6EHowEc7bo1Nf5j57OZMEuEzybymgOrU3ZXK4oOJ/Xk5OhK",
-	"WXckpR8kisJgymcpRvnyQ3V9rErIKApCC0V8NpmEEFc8o4pSof7B2576Uu/q6OTw7Pqqr/dWoQAYcxQF",
-	"lIwgGMfmCkD4jqABIVTzxEELXdMoBPq41d7wFP6n8JTiGWy4vnPkwNa100JAuvN8SEH9Ucd6FZKV0RMT",
-	"kirEZBrJI6yZcgWlhjIx4MAIRcpkP8D+rXGFM1dd64be0FMyA4WFui2UkULzPhKFRpKMepalY4J/YrFR",
-	"vu9kbh9jTIMIFPNQO00KdCkg5H6bQoDfXF2dp86aINWCH0TDMtyAF6/jVV9wIAHnYdv5o+bVyj0sVI5n",
-	"12dCpYhWHhBypILrA4zmmHJrXs1xUYBU1JZ5P/1b0yirvWUqt546BmqVprlgsLaaKyuL8gdSJmdImuWa",
-	"jSXEMm5dxdamv7tm1ZpXc2ySUPTJtSfWTLw/Lz5ybHFWw3Rwx2Kl1pG3PtW8WmacMX8AvTPtlVUJ5l4w",
-	"DdkAzllPbChnRhEJY8uuYYEvNUvUsiTJPQc0OT2++0TpsMHdytKsu7nGLWW3nN0ifTXMPK9XtvbOkhBK",
-	"hsmQZoHq1cqJntefWjDLK7Es5/xU8yKh5yqAcuu1GuZUG1Y8tXMiLanfOSY5MTvNaO5Iy1am9Z57BEoE",
-	"TzmDnDYHvmhLknI7i+KeDiLNS2v2Yy1w1byaK+GYEFWQGqxYvvSE5HlZCRL3xrTAovkPuQ0u72Q9yShT",
-	"GbcisarIQUCy/YIC3H5q1NOy/wKVtDXPhRrlbMNV8V8nqqmM3Bd8WW2v3VKXVpAuco7hz+a2nJOmSiJ1",
-	"MmxZVV6hxKveMcm5A7QrjRDSgHxZkNNLqdNUGWhGjWO9Mebkslysk2O+5FtajDPtrGSnRnE8JihLqoDi",
-	"JCIq4QVfN8/p6wdV62JFEL+uBOFnjrBOhWNn+I0KU8sHzQMm2PNd4Aws364Z7LaX9/HyscARG+3kXX1Q",
-	"nRO1EdpVouGlLlOKZ04dl4yXTl/5DJl+u65rEo5JI/WoUW409b4a7wjOrZ26qN9ooXcmCEd+iynd7HQa",
-	"zbXdJ5zgEeGyo2aTtAlmlpWt7We5WWwvHAou6aDqUTx7C0FmA0NpdFsu56d+bf2p30A+jmMjQKtC2sPM",
-	"HQzCT3d13InxBtKhKSpQJg1P7Cs+PgudVAJDHaNBEt2iZMpJLOUhouakXF9AEc4SUUa2hIjDQSLI6rpS",
-	"Wcv7lLtc1cmUYX724pi/k4qMznmxZ7KHJkTuFbgz+zjykwgL7b4yZdGcskmIIzRMqFIWtp6n+F01YqRO",
-	"R4W4GqAwqrGVuaxCJ1Pd9ytkHEurjSrHPeXzmAblaupj4s1C41lQln9Mt60+T73YM91vQYSjdkV06J0/",
-	"ZowT5fmUhgtDGIYmonJWO4u8L7VyMEeDS0iqyh2iyejSdFWKdBnlpe2OaU8vD7T1bvRXlTL2rZEFLhfg",
-	"PHWCvFd2VC2zVF7LOlzeJtWTaWu0yNKACzyqkLFrxJ+tMJh14ywJcM1uq9ydmMPQEpR0ceFVWdypFbq/",
-	"ig19ikJmXm3mlqhfBny7mv2KEmhOvjMbkEuyn2Vp0rM7VmPF6gJlS9i7FcU5HH97pRrUVjfN1+WzdRmG",
-	"5u8qX5dhhX+XGbsMxEvrcuRfVsoSUoIaV/MpcR8/Xy4u/Z0DZfKvhJmpe0ApMiLwjIeGEeZ/4ObXx029",
-	"P+W4aV6ug5s2cli4eWC+8+y4+YQ8/AR/OSZ0JMa1na22FfXtKLpSNnrtPNhlhycSSJAvyoNDV3mejZnx",
-	"LuFEKWGAx3c5NCjFHmH/Fl01+TiMhScZUJPKxVpGySqSOCpN34IHnEWJIKgP0dF9dH1xrDgDjMZMZ82h",
-	"TNt6qcJECK3pm3Bq+eofW61Wv+Gl+fG6XnvzjRR+Y+wLEvMWusos9lCeVRGJ64tjyfZabokEIpdj9XEl",
-	"6JRHcfsBbemnLZ9NXgJE+EsAUHPS+mk6cuHSbW++AZbDPNiWrLUQJJag+CczbOlJ0O2aE8I5oEEtTVFC",
-	"VeC+XEmB9ZBAX4LIR6kYl0vCBM+lxBOEfBqBETQg8W4G3fY6yRUy7HWSXnRLcl6Y1lQebRbP18V3W8e6",
-	"bFbGO0Wlcb33aviOxHhE9hkXq7LyTtgd+AmpHiohmQ/IUshdBRVgNBvnqajsrKYZFiq3WRYJoiocaStt",
-	"ltVQDg5JzkBV3mihvdwj+amfjc+MnoyvjLaImtlQMNFmo6M6RTdJu71BULshu5kFYQ9NwEMBVLH6YZ3+",
-	"x3/H6M/o5//4734DvZSd/4x+bqCYKRfEMY6Gul461v5OGSx2zVT++p//L9SW31ZRkhz5LaQ9srllY4YF",
-	"KM1UaO7v0D2F3a1VGZcXKEccnbjPJvKErYssKu6/cnbeS7ndx7JPWXqRTOG81hyeXd2sHMfWnNeS5JUa",
-	"aOmCrW94NcesabbFPZVL6Niz51e22KzfIMOyrRJzNntx5n7n2mk7t05nMYtxNn1AXeMqSj01sNHp3aXa",
-	"vEXKrrSIm1dyCSU0/DkhpoRSFqzr0Icfa5c1r3ZS82rHEqbVsp5lWsMr8kWUpGiahNT8mcMEr6ampV/L",
-	"3c/vthb59eqXbLSaxxGdJuLZ9yImmrle9J21QebuqdLBIvWZQDkBhSb6yIM0DEr/KhiiZKZcp+UvoEmk",
-	"kDsGLDbKO8/SMEFxNx3ckY4yIsrZT4/goMSvtZPaTu2EBGEy0XtrL9TOwZVtSYaredRS4/zt4lfJAbyG",
-	"+3sjVRPDrR1AnRZfKPdQ95AZjKtdhr9Y33ZP372XNttnEbhWZO3eSm655tU+jUNBap/vP6/HVmqK5UBy",
-	"YyFbmWUfNCKq8VdIXXNS9wZHWE1fL6Kc10rbtlJdoR0JFqoqwPc8M9v9oaz46soKrTctV1aYl+soK2zU",
-	"sJQV1+Y7z6as0K43qtzA+vWzVuUyVRjKdRBnFuqkk5dSNstdyLqmSlbasvJZt1eyOCvp/y/sx0RKW3ui",
-	"tKoZ1ZIVRMToAjaelSU7rWXTWjTFlQZl44h0oClQHhLdZqedH/xZDNV+t121etcabL6NaIvSQS5zccpK",
-	"y2kRP47DuyfyXCqsjTKR40xqB/KjG5VcA2gyGSi64C7h3IQPeWiEpxBSiWmAQipPAA/pSNmcO+12x00V",
-	"224vt7DB+6IQrjMpPeZgrVxr6utaTskUKBDmRhvKCUGh8FD//KzZT8NWVTN3L8/PmnJhtQfXTXZQLjP4",
-	"GnfLtcmZ36mEO8IUcMpV50kmoEsyEbX/499AfyPl7yynIJwpL6ftyitn2usXxHoWw3WJIXjd6mvLzbn6",
-	"HNlI5myfQzBsS657xTrmXofKmoNuiJnZPNvwmx2i7IZYyxxccsOWcLFpkWsd8zHBEF8EhoR6X32ij0gA",
-	"ekiViaIk9UTDroCtOgHIBsoPusAmeDW4tVyOLGtVhRMrLu/afLfk3aWZSsm7i/S7JS/TItll79Qa8sBO",
-	"aygsFh3cPCFOhb6CHOG0/TuTHhx+9vcpQzje7q2spocrTCxqtT4uu9gD0kXp668kZQCOL8FkUx4kK69Y",
-	"htwwyB+Y/bvGbNij5WitmjwApzMkKiK0/u7XweZVzlFF3IUr7w/k/Z0jb6mrVHmbB6Bv3m+q5OVXQuAH",
-	"lDJcXw7faFfzyf36VZY7y2WQUmnUXEyLK5yrGsLpBcYZGuIY1SEbRlZ3UEX3q/wShdxjrq/r5oNLB1fw",
-	"NzbS26rm16ZdxXK9Vjne9BMl0KuAos9tuc2Tp9/CfmvP4UyJauvcKko0Esr7FvxHTP7Busr299f/7b+Y",
-	"jNSNP+6e3/Pdo3dp6d1j2qx/99i4Vbh7zsynv8rdo2ndmmc7c6xZEDpqUV4sPMtepj2hKrulLffJmbA7",
-	"SHZ1FCyYTD9NSmmacoSnkAAsyJk9Vh+IN23HFLJaeZeb7TRv6VnjzOQddpy3LiBSF55qm3+3uAa4SnU8",
-	"LCZBVUl+9AbX7TqYWTl+8/sflO53TenMNi0ldWmj9Wmdg2MFYneRfv0rUbuH1g7/HTHGxdKoq7jlR3OX",
-	"pcWtrXFXAn5pvWvNHEHBYsVDZcWYTQEPU+EY0GVJreuUAuU65Gpdm2Y3tLxgdYUi1rqEda6C9dLi0/9t",
-	"aZFpa2Q9JOhmrD6gVdH1my3dvHGOyRiSIjwsrj9XxbhMR/Rw1uZAz6WUpck9tsoQpzMrpw6LlPG1UsVm",
-	"UXu/yu2nLBn3Qh+gP66v39H1Ve4GVN5mfWwu+ASVvPxKVxd/F7PJZTIaEQ6WSH2VrbzGMrfK+wIXv8RD",
-	"4swUnOXZJ1WqijDLCvM8/hKuTb3I09tZ/e3ZzcaMF1N8oDkRa86zkm3+vmTDVmmj5IRNSImcGvDpptza",
-	"MFaZpnEEkSOFPK665r5yxdfZQ3SYT8eTTID1f53itbGDyBfsQ8SLCmGBkorKKuyhD/gOX8IkX2RlEFG9",
-	"+09bGw2VXmWIY+VGAszHC44IDXYRzrIbYqGzz/ox49zkt0eb3W4h1ZLrhdKtXPR9lZLNjWxYBXmeTCZS",
-	"PpEQx1awkJZa6yq/POxLyDMA64S5DGGTmxu2jMxM6cFtALs5GJC5IQU9tiBtTPKCsUYFiCxduZbdH8DN",
-	"RiElR8+kQi5lZTefhJPN0Vm9CuuTZVRUMxEXkKDuAbAKQm5Sbq26C9U3DqwO2rVt/Tt9UCmFxmofNww0",
-	"Q5W9gbxdI0a4yjIqmD4TdQNUcBAJhadTJZt0tKpuLhsOG89D8GH8s+HwAirUlq1kLteh8vSx4VCvRCdH",
-	"0cuTlMudtn6Rm/SlHxNCkR9j/1bnJ3UjYpeG4CzCQBtJViLh+le38Y/8MYeONb3GWoZmVXHLRp1qO3n/",
-	"+b6MjlTX8RdPohtnurU0sqIM9nwBsCFF6wPArJO7XkGu150amX8YD9774Vn44ej6l6POaXjEj+jFlr9/",
-	"9OqIfoh+oB8ivzuKMY3aR7TdIvMPU3/jRLaPvu9uC//99nRALyI//LDd8rsRrRUg6H7RphFP/3EH1zfb",
-	"26/WQ3ZnqgvgnqgIyXVc2CslADphlMx/T/7d62fsIs/gCK0gvsgDGqSfB1w9lSbKlICuKpukvFe1dFp6",
-	"N8uzaOkSKLmiKVk5OF1jxamXYkKPEWUzxXFFIRc62Zds823mX7r4k6ZSpbFWWB/rH17hUaoC0B1y9uEH",
-	"GLHNfZdtz4WuYoMCPMEqPfFKt2kosKPjo9OR9GHTjQeMRQTTcrOxwROTK9h1ctWzzNxa08+VIkEO4PaJ",
-	"XUwzVrnwmLo6yuwgPxCYlP0q1tRV0ajmf1+qGU1cf5c6GQ3vUoed3LtKOpgiUlzNp8R5+nxaF4umfgWh",
-	"qiKjX24fWC1TPYs8peDzzA4hGb7/Bp4gF2QUcpHai9ZhIQH1VAqA2h7F0VxAliEV989N5n+5ngD/4//H",
-	"3tstt5Fk62KvksHwDgEzBRCkqG6JjB0+lMTu1rQkakhqep/daLOSVQmghoVMdGWBEKatCF85zvW5OZe+",
-	"cIQdfg3vp/DtfhJHrrUyKwuoIgCS4I8GN90U6i9/Vq7/9S0PlsZize1vHcacvVdXIuURdkUgtPz9rUhl",
-	"mYhyNlCZFuwCsGamTOfcfHtOtfRGUllNIyZYQPRMQ8nwgWvVQj8gbC6/0ELOeNAq5+XpljtLQBnQMixg",
-	"ZHCTh0jqjaG8Sit+vVjU6wfwUUw+2VtnaQln4L2LhllNUCCoCv/tbQBzVkKVLqu3s2TAcwsrbu9ijXen",
-	"x2xvd+f7GcP58+nbCmXEA0b69bD177/98fzr/7Q6MpL9JPYkATdzJgSL+Cgxyl8qzLP6Jlgw816Su/df",
-	"rDk2PCrDiqwAypsh1X1SiSyL/xcr+xrpVX+tkkMvFuVvLob4WQGZFY9QOfVz+aFUfHqFcENeApiSYiJ0",
-	"7kLU0CFXioAlPcbl9E6CDgt1fz+0X3+4HfZVsAD86o6xm66DGSpV20Gyqk/otVBDJZqep8sqApmp8/MS",
-	"YR1rXIpn34POMyslHkr9cQ1iVpzvk6vtd73jrnvnzouV3rm6b+jVWnxDbhPrHESleutivBHP8tb33z/f",
-	"Wcr5sFT5tDeYonj6vgqJd+60kNhVBhekUy4qtn6Sm+A9e+t06JqrrGqHrlndqbRFb1msXZIGC8xPt0Jv",
-	"lNTjYb3bSLqG5uoS40Gu8bi6qvIauevfmuuoYOeP1H9UrHxEmzrrRaq4Y0lfUjW9oEdp7to6/UrFx651",
-	"d2La9YRrNhCpDWYanoxtc6KBiC7VON+Q76Mk32of6PwNKxPvnDd09tK9kO4RNqu7xlPvbn2mqbX2RGSC",
-	"9ZMrITHxAOMrSc6o8x1rXEyBP6eCa0GX4Rp0daWGpHoixEhkzQ3dP0a6t00Ma+ne67+6Et37BDdD90f2",
-	"m/dA9zeIBxTd8W6ktHv6X1Ut0QPUI9xSx6spIvCXaeEmrN0ALx25hzW9T5AfLsVrKTSKDyAQmMMvLzjv",
-	"hnU+RtZpt62ed7o7VmWeJRKa4Z4n7rP3wD5vXnh1XYrjTyqNPRS/gcjEgYOnT/KguklpEl2uCenvHply",
-	"eSHMukLQLpH9okW96+FpkfHgV7sa0IVTKimakEs+FFlfxNjJ4IBx+2+baRnx0QiKedkOpZjnSrHGXqdj",
-	"P1v0QSCnc4Gy0AwwGTqdMq5d1sYzjThj5vNlv/Mdx7UrBc8Cgq0tWCM9JmRKRoKFzgkUQsXBiGst4gC6",
-	"dtoWDp7yCvc4Nm0uoIbc4NIpw+YXhiUBF6mKLjXjTPNUlODYHNCxxxoKDavahq4BR17EQw7tY1W8o8o2",
-	"2Kp00kBRFmY3rcgBXLEacuSbQUtildut3rAG7/PqnuJ4LZ5iPyF3TulRsxCy0F5IfSHU1JhF2VgPsJ5+",
-	"cdvmdeYk2grH22zzsv5ss2RP05VdpPs5V7Z1WcNeL/Zcl1baO1tB6axWc1izbovBFF0XbZbBE9fDKeI9",
-	"35oKC6zykWqvsN41uIlzV5eUOPOUgRpr6fd1aqvwoeuhEV15uU+WlUCIG5p8GJqsqGYvX1qFGssQh/6P",
-	"66bDt+Wqsxkl1JZ07c9UcvGcca9NGRR/mbcV8DfNA7+Qap9JetRXLouiInfnnG1KNyyxlN5MTtxz3o+/",
-	"UPWXpyDevkqvvF4fx2nKxjJPUu9osqTAsDmAclzVY3OL7zocLVqgwGgWvy1SMMwK9VWLfnzgesGVk40e",
-	"BATlFmUVi3kZlRxWFiGu5t9zydM1bk5XRuFT6kwa1MwY6rnDPThCLad/EB+otzV+EyBXEjPJlOyfm9eh",
-	"0nrO9Tke+Qs0gBG643yYQAM7lQ9EVmZhxbuWlgY4oLfuQf/XX8yA3uF4/N8/qvxQv/VG5l98g6P8gIP0",
-	"rxzjgL21uBao69BXRwpcriS3HpaiRlZlUM6bC8lUr9fcaC2PQmupBuGavbgSrc6gbpV/Xrf2cgt375Mr",
-	"ormZwFlYeuNeu3CVF7MF1WNQtCdiyvpFPkFPb3jAI+EBtB81TMBeXYkL+ATiswH3qfXygWth3wofTwmr",
-	"bR6kjV2LhuZhsfnQaT4Om4+3Ng+f5i+tj5FmzcVaN8dtdmRrVrRvlT0QW3O+MlQHVFpRzhUevv3w7mPI",
-	"srEkjLKU54YYWQNhf0YiGyYaipuVhQKC3W1i1Rf8zTKVCs0uRKpk39iUSoquxEuCR4N2adXgk1vB1uuT",
-	"w49vz49/+Xh0shVsfTj8ePgj/HV6dvjDD+UVK986dy5OhdarZ7uuDxCgqqYiGwtIyIOYjqAVxbqQXF0K",
-	"iZBIQx4LWz8O+10Kb5U0ZVeYPZOKXtE0DtpN4sgYYTHQR+nJgI0lNALDWniAQsEYVDncaVvAdXbvJbn9",
-	"RbwMF09Gsxv4vN1p7+w8b3+/jGmacp1/1tUt9wCVmOucpaqfSMSmxeWjraOdrFqlG5YAjLXIDvtipuxq",
-	"64P6R5KmfPtFu7N4UlWc2ffHe1MuJ6MXH4dlLei5ilHTqVu7RWlP99cFsC74ssqRYo3YHLzXTJNpYFgz",
-	"9apHrZ2Xe7ut1+9/LpeKfrc3Wyk6U8/IW//otF61z1u//XnVssad1nd7LBrwjEe5yPQ+O2z9e8B46x8B",
-	"67ReBawdsHNDiy2YmzHPDuO/j3U+FPIminMsUlSDZnVAqWTrHyJTFrRN9Rym3ExjwJUhulr+r1LlnlbT",
-	"+e1rlar8pEsxl61mw62oJOHyNt+gvPwykbFtqzbKXegOkKGQAsw+rg7uVFq65dbr62+lCqKtT8ct4Jmd",
-	"zt7ufDU6DryKNVvXNDO3MATgS6QgnHYduMaOOulLSDMJYaohg6M24Fdi3wN6b3gtPRPZb1rgRPSD01Us",
-	"JwTveZNdmO0lD3oiAeYPVSSbyEKfSzRDz92VOGBcspC7nQxZg4rzIbMGvUsBS5XWTYRcE0k+AOT0KaA7",
-	"JlJY6QPOLJocgCf6OTWsEcIO/7r7WxuH0Wyz45GQh5/eseftjlFspcpZngjGqfXlM41vyxXjTCcXaSL7",
-	"1o8Nswu/tOBdLXNbCA2BqUEwZEi59RbZlciYkD2VRcKoFWUnuCXBYhlAgwZLa74JINw6z0CLgeAxcK/a",
-	"37Kcy+rlI/Oj3YHiU95vXytVb//A2YEUvx36o/dvtfNwHvuWA2iwN/2cIETFavkWVcx+tsf89VBoy/oc",
-	"4EuFj7tU77fEc/buWc53iR7LegQ2eB7dm3fUWeIIDyQAcxZ911muxtFAxIGrKVhPY4l7bBMx6xjC9SiP",
-	"qH7J1fhGyoNtZHoMekFNKw0LRAvLbz4kMsM6MmPB9zI1PCiuGN6dJkJje6WkZxiZzpM0ZYlus0NCVeUO",
-	"5PZCAcqWhVkVgoV/dcmDN9JSlgCOXbcuotxiune/WlnFqhz5o9ByaHrX0+KtoC5nqfKmmo3diFd3oOS8",
-	"Of788axFtuHWLQExZ87sk5IBC5g/ctZbgNwshyRYwLzMgQkSv2L/+d/+O3Ow2QGLBSQttmfBZG79vV8G",
-	"vMACKTcJ0MT8UNHMFaGoI/o3PRIAmO1U5EXjnDb7CGnAI6j97LHQLVDYvl8GtizSjoLF+BskTCy/qMf+",
-	"U9WokFc8S7jMn2mGn6CkDNagCyhpEPDx24PjWYyfUwHPM1sqMWHDcTQw1Ec3I75XQVTsz8weiJD1eJpq",
-	"JFXhHhiZkZfE8R1A/9izeXeHME2uSrVN2NNcjYS0x3Gg0rjNfoLce9Ur3wseXJuMzzNBufio8VyT2k+Z",
-	"+GBHDRGeNBVxH8wxD7ef1CBE26ebXWpSkplb4T1eylZ7xV6S95SL/PzuygEXggERK/Ko5eYAQUV28/VY",
-	"HIUcW79z9Fpj5B5SbnAAN8MboboSnzTqQhw8jjOhFy7HR5riId2+7ghypOKFvNwuzhtz76MpB1lOkMsl",
-	"ZJWdnxVWTxOcB3aSJlyQW1DUPt0ElAcOxwfixqsfDlULLTfWIIWVDRg6t0bDHPIi0IgSJkD8j1ikwpjc",
-	"5uGVGzJUxuKeSOnTy6Vo3fqZr8cfx7107rt7U6RvreC4Dqt+a6As6Q9yH7bcqg7t4utvbXzoelfKvH7m",
-	"VWw9toThUhfUukM209WNe6ECa2m1b3IosmUThWtx1koBk6W+CM6U+dX8y9sX//5m7687py/+7eWPf937",
-	"r8//8v3H3dff/bzcS53ue8NNvlMFvkTfhdZcS+EBVdCqntPZS9p8YVRT0W0ZTcZre6UVS3I25FMmvkRC",
-	"xMXxoi44gwSKcL0Zz5+p5Y5UPWjnoW2Q7IN2HgDWfREnAwsl55fCIjzwCZ+yRm+c9pIUF4UzKfrcyDxW",
-	"hFSM/AAzJmB5xqXuiexcjfPmDKwpvxIZ7wv4NOP0uaHCF2tFnx/QDarH+krFmmmVxhjA0uMh9scqbKA2",
-	"+1AGHS1/0ocfvUvA0bmu+CVDg8IYPn+c3dtqy8Pl8vuwf+WD5JdZzrKpEgSpVRD8472oaUJJIVnUO8GR",
-	"zYQXva+tZY+7M5sBWoiPbykHtKzGPcpUUDjO5275K8HEau5ZKgmxlnDOpiNRdXF9CaKlr92Pge3v/UPZ",
-	"2CcVPV+opIQlEvlykq/alsy93NMz5uUqth58ppmaSOZYV8BEu9+e7/GOuQRlA2NGY1kRdB/GeEaS5waR",
-	"oV6mhu/vI7PFLxV4HmzlatWvVkSGZgf/x9PGn7neC7h6i/L7jWXN7umKm7FzqyjqDCXMjGUBRM0pIZmv",
-	"6obIokGBjDGDNypyDAXkPtq90RasqwFU37mYFvQIwYyLm0FtPLhPzy7mOn16N2ku53qjzHRk1/+FR0PR",
-	"LneNccOw/UgWrvvKrpelGiIHW6ng8VkyFG/5tCKDx/yKzYRhLhQJhTQ9ngZsrMc8TcsNCHZmeqo93/WZ",
-	"y/PvXnRWjZNV9JGJhoK9cftRmcz9DbhCLXF4jd1K2xX4LOKGblL/NJXX+M2Ho6253OpO69V567c/doLn",
-	"u19XT65+vmvMSMiphnTqcwjytfyBrF+rtMz4YRTKs7P3pyJSciZH7RVIW3tKXn63V5K+31VmFJ3xcvfA",
-	"LeiTnc3qoQtVvDPen02Yc2+6EDrXIk2xFHupBTbDKveI7cysNNjSv48FXTerC8P4slQW3KytnPMvjKMN",
-	"TH26zaDGRgYmOWtIBXcI6HkFcIPNfUhINocsgL8yngsAuWMjkUVC5ryPFUNxokcpn0KeQpHSjA0XAyNh",
-	"o4ExvycDnqOTpoxRWDRK/d7sIGWi/u3wbCvYysAe39rtzGudK3ZXnWeP+IUVFf2MHATzJggsTyLt4gSl",
-	"pWmEu50wYOH37d0XYfOAAu9QxgQ9PfV4OFuiMzu2MpPptF4Bf/na6Hbb9l/ffW3+zyu3qPJ3U4+jgdni",
-	"3Q5TGTODnTvANv6Eq195dpFCl+c1lqSvPw5fA2h4X+1cxAwlKQrPoq7qB5TPOc1L7cEcqZZcePts90UH",
-	"u7R+Pn1rLu+2X3TM381legrdKIHzM4ij10bi3cCaLBSzraPPJ7CuifQf2ZkrNbyBKlehcMw1z2Pv83jV",
-	"Q/a1gqZwPd6Mda6GNzKwvQaEP9NRXrQmFGIVevGi4LAO3QPViu58W8Q5BddbqN0X5Qqu59dEv8u9A3/G",
-	"U++/a5m+gQMlRWWVlZgwuIiwquM0NdptlApus9KLz/95b88wj+9f7X3HOp2dl7ONuWdHcV3PvU7r1Z8b",
-	"TdauLVAr0Ibsa9o2veJXvO03/75WMhypDKhmxM33t/pJPhhfmL3YVnyUtIxe2Rdy243qq/+4vkxGLczR",
-	"42kLEsaMsYoDv47Fxkk/MfxIj3gkMGPrz6zBmqzNWiA0r6N5az/fgOZt9gpcWYbg57Ndalotl9JdVlJD",
-	"DDHRs7XkNEcUZVZFbprrTiSdxDeUuwlKR7b0U3Q3Fb/sLPmYFWHmmd0VnsGCMqVznr5ZwrCnJz8VD4CA",
-	"7ieLXUz06AneXJX1vGOsIkwls2s2J+EXnTz6yn0dvRvmOK2eN1R/RD+I4cWNhFIGkAeEJzCn4GYEiHDd",
-	"EFFDMDfObic8/VvtmCl/9waDHmVJJA5J+d7de/WqAJa1HGQZXpPnWXIxzhdL18Pizq/B1gXPltluS42v",
-	"6fYbeqtK3GtWMgLrAr6l5+TgIRuKaMAl6EIRT6NxynMFIYdy9KOzGqzeQwu6r8FWMuT9xbtG9PUOb17y",
-	"wM0kleMQdE3ui4uw020By8Qo5RHhxA9ZQwvMPDN0h7CRNu0sG6dCN5cuqKNxYTL/Ozka52Vb5XlVExPv",
-	"lCx6e3Hrav1il8JzpsEXgM45OTIWeCfg3olI+oP8x4wPl85s/cV75Bqm+cnPHLiJQq+Ad2y9VdEl22uv",
-	"y8ixhVpvK+1+1GfMdJbQjS02yc7urCt167ZMQI2E5KPk3Nyg22as98gQXGFYZVmrVw3+6XjmjBqLHSBd",
-	"Bjxe/jBWEE6F++DFohKzdWdGEoHOAbaKCYNLFRRj2FaZZix1z1pzT09slHtR33WEpp7PFPUHN1HQSmVN",
-	"L+ZVtJXKnhZVw66pFqpRVlQOGL/QQuYsFfwKjx8nXKXmEgVQi+LfCyaxiC7hO/dGlrM6s7+d9bqzjY3c",
-	"pAK4FEfc6SwjtW4S7b1NZLZKxMHFJWTcxXiayP5SsdzrXV13KQ+PzBfvUyBeGyzGBTX3sDwZLqE4zCaz",
-	"3zJUvMQJfL57j6u1MG4970PevYUP+bO+jaluQQCXOLdxos1SxEtVj61u69dM729YNHxru37nydj1N7bR",
-	"fxL8asoileeIj7cxzFczzIta+OUr4DeG8ULD+BdxMVDq8kjGsME3OMlCEuNBshU2CxrypP8EYKsLmddN",
-	"D9XRySeq3NBTGVUk+z6xQ+XWcgkm7i/09SRh97h44GuwNc7SJZ/7nKU1FKRXTp/0MhWrqzifacSdPGCu",
-	"cpNLBhi5K5doRo+lRLNSONcGu24Wy70LfNmLVWqgy1Hg9+pKpDyqnP4y6kZlVAEG4LIxMRUEXuan57nF",
-	"XVTsY8h17ZlscCYWZrGVaf8T19pYxWEEN4TOcWweYiPeF3QaFKYWAwSv+bm9OvbtcglxRoDeuFs3Vr1V",
-	"Z86UfelDdZXIvquTc9k05EQgbJCiH6q5BnWJUNm3VD7MSg6PmxiyDwB+trdcceSaixiWV5AAYqgCbJ1w",
-	"pf7jfzCPZsLZTKoZ6xR05bnZr1jOuAAyxZUq+rRs5+GRybVH50zlfFXgrtsTYEURsOtilpsRaTYSWfEj",
-	"oT2to4nzWOJ5fV/tsQcvqcZMN9ThLsY5k6pcNjsVOWukopczNUbsLtiFGTDDRUd//nA4mlxIWgtIycsD",
-	"t/RRnngVkZBmdZjnYjhaGQkDn1pGR3mxgo4yxqjlh3La8cuqyoH55RRZViXZfhlMYUelnoiMRXwoWMMM",
-	"oKXGecAy0YOcVJehEykpEfmXwQub7SXL5kdKavFaxdPqI4DSY4f9nLy20SFCLDD6Jo6ufAbGI51ngg/Z",
-	"WProSLXfruvPcVb+1E9nZ58Y2osk0qFeqLxEM27xKn/cYlGmx1EkRLyczjlD0j6BlQhjbr4zi2/pwP/8",
-	"NeT/VqRmXaY3o//aICBdD5hKY6Fz3P2lA34zR7NClVuHhSDI/l6XFiGo/roakHaCc24lcQj4D/4yriob",
-	"vlt+PGdUtD3jsZYsdKZqCA7rcJTIfhlk34rwNpXS3BEK1FLtr3RdM56RkDGA/mGdnyVUlhkbRgYsdMci",
-	"JAgOzna/fAlY2ONJWvzqlPxM5NmUNQA2Y2+nA4thLlpyYdb4MRdskeFQcGkxNgqUcRpb6WwGW/jdmbp4",
-	"7/oSpfAzh/mT+87MhVPvtTOXfqBRrFIitrRoq7Qpi+NWnA2fKr2W3nWdux0bWoLDrd3snOWoD1NHNeNM",
-	"vLlvaA1VrOtw65Tdlte4JRfqMPYcF6gG84qU10nAHfsSM2gkOekRInbsApl5TITB8MCDhyH85ej1T8fH",
-	"P5+/fXd6+Pr90fnhD2dHJ1AvhJqJ4WHkkYR2l0ZVgQIerWQxhOos6goJd2+uzXWh/2kRZaLGqaGTvoTm",
-	"F3BPwMLJQIvoPIT8+wuuxXd7+2yUCciFQDB3dOaQ4qd6DEjU6L4Astpjmco5dsHA+i3e58lMayX8yIfe",
-	"z399lb388ef/+nt2Nvn7509vX757/+nf36nd9/w9P53cVynuii7l5Wt3V6vXNcMo0VD5pBakOHfsblau",
-	"O8P13tI7a3CEzipOMWekga3hLJcBiez7vy1Aolm58yghiWiLz90WOMd1Sfuqv20VbaySGM1pqLm+Pnii",
-	"mQ/elybk08IDakIlQTbPCIBJMcgbKotyBKWDnHLPGGqiNfRrd+tP3a3fME6APMG8IiiSXHkci5ilPPeA",
-	"+UqS49cK+ymR5kMqm54DbmA7VZNSfflMuzeveK7R7f7pf/2Vt/5x/tufu902/dVctTj4TwyjfcWquBLh",
-	"2dGWsm+vT76tLmz3BFFVk8hMWDabmOXMBPt0fHom4n0WDvJ8pEPWGKU8kfjPECV6gf2C/J2nqZpoluTN",
-	"gEmFILWJRO6Bcl2xVKnRBY8uAzbKkitI7U4TedlKVcRTsx5DkXNzuKyXrKwAwGD2t7dFNvIz4LbN3PS2",
-	"gPOBIeaZlKa9lwtLNH8pJx3MU6+hjGcaOyIb3QezFIxi0zcPlR33Lzt30bIFtbBxluTTU3PgyXIQPBPZ",
-	"4djMpMKdwKNIaE0tPgE4ZZuP88E2dLEM6B+Z6CfanBeVuV+wt2UjzKejfcbzP/99kodBV/50uvviu4Dt",
-	"vGDDRI5zodmFkco9Pk7zZpsdzjQVTRA804xiZOxzQ13truzKY2PWY1vYw0/v2KWYskYootG5Ibzzdrsd",
-	"BjhcQ3tsG+7U238QN/66zUdJ61JMdTNguUpjxqG/hXmiKzl9/GIK8bNRJnrJl/1iEECwCrvAqYnEYTzT",
-	"LJz/jBlIV7qyFh3YJpHwYtcQV7MGlwp6s+GcqAfbXoBGg+2bm+Qs5dElXnzebHflUarFBM5cI8Sl/1MY",
-	"sHCbx8NE0t84qrBJLVnNszss5KPk/FJMz6XKz+3UQmyvC/IA7AogjoIVmSOz9fUrdC3pKcx5lTmPcq9w",
-	"+yhSw094cFgu+JC0Su+8FSerHYurOWtw6zWPLoVE5cwxVtDsiZWxIZe8j4CStsuw3sel06yRC8llrpsY",
-	"H8GOBjrnvV5g9ta+I+I5T1U/sPClxnAAfKOAXYhBImP2l1/OmFlSIfOEQj7wRjQuZL9Mqxro8o2CARdN",
-	"HAaGugph40hhvytb7C+nxx9ZLxFpDOgdyC0jPhTpG65FwJIYf/r8+d1bHUAWqs75cIS/nvzwhj1//vyV",
-	"4Rqfz960zRvRjQuuZNbY+/IF5vXiy5cm7LyEZ17tvfjeLMNFKoasEUKbLJzfNv36579rJUNaQG4W7yIV",
-	"XcmYOc4iZJ9P3hnKHPJokEjRygSPoXlHGKlYhA5YJHRooiET0UARvKC58m8tSpdqmYsDwWORwQToZ3ah",
-	"YiM+MmHUAjaWl9IcNVgrzRp7nU4zsPcAzOsO+5C8Zo29nefYbJGuwR5AAw2VwwT82cIszTMvmvDtQ9yQ",
-	"CxVPmRWsSgo2EWnaMkQmYtvAEFZGKhaP8XWCDaG2FPfRmJ0aSATkqDZfBgIDJUczTs3Hnu8izrBmsRCG",
-	"T8qp4Q59JlItikaM4ZCn+PlzGjKsYSxynqSheTlSD+Y94IfTZJg4SDWeO1iXCdfsIjMEi3M+E19yN1md",
-	"q8xs5D7j7OPn90XnWNYIu92xkTFhk+Gx5GkSs89nP7ResgZnqVknPc4yZZRaJnTER0AxVoVqAnyKnOLq",
-	"oqREGe2WLcA3G5bH80HAfh/DicmIPNiIZ3wocpEFsDTm7bA6MBTY0XPrC54MlBYshHOgQ0SJyyGaZc5a",
-	"IzQ/GN4ICtqvz39r68ux+Td8sv17iGvzDkWnpTqjWDISp5pNsiTPhTQaltG09lm40+6EoGTuiOfhXBtN",
-	"93kkNQzVFZKBhgyrM+BG7DGrO9s1akRK9pJsGFAj+YCJL7mQcZPxVCsYHtCCwrcYwk/TfdAKh6N8avuA",
-	"g5MbiUWbdeGahX98DT32MbveMCDOQlI/Q0MecA6YGuc6iQUAE3GW8wvDFoxMyBRoYFLJ1uHpm3fvzMAc",
-	"NTU90q7YPFqw0HKFcafzPPrIhwL+EjjSYykAIxs7MeWK+azLDNDO1lK/0SP8g/zT2dmn7Z32jhk4TdhQ",
-	"hRmoymh6xP/shIrjgLI6H3CJk7a6dtjtful8HyJzpDNrR2LenCZSBPQ5Ylzf7bGfk9ewJDaoS/DgEPFM",
-	"+dRoBZjOY87PgMs4FRn02Sc+xJE1iy/5NmjWISxtA6ggNH++5rFlrMYQ2nu+Y+b4ovMCuJJU8HyJJe+b",
-	"9QJWRBzbaFmaTygADPcBELe9zfCVVPX76O/EFhJI6kdyPNTmNTbeqVnDSh8UGAHj4zjJyXhBGROwTKVC",
-	"NwEMvW/MBeq2BQwCclzMqMnpdEBQWRpZWa5SgSBYtJH5QExZDKNlRpLAwF5naqKhq1IsAN2cVDCVJf1E",
-	"ssab45PT5j5ahvCTtouBRopR+cw954fv3x//cvT2/Pjk3Y/vPp4CR9YiBz7ciNRwyFtamNOUi/jAnAnh",
-	"a70ww4in6ayK4PQXY8gMVAyAJObd3h44WmqERodXWfIPeNYwszdK5kLmLQoGhu96rQ88jwbwdyyGI5UL",
-	"GU1bP4upUc1nSaDp9h0sasQLM6Kexmm3054egMSPVTQGvSwWUcozAaKvER6d8b75rAVqMH+fiDybtg57",
-	"uchKI8pbJ2JkyD42P//yyy+tw0IJE1UjDVi73cadmoKwTxNIdjM25iEYMK03eIRbR19GSovWT7hqYZsZ",
-	"G8fYmgJW1uj6KcL8gwNRs93O3gFwEzyaZu9A+fYUqEhlGtVofJFRnFD+VEpoSxmomlg7FzXvNImE1D4O",
-	"0od3Z3MatBoJqdU4i0RbZf1tekhvm3u/Blt5kqezmvjhp3eei3Z/a6f9vN3BCgEowNra33re7rSfI0Li",
-	"AExDMiLgbLbgbMLPffTjOzIFPOJDc+v7ROeH5u6jK4KxdCJE1/ZjKG7Zfm90lq2vwcIbyXtk7iybDsfG",
-	"NMOhYrZKosF3ACkM5gYQ8FsOu85cw+Q1cIEt0Sp3uW+ah+q+SY7B4ovX1t645YTY6ldsBUp81Dy82+lY",
-	"O8w2BprRcM1vq34MXI1g6M2WxI04tu/HCUM1/x4OoerNbqjbr7nDR4NHdhY/8llyYmnotdrrPF/80A8q",
-	"u0jiWEAw7MUyIzNaXiZ5egT5N/DUEt85FdlVEonPXo6T72EBcvd9K7/+ZrZOj4dDnk0B8BhvpIU0FsPE",
-	"Zdxs2RKXX7fgDGIH8MIRsLW/Bady37Bj+C6dVUPPSxzSz3Db2o/nOmnVZaRfS6WwHhsivSmRojlgFrGc",
-	"EbYEfcLK7+PVWQLd/gP57lcqBYoqfI+hUf/AilIFLgU6x0AxDKgjDniGVc95AxtQ72Ke62dcOncdqtRd",
-	"GXreJ3wWg5UhAz1Nxgeou4LtTsUzzzR8koyW3d1mmx0loClSp7RMXKlLo+pQQAG8hzRkkD7skEaH0ehU",
-	"aSjn15ipZPMEwtcnhx/fnh//8vHoJEQ5Aj119jqvgq4Mzb3naiJFZnR48zY7QGMP2ogokwLHluRapD0m",
-	"lZcTZb+ET5VeDNsDdu9WUMU2iprclfnGZxSyyA7gdNl007vhBHPVwl/LkScKW6yVFVWxIVuXFThz6HEz",
-	"or3O3uInPqr8BzWW9IlXix94o2QvTTC0t7ezxJg+8WmqeHym1Hue9QU+92KZBdDj0UhluYg/iDjhqDAF",
-	"W3u7u8s8PMqUsRRs2eFSXPmXLMnFw7DmN8h6uK38Aw6lXGIEINTciE2PklasInNI4J/jfLCN4YFWIq8S",
-	"zHEYVRYoYbseNHLw3pjxCOAJWcPZsnAFjtkzjWgVzDL1prWv4R7DgoFrdqVtnay9giYtYA5gwVn3sMo8",
-	"t4uLIGHAoxGS0/IcxxY2DxjvSmPVBcTBwXVhO7gZsYMP73Tw4SQX530l8UlJYwcrrq+MwegmqxMZia4s",
-	"z9aO5BVrhPDouTGrZdjcRwlVrJpgqeAZuAQF+ZmEDWGiK052JX2rzU54LtDbK2KoTyHQ8HefKnk5bOU7",
-	"3Mn18GP/Eytx5CWYnO8JiO+Xm67M6pYY2I9Kigfki0tM6UypD1xOafn04+CMJUb4FwUeQdSv0B0qvWPn",
-	"80DDSIEFZjwXLTgzYEnlA+J9LrJdz+SOgQ1xgIapYkEFR+NskinZZyOu9URlMeuLvPC673V2urLgSVEm",
-	"YkPYPIVArWT8Qo292xGABl4LLd8zleeQ/pYml6LNfuBJOs4wgNiV1CYeuEExHuILxEj2KV8+fH/847uP",
-	"5x8O/+38h8N37z+fHJ2GrEG+SfaiSd1SpOhKV2uEnitiSJAdZ4eD1bc8x8/ul8sh8FVJTu3rrUToSmys",
-	"adcpsIq24ZTE5s7dJ8Imdaov+Q+BLZoXiPgAFi0WKZ92pc55hvE2muf74zc/H38+wxhlrMYXqaA6OsGj",
-	"AeuNM+C4PVzPgI1H0CBGsoEaZ212bK66laCALWQo9HqAPgg+cc50nhnxnBnN3FxOIcRMxsoYmmmm066k",
-	"QR2+eXP8+eNZ3SbsdDpNOyJwMRnRhPsKK8rTlLkRdWWu+lZs4JoxdK1nU0gUMMYIlClo6oRjBBftZSa0",
-	"yFHIoiSjSG5Xwuee6QNvHGlsQyC7e7A8uBo9lfVVngtzLLw0TRKNTg2APe9KdzhIOj739tw+HDZXlXLv",
-	"4QyvR7zBu1e3NB6tXFvZStjIqhvLqvcK4mnIbxxjtmfgJqJKjfN6WXWCfglsJcPTFAwFEloHcMopvQsj",
-	"O34yC9O5GrGJyi7BE5IzJSPwaM8dNDOCOZLfq0vepjwmbTXu9o0p97EbaGavqe4aXDk097lNnt3OFk/T",
-	"xVuKgtWuJ/macI9hN0mvAHvM90olWo9d591h3YYepulSe3pUGsU/2a6WtuCabXXHu3ZTPwoR0ymFivhC",
-	"F2INq0UW5ujubsAKvREfOLcPGFmJu6JQVakmkWKrDpA6IX0n51NtpDZ+cW4s2BEKGkt1JRVQgLZsX26F",
-	"PKgVud/s1amOYxmTQYtqrVVRuO7KEHM1Cy083Ae2U+iXgV/2s0BLNEy2K2eizKB4Omzxktq5qo6BDphP",
-	"Be9eh7JR/shKWkcNC/YVrgdxSz4dF+DTVTqWch2WtIIb6yCjTPUSxKiqjDn+KPJPdMsDueBxjmsWSQ+z",
-	"k2f+FhITvEYSkYp3jXahcufBJcHxTJc1w31quQbVmIWbNBY8Rr4v1YQp6XPqrox4BsUgRuUk21NlbfYJ",
-	"30KxNjQoy/n/JFisEIMyThReYy26sgHpzN93Ouz//b/32jt77V3K15oMVFqlbhY9D30Zgq4Y+vI5fPkc",
-	"vgDitJxpeCnESLOBkkLnLumMEt8SuU/5/UbwHP1wcnT60/nJ0efTo/MfTw7fHJVseqabGLcsalXNwHDe",
-	"fx/rHC+YMU/4FNe2L3KNfmWQnm4paWEa6HbCBfQrN5rgltBGY+Epy/mFhnIhwEhI/AxF684YJhq801ZW",
-	"9nKjF4DKkU6hYFfMWAylPEsqprLaZk9lXWjsV9BUX0ib5dYA9zeHTHmM5eZeUfClmLIhVHQpKZo21OpT",
-	"RVc29jo7nk5U2kibXGjWUTO3yT2V9W/iWTihI7QecU9v/3a8CxtfwY19BUdfIhviKx80zHuQYkL/HvEk",
-	"W1ls25Kt5aJ54Lc0x6eUoQDcy4yDMi8kH4qYhfCvj5hgb4bqYFnMW5qYw6rIi+486AD2REkWhoNEA6Wx",
-	"BKuwI/YZZ5QWgnn8Los8TS4hOborS4UibQaA8lRWo4YjnomYRVyLViK1kDrJkyuRYm2RzlUGBs1EZOaW",
-	"uM2s3k1u9ZfGbP5+l11Mzbo0LqJsOjLGDSxxwKzXHapxfmi9xPuwGmXIpzAtKighHrfTCTqdTldCLUik",
-	"hkMlnSKmV+dMtKPrYk34+scZ0XsaeQjfBF9CvuCHu8HflBP48MqciFiAn7VYZkQfFKA5RULm6RQ7MUMG",
-	"wAGAvmZC5iEb8uyypBTYI4YscgzH+RD5GGpwPKdzF54enZ6+O/54CuGXT0cn559PDXcrYmCdJkuTK/dq",
-	"bfgQ+j1G3BaYeHpJV6aCzw1ZSVEZqUh0fmpXYI0GEn2jLmMSwC79OX775lJputcYTfaW7T/oL8pbRMiw",
-	"yqJpK4ToARCDxPZtjQnmhdky33YFNzf0dOqci6tl3J3akVbl4K7qm7+vQNSKyWeP3cuCO+iL+9kQTA3V",
-	"YRlzrUPFHOHXeMuTTuCGOSzO4MbV2KRw3y6FG1axNoebKG4+OxAv7Ke4S442C4CD69x+r0kdWC8F1Ukz",
-	"6oSAlWfMd0BRERRiP7maOMOCqZbOfNc8Vvd9um0b7oHPf0M5vY+YlA/nNMzrCZeqY1blkq8Jscl8vKY4",
-	"wRHYM80siLWFCbNqo+phP36Em9AHTHxJsDTf/gSaKOJT6Db7JckHpRpNEBnkAoCmcZoSRSF268gYre7G",
-	"3s4uhvwmiUb00vKBxCx5eyZXW5F3PRjTmjP4sWvWw6TwL2YlXhL/hlGgLbxETO1TJiIlEa6MkGofyvx+",
-	"/PoioFTYTFZXRI/ZeAVS/pK8b2JmUi20HfhRrcmNSsOlmJYKr4JSFMXLk9cO5YM1QrrnMA8DFuJN+jAP",
-	"m+jjQ4xP8PJBKZQeGEMJwhf7LBwkxphP/DR/h7mgA+B8Ik3NwDQiNrUZVC991vBB8yShnDmIFUgg4IQ2",
-	"BV60SzFtV9rhh6PkZ7MqT1qtxkks1qsJNUt/azVJj9z9YLUGu/y1db+1x5uPEvPgPmJg3VK9qfT8HxL0",
-	"QV6c1/BSTEObKRQJBCAiqD70pyEub67Z6U+Hrd0X3zX3MQ8/F308Zl2phYxtF+MyWsU+ew3rxhDr5VJM",
-	"LdQLOwQ2NFHZpXbAazAOu5KZGudCd2WjBn6tGRDCYAG8FnrIayFm1RMIYYKVU+gonAwUG/JYdCUBp0lX",
-	"QEmIPD539DFn+iLH5bsU02dloDfwFoKXkAq3bJoVRD90nqQpVq4alRDy7HEBDDuHZHvXt5Oy+HhOziSX",
-	"q41gKqnqe6AT5h1cU5ZWrjJImspVhuziHURCPyJUcgFzxwpIua4sMOUA48iiyjEKvlbCyTUBE6203AjQ",
-	"Asn2F4W08zDuvCy1gQKwL0Dy9E+BDpsHXRmWT0JYCBUE6TBTjiBzP7Vp+angRnzRFQh0A6YTlsryrvSS",
-	"Ew4l5dC5tDvW8GYCEx2I1EP7KKFNwQwJNaRrDmE2LT2vf935zSy6JyIDhOvqJ1dCBg6Ti0rieuN8nAlA",
-	"PiOApK70xesBELga5+aA2R1PkyuhqV7COvWqUtnApY+ksHL4iGAqQZABlN7pVEbwD89wg+BaL1OQDFjA",
-	"u2MR96sOiznIXa+zEE0MkYS/b3V2W7vPS0jChKZx6t5cho33VhqwZy2OIBqFrsOXxn//BrJyyZw8b7VW",
-	"j4bdTVogAWzjjtWYLZdiSvhQmHoBjLyBCpfj5M0Zc+YNjwbCouVUiIZ0wqeahVK1YEvDAz+bBs8rp2+1",
-	"t2aXxF9hC+1s31RGcna/zuOvfHNm1MPlQ9bQoo+kVgL1ti3utyrYICDF59B9c6vM5faZV2TsEF3nGf9U",
-	"jYGCbCukN9h5eIf+icoNxPXnPrEVbBWQyCt+zehBidQ5l5F52ioRy2CwF4aUY5rATzs7f3n74t/f7P11",
-	"5/TFv7388a97//X5X77/uPv6u5+L5ij7e7u7BVRTKffUqhFl3NUK6FS7U3p7PJu7uhwf+YTP11gKlTI5",
-	"VgLXFMUqRbakKonbGabig3Ut8pWU7oVxPfp0WhcQt0jE1HnXU35vothfa7pv/3Fp1LZrI5EkBHxkwVKG",
-	"5sWUahgs+Rfplkax3y8qA1w3UQuLRnjpRj3SVrMGvq9kbI0DJJ3ICJRnml0YhtdsMwiLQcan8yYA5YCv",
-	"Qzs4wcZuZ69plDAPFfmZttMhbGRI+zHjAy3YUSY4WutCqp6Ws0xU1K3fQ0REH4ex/PAx1OJo3auBvNih",
-	"Y62nra+/VZ7WaKxzNSxDcs2W/hTW/wF4BAT0J04kEG6bhb+HbMjzaCA0A4xyOqNYPqicDYoAuoSxG3Et",
-	"qn1cb9yI7gOcrwr+7vcS9l2pT/cM0P6LvQU4+2t1pNmVOhGRypYIVLu93njUHsSjFnmUbXlE8ds8m3DX",
-	"7iJMWNuwG49poufTSxnh/GOHDfBMk5fdO8SA0cVCO9bzEnBMu8aQt5S7rpq00kceygIunc7a0h+668Yx",
-	"u2DLItYuut/d980ZqE8iufapGAmOJFfmUtcF9Nxd23/YPxfYBsdYc2Pvds5DbIEBhtyFsG1RD7ALQpIP",
-	"7HWHZVWwpgHX53g13GdcKjkdJhpsBmNeCB632U9KAkxIOeumzMLewic9FnabVIVlNHy3BFDFBvPd4PTd",
-	"PLb/2A8i0tcdHMSgNvGtJH/vRTtdJP82eXDfVh7cjWn3lqruMsafFT/X5c8dW8BD6qwCIS/yAR2wcDRQ",
-	"UuxDK92QRangGSDkz6fIOeDE65Ph2GGBy4b+JMf0S8DCA14p2Xylu82OUQLa3D0f8I1QtKANwURkgo1S",
-	"HglEpavLyLsjSbeupLwbqfkPxeY2OXoPKPg3an891IZWQ6z+caT6TBPvuwc7YJu08X8gdu99sf5anwh0",
-	"64xcP6p9Qj5yC4Mc9UJEaig0C93o4z//kcRf/wuV+duenWEA2gwkXYSH1u6I3QvpOsgUn00TeGMmhupK",
-	"xJg+432L0gm1yOdZvpZ8pAeIc1DB6ZkdBYQ5AJlhNrwxVJlgjQtC+CTpVeHQObTjWYdB9HBs2pmHG059",
-	"+2zqx84D3Zm8X+/HNjojbh55OeIR+TsgS1mX2BTjkMk44RqTtuhvZAPXh16QmzztLGOYw+KYCG7BJiDy",
-	"AKbhM02rv+RRw5vv2UCsPM5zncaqahOwVWDJesPcWUpGyESObXhZIzz629HHs9Pzk6Ozo49n744/hgF7",
-	"jimHfhu+oCsTyXpCUB/gwAJkR3CeQmII+GE499QAlBI084xLzamtZ8+v3kryrsxFmmrIQgWz13wFs+XE",
-	"Fx7lZMVGajg074ytvgDps4csUlKPh4KgtUcqTXUBpBwW7fQBkoVaVl8laqxtYt6f/oSJsWa7BfYPgHn8",
-	"6U8BG6gJXuOS0owzTSOxuK+EKAoNZDHB1izQftFvno9GaKRLRKfCVcRs7UhYAFJvgWAiF6IPbmabW2LM",
-	"byFjAtGGNokRl9iKvyvxG7Y3M2cjpUEQMp4aop0S/DeWmYyyJCK8TD1QWY544JTgDd1q+13pDwgidIZ+",
-	"1EjINvvBkQHrKWzRB7BiGbal8J7UAeSchCqCRG6oe8GGFS73bJQpEH+qxyI+1tCbHtZvrClPmPf7mejz",
-	"XDzTLCRtMHRg6nW4EY+ny57QAlreadbIxEhghrvXP9bMhNDHmtjafpRCJiFmhS7VJQ9a9S6SS16nPMgl",
-	"eIcPvSja4UNDZsiQy6eQd9BT2XDBHC0Wf6LZpSE+1WOZoAaMNU3+3I6erdLtD4Z/WHr069JDW3pIKzY8",
-	"XKcesVKzQbTRsNu94zJmGIkci42W8TBpFygAzFZAfR5YKJHhsr1M+Q2ISKrPKx544dZJGNeoEtt/wP/L",
-	"cAVzoC1LaxQHzots1wAA2UbZWBZ4mJWgLj8K5Nlb6z5RdRY4zHFzUO7toAB0KO34PR0Em3U34vmg4P10",
-	"AK6tyFgoB6qP2JeRysxYqJ6mHemr2mN2mmcCIjSJZKc/f7aKdubAYwFAgef8gmuofLqgzEe/3hBVWdSe",
-	"od6tl6Si2WZvVDoeSr3PQmrmb5v8gzJ4OFRjCTXJtpba/I3J+OYvb6Dmn2a3wq5scPaX0+OPDLSGZsBC",
-	"V32nQ2Yvqou/iyg3VxNoWW0VOPMtKtSBD1Np8mEetrvy0Hblr/wylNj534pEmlLjfqMYo5ZrJs6SIWwA",
-	"u+DRZVc2QqOh/KvdjbBpmLJUZFC02SG+CfRvao4DlkT4r+bbfzb/aeHX/wv4P0eZ6CVfRNyVeNuzEG0Y",
-	"KEzUI7NzeiBETi4SLO7MxReX9QHK0lgClite5UYdHI5TfoDbhxPAJuPUSB8HaWbkElPA1HkWVunCR0CC",
-	"n2jKb/TVYv4KvfKJUosUVH05DiCP1qOYwJJLgLQSeNsVmL0Kim0KkjigzQ/czgdu27vy8Ki183Jvt/X6",
-	"/c/B26TXE+bNgh3JfiIF+6jabDfYefXqVfD59G1g7IsrEQTdrV+7W92tC6FzLdJUZOZfv3W3gu7WH+bP",
-	"SKUKftuH21JDB1vdra/drWCZIpZgJ9jt7H7X2tlp7b4oKuwqf4TFLzjGXGlWUOntx30JmKbTvxFA94z+",
-	"RFswA+bANXtz+jdPMhEnqRBN5WLJO9fSSIRA/eZS8gNqV4wAyQdCspRSL1mkYsyBJ7FRIRPsvW9ULKCq",
-	"WcmfuAS2nQkQMPC3W+6whtMyYrQw5hAWk9pjqF7x1lnu+0akhEYrxTjPeAqRKggR6dyyReiwQU4lBxWE",
-	"a1TP/U7NOG7J+vy1CXAGgV2UwK1ImYt9OHz3MdjZDXaDnc5NuAPW7KbiSqQbDvFwHMLbhptziZka67tm",
-	"E/bDN49h10alP49SxaF0+c3p3/CwQ2uBvZ2XnQDRnAPGAdCZvIJDnl06qARzDaOTLFMTKs9H5SZCBnRA",
-	"jQRfdNiH5DViQv8+FmNKxSMVCJQjw136maEc9nd1EZAL17xwt7PrNU20zxD47ueT96wR2ix05DzouoTU",
-	"KXPW/q4uIMl1nBky2TfqmB5nV4ARwFkmQB9E32U2lpopidYsVQcilkNZvaTu6dhBDBUdXTAtZNJB4au+",
-	"GKeXbDzSIsufaZaNU4G9ARRsBE8pJ2LfaICwcCwVvbxooyVomRFYHLVEuANU6YCgSHLkK5nRWgFRwMwE",
-	"B4cgGdw1RcOsbAfZJs1kRZY7wWEMD6VdYaSdWVciP25eb2ywhrW2mvMWRpUZ0pWk/pfsDvN15KL6ehPE",
-	"v/EArZGurDZHMN2hsEhAKDnoDyCqvjRLiMgZkgQQy0SLzmFXYgg0gZZRhu7F72OeWng6qnexqsdcfadU",
-	"AI9n1WUjJcFIbe5b0sYiUTiM+SSJxNw7CJ9GmS1Nhj59olR2DyB3yweZGveREFMR9w0ZjUQGeoSZcEmN",
-	"2CcC1LTBXTmjOqDqYQW92QiQ//sMOmgqyQbIPlkYIS0M1ZUYFi6mroydAdAEgysTkUiuBLwL/h7RvTzH",
-	"4MxYJrk+MGsuoWEYh3YW+AqCseFdaR9FUBJ3A74HOTz0kKaoCX0VwhVwlMaSkugIM8VsgN0SEdNW0FOE",
-	"IUEQOvYQe6NCMssE10qGbU/HwjYAnp7FGrb4GDaLzlctWcJmn7lOL6ifaWab3hFEeODMR5gTNpqZAvVQ",
-	"NqlZV0ooMjTclZa4LO3YhjHEbns8MYpKSlCOiPKiJs80Q5CCgI1lKrRm4VDF4l9HPMsTnobmsFxqaCU7",
-	"GtmcVftR238RzWBXV91mYZxNT8byX/NsLEKMp7mufsDSuxIfR4e4JJzI2PecqB6Jnp2g0+kEOOIEObsX",
-	"xjqARjQTpJIB112J+VducaCnuf08xFV5cWJiAcYqLPxQcAlxtiYWTlu6gfHJOEBPgtmT8hIF0HJS+4ud",
-	"Q79ajIEiH/B6zBhJzXNofttw4te9GrkyL7WGx9AUxAzM0Q660j3nvxjEfbNoLkHiPMRbwwOQ0TF4uqlv",
-	"rcTNt9FXoKMGiSd1JTL23R77OXlte+7Ac/D7jtEGAswGo1RoaKjrS7qLDCDsfx8rQ3EQpcYdcWrJx8/v",
-	"m21m/R/OTDFMwsgjMt0gtBvaVhfRJXN8PCwUN7rpQugkFpqFdA/9Xo8d9A7uWz05LRbDkcqNGAQgm7lQ",
-	"1y+EloXbDz6/uvCWYfzX+jev85rj+H9OAAR0bhQhT9MQfZA2W2B/lnMgZ/CpF7SeMjuJD1ho6X2/khXU",
-	"zc4cla3VZvPBPFIxm78RCwGGcjAzwtoBICsqDYHWYmu/x1MtnMP4QqlUcGkjh3WZ6Td3wd3IjzZjnDpn",
-	"90UiOcyzwlxdlOe+e2dRGzo/NUYyEVSi0WYwVOQUfYuW+fnk/Uwu5aZy9Ym0hblJb8rHnvSJBF2Ygioj",
-	"qYMt552dXedYuFDx1HaMebG7t/vyZadjfk8KibG1v2VVzq15X4QvuGryRume7T/wjwVw9k7ErS10uwwT",
-	"OChgBjECViDl7nQ6aIbB9Y0L7R4TnGlznoHvo5/ZlupqnBsdejnnWZlg15iB+Y6ofYGfzTsW20RS17nm",
-	"nR/RWP2ODFmDjA/odAagWCUyfoO2MbnO84EYGoW+GZD/uyttDt5Yxp5JnqkJ6WOGh0Azn6LNCirYB54S",
-	"DYaImrCdprHj8S0ha2D81XaDRkMyUxP0zoUEKFep9Dp2AIR2m5BjpiYBmSP0wa58XlJ+LA6oBRQT2U38",
-	"7NY63XjYH5Q9FPx5Nc/642EO1lSsZQTHUpCbaSQy5/8rOdjA2sYsDh4z7lxjATrXRcwuiqBlOcTXmCvU",
-	"aLb9cJ056uSUY//53/47cw6n6poMCJu9h+jTgwFi0URXzMqseZldqNXfVpFjimE5C29cXuQLkYK7SCTg",
-	"uoSN+6QSmYd1FiQ8ceLdWcXFZozHdXXDc9u+OPcUF2HDL++NX556IWGfOzrOc/+RR/v6bR7/fazzoS1Q",
-	"uXPk/RQg/axLBn2E7Ta4bkHH0Qf4Py/GiK3AkePyTDCzkIaDYlkFNMWNBiK6bLNDJkWf58kVAPvk3HWl",
-	"zfmlKEIZeLI9V31jb3c3ADehHvd6SZQImZ/bxIeSJxxrLcwImwGTmBarsMsuOJypXyYN16KCdqXqsZ3O",
-	"/7Kzi59i4e9jLvMkn56DBTj3lXE0wI+YOYUU8AgpiJKPMxlijK8r3ddhwtRBwMNQx8EkEgov4J6w2Waf",
-	"C5+xl+irn3nxP1+eoQMeMEkPUE1Dl1MhtRBRouFCSOf2FkDIr/Gpwjk4dAR3a+fqmnAiZoZ51/2BMbEF",
-	"vacbWKaNf+rOkGUhgBkw5OgYHjKsA91U9XJnaQdUOaZS54JykgVN4HUIlVORa2ScltF5Qeua6DQrgtMH",
-	"jKN5TYFoCCt2JTUkIVHVbLNfIB4uvoxElIv4mD6RWHAfwzDxpbpI9ba9TzBLg97VlYkrrtxHKB7Yk3OK",
-	"oUCfDNBIQRSG8IH510FaAjaoBonWlZ5I81p6VEg1I1cWSmIziiQaQJ+OrgT4iRikVJRbnfF61o749o+Z",
-	"q8MINwx9w9CfBkNXWcw4i6ZRKujgN8yneCZaXMYtLYC7IfNr3j+Htyx2UWk7VY0DXJDVkx3LRh3XY2OQ",
-	"oTccjnPoHFF4UvhoBLXUC8vT973PkN6dCJdTYswJbRMb3AyekT7dZovxy23OWS8XGUYrZZSONQhfe/E1",
-	"GCshE1/oUpvhWvSSNIdS/BT6aGcsUsOLRBLSDiXKBAjUY5aEXUxRA4/FF8pfAjs+Upo6coG1BCo51vjB",
-	"e4ZJmoIir3rFJK/xGH1wW/lP7jS6JhFjOTljV7JIvah6pUsoW/q9sE0n7rFr3mwI5+5cZobEHAXhQUsI",
-	"iYM1zBmCqF3AeuO0l6R4F2Z/pYJroZt13jN4xd1skH8iq98X81y08mQoVn4pnuTV37p2b58ltMUOP48B",
-	"bHx+91hRjjm5j83jR67tlh73+0Ln2E+uRn6/r/aXsz8bmaeGieyj5QHmZr0DPVgp/OGl11u3GcuVZTn2",
-	"zX+lSyHCVTkfHOQCKymCAi8VYF7YBaSR180CSqAo05u+wKAxVcAgy5jrnO00XfIsTeaZZqm5YvTSNBEZ",
-	"Vg3IJAf5zBpgFwKYH2oVNhr06ZjcfZUSmUIKp94GPZRUvqEgXSfzm1udxQzQI/UNC7w3FoiprsoeJ48P",
-	"jsZZNODa0EpFaaa7uG5OCBZEj5IL79pJdVxORzdGSWg/eK7GvoeK5yw0nOK9O2yY1ew/kcgQ7suVd1eb",
-	"YdcDx9EwI828WNvIQ5U3CMsbEHbARTBic0KQBZejGWxBMKN54EVtXER84vCq9jqd9nVuozOa46P2HNlB",
-	"bpxHG+fRE3AeGeNgji9ciHwijK40UUWo7/7dRlc8Hbs87kq181NNnk3gMmH+438wfiUy3hdvlM4pda5Q",
-	"yobqCkqj8BZQxiADz6hiNvfe6Zkq5ym0NHeXGLVWLdgZuMsR9Q+1zIZUeYHWbxSNZpu9h0g2z8QN036w",
-	"HQDXxz0IZSBrToaiGfhNibEIKeVT4WHMoK2xT2GRWScbAj+a2YO66kseUNwhso4fpoKqYi39RZx9kflN",
-	"xK647wJWQ7bZIa2SrV7i+PRUICZiWNo7SE6ECEcIHRJsHzHweKK/LxxL/BSscFgJRPXOEtjfHH09lNZs",
-	"FrKmKaAHQtLxen/fxlHxCHX0ir2oSeN0zOCba1G0PrnykOq8q2elgmBzUCcqA2iuR6be/+Fcyl+3/ygO",
-	"yde19gz45NzYS9xcqPILe8uUHSqsEc70kmnu+7EOG3FB+YRV4oUXkJ05ZwnkYkN7YdaA0ndCEADJVVRi",
-	"2GebVS3PoDtNs64dTJGZ+EgbwhQDfKCWMN4K1TBJ2KtNL5i76zCwae1SlaYqci9yWnKCLunDdkbFIksg",
-	"yfms43neDfrOu++BIKG9oWLYGVC1eV4LSYz1vMvXNbv3n+KDa1fL6HOLfabe1Dc+0wcBIvZ2ILABBBDH",
-	"y/SMH4rhxTpbQR+CLYoZCEqiycJCGLI4U5dChqyBIADf77KB0RgCW0sHWgkgQw24HjT3SY/MKfwCeBBJ",
-	"LgRkxbG/q0QSpOen49Mztm3IZRsRVFp4JyaCT7wFgxo4bnvkgbUcCY1Q/nZ5R0LGkAknBeT6QV601/+O",
-	"4GQAWkYyHmECDkFqQAK6iNlAZKIrG5BJOFHjNGa5AAt2StkYaiJFRol1RZ+mAb8S9pWArQNOhJTnxmhr",
-	"7peWgRkVTwIykZIEHQOAQ3udVwELyw206/Es3NqstYl28ZmHaqON6qs33brqY3cH+YGMtpsDMklDD9SE",
-	"uD3AAW1wCGY1r436NA8QAMcVOuMBFJEqQAdXYdhLak7bfxT/WNAZ+9CxOo9BRlwyqaBviMigGpcwqdrs",
-	"RFypS8Qqy8yf0DiEiS+jJCM4+Dnss93OXvOA2CQiWxFqvK0TKb58bm8Jm/vUqw5zjGD+rrX2HBuDUc2y",
-	"sWXaYZcnbZi3P9t/9pjL48+CNduOKZDe1q96nOp7W19HUevQvBfLo426fa+V7Dciq7V3FXvncfc6V2cR",
-	"w6stXU/ja5OZK9OP3nuhwQexuqnYsBECTCBgSSq0xt0VAOgKm0UYs7ZHEDzxcIXZdjGXKMsuprI5/w9g",
-	"bhNi9OK4+JrSNuss7TBSMSIUjGXy+1jY9j1FVx+yBF0trnnAWYTssAg6G+MVkn5QVYyxmR1EcyF8DMau",
-	"ixPseyiYgItbp5qhzeWsnXXal/YjD2Rdoqu+ZNZVeOvp+o399MHGwnwauUOPvlFxHDM+w9hYg7MJz8RA",
-	"jbUI8HKGfwxE2mveqavf3TUXgK1Tx0tcZK0BtyVP8QELzakMWcSzLCF4ewL5BjdjEQjdBOaeQDvh8mm4",
-	"byl/pzkBCBcHIMtYko5+mQMWkqd5n81kCZS0AUTGBszFckqHylhq1GyvlEx7vhMfG3tW9Ujk+dgo5jWw",
-	"IdioQCovURny0OZf49BEVk448DjIY0w3uJEG80C8b5NycHu1ZJOjcJf8GzPlGfdIVGVlO+VOFRjy99Q6",
-	"WE7AgR2T95o6Yakc4J1EXO1f+UDvXLt3ZZ1+jc9aZEtUnuJUNx6NB/Fo0OoHTHluwPtMHrjuSG3/MdYi",
-	"WxC6OvMCQ5rFCeTJYtsUTMbXAsZMABBJpm3ICmqSpvAIttl3mfL0PnNCIRMyySjir3M+1Q5fE7Mk0cHC",
-	"04m5hM2YuGRC4jjC1yeHH9+eH//y8egkdEoM1/k5hP3DZlUYyzAMZAFLh7CKJcCA2SZs9fjDVhDY5Hbr",
-	"HPXdNB68RovjM5zD66wNDMJpOnOYJEGQKzQ/qL/JFPYsQufksLmmI4R6tHeE1qWq4yceSFE3u1Knn+Oi",
-	"e9r5xvm3UZVrVWWkFsDqLrWnuFUqCiQH1+vFi1GUikblZTylhkNTItj6GUSlhoNUahKY0gELfw8tjh8m",
-	"JELmshzjKUEgPZ2rIawCCvsGl1MWcY2t6iDt7wvuUtFhLmDiC4/ydFqtxx/jEjxUkdmKqcYwWpdlvCqQ",
-	"zloL2OqRdio++92dffb3mk/tdDo7W8HWkH95L2TfHK3dF3vB1jCR9t8791tNB1u32NjCI7mxtR7E1lKW",
-	"GVjuSj/Mc1e8sLZw8QlqKJqFHjxC62cxhZJiGIbsG45c9AMMvUrv80sxPbdaTtjchyTAPJt2ZV+UAOeA",
-	"xQJqDmTPFl/LWydUnbzPIIHDR5vgtr8pPq+yrkQ27dpfgvWVMWgY4nHz/QLwlWnJR3qgaDhFpXK5c21X",
-	"llvXojCxPWoPEGz1TOXQqTHU4wsoBKf77N+ZQBlgO5UY5bYrh4lUGXYvNYsKN2O19qtgd/d58Pz73aDz",
-	"/Lvg5Yu94PvvXwQvO98XAK0hhwGdqyuR9VI1CQO7Nl05yfjI1ZHPIqK7ivjMaICZUfwA1RXx0/UA6s6l",
-	"KKrYG3u7u13p5nw+TDRIybB5UPSxst1YQvK4w1Ouy+L5uDgcHmo55KfDd5sHriGle6UDD4dNRdxDQuql",
-	"Ro2a8RQccFhomGP+G/rqbB9lsw8DkcYA+WTxIfuZmmhM2Hbwt9Q2rgCpg8AG4Nc68mlWoUbCfbbfc0Fp",
-	"0DKVCQlVk8W2VQCpAEZAARFPhE5JsUUtJRb2l8f7LsaOu3QQMDACKAMwKgqceA88I6Q924WRDRWETgw9",
-	"YnlBUZubaNbLhICVAxQ+17a2cr2I0C5UPrB9ioDiutJbLUJ58V6BpGMGVUBk+ajMDryLwDaJProSKcx7",
-	"U0GZBWhXM0DYrsTGqC7EFBojU2NTmlkcUMNw299VszBSUo+HIg6hj7M34KIpqk18pnW2mcrlPTqXKj+n",
-	"Y9FmoVUQT4pmwEVSzsiC6oMN25Xu7nOnTnpFGl2JyiP6i4EBith7B7gLjB4SsD4fQfvdRoj3WbgdpBvo",
-	"cK5ZSBne1zQ0PSYMpttA7JxY63ddITJvqA+U4YPLVGN3w5oHNp3eqxvBY2e41S2Sfiok6KJHqx7ZpA9t",
-	"oIce0u/wKeURJOzTaTHcG+ShPSc1SnIZbsid+Dr9ebFzYvsPgpj9WuumeJdrUp8s5GSSWdUE+6AYZgzI",
-	"tqmIPYSFgGCDAoZmONxIWUGV6DSW/a7XSLyWcW2C+E+hHmEWK3HNduRiN9Qx4TTXhPNmz9p2xGUk0rWC",
-	"rBRDqreCEX2aQhZjWRxiUFg9zfh6u+GgBCFPNcHFy3TOp0wPktHIqPlODQtACe0lmdFCUfemLunp9Nw9",
-	"HZLXAIrxLgTDlUtFfMA4C0u3sdBdDMu1dSG1bD+Hd52Dxg6ZJGFt6hQi5uqcp0bLvhgPR5qFxLwIeRKw",
-	"9jFQY8yyApE3zATX5uXzaiYM8IZqpk29Ch4L6KM3G08T/fqgDDwoKOQRqJkblfFppXZ9m9omnlOnbi6l",
-	"W9ZDWZJMJRH2dUmBh5z+gSXeJz4Ff9CEa/AmSSZSLSYDkQnWCEd41XNdYFNpgA6zMMKF/CLvgpVLVpTt",
-	"My6n6N0yL19GCPleTNvNylOZAdYyTdVExAz9THopsXUwK7YO5mRWhYTCeXwzIsqbzmOSUZZaNjJqI6M2",
-	"MqrgO4wXmEN3J6tW8YNsA2O8ebk4O5aCDIKRyFjB5gMMdUCNqYzScVyX+wwM5OjqfjpNrT0mDxNZHJjH",
-	"Vd8E5u/djfJMs0GioQDgCTtUvM5aN863qjyMP3gvftKHsZjI4sPorebmRD7EieyVqO4Rnso6C+sHlRXx",
-	"7cAD1y9C6yIOWY+nKSOo7CKQ4LVldzF6yG7gOWsk0gs6kOORoothsVwLXJV1aSOQ5wItZVwv/XIHZII0",
-	"dC96pou+LeyDgraZXNIjz3TJmepi/EWehLoS2bk/ai9phIItjZDsIeh9DOtXZJnsU9xfs1T0ABRSD5KR",
-	"NVJ9v6rKlnKrFqNtLLBVi+QDP8bu8gq8L4ApKlxmCwBnkBs4qBkUdlm4Q6dsHRBHwQ2/BSN3ZkoPlBbg",
-	"rWmN9VtQvNe/zp6n+SCh66TBGoQvkGj/kebGet5YzxvreWt/63SQjABV0/B7I1tVz7l7n1H4/gFM6Uz0",
-	"xjK+Y438hF76pLVxnMRiTZxWcKOFP4QWnjlKe0Ia+CFFLVhDKkYhDUbsTEF9bMSNsoUI2gwTrV1Kq516",
-	"KT+aVaRHl5JQMemVayUDT4OFDq9XkMEpY6O6AXp48Svogonstxm0zZlwzUY8iWeEvMszJxw27HpF+i20",
-	"GINYC2qONCncOBFT1rlr4qhxVDa31tx0Lr5EQsT63Hwauj6mWjHzdGY+Y8MxRApQwzllWmQJT5N/CAtL",
-	"juYIIMcsZzKc+RO0wz0rkuutBtTP1KROh0Ue8lg7QvpjfCCFlBaoRhnFVd+okJu80m9HDzxB1s+JuG+p",
-	"8mUiH2dyZZ0PHrpbnY/it/jmJ674mUkso/jBZDeK38MofpbSnpDid11R4/UVjLYFabPNjlwBoeRDoZ0R",
-	"aWu3CmcmNt9Gre+ANL5Zt2rxqOdYXUFLqnCskgOxGAcU/oA3VPAsTURmdw/bz7pswCbLlbqc9cHivTf1",
-	"vw75lOk8SVN2IeizIr5Gh6RxXa9DYp6RXffJQGnBQsr/OcT0nxA7xNrBNyqdqYHvjC05XO1IwybV1LmR",
-	"Le37NZtY+IxnfMAVXwIIstD9E5V5gieiHR1LUO4PSuCh4ONFdRkfdtVcxe7U68fmgadRzoVjfTA9GRaq",
-	"Vk82VwPmFnxTvrVRs//Z1WwgD6z7N0xJ9UpsTK+/fMsWktfq2YdpSiEVodlYgpi0gDJGCgIabrsEC8MB",
-	"7KWVSC2A5V8ZkX2B8B0Wy0pCzTPBwZz+/LnNfp5V4fdBibUw+voyGRnmn4mR4GbJaOQBBOjYZJCkAgUL",
-	"VPp2JY9jEUP97994lnAA2bc90o1oETJ/F4ckqXVu3UURz3mq+tg0Tw/UyPxnolmSB1AMImSeTdlIZF3p",
-	"RqAV4+yspQdJloMHbCLSK8Gu6LsMepsJluRiyBpGLIV06Y0HlwAACidc9kXYlUgjiRaI7kVaEhYs20m4",
-	"12shtIXPcYXcBAIWJ0VJvJt0MDNrnnvIDu61Dad/mYFrxnVXhj8enbF6Kir1gbYvCpsBKTHuhQgmhA49",
-	"glKx4AVapHCS4KOBt4aU6xYUqGcWXxq6KwPGYEVFtjGRPlkif6AmK/nAIwY4AIkr0a9rpmI3a6U+83cD",
-	"X0TL5QMYVUzKQVBEPMumqPQaauL9uinlvL/0GLAYMpj3Si/HWljBWVgj/Bc6YufEo+BQaXNGdbPN3uVd",
-	"CfAKRgniiSwQFvJBJiAl33B0RNcWORCuylic9AGTBEJkU4aj3Gfhf/w/Rkv+j/8DUFH+v/8zZNB5kjzK",
-	"WvAsGrBsLKEVJWd5lvQzPmSJjMWXgM45wFyY8yK+5KwRcvNCfmH++y//8i/w3vNz+K11ETapF6aOuM2S",
-	"sOAltB5wSoFJJYTm0BtrgXyEUGnQ4OrKEHas/XvIMk49OrlEmJiY6VRN0mmbfVSGf5p1kCHThsmYjd8H",
-	"Fge8ZCi49OBrEtmVOLBM9Mcph/52GYGJxglPRZSzxtGbD4et3e92HXuDCrhxyHop7weGHZ9OeL8vMvb5",
-	"nVmmruwLaQ66iFmUJpCpY6xnluRNC6AOlPBZJpGK3dahESC+5IaAlOzK8EtrmMgWXm7BrraysZla7sBK",
-	"ACSlZ2hKqVQf0FYCeI6QPZVFEBBA9lOAW4E8qDkLZUAsD/9qp9O5Hv/KSPmqAW/tP684MF6xAEcAe1wV",
-	"2vxUcEiSDlshzM88jHnTtV2XFcypGHssenycGqbUspBm5gYhx0Ojt/i/lW6A9wVbLfj/b1WzNK9oXfEM",
-	"XAjmXacqyzFveiuAf6AT0P4DX2j/fCt0tPXbetHCiFMudsNZZrnxwz0IYtioUACsPu1+mvfF2UtrbDNl",
-	"obEYnR5d6mH6TAeFjp0rFsYZ7+UAsWMEWn17qoDxKFNae/hQMvY0OoR81Zdji49zAGLBqLrhBc+w+xXd",
-	"Rf+2dwbkQvrx7N1HbMmMEtCBWmVJf5Cji5D8d+6V4OaxUgnbZ4QYLtAuFwv1HXNWiuGG0IW63W57uuQ+",
-	"STHD3z1dUYu0h+ITlEKAjME8UawBQSaI2Bie847eW/gw65xAdNLX2nCLvvFA3hs7wxr3jaeubhptbVwt",
-	"T83Vgu25LA8iZku2/opSYRl3yvbFOL28RZVyreg4liVcvX1S+cG1UKDggZt8DMDaMSY7G1PFyA7xJdG5",
-	"brNDyWzAtitRL+QSX5MKfiU0Mzo4QogTmlAmjChJxxBpwJcjx0Xnv7kLP2+FGjPqtTHVMmPFWHkGsizw",
-	"4CHLck8acVdMGcycPM+Si3EudMjCP76CAWQ2LGThr78ZGYYolJ4bxeFQZsI6QjIxSnkEYSM5ZRSbICeD",
-	"yhiH1cknSSTMmHFMxlY0YuTvIiIAzMlApXTBt58ouiIMSesQNWwoX7jg+I2ubITgRfn1+W9tfTk2o/bA",
-	"Cw1J5UK22WsVJ0Kz8ciQ6Ev2IXkNHqwwGfK+AARnJ6ZhthNhpO6PGR9qo8CnqZoUhhdYLQ3O6BHGJfjH",
-	"3CkYcN2VRV15WeAHVoonOe4ykL3rQ95seyLcdmLBWngsg9/rdLrSKgJu6vaR5j6LRZTyjIJlQ5TJCLJe",
-	"YL2piURdQwdsyGNhwSg/HZ69+Sm0ES8rmgxRAwXjdpCqxK1C8UwT1ZLLi34mxcYD7wypPYUHpPhMwz68",
-	"dsDXPCcU0NOfP2sI4GVj6UXp0inkwnFJZ5OAVTM1QSBC2nFzz+nPn7vS2mhg/5eBMwWLec4vuBYUJOQX",
-	"KkM0VBv8w2KWHk/ScSaoS0+cquiyCRuciTxLCvhPtFyxwhRmgsc8UmmagDXIpZ6ITLMXnecshH0/j0gs",
-	"hXYLTkSeTVsIJB6wAQc9y86KiKTKH/d6nF5+Hhme4Hnl1qFTzX/ogboLFAM5EdpYyhUaFmQuDqDqBNIN",
-	"kXsgd/JTKsndvmlCsGlCMF/6jsLXSX6SIjtBp9MpDMKLqWE4tSrPhYqnrRTc3vsvn798+V3n5S01IS8k",
-	"cF37IYJFcRqaTeWl6I8x6iBDAM+BiG3FGbVXPiiSCjAfGVhYgZrScCjLtm3iPuNZNABEWtdv2akp7mJc",
-	"Nl5BMvlxHdvdGUuMQJJh9sPM5yhAlYDUNWKhstvivPX5Ft5fWJ+3abO4TPsjO9Fiahtmc/PSpMfOMpC6",
-	"imN3M0soqO0w7HtN1uuCXeC22HQW/rY6C9+MXteeXfnJirpb9BP2bp7rKcwaWrFYOVvN3jBrC9Lv1BXM",
-	"0nkiowxr2jElwCN66txDbYzMYRSaKRgoukrsO4xpG2MRdTmLD8xnsP8upnOWph+J9GWy54lud2VhUJKx",
-	"Ptt0gq77AtnpCdUagrVK7aPVwnnfOi44k2JSNH/wPdPNNvsFRDj37WenCwRor9JXjEFFCMeIJF9kOrAG",
-	"t66XZxo9BcZ6xKVvBuhhQYvyQjBIYsG0F5pVwDKBm4CYBfgvHbJG+Ed360N3a591t4zeOh52t76G1kFE",
-	"46SHPoDTRWL6J94cltoR+CZogMaIM8rt6rXJwRRiiXwTrVfqmojEA64nqdzXB7ikw3pwO1pBuzNmq+3D",
-	"rqG153iAHhC+L4n6H6iJLIUi3HFz8QPwE8VmzmDmwx57BWvWFJ+7YA9JokmWgLkG4oRIoa6L3t0ocetq",
-	"wHeT4MN9S/FNj+xNmf03AVKHLAQL7XuFRHmmSSdYR0TCT80rmnUXaZ91yvs7d+/6z3/xresZwTONWX/g",
-	"znBgPkYjCizUaZJR24BNysX96+UOeYnnFrnH9ZBHwBbYmiXbx7tr96vAL3+crOSvTaI+m0kA9bKX/X7h",
-	"rDFXxzjnfSpl/jY4G6U8kd7rsiLg0XSOfC6ZGI7yKWbJVubI2iTpp10WuXRCVqGsbbjDA3CHq4LaHrMB",
-	"X4OMYS0SMFvs4WxgsmvM9IhHIkAzCuFI6R/AEoNSlzRnFnZlpsa5AIEWOtYSNslgK+oVwNRHA+hvYCqG",
-	"mHlLkfkeGmtocHelM1/IZAoYZ5EaXhB3McYTWup2SmSpUzaWsdeoxxq+4BzNU2e0g3+BboZEMIzq+vY2",
-	"1EiSVefSrKi2saeyrvQDtJYusOIBXOU5Gyqds51Ox09k85O3IFxhB1NKkOvK2Qy5xQlypfw4SDymDLVy",
-	"hlxXzmbItW0ewmxOn9sEsPYxSl9EY3FFu7IR2gqSbfaBbbMTEUNuQ2HbljLlnumDIkfQ/6JtLkkWbFd6",
-	"1OoS5sg6x5CENX/NHa41Za5UfYM7EhZrzYajbzzObDha00023CYb7ulmwznHmrptBGh1VXn7D/prubCw",
-	"G+qDhIVXCdUWrHHdoVqPr29Ctf88odorR2B3Gqr1RfrDOHlpYptQ7bdl9HmWBX8CcdvFN//NCq7rgryH",
-	"mmGW6pLV0lh+5073PgVfq6PEgQ9onWg2AOlEcVnCUTR2kDEAbPIvdE+ksiFjv1C4TorJjDnpCnpuZCmy",
-	"GkOxJiZ2N9JyXTGxm5gg980uNzGxTUzsm4yJFU6hu4+JjbNowLVoEajKDTEGPQcMeOXMdqWJyN7FISFc",
-	"VLvaP9Hnj/Hr9wFKcReoEP6ofWyIyne7pVgJv2KtoQF//EtUbNPtFp9kEyd4kMLt8i74PACvGLqp4ALu",
-	"4tpquM0oPx07GDms0A4o3UvE0LQNPc69TA3ZTqezE7A+HwGAUiPE+8IA0IUk40ZdPG6Zu8CRXF8gbk/W",
-	"M33gNUUpatyd+uYnOAVMJzISpUwDfiUyQ+uRQhigSzHKbToU1F0tgu4uhSb5aAQ5ikpCNAKxGsl139jr",
-	"dJpQnWWT6t0svFJs+9O5y7w/YFyysbyUZjj2csC85j3F59leZ6+2dts/+Y8b57o01IdyfZeWqy4Ro3Qw",
-	"A6zq3CD6bRzr/9xa7FtzDAybLR2Pa8TWshjankRbQbPdNrKnpcf9vtAQgV1HSTrMGRHuPh2D3HPc3Yi/",
-	"2HyanAiOdYNM9PtUU34z88bKGoA295//2/9V5Ktt033+nMJmUPSKs93g6LqP8Gt7YHs5ZFzniBdrhGCb",
-	"nXofxxpiP9VbKnzAza6vIN7qq/2Q8IyumgbH17IOuVogLO6iEdBwTY1zwNMqZmPeCLx0n6qmwcEDyTtL",
-	"iTf9Q6aG3jweq7i7dtDXdtjeuV+LYF7YadygOY/Lpo/DRhw9SnE0S76O+VYw3YcTVX+M/ONIYeFKt8y7",
-	"nFqRueZ/ScYyEQkwLYjfJ0IHBFwbzOOee71x5tnqjyKfNRnuxyuxHP/ZOHqfQqrjsgrgmvwWS8S8ysdt",
-	"YcUit04Oo+VhzMGV09GrCOpfqvycbvVrBKE5rg4DT0kKikq/wpfRZqH4MhJRLuK3PC/XOEqVC10qi4R6",
-	"stpOr7WBp1v6BO6nJOvGzoDOwzoDNhGpTUTqm4lIcVT3b8/Rb6UMbWMDmlvY7zeUCNXt2Y0GacWBylhI",
-	"2Xdh0UjR6WNTkTf3XSMaEbNPx8+0p6Uh3hwLExmpYSL7YZsdOyu51EhmRsz4HWUaUKmL3WKKT386hjLd",
-	"VGlwhEMuX3MVWfEGFv2OZMUN+3w/Hsbu+mhvmh0+aRHxbXJrOKqPyPVawcINI3okHNzvrUXc8j//9/9O",
-	"vJLakkGetcoLfkrIoLdi1SuxXzOaDffdcN8N933k3PfH5ArwBgmwNBPaJvzOa2WPl0HDEEe5fiQ8+pPr",
-	"l2nW1MWxoAaGZ5lZzH3GWUjDDtlQXQG+kw2C+aE3Dwjn0zFrhDOTt5WmtnHlM83CsUzyN0rn4cFM3Gyo",
-	"AO3VzyAJSk/avf4rjTkMPKHhAnFgCKCLttR70j7tuj3SP9FxVDiKsIX7cJSKXDQdLk81iFFlE1A1znXO",
-	"od1JsbxznT1pcedaewauHRp4l4+vRHZib4beWeKLOcJUqgRdgDSUk9JC2B6dhfFkZluxDOzTsbbHZ6a3",
-	"Zr2cre8iD8teNEet7/e6kqiuSl+Bxbg/kX1vPTZhXo8hO8cucY0CYfmBhvQsGYu4CIJX6xasQcU3VGts",
-	"aKW5UTg2HsGNRxDb4gMPRmwbaPzmvFo31Grqm3eWYkHw3RvrNXp8AYDOj0KrQW+qMTZp6fbLeaxOELs+",
-	"0J7mMKfXOKQh7ALZQGHr9rcZ1CsEhxaC8GKcOy9vgUR4t6bsKWzBxpbd2LIbW/aRc/ljpNDKsA/mzkBD",
-	"HMr6uz/71cMNunHJUnVB0on/5idSjuSN2RUjrZPLed9bXDzkb9WmcuhBKoeyMk3fK85gre7zk0pjP9Ul",
-	"YDxNjdlPUdOAjWWepJAAY2zywzxkjTDP01NgvzoM2Heddvvld8FepxPY2qCufIUFNmjvI2KYTbV+F2OJ",
-	"uEjB8MvEAfk/HJqgQk8KT+EREbv8wK60i4mgUC59W1vsKnomURKaTWGPY/eTcyhBFZDb065EjQ14VMAg",
-	"BnyRKYIOn0Hz1KM0yZkySl1vnEEBejEK8AfR8KXKu1JINe4P2uw9ZAd6Li/Q/hxSmzGC7VuakJdtaMjM",
-	"3AypzT6qnOGrULnc70pwCCVSj3u9JEqEzM/hSuEWggx0aNwMq1tq72UWv80wGVNlrgrKdZDX++hwslg0",
-	"4+IAhFA3heQQs4FKY/InXaQquoQe9TwV1AT/QvTQyWXWeCLESGSQuZ6JVHCIgef1mF4eg3vcNVLeQB/I",
-	"B+MvVY2+67GfgI7Ppjpqk47+z+0/MeKPzHVEO4l4hhwRu/ypcV4vqpfVpgspvqwyvf2H968FeGQh8dLQ",
-	"c672jWw0UgaELM7vgkeXbXYCN0OspAT7aV3yPDWaxrRg0CpzvB4ua8U42+3sHQAai9TjIbRWENhFAiyS",
-	"XKlLaHrvgZp534JsXAJ1rPBL4AhnmP9y+GP+hJJCyPzTg5A9fi8mbFSZJJ9pUC5WV5UXAotdS1qdB5LJ",
-	"m9TkJ1BDkZUo55EhxZ/4IqMOLf46KbMtvuRCxmv1ys8Oss4u9e1N63aXasL+zHzjkzVeQa9jQXjKKp4a",
-	"gQUWnoAuR4l2da02us2ltR59eUEonbgEAFzWeRWwOrkVMCUjQY17rJwJnKRUmZONFRLuCL7xBKybuYFe",
-	"WwbbeTBrxm7axne/sU2+Hdvkg7qaV4mAw0zvzybJx5m8CzgyRB/Tdd5+/MyTcfSb4d6Tj998ahn3Pqzg",
-	"xrP/QJ59S7/2VBI42Lw+iBdu7c6/7rQatc78US5Yr7CCzE1bayfeeglurm7Mnidh9hCp3BN5L2NGIIUv",
-	"fxTuo1zRG9V1IH1jmeSaTUQmbNMAIXPwz2G4ChbxmUWUcL48r0DR3MtyhUUx1JgVZ2qsEJtRad9DCc3Y",
-	"5kVbK8jYNnAsRBzSw9YIwqVKyQoqEo/wrnJOb02FouMud2DYPCB7Coq12BgXD29cfNt1gu48Xs9wl1Xx",
-	"iRcvod+X2OTaSwKX5JLEkqBHVJ4DM8pEbyxjHbCkx7icBhAoz0RkZhrbSh+YdtPncrZoYYbJYRH2TTic",
-	"efLbYXCwDhvutuFu6+FuhryAuVGx3QPyNpu1/sDc7TTnudAQcPZKx6h7BTGpBmTviC88ytMpOJv32V6n",
-	"48EXsclAQPaRUSZRpewrpxm6ZreltCuIw0KW0D4LlfyJyzhk/UxNNGZi2SyqmcR3apGrpDDs1IzPq+zz",
-	"cpqQ9WJCkWBmc3Ihmer1WCOErTpXvV64z6Qdn3mJPqB5c41h20sxyhGc2SItuwwsCijvGR2XJZLc+GZc",
-	"lCJv7zy3F8Ml1F1HmjeQBVSAcZfS4O79+KVBPhBs03LCyG7FRhxtPPnfXpXWQ6j4tiqg3ol/7PX7rkrQ",
-	"Z4ezGPmaurVCWm8io3QcC3vTvxpGElb7+U/dWB7K0z8z2JLLn1p/XCiVCi7X7Ni3S7HYte8WfePcfxDn",
-	"vvaI9rG0+gix67PrKs3mmkpT32jbwaLUFbom3fq0qB9aX6q0/cgD5Um7OdboIXbBNm2Uv3VN42k0RF6i",
-	"pu8mhXuOp23/UfQKuDbL+LBoMiDVbAmiEa7a6/rLGrudPXDBeVgffEgpxFabIPhDc3OHLMzQXjzMQ6YB",
-	"pjHJoVEk9PGBRkCIGH4xzpnhZ9AEQYoJpiDXtO1ZCWER29p6zPDOuiZ37oWNOW2tMYuyDs3+k7x5q5hr",
-	"ZfL122+02/M/QfPmootVUQdmDh0kVdZQ0M25UX1Sdkn7eIBj40v/6xo+bxIWnkDCwi3E5tpTF06LRpSL",
-	"AO5rmi0fsFAMeZKWcOhTweOzZCje8umdwNHfkQBcFxL9jeyI++ckG+T5fzacqSeDIb8m02IiLgZKXbbE",
-	"/8/e9TW3bSPxr4LRS+QObSep25lzn3S10+SmsXOx7zI3o0wIESsJNQXwANAOL5PvfoNdAKQkym7iyHZb",
-	"PyUWSfxZAIvdHxa/VaLSUrlb4I5nUBhwFg+TKFCqlDZkuVoHF99Rxcep3q1jjNu08Fd6czNMmOT9CBPe",
-	"C0wY5n07Dp11FZ71BUzGR1uDCo8v8UZwOF12TQXRFx/m3+WR6cz/TrwTb07PzkFgGsHalHmIGpRqxs4c",
-	"V4IbMVbvYqNZHpe7FImhEXyNTyyTgkhHkelCR5pUA840h0wYXeEhrohXjsfKAqidrC3TyQVYxxdVTtQe",
-	"zsGi8iX/S8mPzD+lWMf0gZUzxV1tIB+r/PJZNq6fPv2+mHALPx54Cbx8Pfp59+zl6PkPPxKBx3ggxV6q",
-	"Zm+iRTMe4FeQe40EoqUMsaiNnlg2aRxY7NpYhbKJPCy/mlsoPuQ7e+w83kbrygRzKv9yfM728U+7/wn/",
-	"fSU+55h02RIbxlj5r7myV2CSB4ItkDPlByKnpqRUzW4uLd1HQx4RrZjRjqhE9sIohhTMY5XPnatszoaB",
-	"KZZ6ZpCiDsNDmX9hJ0tcLLUFw6SiPOl4p0NSyKnSjnmj008VPlal1tWEFxcZq4y85A4yVkp1sVvqgiOh",
-	"zAIcF9xxxoUwYG1GN+xBMD7jUjHuwgwptFJAjHhjdQSlxF8JaQqksZXRC4m08LUFIjrhs5mBGXfI9ht8",
-	"tXwzt8iKft0q5r1S1z1B36s93mC5Rv0VEDkkFsPp9giJ3wZIerRENyDcq/vmF26bX2SK7n+K/70B7X7l",
-	"EMsmzTOX1mnTsJmO+R2l+4lVQCzd4TWvo/326fe1CkSfv70Jal5XRd8Mcd7AkxGl0IHsH6HbPx50+22W",
-	"TtbvnY0Uhhom+7Y7Zw6eHpCJQztD3JXRGulNXtq3296N43TTNncd1IsRmsvr9xHCeeDI7y3XxNbR3+O0",
-	"Ad0C/e28vAT1ogPBclBecuKQYSgWM7BLv1jGmZAYNSfa9exdhqk2M3A0+adclrUBuxEy7qZQ3QAef9st",
-	"bVsY8m3s8qf3Z5c/Isrfaqd/NMs3A8RWLyAkFIhT74kN+ujObPT91rr+an5pdrRsoV9A5dizAyZ4Y69F",
-	"ktvv/hRQckRSboaSW6E/Ysl3Z7osrbOuV0m3uaWJAKh90DbN7Vb5/qfodocrXKbZ6m2tbtNjyHjF3byN",
-	"GG/bM1i1CrrB44SPDg4HdS39myGY3Doj1Yxiyfvx+X/WUIPF8LWFNgnlplx1CYPAKDpbFwWAIH6xKe5i",
-	"WQef5gtYxuP9zJlo0eyxUVuSdbIsE3qBztzf2DCPzz+EJzmG3iG1SdKctRJg2BVv+q5BOdOsKJp1L+/5",
-	"tnTaJqMp9ipLHUas+ZEQ9IHbIGegRHf646jdndWBxyewS+jGnemfa2/D9xwHKbjafBS0x15ow54fsDm6",
-	"cHSykuQpLR4mxeOtiQ46xBeZ8rEZuJS6jvA/G7orzfLLZ1nO0jmbf+h740CwScM4sxUvYCdjVodLnXjx",
-	"yeBNS3slXTGng7d4ulTqwEUcm9ajWnAwVrwkCg0YPCS3LB2XeCHe8sjkr4gY3Xeu2I6jwzgNYjhvtXGy",
-	"3ZH6cWAfgNYJhklHC+spxgmwvMLUZ0M/2XPBHc/DDQDXWRBeCZCK8QqFzAjBSnnhJd0QhhSSRDjdB0z9",
-	"hIsp2ryo32LmtK6DsqouzsHeDDffuSHiJdaa9U3G/uulK/6S/tX92xUVEhbo7pL/+tU9B166+f824hMj",
-	"3Lkte45MxbKEmLoYU/EivY3B5MUvz8/fdOx5UytFuQBlKbpBDRiBITSE/Lm6LugDvxIn3ELvCczL0Mot",
-	"7phUxcYV0HaYl5h75Cv98eXxXhreX+UlKF9JZfQEOkNKYzR4jwOmK1C8knuxd5tuJJxWoEZvXv3j7PTk",
-	"tmIL3qCe/AbFRlMi1MeELmpk1ujE5lxxy2agwKR0SNuQ37m3HteawS0LMojiXIDjK8Js+KLcuAR87+Zc",
-	"id1ICWJ1bQqiPDG1m2cYU4XHbf4/vRM4NOs/o9e/ftloxJb9eUYjyKBnNDCQ7veqokCaHtVGcDFs0I8Z",
-	"++Hp9+1RT++YvKXq7kWnYN3IdOPHhDnDp1NZ7N07yrdC/MCFvEEj4ed+WpGV13OXgCYdQUD+/5bcvDgl",
-	"BtmgNuXgcLCP1lyoYW3sC8r3njELuJ0FZFFfgEIzKuBd3mZAG3L5c7QuLRs6UFw5u5MFTJJo9qksqS6l",
-	"iykGU4Fk/fYUOUqxBTENWsEdL/Ws83FMR9bz+Rkl2Y2p17Ju1l1Lyf8px/guklWUIGZgvMpJaXKyYJq2",
-	"GRFIyPObkwLtdSklIgH3ehtP6dpcWyoJjcqmG3YlL5CzE1k6gS14MZcK2LDQairNImPTupzKMhJR7lCj",
-	"6UdK9kMTYy6rUK6bG0wUh0RO2OtOawPLyHpTu7HMRW2dXoCxh2zqTbsQoTlpGN47SrojRGXGuUBlZx0E",
-	"QV7yoomkJ2zIlVbNIh4chxalyvrGON5TztauIl7NtQVWq0Te1KFHRV+BWxbTNJNgArtQFUVWcGMaxpE7",
-	"ixXauowiScOce2L9TEF04hIMn0F4BzlXSdLSsitt/P7lu4wPnGYGsIndWdzeq7he8BQXfIhocEsPRge+",
-	"VBVzUJaonuNemgzG8Jp0FsopZpnmbAoUy43Hn4U3Pmm3Sk2jGvtET86bN0q7pxEhjny5wb4G76wlf5YN",
-	"Y7A4i7HiO1l0ArOWspHWX1XyxqvSTrOSDb7esJ/P/s3kotIGMfKoILCoQHpG/Lgzg1P3Nz0JU9I6Axj4",
-	"7kuAj76Erp6iMvtqfFNyN9VmwbhYSCWto12QDUdHr1+dIBdOd0LjWz3FJOuUer20MxAbnDbFHLB4HVRq",
-	"qblgE176tW+6rQ37R/906rFdgp+xwXhJxaItsV7oUSiI+l3xWWhwBboqIUMfxcUsnZ2tqVOy0IXF/enj",
-	"Lgqo41jhhkjbxGEpLW5o1msfkmQ24LWQjs6xVnwyNDhwGHwZ3/nHf387Ojn6cPru5PhtKpe+zcIf5Lxl",
-	"g7B3xYfxz/g4pcIMz9Pf8YWV3D7ZWlKFbJC2p/RLlyE7WyZwSn8GqupswCt5AY09XHDFZ/6FoCDC18tH",
-	"fNmqe5q1ujW+0f4QXwk0iW2vV67CZusXv1ZeIk7FLC6g8NL7bPB6dDL6pWcUVuT+AOT8hxLr2fnoxYsv",
-	"FervkOG1Elvr8rUdiq1///nz/wMAAP//",
+	"b5V9Xl7ETbeDPlnd0iqF3+w+i3KJAg6DDk0XqkwPFngD05Eqc5b6f8GrtBylBr7pzBH5EnJB8pTvgTlt",
+	"Vm6M2fQnRFZDU0yOWcCyFzZ6QUWpZAp15EDi6pu6b32Fc4FddWzBF5rKiysbtp6i9AvEZhR8LhjNEL26",
+	"k5ddwixPscgXyerh6IIMiUSrnKWcj9m0ufmm29l4ngDXwTNkLgIavchDkDKRW+IxwXdwn4OmlbG4UsAx",
+	"TRP1FJ304AR5aCRlWa4Rh0qSwSUzAKbATrvd2UVc1axnaErYNCJqy8NAXl9zdaHdknkhcnV5Pg94X1RV",
+	"T/FcqUCsbV65SJX/8slIPyjE7WtajQ8nSJ4fICtA/TMFBWR1ts+SpWVbRMGsJhbxEozdwl3hoXCIMJ23",
+	"HkJgIFlRSEeWFqFimdy053qVGE23EyLGLFiUqwxdxdi/JQHafLPOKp5yY82YcjfhioDqgPIDqN53F6+3",
+	"kj8kvZchrU9D3DV9VY6sKSWH2Qn85djQneU0W+Avhvd4Mpp9pb5eRsIE/vL811u2JhcoT/Ph7IJEf/3f",
+	"/0tW7vRKPfsz6jsYCk/Msvsekl9KhM5tretnzsbEPu1hypHINoqqxMTUrqxjpPlaRSUkIQadbt9ldzWi",
+	"/m2WMKZJmuVe+7zmRCqL58wSw6Xny2y2xWUWyZ++UMv4iDypLrmDcjLN6hrKLvvuSjgOZ1sgtwVCanNl",
+	"1mHPs5B5Wmkdv4JslL8wS/UMlgBZoprMBNqsIOkEzxHmt8Bs1zPzrs5uDYU65CMpT5lUeiBTNWyn20zi",
+	"VRa2TPRNDU+fXf28aV/BVcBa1H7az3r4znzSbmi+bj3TJp/PKZwiE1iwpu4gzVz+FysVVsGNN/UbmKSA",
+	"A+ZsTGKSz7azpmeAmff6uoDX7XVTfJWtC8zPUKDAhKtDdHiOSM6woZLOcruPTBiXrd2aqFeyKQsPSK6k",
+	"T5kfSLaC9BSmd1hCzX4qC/wovCMUCgznfZZUHvW/Kw8lpWv7Xboo5RPauzndCtnuq1IeF1tK8qc/m5tS",
+	"WVG7FchqGv+Bib8DTEwT95dhopXVvzImOqhQUiDgmTFxedJdWiD7qK7DYDygm4payruj8Qd6/g7Qsyxx",
+	"br7ySGXUzKXLdaodPC9apvi4jvUnZZFX194E1EptMtgXbKFyO+ES/8cMBVC9ajcLYwYL3pwLMlFSvD4Y",
+	"TXVk+IyQKYnX1mKXVop7IvPC1looJjnbLHKuCBltMtP6e6XeZxTBVFT0jHZUsvQxL7gy5biVktLAOpuC",
+	"ltcZsn936tykrZVsYhXokb/KyS0I5lsOW9fYn9Msra+9Dirx6nF1i90DNGJlB1cfHmfTbTWAPiHp1FZF",
+	"wBaO2ar6W3CY1JF5wRHEX86hMKBRsPSVp5j6PurrCM2+UtYwBDPclc21uKs6axxVcQWZ4FtnMVxftkqn",
+	"AfGpjgQMS8zQ8hlFYQDVvvme9cgVjuGZKxurZo5oDI/ykvHXqYtnUe/fJoSzWFu5RGeiD7/F3FAmMkbb",
+	"ROqeXRwcXvTOD08Pjk7f966ujjN3fIWpliCpsj+7uPkHS/Q7YIlKQ7nzlegqH1MLsQq1tZ6XJcrVJS+9",
+	"kaECpFUOQ6f440ZZ9Qc+/vb4mDEwJRhpczdVcdJFjJIqcc+Llw+oZIBTJS1fViRVou4LI2KGWkNZlyRY",
+	"Umxb/1rdSJZXEpdcUg/xqik4kVQy1DpOHo/2y6igwb4yVW4wz/yiUkTpo3qWRf5LyCFDh7Io8MYjtdvh",
+	"MxWukDjyRKbNxZ5jfc8IORZaFpzFpEwjeZxSP1wJ+awguWxTUbNeOwiH2viFDukopASdshbqllbAyrl6",
+	"VoOH4yC6yPsuDjGUi1af0DLc4iWguu7CIamjsonaeW6rHhENs6NnyoNfWveku3YtroKL4SIjS5nPolIe",
+	"JDQ9vygmExxSgGgRwCnL+dgjWTj/iyatKe0Tfe7CyORL7WspeWeUaLCltXk9U1kcKgeoirZasONI4FsC",
+	"dptHTpffJqtO8eXH66qHeO+w2Xmz2W2+Pf5YyilYjiNP6etR4YiVsQbZoVNw8IwzvJup2nIFWGqzK0O1",
+	"sjNTgiM2ga9sfrfM7TansYSD+RpC8W8pDxeLCi/JkPOHAPH7FiDK9KIlokS5+rSqULEAY5aVqX5eMePh",
+	"ddMcLrsaS3SQdinyQ+k75aYXqhPiqeQMxp3b4hO1PyOOotR1RLARgUAgwZhhjb4am+OuBmioHXQE4oGe",
+	"jkraR+KRFLPCmItdSOUCf4NzSCjZEbimMVSKglhkwRiqW+G8WRUTDZGMr26sdiJZp96ce5FW2+or06OE",
+	"85U8vbPLrQIVtq/Kn1c6qSyypvT7/RtqlJJ//dd/+eu//otWRqo//vpf/x9LO6meqVON6vKcN7JmJcc+",
+	"1yEm3O6QNruhCKG//uv/ikr+t+DxWi1UI/2Vf9UTsP5TjG3xufnvvy1+VaV76X//hwXfVJWb/s8YCwDE",
+	"MPFn+t9f/+v/W3V4Y9JCf/03vQozS2tfUdEadkMByfay/TZO7uBiz9htykKHUN07P0BfJaPpp3+rXP6Q",
+	"QviG2m6EcoDMXTblzcGnimtvK/lTculWhhtlqdFleRsttHdD+yXY3DfzxreEZ2w/Y2qoW0KmXLsmyAHd",
+	"HCrPb2mslDF0yb2b9si5gSzk5Gp5/XAt7xFX6Gux1/puNZO/92rnrpTuEqqj0hxK6+dOku2qRWaXxWcX",
+	"6T5M+gLT0WrmoERrzmbgFUsDNA5HY/k7CDrACMujRED1kWo06qZgJwh/oYAicpjOSxLvPUSXOMFfqilJ",
+	"7J26Bwg9oF/uPssGsSdiyXpld9t5zAYRmZT6D12820fbm1uvJU8hG7VQX/bPzLODiKDriyOokXAbUshD",
+	"ottCUqmA9LOGnOJb0vMxJ8YQnPo8+5giPguFP0YqefDTxQabyu1ujHC9ryu69aBdL+vdB6XXrq7+BGTS",
+	"CTOwSXBOn/MUIcV+hWwcestMHg69wow/qag6tN0KlsaKaNCtgpkOfiSikAJ9wIJ5C/LA7qC0+JWq5Ijg",
+	"McJpgEExE/qSIqvfsBmaYDpP6/NB2L2pbKoc5uUBD6kqD2kVj9RoqjTA/SmJJyHnIaM9ykRvTKLAIIJN",
+	"MEDv11cF/eQpaLTQmXwk2efseRRyrTtFdrnXtktFXRK60V2pqFxU7/WMEkSoiOdwDB1IPGTFDc/kpFM4",
+	"n5YYU+Cs9wHNf+x+7hvFun7SaX/uN3bcJac6tpgogYTFZFdDal8p6zmeczQ2G5k1VXtW+Vy9k+utWpfW",
+	"1F5eFFColjrFYgzL0ZBDRvxFOJco5iVOxPhlTEYhF+XV3KLFsWX6c6m6BmurmfmqJLYDlgDoKU+Gw9CX",
+	"RLMHrfoe6sMvPZ3GUz7Qgk0voWmtp77nZM/rTUI+wcIfy+fsjsQ9K/GdeaSdcRRCGKCkWqNKu6JJ1SJ9",
+	"px60KDp/ONj6YX/zL53Lre/evP/L5vcbH16fdt++KlXAWvXDs2KsbYsh2ZL8Snq2NstrwYpQRLlQYa22",
+	"sEvOLqgcael7imeTDdFYiCnfefnSKkHeCsjdS3MkX/6afaMJh8NDExxJAkGCpoaShxLKk+mUxYIEzQkJ",
+	"QgyubR6a4nnEcNAUjDUjHI+IbCpRksXhLyTw0JDFgzAICIUcZE2oRe2hCYRGNeUTfcN6IKlGoS88NGJU",
+	"Dh0Tn1HFkjXV6uXg05j5hEOGWA/FWJBmFE5C0O/D6iiOzDokzoU+aVrI6KUpLhc8FeGEsER4aBaHgjSz",
+	"SYEqqjlI+PzePYErIZwHsKN6icOV5XO1LkyhieVdl6GwvryXMFn7CzJUaQZpgv1xSEkzJjiAB0vZJJUJ",
+	"NFtWT+1OH/Q3mg6bQzuICb6107rt5m8r0ICpxG0wbop9vZ+4vOCtQeVtLomSyWY3I1HUVI3Rh8uzU53v",
+	"ox4k0yj0sYCwdu5JIVnEOITq9nKnPR2rqWzVgXLKgijwja4qcgNCChALdWkpgPKsoqKaq3UsenAseopL",
+	"rW92tkrm3IfS1cqy8BJWp4bRp6gnGOvBKYIRNnIjpOlHVGX/kFEg3JNQqFHkZQrnC2C22fBQX50zuGb1",
+	"OYN3cm6UIZ74YxQTzpLYh7TMqrlZmjzGhAoApOrXUf0GBMeghrwlql6pXBt2HqsxDNcGj9IRMBrgAHK6",
+	"YpHEBLwq5W7KUUIqUY3R0McRkgfy1WYSRw0P4WjE4lCMJ2o3gfiEnCeSTYgRToKQUJ/oGspROCRQSare",
+	"J1+mfSSngkW/YTIlwlZnmZRecHR1dSzHVf7ZoNm4ldzDfErQNEo42mgjrrPNyje91I9Ur0mFoN8SuSXq",
+	"m5L5g5yGgd1P1wop7ccJMEUq5yE0g1qw6kseNMU+KJHRDHM5XZO7HZYNhmI5FEczEqeFo+XmoXrERiwB",
+	"YuupJNzqzm64++THJJA7jiOezjChqgS64pZZjGYxo6Ms/6NOpABlGjGovNwxYzKMCR/ncECRCHijYR1y",
+	"8ynPrFl+TUPCJOG1xurFJOEWKDFFcg7uqGBZVWw00fUitdNwCmwJSOcr6ZUFQ8tT6JwEDzJbwgIkICPs",
+	"a/qW8bU6z7HarJ7ZpXQ46As56VIoDgFvTUuzzy4kocIEcUCYFZ0oQBHOsyGlaiDYwp7AZiO2FdRSpAqB",
+	"6Qy53mtw5tFYz2+TQkdIC50q/TWzripjSOSHkS4/XmsSpxnDkPYSTtJRRGYaV+5ZkqFUOw/sHgl2EY79",
+	"cQjlPJHkngkOJMnwFMzk7qUDyAUYfcsOCkhEBFG2E22HMN2UPwrfMRyv80UznhzaxxRKDMnLnaRqHY3i",
+	"Or3jKsDEZk4LYKSHaelbFZr2DAMgh+12c5AKiB/hmPBsHTrvt8Vn63sLcibJlYDzkI6skKQi1UtpmKrP",
+	"6wGLn0+bUyLx04W57oXq6iKYRjikpgXQa/Vcj9GwP9VTPkELYJgDnPmoAh3hxHUscpdQgmlmntqvf8aS",
+	"KFBZs7PZpdX5cZo9TK4AuBT9tbokNepXlbMC6BQkYNcXkOrJJc6YYcdZ0Y2Gu9VwhZfuMygQBAdxNt0A",
+	"HEkubZ7SBk0AeqYYjbNii0DI42Xa7Oqp2OUUHDxQtKYnOXHgRdrl46lkw9ZtJWesqbc59xkXb/GJHbnU",
+	"/tGweQKiIGCnlD91XgZ1CQPXZO5srWtSo0aYix6bURI7qy3dV3Xa0l2liFBFZKG/NR4OJqFDGFVJCkWU",
+	"tUmSREPYYmHcps1g0DZ3m6oZ9wyRd7bYKAfTGyDk6mbN3Z4sIlq+TrubmZl6GimNSutpiHHMkpHSIOyd",
+	"H+nLEwvS07ISjAVQY0xpPzS/zk0BmZBr1n8XQfLaCyLieXNvKEjcd683+TEhorJB1X6jiI1CSR1S5iG/",
+	"eN7QnJe6jdX1k5+I0dQB/E1zw5bckRhH0cK5Gnee3hJ6nZbrLKfSGYlOByuhMOkgYxYFxgmZxSiSF5hN",
+	"nQtDYV+Ed9lgRhWjUVqfD4pMw/RL+n52FDHZILBFmiclviDBGSRc77tnK60fLFuqlOz9XbkTfdAL9bUN",
+	"zsZbm+La2h0QNdyliFymLFWuCDKkBw6v5zPKk5RbCQMymTJBqD/v3ZK5hPYwklyTtTwjZWasS/8o69b8",
+	"SOawUi7CKAI+TxXkX4gnJVouc+rkESMUjlWujPluCiZLoOVjFivXBZf/sRVj6YFGQYyHwCloXiflQazD",
+	"bTLiy2acRYGzQerLktUpB17GK2sKVAoqQ9IVa6XPhYbxonEzPiEV01P5FJgFQNvit8YEB4b8mpw+UlhQ",
+	"TssLzqijF3YPKECjkBxI76uU0qOQxMvOv2mz8vyng5nNsjZymsT+GHOjwU6PbbqvprPGCt1c2zXk4QFU",
+	"SCenattr/HAHf8GNzUHOUylwdSEk5wrJfcO2ndhMeH5sbXoJGFG6C9AfgOwNcqgcYBf1XftY3+QgOz/T",
+	"GDmDe1z3Ngya0vCqOjIGdFkiPmwcflgiuMDKu8U4yZh7HHYbBj27I7Eu/NDfLTkPkMlIuwAbZ4TsCO7o",
+	"GTpfy0mwS+G2FFw2rGDGjsGsryeTAyHH8xRsodrcMiga02qmT7f4A9cLE8dEmaYDqGaUQlpKA2YYfaeD",
+	"4bYnd2gYsZmF2OC4pZzSWOwkO5SP0mUPQUhDGL3abA5C2Cat6ZbHynICKN4chXXk7430I/JudYAPy0w3",
+	"X37UosTK5UygIY4irumyuTYDIi/meN7TLhfO1s7IYMzYLTKN0pvEBILuAnMeExGHGsqJcr/HcwvTLfPG",
+	"EmS3HfkNsu8uJO/GOdHVGJrLRL/Uvi5sOLQ+mKISkCGVYTcUXMEs8zz0nF2W+K2ztaUpDOx0flYywiy+",
+	"xbgrNpxTr4KsF8PBeASlBx4ym8KsCY6BPmvnHaBFjN0uOPSFMz7Bc719cJkq35WCsko+XnTW1dsKhz3V",
+	"ViU06JEvvrwFe1McBjnclu+1tAIBCNlTycQDuKdQQRbiP0ChGILDXd3eAX0qqU/spD/yVpOUU1lKG4Zo",
+	"qMR1vXJVkLoI03zM5RchdM0NN8ZckUlu855mHKUjUNmbM35GqWeCXfldOp+EXJ5Ssx2aHwBLQR/Vt4C3",
+	"wBQl1DCyIFwkMdnVfPdIJx4LteUUPFL7qY0EqILWGyDlKaBvc2UkyjFmW0rvhwIiz7ryUrILpDUkMQjY",
+	"DBzocCDxj4PZ1EDaNCwd1x7J4fCwP5YQWcCdpmNqI5UzXmbLTUeesfhW66CVdjicEGUwQHVQnEk8hvJE",
+	"HsJohkOh9ZARKJP0QbcGJjiQQG4snCEYzXrGaObMD14hn0VRGOhYeYmuRp6A12k2V9i8mM2AvKiZyoMb",
+	"hIGu+jggErcV6bWQXZ4RnXoT6hTJBnNIFQu9nBlr1S/HQ80wAZ73BgmfOxNX6K+1LlquC4G1kcI3H0Pq",
+	"1WFuTxmlRF3ocFz7by/2Tg9652dnx73Lb/YuDvsNnYGCEjSMibqZ5f6UgRadwbmEiah7RkkCcugJwXQ2",
+	"DiO9BkM2S5RKjnIEyA0uCH2K3ICXJUsU5Oud9j91up6a1l9SF+xyoScx9y1sL6RUzpgv7f2nd7RM5tRU",
+	"hcW8YLJSx3EgcQKI3v7ZxSWaxkSJhKjePzu/Ojo7vdT5PvpncTgKad98rb8HFUeb+4yKmEVNbWBvqhyd",
+	"/Ya2+hSKaxgmTw5mrHjKRwVwx5iP+nI6vb3j47NPhwe9s4uj90dyKpwIsDDWYZ9D7QNmcsgq/g68vRrp",
+	"aVMmODk4nMTUlQikJdv2qXU76pLflayMpGnaqWU2Dv2xtnKCCKJWBrNxbzw8DaUgZ1tR+sSf9iTL0+uj",
+	"WzJXVF+DRRl7wPAGWvgMIFhoA9pEU0A9cqnJS05cDq1UAfA+hQBkTpIcii840CPZyFhGNGAiMhRWRXzn",
+	"e2WmOf09rQgJY8L3RNFEZ0ZQOgxLm6oBY2bNKPDYqZSrcEcxWyCvUVPgFowyigIoR50/9T3UfwmaRv27",
+	"OtV9DbRS3yhL76dngPmtkdIts5M65jiKSOwyy54Gm7Kywgg+VjoqySlNw1sy5zsTTPGIwNE2FnowGsDR",
+	"rltT4z92PpsJs0T4bCKvObA6ZXe1ouhwUk9Ojq6UdUdS+kGiKAymfJZilC8/VNfHqoSMoiC0UMRnk0kI",
+	"ccUzqigV6h+87akv9a6OTg7Prq/6em8VCoAxR1FAyQiCcWyuAITvCBoQQjVPHLTQNY1CoI9b7Q1P4X8K",
+	"TymewYbrO0cObF07LQSkO8+HFNQfdaxXIVkZPTEhqUJMppE8wpopV1BqKBMDDoxQpEz2A+zfGlc4c9W1",
+	"bugNPSUzUFio20IZKTTvI1FoJMmoZ1k6JvgnFhvl+07m9jHGNIhAMQ91zKRAlwJC7rcpyvfN1dV56qwJ",
+	"Ui34QTQsww148Tpe9QUHEnAetp0/al6t3MNC5Xh2fSZUimjlASFHKrg+wGiOKbfm1RwXBUhFbZn30781",
+	"jbLaW6Zy66ljoFZpmgsGa6u5srIofyBlcoakWa7ZWEIs49ZVbG36u2tWrXk1xyYJBZhce2LNxPvz4iPH",
+	"Fmc1TAd3LFZqHXnrU82rZcYZ8wfQO9NeWZVg7gXTkA3gnPXEhnJmFJEwtuwaFvhSs0QtS5Lcc0CT0+O7",
+	"T5QOG9ytLM26m2vcUnbL2S3SV8PM83pla+8sCaFkmAxpFqherZzoef2pBbO8Estyzk81LxJ6rgIot16r",
+	"YU61YcVTOyfSkvqdY5ITs9OM5o60bGVa77lHoETwlDPIaXPgi7YkKbezKO7pINK8tGY/1gJXzau5Eo4J",
+	"UQWpwYrlS09InpeVIHFvTAssmv+Q2+DyTtaTjDKVcSsSq4ocBCTbLyjA7adGPS37L1BJW/NcqFHONlwV",
+	"4nWimsrIfcGX1fbaLXVpBeki5xj+bG7LOWmqJFInw5ZV5RVKvOodk5w7QLvSCCENyJcFOb2UOk2VZGbU",
+	"ONYbY04uy8U6OeZLvqXFONPOSnZqFMdjgrKkCihOIqISXvB185y+flC1LlYE8etKEH7mCOtUOHaG36gw",
+	"tXzQPGCCPd8FzsDy7ZrBbnt5Hy8fCxyx0U7e1QfVOVEboV0lGl7qMqV45tRxyXjp9JXPkOm367om4Zg0",
+	"Uo8a5UZT76vxjuDc2qmL+o0WemeCcOS3mNLNTqfRXNt9wgkeES47ajZJm2BmWQnZfpabxfbCoeCSDqoe",
+	"xbO3EGQ2MJRGt+VyfurX1p/6DeTjODYCtCpqPczcwSD8dFfHnRhvIB2aogJl0vDEvuLjs9BJJTDUMRok",
+	"0S1KppzEUh4iak7K9QUU4SwRZWRLiDgcJIKsriuVtbxPuctVnUxJ5GcvVPk7qY7onBd7JntoQuRegTuz",
+	"jyM/ibDQ7itTFs0pm4Q4QsOEKmVh63mK31UjRup0VIirAQqjGluZyyp0MpV2v0LGsbTyp3LcUz6PaVCu",
+	"pj4m3iw0ngVl+cd02+rz1Is90/0WRDhqV0SH3vljxjhRnk9puDCEYWgiKme1s8j7UisHczS4hKSq3CGa",
+	"jC5NV6VIl1Fe2u6Y9vTyQFvvRn9VKWPfGlngcgHOUyfIe2VH1TJL5bWsw+VtUj2ZtkaLLA24wKMKGbtG",
+	"/NkKg1k3zpIA1+y2yt2JOQwtQUkXF16VxZ1aofur2NCnKGTm1WZuufhlwLcry68ogebkO7MBuST7WZYm",
+	"PbtjNVasLlC2hL1bUZzD8bdXqkFtddN8XT5bl2Fo/q7ydRlW+HeZsctAvLQuR/5lpSwhJahxNZ8S9/Hz",
+	"5eLS3zlQJv9KmJm6B5QiIwLPeGgYYf4Hbn593NT7U46b5uU6uGkjh4WbB+Y7z46bT8jDT/CXY0JHYlzb",
+	"2WpbUd+Ooitlo9fOg112eCKBBPmiPDh0lefZmBnvEk6UEgZ4fJdDg1LsEfZv0VWTj8NYeJIBNalcrGWU",
+	"rCKJo9L0LXjAWZQIgvoQHd1H1xfHijPAaMx01hzKtK2XKkyE0Jq+CaeWr/6x1Wr1G16aH6/rtTffSOE3",
+	"xr4gMW+hq8xiD+VZFZG4vjiWbK/llkggcjlWH1eCTnkUtx/Qln7a8tnkJUCEvwQANSetn6YjFy7d9uYb",
+	"YDnMg23JWgtBYgmKfzLDlp4E3a45IZwDGtTSFCVUBe7LlRRYDwn0JYh8lIpxuSRM8FxKPEHIpxEYQQMS",
+	"72bQba+TXCHDXifpRbck54VpTeXRZvF8XXy3dazLZmW8U1Qa13uvhu9IjEdkn3GxKivvhN2Bn5DqoRKS",
+	"+YAshdxVUAFGs3GeisrOapphoXKbZZEgqsKRttJmWQ3l4JDkDFTljRbayz2Sn/rZ+MzoyfjKaIuomQ0F",
+	"E202OqpTdJO02xsEtRuym1kQ9tAEPBRAFasf1ul//HeM/ox+/o//7jfQS9n5z+jnBoqZckEc42io66Vj",
+	"7e+UwWLXTOWv//n/Qm35bRUlyZHfQtojm1s2ZliA0kyF5v4O3VPY3VqVcXmBcsTRiftsIk/Yusii4v4r",
+	"Z+e9lNt9LPuUpRfJFM5rzeHZ1c3KcWzNeS1JXqmBli7Y+oZXc8yaZlvcU7mEjj17fmWLzfoNMizbKjFn",
+	"sxdn7neunbZz63QWsxhn0wfUNa6i1FMDG53eXarNW6TsSou4eSWXUELDnxNiSihlwboOffixdlnzaic1",
+	"r3YsYVot61mmNbwiX0RJiqZJSM2fOUzwampa+rXc/fxua5Ffr37JRqt5HNFpIp59L2KimetF31kbZO6e",
+	"Kh0sUp8JlBNQaKKPPEjDoPSvgiFKZsp1Wv4CmkQKuWPAYqO88ywNExR308Ed6Sgjopz99AgOSvxaO6nt",
+	"1E5IECYTvbf2Qu0cXNmWZLiaRy01zt8ufpUcwGu4vzdSNTHc2gHUafGFcg91D5nBuNpl+Iv1bff03Xtp",
+	"s30WgWtF1u6t5JZrXu3TOBSk9vn+83pspaZYDiQ3FrKVWfZBI6Iaf4XUNSd1b3CE1fT1Isp5rbRtK9UV",
+	"2pFgoaoCfM8zs90fyoqvrqzQetNyZYV5uY6ywkYNS1lxbb7zbMoK7Xqjyg2sXz9rVS5ThaFcB3FmoU46",
+	"eSlls9yFrGuqZKUtK591eyWLs5L+/8J+TKS0tSdKq5pRLVlBRIwuYONZWbLTWjatRVNcaVA2jkgHmgLl",
+	"IdFtdtr5wZ/FUO1321Wrd63B5tuItigd5DIXp6y0nBbx4zi8eyLPpcLaKBM5zqR2ID+6Uck1gCaTgaIL",
+	"7hLOTfiQh0Z4CiGVmAYopPIE8JCOlM2502533FSx7fZyCxu8LwrhOpPSYw7WyrWmvq7llEyBAmFutKGc",
+	"EBQKD/XPz5r9NGxVNXP38vysKRdWe3DdZAflMoOvcbdcm5z5nUq4I0wBp1x1nmQCuiQTUfs//g30N1L+",
+	"znIKwpnyctquvHKmvX5BrGcxXJcYgtetvrbcnKvPkY1kzvY5BMO25LpXrGPudaisOeiGmJnNsw2/2SHK",
+	"boi1zMElN2wJF5sWudYxHxMM8UVgSKj31Sf6iASgh1SZKEpSTzTsCtiqE4BsoPygC2yCV4Nby+XIslZV",
+	"OLHi8q7Nd0veXZqplLy7SL9b8jItkl32Tq0hD+y0hsJi0cHNE+JU6CvIEU7bvzPpweFnf58yhOPt3spq",
+	"erjCxKJW6+Oyiz0gXZS+/kpSBuD4Ekw25UGy8oplyA2D/IHZv2vMhj1ajtaqyQNwOkOiIkLr734dbF7l",
+	"HFXEXbjy/kDe3znylrpKlbd5APrm/aZKXn4lBH5AKcP15fCNdjWf3K9fZbmzXAYplUbNxbS4wrmqIZxe",
+	"YJyhIY5RHbJhZHUHVXS/yi9RyD3m+rpuPrh0cAV/YyO9rWp+bdpVLNdrleNNP1ECvQoo+tyW2zx5+i3s",
+	"t/YczpSots6tokQjobxvwX/E5B+sq2x/f/3f/ovJSN344+75Pd89epeW3j2mzfp3j41bhbvnzHz6q9w9",
+	"mtatebYzx5oFoaMW5cXCs+xl2hOqslvacp+cCbuDZFdHwYLJ9NOklKYpR3gKCcCCnNlj9YF403ZMIauV",
+	"d7nZTvOWnjXOTN5hx3nrAiJ14am2+XeLa4CrVMfDYhJUleRHb3DdroOZleM3v/9B6X7XlM5s01JSlzZa",
+	"n9Y5OFYgdhfp178StXto7fDfEWNcLI26ilt+NHdZWtzaGncl4JfWu9bMERQsVjxUVozZFPAwFY4BXZbU",
+	"uk4pUK5Drta1aXZDywtWVyhirUtY5ypYLy0+/d+WFpm2RtZDgm7G6gNaFV2/2dLNG+eYjCEpwsPi+nNV",
+	"jMt0RA9nbQ70XEpZmtxjqwxxOrNy6rBIGV8rVWwWtfer3H7KknEv9AH64/r6HV1f5W5A5W3Wx+aCT1DJ",
+	"y690dfF3MZtcJqMR4WCJ1FfZymssc6u8L3DxSzwkzkzBWZ59UqWqCLOsMM/jL+Ha1Is8vZ3V357dbMx4",
+	"McUHmhOx5jwr2ebvSzZslTZKTtiElMipAZ9uyq0NY5VpGkcQOVLI46pr7itXfJ09RIf5dDzJBFj/1yle",
+	"GzuIfME+RLyoEBYoqaiswh76gO/wJUzyRVYGEdW7/7S10VDpVYY4Vm4kwHy84IjQYBfhLLshFjr7rB8z",
+	"zk1+e7TZ7RZSLbleKN3KRd9XKdncyIZVkOfJZCLlEwlxbAULaam1rvLLw76EPAOwTpjLEDa5uWHLyMyU",
+	"HtwGsJuDAZkbUtBjC9LGJC8Ya1SAyNKVa9n9AdxsFFJy9Ewq5FJWdvNJONkcndWrsD5ZRkU1E3EBCeoe",
+	"AKsg5Cbl1qq7UH3jwOqgXdvWv9MHlVJorPZxw0AzVNkbyNs1YoSrLKOC6TNRN0AFB5FQeDpVsklHq+rm",
+	"suGw8TwEH8Y/Gw4voEJt2Urmch0qTx8bDvVKdHIUvTxJudxp6xe5SV/6MSEU+TH2b3V+UjcidmkIziIM",
+	"tJFkJRKuf3Ub/8gfc+hY02usZWhWFbds1Km2k/ef78voSHUdf/EkunGmW0sjK8pgzxcAG1K0PgDMOrnr",
+	"FeR63amR+Yfx4L0fnoUfjq5/Oeqchkf8iF5s+ftHr47oh+gH+iHyu6MY06h9RNstMv8w9TdOZPvo++62",
+	"8N9vTwf0IvLDD9stvxvRWgGC7hdtGvH0H3dwfbO9/Wo9ZHemugDuiYqQXMeFvVICoBNGyfz35N+9fsYu",
+	"8gyO0AriizygQfp5wNVTaaJMCeiqsknKe1VLp6V3szyLli6BkiuakpWD0zVWnHopJvQYUTZTHFcUcqGT",
+	"fck232b+pYs/aSpVGmuF9bH+4RUepSoA3SFnH36AEdvcd9n2XOgqNijAE6zSE690m4YCOzo+Oh1JHzbd",
+	"eMBYRDAtNxsbPDG5gl0nVz3LzK01/VwpEuQAbp/YxTRjlQuPqaujzA7yA4FJ2a9iTV0VjWr+96Wa0cT1",
+	"d6mT0fAuddjJvaukgykixdV8Spynz6d1sWjqVxCqKjL65faB1TLVs8hTCj7P7BCS4ftv4AlyQUYhF6m9",
+	"aB0WElBPpQCo7VEczQVkGVJx/9xk/pfrCfA/WmlpTK65ndpegNHx/8fe2y23kWTrYq+SwfAOATMFEKSo",
+	"bomMHT6UxO7WtCRqSGp6n91os5JVCaCGhUx0ZYEQpq0IXznO9bk5l75whB1+De+n8O1+EkeutTIrC6gi",
+	"AJLgjwY33RTqL39Wrv/1LXUlUh5hVwRCy9/filSWiShnA5VpwS4Aa2bKdM7Nt+dUS28kldU0YoIFRM80",
+	"lAwfuFYt9APC5vILLeSMB61yXp5uubMElAEtwwJGBjd5iKTeGMqrtOLXi0W9fgAfxeSTvXWWlnAG3rto",
+	"mNUEBYKq8N/eBjBnJVTpsno7SwY8t7Di9i7WeHd6zPZ2d76fMZw/n76tUEY8YKRfD1v//tsfz7/+T6sj",
+	"I9lPYk8ScDNnQrCIjxKj/KXCPKtvggUz7yW5e//FmmPDozKsyAqgvBlS3SeVyLL4f7Gyr5Fe9dcqOfRi",
+	"Uf7mYoifFZBZ8QiVUz+XH0rFp1cIN+QlgCkpJkLnLkQNHXKlCFjSY1xO7yTosFD390P79YfbYV8FC8Cv",
+	"7hi76TqYoVK1HSSr+oReCzVUoul5uqwikJk6Py8R1rHGpXj2Peg8s1LiodQf1yBmxfk+udp+1zvuunfu",
+	"vFjpnav7hl6txTfkNrHOQVSqty7GG/Esb33//fOdpZwPS5VPe4Mpiqfvq5B4504LiV1lcEE65aJi6ye5",
+	"Cd6zt06HrrnKqnbomtWdSlv0lsXaJWmwwPx0K/RGST0e1ruNpGtori4xHuQaj6urKq+Ru/6tuY4Kdv5I",
+	"/UfFyke0qbNepIo7lvQlVdMLepTmrq3Tr1R87Fp3J6ZdT7hmA5HaYKbhydg2JxqI6FKN8w35PkryrfaB",
+	"zt+wMvHOeUNnL90L6R5hs7prPPXu1meaWmtPRCZYP7kSEhMPML6S5Iw637HGxRT4cyq4FnQZrkFXV2pI",
+	"qidCjETW3ND9Y6R728Swlu69/qsr0b1PcDN0f2S/eQ90f4N4QNEd70ZKu6f/VdUSPUA9wi11vJoiAn+Z",
+	"Fm7C2g3w0pF7WNP7BPnhUryWQqP4AAKBOfzygvNuWOdjZJ122+p5p7tjVeZZIqEZ7nniPnsP7PPmhVfX",
+	"pTj+pNLYQ/EbiEwcOHj6JA+qm5Qm0eWakP7ukSmXF8KsKwTtEtkvWtS7Hp4WGQ9+tasBXTilkqIJueRD",
+	"kfVFjJ0MDhi3/7aZlhEfjaCYl+1QinmuFGvsdTr2s0UfBHI6FygLzQCTodMp49plbTzTiDNmPl/2O99x",
+	"XLtS8Cwg2NqCNdJjQqZkJFjonEAhVByMuNYiDqBrp23h4CmvcI9j0+YCasgNLp0ybH5hWBJwkaroUjPO",
+	"NE9FCY7NAR17rKHQsKpt6Bpw5EU85NA+VsU7qmyDrUonDRRlYXbTihzAFashR74ZtCRWud3qDWvwPq/u",
+	"KY7X4in2E3LnlB41CyEL7YXUF0JNjVmUjfUA6+kXt21eZ06irXC8zTYv6882S/Y0XdlFup9zZVuXNez1",
+	"Ys91aaW9sxWUzmo1hzXrthhM0XXRZhk8cT2cIt7zramwwCofqfYK612Dmzh3dUmJM08ZqLGWfl+ntgof",
+	"uh4a0ZWX+2RZCYS4ocmHocmKavbypVWosQxx6P+4bjp8W646m1FCbUnX/kwlF88Z99qUQfGXeVsBf9M8",
+	"8Aup9pmkR33lsigqcnfO2aZ0wxJL6c3kxD3n/fgLVX95CuLtq/TK6/VxnKZsLPMk9Y4mSwoMmwMox1U9",
+	"Nrf4rsPRogUKjGbx2yIFw6xQX7XoxweuF1w52ehBQFBuUVaxmJdRyWFlEeJq/j2XPF3j5nRlFD6lzqRB",
+	"zYyhnjvcgyPUcvoH8YF6W+M3AXIlMZNMyf65eR0qredcn+ORv0ADGKE7zocJNLBT+UBkZRZWvGtpaYAD",
+	"euse9H/9xQzoHY7H//2jyg/1W29k/sU3OMoPOEj/yjEO2FuLa4G6Dn11pMDlSnLrYSlqZFUG5by5kEz1",
+	"es2N1vIotJZqEK7ZiyvR6gzqVvnndWsvt3D3PrkimpsJnIWlN+61C1d5MVtQPQZFeyKmrF/kE/T0hgc8",
+	"Eh5A+1HDBOzVlbiATyA+G3CfWi8fuBb2rfDxlLDa5kHa2LVoaB4Wmw+d5uOw+Xhr8/Bp/tL6GGnWXKx1",
+	"c9xmR7ZmRftW2QOxNecrQ3VApRXlXOHh2w/vPoYsG0vCKEt5boiRNRD2ZySyYaKhuFlZKCDY3SZWfcHf",
+	"LFOp0OxCpEr2jU2ppOhKvCR4NGiXVg0+uRVsvT45/Pj2/PiXj0cnW8HWh8OPhz/CX6dnhz/8UF6x8q1z",
+	"5+JUaL16tuv6AAGqaiqysYCEPIjpCFpRrAvJ1aWQCIk05LGw9eOw36XwVklTdoXZM6noFU3joN0kjowR",
+	"FgN9lJ4M2FhCIzCshQcoFIxBlcOdtgVcZ/dekttfxMtw8WQ0u4HP2532zs7z9vfLmKYp1/lnXd1yD1CJ",
+	"uc5ZqvqJRGxaXD7aOtrJqlW6YQnAWIvssC9myq62Pqh/JGnKt1+0O4snVcWZfX+8N+VyMnrxcVjWgp6r",
+	"GDWdurVblPZ0f10A64Ivqxwp1ojNwXvNNJkGhjVTr3rU2nm5t9t6/f7ncqnod3uzlaIz9Yy89Y9O61X7",
+	"vPXbn1cta9xpfbfHogHPeJSLTO+zw9a/B4y3/hGwTutVwNoBOze02IK5GfPsMP77WOdDIW+iOMciRTVo",
+	"VgeUSrb+ITJlQdtUz2HKzTQGXBmiq+X/KlXuaTWd375WqcpPuhRz2Wo23IpKEi5v8w3Kyy8TGdu2aqPc",
+	"he4AGQopwOzj6uBOpaVbbr2+/laqINr6dNwCntnp7O3OV6PjwKtYs3VNM3MLQwC+RArCadeBa+yok76E",
+	"NJMQphoyOGoDfiX2PaD3htfSM5H9pgVORD84XcVyQvCeN9mF2V7yoCcSYP5QRbKJLPS5RDP03F2JA8Yl",
+	"C7nbyZA1qDgfMmvQuxSwVGndRMg1keQDQE6fArpjIoWVPuDMoskBeKKfU8MaIezwr7u/tXEYzTY7Hgl5",
+	"+Okde97uGMVWqpzliWCcWl8+0/i2XDHOdHKRJrJv/dgwu/BLC97VMreF0BCYGgRDhpRbb5FdiYwJ2VNZ",
+	"JIxaUXaCWxIslgE0aLC05psAwq3zDLQYCB4D96r9Lcu5rF4+Mj/aHSg+5f32tVL19g+cHUjx26E/ev9W",
+	"Ow/nsW85gAZ7088JQlSslm9Rxexne8xfD4W2rM8BvlT4uEv1fks8Z++e5XyX6LGsR2CD59G9eUedJY7w",
+	"QAIwZ9F3neVqHA1EHLiagvU0lrjHNhGzjiFcj/KI6pdcjW+kPNhGpsegF9S00rBAtLD85kMiM6wjMxZ8",
+	"L1PDg+KK4d1pIjS2V0p6hpHpPElTlug2OyRUVe5Abi8UoGxZmFUhWPhXlzx4Iy1lCeDYdesiyi2me/er",
+	"lVWsypE/Ci2Hpnc9Ld4K6nKWKm+q2diNeHUHSs6b488fz1pkG27dEhBz5sw+KRmwgPkjZ70FyM1ySIIF",
+	"zMscmCDxK/af/+2/MwebHbBYQNJiexZM5tbf+2XACyyQcpMATcwPFc1cEYo6on/TIwGA2U5FXjTOabOP",
+	"kAY8gtrPHgvdAoXt+2VgyyLtKFiMv0HCxPKLeuw/VY0KecWzhMv8mWb4CUrKYA26gJIGAR+/PTiexfg5",
+	"FfA8s6USEzYcRwNDfXQz4nsVRMX+zOyBCFmPp6lGUhXugZEZeUkc3wH0jz2bd3cI0+SqVNuEPc3VSEh7",
+	"HAcqjdvsJ8i9V73yveDBtcn4PBOUi48azzWp/ZSJD3bUEOFJUxH3wRzzcPtJDUK0fbrZpSYlmbkV3uOl",
+	"bLVX7CV5T7nIz++uHHAhGBCxIo9abg4QVGQ3X4/FUcix9TtHrzVG7iHlBgdwM7wRqivxSaMuxMHjOBN6",
+	"4XJ8pCke0u3rjiBHKl7Iy+3ivDH3PppykOUEuVxCVtn5WWH1NMF5YCdpwgW5BUXt001AeeBwfCBuvPrh",
+	"ULXQcmMNUljZgKFzazTMIS8CjShhAsT/iEUqjMltHl65IUNlLO6JlD69XIrWrZ/5evxx3Evnvrs3RfrW",
+	"Co7rsOq3BsqS/iD3Ycut6tAuvv7Wxoeud6XM62dexdZjSxgudUGtO2QzXd24Fyqwllb7JociWzZRuBZn",
+	"rRQwWeqL4EyZX82/vH3x72/2/rpz+uLfXv74173/+vwv33/cff3dz8u91Om+N9zkO1XgS/RdaM21FB5Q",
+	"Ba3qOZ29pM0XRjUV3ZbRZLy2V1qxJGdDPmXiSyREXBwv6oIzSKAI15vx/Jla7kjVg3Ye2gbJPmjnAWDd",
+	"F3EysFByfikswgOf8Clr9MZpL0lxUTiTos+NzGNFSMXIDzBjApZnXOqeyM7VOG/OwJryK5HxvoBPM06f",
+	"Gyp8sVb0+QHdoHqsr1SsmVZpjAEsPR5if6zCBmqzD2XQ0fInffjRuwQcneuKXzI0KIzh88fZva22PFwu",
+	"vw/7Vz5IfpnlLJsqQZBaBcE/3ouaJpQUkkW9ExzZTHjR+9pa9rg7sxmghfj4lnJAy2rco0wFheN87pa/",
+	"Ekys5p6lkhBrCedsOhJVF9eXIFr62v0Y2P7eP5SNfVLR84VKSlgikS8n+aptydzLPT1jXq5i68FnmqmJ",
+	"ZI51BUy0++35Hu+YS1A2MGY0lhVB92GMZyR5bhAZ6mVq+P4+Mlv8UoHnwVauVv1qRWRodvB/PG38meu9",
+	"gKu3KL/fWNbsnq64GTu3iqLOUMLMWBZA1JwSkvmqbogsGhTIGDN4oyLHUEDuo90bbcG6GkD1nYtpQY8Q",
+	"zLi4GdTGg/v07GKu06d3k+ZyrjfKTEd2/V94NBTtctcYNwzbj2Thuq/selmqIXKwlQoenyVD8ZZPKzJ4",
+	"zK/YTBjmQpFQSNPjacDGeszTtNyAYGemp9rzXZ+5PP/uRWfVOFlFH5loKNgbtx+VydzfgCvUEofX2K20",
+	"XYHPIm7oJvVPU3mN33w42prLre60Xp23fvtjJ3i++3X15Ornu8aMhJxqSKc+hyBfyx/I+rVKy4wfRqE8",
+	"O3t/KiIlZ3LUXoG0tafk5Xd7Jen7XWVG0Rkvdw/cgj7Z2aweulDFO+P92YQ596YLoXMt0hRLsZdaYDOs",
+	"co/YzsxKgy39+1jQdbO6MIwvS2XBzdrKOf/CONrA1KfbDGpsZGCSs4ZUcIeAnlcAN9jch4Rkc8gC+Cvj",
+	"uQCQOzYSWSRkzvtYMRQnepTyKeQpFCnN2HAxMBI2GhjzezLgOTppyhiFRaPU780OUibq3w7PtoKtDOzx",
+	"rd3OvNa5YnfVefaIX1hR0c/IQTBvgsDyJNIuTlBamka42wkDFn7f3n0RNg8o8A5lTNDTU4+HsyU6s2Mr",
+	"M5lO6xXwl6+Nbrdt//Xd1+b/vHKLKn839TgamC3e7TCVMTPYuQNs40+4+pVnFyl0eV5jSfr64/A1gIb3",
+	"1c5FzFCSovAs6qp+QPmc07zUHsyRasmFt892X3SwS+vn07fm8m77Rcf83Vymp9CNEjg/gzh6bSTeDazJ",
+	"QjHbOvp8AuuaSP+RnblSwxuochUKx1zzPPY+j1c9ZF8raArX481Y52p4IwPba0D4Mx3lRWtCIVahFy8K",
+	"DuvQPVCt6M63RZxTcL2F2n1RruB6fk30u9w78Gc89f67lukbOFBSVFZZiQmDiwirOk5To91GqeA2K734",
+	"/J/39gzz+P7V3nes09l5OduYe3YU1/Xc67Re/bnRZO3aArUCbci+pm3TK37F237z72slw5HKgGpG3Hx/",
+	"q5/kg/GF2YttxUdJy+iVfSG33ai++o/ry2TUwhw9nrYgYcwYqzjw61hsnPQTw4/0iEcCM7b+zBqsydqs",
+	"BULzOpq39vMNaN5mr8CVZQh+PtulptVyKd1lJTXEEBM9W0tOc0RRZlXkprnuRNJJfEO5m6B0ZEs/RXdT",
+	"8cvOko9ZEWae2V3hGSwoUzrn6ZslDHt68lPxAAjofrLYxUSPnuDNVVnPO8YqwlQyu2ZzEn7RyaOv3NfR",
+	"u2GO0+p5Q/VH9IMYXtxIKGUAeUB4AnMKbkaACNcNETUEc+PsdsLTv9WOmfJ3bzDoUZZE4pCU7929V68K",
+	"YFnLQZbhNXmeJRfjfLF0PSzu/BpsXfBsme221Piabr+ht6rEvWYlI7Au4Ft6Tg4esqGIBlyCLhTxNBqn",
+	"PFcQcihHPzqrweo9tKD7GmwlQ95fvGtEX+/w5iUP3ExSOQ5B1+S+uAg73RawTIxSHhFO/JA1tMDMM0N3",
+	"CBtp086ycSp0c+mCOhoXJvO/k6NxXrZVnlc1MfFOyaK3F7eu1i92KTxnGnwB6JyTI2OBdwLunYikP8h/",
+	"zPhw6czWX7xHrmGan/zMgZso9Ap4x9ZbFV2yvfa6jBxbqPW20u5HfcZMZwnd2GKT7OzOulK3bssE1EhI",
+	"PkrOzQ26bcZ6jwzBFYZVlrV61eCfjmfOqLHYAdJlwOPlD2MF4VS4D14sKjFbd2YkEegcYKuYMLhUQTGG",
+	"bZVpxlL3rDX39MRGuRf1XUdo6vlMUX9wEwWtVNb0Yl5FW6nsaVE17JpqoRplReWA8QstZM5Swa/w+HHC",
+	"VWouUQC1KP69YBKL6BK+c29kOasz+9tZrzvb2MhNKoBLccSdzjJS6ybR3ttEZqtEHFxcQsZdjKeJ7C8V",
+	"y73e1XWX8vDIfPE+BeK1wWJcUHMPy5PhEorDbDL7LUPFS5zA57v3uFoL49bzPuTdW/iQP+vbmOoWBHCJ",
+	"cxsn2ixFvFT12Oq2fs30/oZFw7e263eejF1/Yxv9J8GvpixSeY74eBvDfDXDvKiFX74CfmMYLzSMfxEX",
+	"A6Uuj2QMG3yDkywkMR4kW2GzoCFP+k8AtrqQed30UB2dfKLKDT2VUUWy7xM7VG4tl2Di/kJfTxJ2j4sH",
+	"vgZb4yxd8rnPWVpDQXrl9EkvU7G6ivOZRtzJA+YqN7lkgJG7colm9FhKNCuFc22w62ax3LvAl71YpQa6",
+	"HAV+r65EyqPK6S+jblRGFWAALhsTU0HgZX56nlvcRcU+hlzXnskGZ2JhFluZ9j9xrY1VHEZwQ+gcx+Yh",
+	"NuJ9QadBYWoxQPCan9urY98ulxBnBOiNu3Vj1Vt15kzZlz5UV4nsuzo5l01DTgTCBin6oZprUJcIlX1L",
+	"5cOs5PC4iSH7AOBne8sVR665iGF5BQkghirA1glX6j/+B/NoJpzNpJqxTkFXnpv9iuWMCyBTXKmiT8t2",
+	"Hh6ZXHt0zlTOVwXuuj0BVhQBuy5muRmRZiORFT8S2tM6mjiPJZ7X99Uee/CSasx0Qx3uYpwzqcpls1OR",
+	"s0YqejlTY8Tugl2YATNcdPTnD4ejyYWktYCUvDxwSx/liVcRCWlWh3kuhqOVkTDwqWV0lBcr6ChjjFp+",
+	"KKcdv6yqHJhfTpFlVZLtl8EUdlTqichYxIeCNcwAWmqcBywTPchJdRk6kZISkX8ZvLDZXrJsfqSkFq9V",
+	"PK0+Aig9dtjPyWsbHSLEAqNv4ujKZ2A80nkm+JCNpY+OVPvtuv4cZ+VP/XR29omhvUgiHeqFyks04xav",
+	"8sctFmV6HEVCxMvpnDMk7RNYiTDm5juz+JYO/M9fQ/5vRWrWZXoz+q8NAtL1gKk0FjrH3V864DdzNCtU",
+	"uXVYCILs73VpEYLqr6sBaSc451YSh4D/4C/jqrLhu+XHc0ZF2zMea8lCZ6qG4LAOR4nsl0H2rQhvUynN",
+	"HaFALdX+Stc14xkJGQPoH9b5WUJlmbFhZMBCdyxCguDgbPfLl4CFPZ6kxa9Oyc9Enk1ZA2Az9nY6sBjm",
+	"oiUXZo0fc8EWGQ4FlxZjo0AZp7GVzmawhd+dqYv3ri9RCj9zmD+578xcOPVeO3PpBxrFKiViS4u2Spuy",
+	"OG7F2fCp0mvpXde527GhJTjc2s3OWY76MHVUM87Em/uG1lDFug63TtlteY1bcqEOY89xgWowr0h5nQTc",
+	"sS8xg0aSkx4hYscukJnHRBgMDzx4GMJfjl7/dHz88/nbd6eHr98fnR/+cHZ0AvVCqJkYHkYeSWh3aVQV",
+	"KODRShZDqM6irpBw9+baXBf6nxZRJmqcGjrpS2h+AfcELJwMtIjOQ8i/v+BafLe3z0aZgFwIBHNHZw4p",
+	"fqrHgESN7gsgqz2WqZxjFwys3+J9nsy0VsKPfOj9/NdX2csff/6vv2dnk79//vT25bv3n/79ndp9z9/z",
+	"08l9leKu6FJevnZ3tXpdM4wSDZVPakGKc8fuZuW6M1zvLb2zBkforOIUc0Ya2BrOchmQyL7/2wIkmpU7",
+	"jxKSiLb43G2Bc1yXtK/621bRxiqJ0ZyGmuvrgyea+eB9aUI+LTygJlQSZPOMAJgUg7yhsihHUDrIKfeM",
+	"oSZaQ792t/7U3foN4wTIE8wrgiLJlcexiFnKcw+YryQ5fq2wnxJpPqSy6TngBrZTNSnVl8+0e/OK5xrd",
+	"7p/+11956x/nv/25223TX81Vi4P/xDDaV6yKKxGeHW0p+/b65NvqwnZPEFU1icyEZbOJWc5MsE/Hp2ci",
+	"3mfhIM9HOmSNUcoTif8MUaIX2C/I33maqolmSd4MmFQIUptI5B4o1xVLlRpd8OgyYKMsuYLU7jSRl61U",
+	"RTw16zEUOTeHy3rJygoADGZ/e1tkIz8DbtvMTW8LOB8YYp5Jadp7ubBE85dy0sE89RrKeKaxI7LRfTBL",
+	"wSg2ffNQ2XH/snMXLVtQCxtnST49NQeeLAfBM5Edjs1MKtwJPIqE1tTiE4BTtvk4H2xDF8uA/pGJfqLN",
+	"eVGZ+wV7WzbCfDraZzz/898neRh05U+nuy++C9jOCzZM5DgXml0Yqdzj4zRvttnhTFPRBMEzzShGxj43",
+	"1NXuyq48NmY9toU9/PSOXYopa4QiGp0bwjtvt9thgMM1tMe24U69/Qdx46/bfJS0LsVUNwOWqzRmHPpb",
+	"mCe6ktPHL6YQPxtlopd82S8GAQSrsAucmkgcxjPNwvnPmIF0pStr0YFtEgkvdg1xNWtwqaA3G86JerDt",
+	"BWg02L65Sc5SHl3ixefNdlcepVpM4Mw1Qlz6P4UBC7d5PEwk/Y2jCpvUktU8u8NCPkrOL8X0XKr83E4t",
+	"xPa6IA/ArgDiKFiROTJbX79C15KewpxXmfMo9wq3jyI1/IQHh+WCD0mr9M5bcbLasbiaswa3XvPoUkhU",
+	"zhxjBc2eWBkbcsn7CChpuwzrfVw6zRq5kFzmuonxEexooHPe6wVmb+07Ip7zVPUDC19qDAfANwrYhRgk",
+	"MmZ/+eWMmSUVMk8o5ANvRONC9su0qoEu3ygYcNHEYWCoqxA2jhT2u7LF/nJ6/JH1EpHGgN6B3DLiQ5G+",
+	"4VoELInxp8+f373VAWSh6pwPR/jryQ9v2PPnz18ZrvH57E3bvBHduOBKZo29L19gXi++fGnCzkt45tXe",
+	"i+/NMlykYsgaIbTJwvlt069//rtWMqQF5GbxLlLRlYyZ4yxC9vnknaHMIY8GiRStTPAYmneEkYpF6IBF",
+	"QocmGjIRDRTBC5or/9aidKmWuTgQPBYZTIB+ZhcqNuIjE0YtYGN5Kc1Rg7XSrLHX6TQDew/AvO6wD8lr",
+	"1tjbeY7NFuka7AE00FA5TMCfLczSPPOiCd8+xA25UPGUWcGqpGATkaYtQ2Qitg0MYWWkYvEYXyfYEGpL",
+	"cR+N2amBRECOavNlIDBQcjTj1Hzs+S7iDGsWC2H4pJwa7tBnItWiaMQYDnmKnz+nIcMaxiLnSRqalyP1",
+	"YN4DfjhNhomDVOO5g3WZcM0uMkOwOOcz8SV3k9W5ysxG7jPOPn5+X3SOZY2w2x0bGRM2GR5LniYx+3z2",
+	"Q+sla3CWmnXS4yxTRqllQkd8BBRjVagmwKfIKa4uSkqU0W7ZAnyzYXk8HwTs9zGcmIzIg414xociF1kA",
+	"S2PeDqsDQ4EdPbe+4MlAacFCOAc6RJS4HKJZ5qw1QvOD4Y2goP36/Le2vhybf8Mn27+HuDbvUHRaqjOK",
+	"JSNxqtkkS/JcSKNhGU1rn4U77U4ISuaOeB7OtdF0n0dSw1BdIRloyLA6A27EHrO6s12jRqRkL8mGATWS",
+	"D5j4kgsZNxlPtYLhAS0ofIsh/DTdB61wOMqntg84OLmRWLRZF65Z+MfX0GMfs+sNA+IsJPUzNOQB54Cp",
+	"ca6TWAAwEWc5vzBswciETIEGJpVsHZ6+effODMxRU9Mj7YrNowULLVcYdzrPo498KOAvgSM9lgIwsrET",
+	"U66Yz7rMAO1sLfUbPcI/yD+dnX3a3mnvmIHThA1VmIGqjKZH/M9OqDgOKKvzAZc4aatrh93ul873ITJH",
+	"OrN2JObNaSJFQJ8jxvXdHvs5eQ1LYoO6BA8OEc+UT41WgOk85vwMuIxTkUGffeJDHFmz+JJvg2YdwtI2",
+	"gApC8+drHlvGagyhvec7Zo4vOi+AK0kFz5dY8r5ZL2BFxLGNlqX5hALAcB8AcdvbDF9JVb+P/k5sIYGk",
+	"fiTHQ21eY+OdmjWs9EGBETA+jpOcjBeUMQHLVCp0E8DQ+8ZcoG5bwCAgx8WMmpxOBwSVpZGV5SoVCIJF",
+	"G5kPxJTFMFpmJAkM7HWmJhq6KsUC0M1JBVNZ0k8ka7w5Pjlt7qNlCD9puxhopBiVz9xzfvj+/fEvR2/P",
+	"j0/e/fju4ylwZC1y4MONSA2HvKWFOU25iA/MmRC+1gszjHiazqoITn8xhsxAxQBIYt7t7YGjpUZodHiV",
+	"Jf+AZw0ze6NkLmTeomBg+K7X+sDzaAB/x2I4UrmQ0bT1s5ga1XyWBJpu38GiRrwwI+ppnHY77ekBSPxY",
+	"RWPQy2IRpTwTIPoa4dEZ75vPWqAG8/eJyLNp67CXi6w0orx1IkaG7GPz8y+//NI6LJQwUTXSgLXbbdyp",
+	"KQj7NIFkN2NjHoIB03qDR7h19GWktGj9hKsWtpmxcYytKWBlja6fIsw/OBA12+3sHQA3waNp9g6Ub0+B",
+	"ilSmUY3GFxnFCeVPpYS2lIGqibVzUfNOk0hI7eMgfXh3NqdBq5GQWo2zSLRV1t+mh/S2ufdrsJUneTqr",
+	"iR9+eue5aPe3dtp77Q5WCEAB1tb+1vN2p/0cERIHYBqSEQFnswVnE37uox/fkSngER+aW98nOj80dx9d",
+	"EYylEyG6th9Dccv2e6OzbH0NFt5I3iNzZ9l0ODamGQ4Vs1USDb4DSGEwN4CA33LYdeYaJq+BC2yJVrnL",
+	"fdM8VPdNcgwWX7y29sYtJ8RWv2IrUOKj5uHdTsfaYbYx0IyGa35b9WPgagRDb7YkbsSxfT9OGKr593AI",
+	"VW92Q91+zR0+Gjyys/iRz5ITS0Ov1V7n+eKHflDZRRLHAoJhL5YZmdHyMsnTI8i/gaeW+M6pyK6SSHz2",
+	"cpx8DwuQu+9b+fU3s3V6PBzybAqAx3gjLaSxGCYu42bLlrj8ugVnEDuAF46Arf0tOJX7hh3Dd+msGnpe",
+	"4pB+htvWfjzXSasuI/1aKoX12BDpTYkUzQGziOWMsCXoE1Z+H6/OEuj2H8h3v1IpUFThewyN+gdWlCpw",
+	"KdA5BophQB1xwDOses4b2IB6F/NcP+PSuetQpe7K0PM+4bMYrAwZ6GkyPkDdFWx3Kp55puGTZLTs7jbb",
+	"7CgBTZE6pWXiSl0aVYcCCuA9pCGD9GGHNDqMRqdKQzm/xkwlmycQvj45/Pj2/PiXj0cnIcoR6Kmz13kV",
+	"dGVo7j1XEykyo8Obt9kBGnvQRkSZFDi2JNci7TGpvJwo+yV8qvRi2B6we7eCKrZR1OSuzDc+o5BFdgCn",
+	"y6ab3g0nmKsW/lqOPFHYYq2sqIoN2bqswJlDj5sR7XX2Fj/xUeU/qLGkT7xa/MAbJXtpgqG9vZ0lxvSJ",
+	"T1PF4zOl3vOsL/C5F8ssgB6PRirLRfxBxAlHhSnY2tvdXebhUaaMpWDLDpfiyr9kSS4ehjW/QdbDbeUf",
+	"cCjlEiMAoeZGbHqUtGIVmUMC/xzng20MD7QSeZVgjsOoskAJ2/WgkYP3xoxHAE/IGs6WhStwzJ5pRKtg",
+	"lqk3rX0N9xgWDFyzK23rZO0VNGkBcwALzrqHVea5XVwECQMejZCcluc4trB5wHhXGqsuIA4Orgvbwc2I",
+	"HXx4p4MPJ7k47yuJT0oaO1hxfWUMRjdZnchIdGV5tnYkr1gjhEfPjVktw+Y+Sqhi1QRLBc/AJSjIzyRs",
+	"CBNdcbIr6VttdsJzgd5eEUN9CoGGv/tUycthK9/hTq6HH/ufWIkjL8HkfE9AfL/cdGVWt8TAflRSPCBf",
+	"XGJKZ0p94HJKy6cfB2csMcK/KPAIon6F7lDpHTufBxpGCiww47lowZkBSyofEO9zke16JncMbIgDNEwV",
+	"Cyo4GmeTTMk+G3GtJyqLWV/khdd9r7PTlQVPijIRG8LmKQRqJeMXauzdjgA08Fpo+Z6pPIf0tzS5FG32",
+	"A0/ScYYBxK6kNvHADYrxEF8gRrJP+fLh++Mf3308/3D4b+c/HL57//nk6DRkDfJNshdN6pYiRVe6WiP0",
+	"XBFDguw4OxysvuU5fna/XA6Br0pyal9vJUJXYmNNu06BVbQNpyQ2d+4+ETapU33Jfwhs0bxAxAewaLFI",
+	"+bQrdc4zjLfRPN8fv/n5+PMZxihjNb5IBdXRCR4NWG+cAcft4XoGbDyCBjGSDdQ4a7Njc9WtBAVsIUOh",
+	"1wP0QfCJc6bzzIjnzGjm5nIKIWYyVsbQTDOddiUN6vDNm+PPH8/qNmGn02naEYGLyYgm3FdYUZ6mzI2o",
+	"K3PVt2ID14yhaz2bQqKAMUagTEFTJxwjuGgvM6FFjkIWJRlFcrsSPvdMH3jjSGMbAtndg+XB1eiprK/y",
+	"XJhj4aVpkmh0agDseVe6w0HS8bm35/bhsLmqlHsPZ3g94g3evbql8Wjl2spWwkZW3VhWvVcQT0N+4xiz",
+	"PQM3EVVqnNfLqhP0S2ArGZ6mYCiQ0DqAU07pXRjZ8ZNZmM7ViE1UdgmekJwpGYFHe+6gmRHMkfxeXfI2",
+	"5TFpq3G3b0y5j91AM3tNddfgyqG5z23y7Ha2eJou3lIUrHY9ydeEewy7SXoF2GO+VyrReuw67w7rNvQw",
+	"TZfa06PSKP7JdrW0BddsqzvetZv6UYiYTilUxBe6EGtYLbIwR3d3A1bojfjAuX3AyErcFYWqSjWJFFt1",
+	"gNQJ6Ts5n2ojtfGLc2PBjlDQWKorqYACtGX7civkQa3I/WavTnUcy5gMWlRrrYrCdVeGmKtZaOHhPrCd",
+	"Qr8M/LKfBVqiYbJdORNlBsXTYYuX1M5VdQx0wHwqePc6lI3yR1bSOmpYsK9wPYhb8um4AJ+u0rGU67Ck",
+	"FdxYBxllqpcgRlVlzPFHkX+iWx7IBY9zXLNIepidPPO3kJjgNZKIVLxrtAuVOw8uCY5nuqwZ7lPLNajG",
+	"LNykseAx8n2pJkxJn1N3ZcQzKAYxKifZniprs0/4Foq1oUFZzv8nwWKFGJRxovAaa9GVDUhn/r7TYf/v",
+	"/73X3tlr71K+1mSg0ip1s+h56MsQdMXQl8/hy+fwBRCn5UzDSyFGmg2UFDp3SWeU+JbIfcrvN4Ln6IeT",
+	"o9Ofzk+OPp8enf94cvjmqGTTM93EuGVRq2oGhvP++1jneMGMecKnuLZ9kWv0K4P0dEtJC9NAtxMuoF+5",
+	"0QS3hDYaC09Zzi80lAsBRkLiZyhad8Yw0eCdtrKylxu9AFSOdAoFu2LGYijlWVIxldU2eyrrQmO/gqb6",
+	"Qtostwa4vzlkymMsN/eKgi/FlA2hoktJ0bShVp8qurKx19nxdKLSRtrkQrOOmrlN7qmsfxPPwgkdofWI",
+	"e3r7t+Nd2PgKbuwrOPoS2RBf+aBh3oMUE/r3iCfZymLblmwtF80Dv6U5PqUMBeBeZhyUeSH5UMQshH99",
+	"xAR7M1QHy2Le0sQcVkVedOdBB7AnSrIwHCQaKI0lWIUdsc84o7QQzON3WeRpcgnJ0V1ZKhRpMwCUp7Ia",
+	"NRzxTMQs4lq0EqmF1EmeXIkUa4t0rjIwaCYiM7fEbWb1bnKrvzRm8/e77GJq1qVxEWXTkTFuYIkDZr3u",
+	"UI3zQ+sl3ofVKEM+hWlRQQnxuJ1O0Ol0uhJqQSI1HCrpFDG9OmeiHV0Xa8LXP86I3tPIQ/gm+BLyBT/c",
+	"Df6mnMCHV+ZExAL8rMUyI/qgAM0pEjJPp9iJGTIADgD0NRMyD9mQZ5clpcAeMWSRYzjOh8jHUIPjOZ27",
+	"8PTo9PTd8cdTCL98Ojo5/3xquFsRA+s0WZpcuVdrw4fQ7zHitsDE00u6MhV8bshKispIRaLzU7sCazSQ",
+	"6Bt1GZMAdunP8ds3l0rTvcZosrds/0F/Ud4iQoZVFk1bIUQPgBgktm9rTDAvzJb5tiu4uaGnU+dcXC3j",
+	"7tSOtCoHd1Xf/H0FolZMPnvsXhbcQV/cz4ZgaqgOy5hrHSrmCL/GW550AjfMYXEGN67GJoX7dincsIq1",
+	"OdxEcfPZgXhhP8VdcrRZABxc5/Z7TerAeimoTppRJwSsPGO+A4qKoBD7ydXEGRZMtXTmu+axuu/Tbdtw",
+	"D3z+G8rpfcSkfDinYV5PuFQdsyqXfE2ITebjNcUJjsCeaWZBrC1MmFUbVQ/78SPchD5g4kuCpfn2J9BE",
+	"EZ9Ct9kvST4o1WiCyCAXADSN05QoCrFbR8ZodTf2dnYx5DdJNKKXlg8kZsnbM7nairzrwZjWnMGPXbMe",
+	"JoV/MSvxkvg3jAJt4SViap8yESmJcGWEVPtQ5vfj1xcBpcJmsroieszGK5Dyl+R9EzOTaqHtwI9qTW5U",
+	"Gi7FtFR4FZSiKF6evHYoH6wR0j2HeRiwEG/Sh3nYRB8fYnyClw9KofTAGEoQvthn4SAxxnzip/k7zAUd",
+	"AOcTaWoGphGxqc2geumzhg+aJwnlzEGsQAIBJ7Qp8KJdimm70g4/HCU/m1V50mo1TmKxXk2oWfpbq0l6",
+	"5O4HqzXY5a+t+6093nyUmAf3EQPrlupNpef/kKAP8uK8hpdiGtpMoUggABFB9aE/DXF5c81Ofzps7b74",
+	"rrmPefi56OMx60otZGy7GJfRKvbZa1g3hlgvl2JqoV7YIbChicoutQNeg3HYlczUOBe6Kxs18GvNgBAG",
+	"C+C10ENeCzGrnkAIE6ycQkfhZKDYkMeiKwk4TboCSkLk8bmjjznTFzku36WYPisDvYG3ELyEVLhl06wg",
+	"+qHzJE2xctWohJBnjwtg2Dkk27u+nZTFx3NyJrlcbQRTSVXfA50w7+CasrRylUHSVK4yZBfvIBL6EaGS",
+	"C5g7VkDKdWWBKQcYRxZVjlHwtRJOrgmYaKXlRoAWSLa/KKSdh3HnZakNFIB9AZKnfwp02DzoyrB8EsJC",
+	"qCBIh5lyBJn7qU3LTwU34ouuQKAbMJ2wVJZ3pZeccCgph86l3bGGNxOY6ECkHtpHCW0KZkioIV1zCLNp",
+	"6Xn9685vZtE9ERkgXFc/uRIycJhcVBLXG+fjTADyGQEkdaUvXg+AwNU4NwfM7niaXAlN9RLWqVeVygYu",
+	"fSSFlcNHBFMJggyg9E6nMoJ/eIYbBNd6mYJkwALeHYu4X3VYzEHuep2FaGKIJPx9q7Pb2n1eQhImNI1T",
+	"9+YybLy30oA9a3EE0Sh0Hb40/vs3kJVL5uR5q7V6NOxu0gIJYBt3rMZsuRRTwofC1Atg5A1UuBwnb86Y",
+	"M294NBAWLadCNKQTPtUslKoFWxoe+Nk0eF45fau9Nbsk/gpbaGf7pjKSs/t1Hn/lmzOjHi4fsoYWfSS1",
+	"Eqi3bXG/VcEGASk+h+6bW2Uut8+8ImOH6DrP+KdqDBRkWyG9wc7DO/RPVG4grj/3ia1gq4BEXvFrRg9K",
+	"pM65jMzTVolYBoO9MKQc0wR+2tn5y9sX//5m7687py/+7eWPf937r8//8v3H3dff/Vw0R9nf290toJpK",
+	"uadWjSjjrlZAp9qd0tvj2dzV5fjIJ3y+xlKolMmxErimKFYpsiVVSdzOMBUfrGuRr6R0L4zr0afTuoC4",
+	"RSKmzrue8nsTxf5a0337j0ujtl0biSQh4CMLljI0L6ZUw2DJv0i3NIr9flEZ4LqJWlg0wks36pG2mjXw",
+	"fSVjaxwg6URGoDzT7MIwvGabQVgMMj6dNwEoB3wd2sEJNnY7e02jhHmoyM+0nQ5hI0PajxkfaMGOMsHR",
+	"WhdS9bScZaKibv0eIiL6OIzlh4+hFkfrXg3kxQ4daz1tff2t8rRGY52rYRmSa7b0p7D+D8AjIKA/cSKB",
+	"cNss/D1kQ55HA6EZYJTTGcXyQeVsUATQJYzdiGtR7eN640Z0H+B8VfB3v5ew70p9umeA9l/sLcDZX6sj",
+	"za7UiYhUtkSg2u31xqP2IB61yKNsyyOK3+bZhLt2F2HC2obdeEwTPZ9eygjnHztsgGeavOzeIQaMLhba",
+	"sZ6XgGPaNYa8pdx11aSVPvJQFnDpdNaW/tBdN47ZBVsWsXbR/e6+b85AfRLJtU/FSHAkuTKXui6g5+7a",
+	"/sP+ucA2OMaaG3u3cx5iCwww5C6EbYt6gF0Qknxgrzssq4I1Dbg+x6vhPuNSyekw0WAzGPNC8LjNflIS",
+	"YELKWTdlFvYWPumxsNukKiyj4bslgCo2mO8Gp+/msf3HfhCRvu7gIAa1iW8l+Xsv2uki+bfJg/u28uBu",
+	"TLu3VHWXMf6s+Lkuf+7YAh5SZxUIeZEP6ICFo4GSYh9a6YYsSgXPACF/PkXOASdenwzHDgtcNvQnOaZf",
+	"AhYe8ErJ5ivdbXaMEtDm7vmAb4SiBW0IJiITbJTySCAqXV1G3h1JunUl5d1IzX8oNrfJ0XtAwb9R++uh",
+	"NrQaYvWPI9VnmnjfPdgB26SN/wOxe++L9df6RKBbZ+T6Ue0T8pFbGOSoFyJSQ6FZ6EYf//mPJP76X6jM",
+	"3/bsDAPQZiDpIjy0dkfsXkjXQab4bJrAGzMxVFcixvQZ71uUTqhFPs/yteQjPUCcgwpOz+woIMwByAyz",
+	"4Y2hygRrXBDCJ0mvCofOoR3POgyih2PTzjzccOrbZ1M/dh7ozuT9ej+20Rlx88jLEY/I3wFZyrrEphiH",
+	"TMYJ15i0RX8jG7g+9ILc5GlnGcMcFsdEcAs2AZEHMA2faVr9JY8a3nzPBmLlcZ7rNFZVm4CtAkvWG+bO",
+	"UjJCJnJsw8sa4dHfjj6enZ6fHJ0dfTx7d/wxDNhzTDn02/AFXZlI1hOC+gAHFiA7gvMUEkPAD8O5pwag",
+	"lKCZZ1xqTm09e371VpJ3ZS7SVEMWKpi95iuYLSe+8CgnKzZSw6F5Z2z1BUifPWSRkno8FAStPVJpqgsg",
+	"5bBopw+QLNSy+ipRY20T8/70J0yMNdstsH8AzONPfwrYQE3wGpeUZpxpGonFfSVEUWggiwm2ZoH2i37z",
+	"fDRCI10iOhWuImZrR8ICkHoLBBO5EH1wM9vcEmN+CxkTiDa0SYy4xFb8XYnfsL2ZORspDYKQ8dQQ7ZTg",
+	"v7HMZJQlEeFl6oHKcsQDpwRv6Fbb70p/QBChM/SjRkK22Q+ODFhPYYs+gBXLsC2F96QOIOckVBEkckPd",
+	"CzascLlno0yB+FM9FvGxht70sH5jTXnCvN/PRJ/n4plmIWmDoQNTr8ONeDxd9oQW0PJOs0YmRgIz3L3+",
+	"sWYmhD7WxNb2oxQyCTErdKkuedCqd5Fc8jrlQS7BO3zoRdEOHxoyQ4ZcPoW8g57KhgvmaLH4E80uDfGp",
+	"HssENWCsafLndvRslW5/MPzD0qNflx7a0kNaseHhOvWIlZoNoo2G3e4dlzHDSORYbLSMh0m7QAFgtgLq",
+	"88BCiQyX7WXKb0BEUn1e8cALt07CuEaV2P4D/l+GK5gDbVlaozhwXmS7BgDINsrGssDDrAR1+VEgz95a",
+	"94mqs8BhjpuDcm8HBaBDacfv6SDYrLsRzwcF76cDcG1FxkI5UH3EvoxUZsZC9TTtSF/VHrPTPBMQoUkk",
+	"O/35s1W0MwceCwAKPOcXXEPl0wVlPvr1hqjKovYM9W69JBXNNnuj0vFQ6n0WUjN/2+QflMHDoRpLqEm2",
+	"tdTmb0zGN395AzX/NLsVdmWDs7+cHn9koDU0Axa66jsdMntRXfxdRLm5mkDLaqvAmW9RoQ58mEqTD/Ow",
+	"3ZWHtit/5ZehxM7/ViTSlBr3G8UYtVwzcZYMYQPYBY8uu7IRGg3lX+1uhE3DlKUig6LNDvFNoH9Tcxyw",
+	"JMJ/Nd/+s/lPC7/+X8D/OcpEL/ki4q7E256FaMNAYaIemZ3TAyFycpFgcWcuvrisD1CWxhKwXPEqN+rg",
+	"cJzyA9w+nAA2GadG+jhIMyOXmAKmzrOwShc+AhL8RFN+o68W81folU+UWqSg6stxAHm0HsUEllwCpJXA",
+	"267A7FVQbFOQxAFtfuB2PnDb3pWHR62dl3u7rdfvfw7eJr2eMG8W7Ej2EynYR9Vmu8HOq1evgs+nbwNj",
+	"X1yJIOhu/drd6m5dCJ1rkaYiM//6rbsVdLf+MH9GKlXw2z7clho62Opufe1uBcsUsQQ7wW5n97vWzk5r",
+	"90VRYVf5Iyx+wTHmSrOCSm8/7kvANJ3+jQC6Z/Qn2oIZMAeu2ZvTv3mSiThJhWgqF0veuZZGIgTqN5eS",
+	"H1C7YgRIPhCSpZR6ySIVYw48iY0KmWDvfaNiAVXNSv7EJbDtTICAgb/dcoc1nJYRo4Uxh7CY1B5D9Yq3",
+	"znLfNyIlNFopxnnGU4hUQYhI55YtQocNcio5qCBco3rud2rGcUvW569NgDMI7KIEbkXKXOzD4buPwc5u",
+	"sBvsdG7CHbBmNxVXIt1wiIfjEN423JxLzNRY3zWbsB++eQy7Nir9eZQqDqXLb07/hocdWgvs7bzsBIjm",
+	"HDAOgM7kFRzy7NJBJZhrGJ1kmZpQeT4qNxEyoANqJPiiwz4krxET+vexGFMqHqlAoBwZ7tLPDOWwv6uL",
+	"gFy45oW7nV2vaaJ9hsB3P5+8Z43QZqEj50HXJaROmbP2d3UBSa7jzJDJvlHH9Di7AowAzjIB+iD6LrOx",
+	"1ExJtGapOhCxHMrqJXVPxw5iqOjogmkhkw4KX/XFOL1k45EWWf5Ms2ycCuwNoGAjeEo5EftGA4SFY6no",
+	"5UUbLUHLjMDiqCXCHaBKBwRFkiNfyYzWCogCZiY4OATJ4K4pGmZlO8g2aSYrstwJDmN4KO0KI+3MuhL5",
+	"cfN6Y4M1rLXVnLcwqsyQriT1v2R3mK8jF9XXmyD+jQdojXRltTmC6Q6FRQJCyUF/AFH1pVlCRM6QJIBY",
+	"Jlp0DrsSQ6AJtIwydC9+H/PUwtNRvYtVPebqO6UCeDyrLhspCUZqc9+SNhaJwmHMJ0kk5t5B+DTKbGky",
+	"9OkTpbJ7ALlbPsjUuI+EmIq4b8hoJDLQI8yES2rEPhGgpg3uyhnVAVUPK+jNRoD832fQQVNJNkD2ycII",
+	"aWGorsSwcDF1ZewMgCYYXJmIRHIl4F3w94ju5TkGZ8YyyfWBWXMJDcM4tLPAVxCMDe9K+yiCkrgb8D3I",
+	"4aGHNEVN6KsQroCjNJaUREeYKWYD7JaImLaCniIMCYLQsYfYGxWSWSa4VjJsezoWtgHw9CzWsMXHsFl0",
+	"vmrJEjb7zHV6Qf1MM9v0jiDCA2c+wpyw0cwUqIeySc26UkKRoeGutMRlacc2jCF22+OJUVRSgnJElBc1",
+	"eaYZghQEbCxToTULhyoW/zriWZ7wNDSH5VJDK9nRyOas2o/a/otoBru66jYL42x6Mpb/mmdjEWI8zXX1",
+	"A5belfg4OsQl4UTGvudE9Uj07ASdTifAESfI2b0w1gE0opkglQy47krMv3KLAz3N7echrsqLExMLMFZh",
+	"4YeCS4izNbFw2tINjE/GAXoSzJ6UlyiAlpPaX+wc+tViDBT5gNdjxkhqnkPz24YTv+7VyJV5qTU8hqYg",
+	"ZmCOdtCV7jn/xSDum0VzCRLnId4aHoCMjsHTTX1rJW6+jb4CHTVIPKkrkbHv9tjPyWvbcweeg993jDYQ",
+	"YDYYpUJDQ11f0l1kAGH/+1gZioMoNe6IU0s+fn7fbDPr/3BmimESRh6R6Qah3dC2uogumePjYaG40U0X",
+	"Qiex0Cyke+j3euygd3Df6slpsRiOVG7EIADZzIW6fiG0LNx+8PnVhbcM47/Wv3md1xzH/3MCIKBzowh5",
+	"mobog7TZAvuznAM5g0+9oPWU2Ul8wEJL7/uVrKBuduaobK02mw/mkYrZ/I1YCDCUg5kR1g4AWVFpCLQW",
+	"W/s9nmrhHMYXSqWCSxs5rMtMv7kL7kZ+tBnj1Dm7LxLJYZ4V5uqiPPfdO4va0PmpMZKJoBKNNoOhIqfo",
+	"W7TMzyfvZ3IpN5WrT6QtzE16Uz72pE8k6MIUVBlJHWw57+zsOsfChYqntmPMi9293ZcvOx3ze1JIjK39",
+	"Latybs37InzBVZM3Svds/4F/LICzdyJubaHbZZjAQQEziBGwAil3p9NBMwyub1xo95jgTJvzDHwf/cy2",
+	"VFfj3OjQyznPygS7xgzMd0TtC/xs3rHYJpK6zjXv/IjG6ndkyBpkfECnMwDFKpHxG7SNyXWeD8TQKPTN",
+	"gPzfXWlz8MYy9kzyTE1IHzM8BJr5FG1WUME+8JRoMETUhO00jR2PbwlZA+Ovths0GpKZmqB3LiRAuUql",
+	"17EDILTbhBwzNQnIHKEPduXzkvJjcUAtoJjIbuJnt9bpxsP+oOyh4M+redYfD3OwpmItIziWgtxMI5E5",
+	"/1/JwQbWNmZx8Jhx5xoL0LkuYnZRBC3LIb7GXKFGs+2H68xRJ6cc+8//9t+ZczhV12RA2Ow9RJ8eDBCL",
+	"JrpiVmbNy+xCrf62ihxTDMtZeOPyIl+IFNxFIgHXJWzcJ5XIPKyzIOGJE+/OKi42Yzyuqxue2/bFuae4",
+	"CBt+eW/88tQLCfvc0XGe+4882tdv8/jvY50PbYHKnSPvpwDpZ10y6CNst8F1CzqOPsD/eTFGbAWOHJdn",
+	"gpmFNBwUyyqgKW40ENFlmx0yKfo8T64A2Cfnrittzi9FEcrAk+256ht7u7sBuAn1uNdLokTI/NwmPpQ8",
+	"4VhrYUbYDJjEtFiFXXbB4Uz9Mmm4FhW0K1WP7XT+l51d/BQLfx9zmSf59BwswLmvjKMBfsTMKaSAR0hB",
+	"lHycyRBjfF3pvg4Tpg4CHoY6DiaRUHgB94TNNvtc+Iy9RF/9zIv/+fIMHfCASXqAahq6nAqphYgSDRdC",
+	"Ore3AEJ+jU8VzsGhI7hbO1fXhBMxM8y77g+MiS3oPd3AMm38U3eGLAsBzIAhR8fwkGEd6KaqlztLO6DK",
+	"MZU6F5STLGgCr0OonIpcI+O0jM4LWtdEp1kRnD5gHM1rCkRDWLErqSEJiapmm/0C8XDxZSSiXMTH9InE",
+	"gvsYhokv1UWqt+19glka9K6uTFxx5T5C8cCenFMMBfpkgEYKojCED8y/DtISsEE1SLSu9ESa19KjQqoZ",
+	"ubJQEptRJNEA+nR0JcBPxCClotzqjNezdsS3f8xcHUa4Yegbhv40GLrKYsZZNI1SQQe/YT7FM9HiMm5p",
+	"AdwNmV/z/jm8ZbGLStupahzggqye7Fg26rgeG4MMveFwnEPniMKTwkcjqKVeWJ6+732G9O5EuJwSY05o",
+	"m9jgZvCM9Ok2W4xfbnPOernIMFopo3SsQfjai6/BWAmZ+EKX2gzXopekOZTip9BHO2ORGl4kkpB2KFEm",
+	"QKAesyTsYooaeCy+UP4S2PGR0tSRC6wlUMmxxg/eM0zSFBR51SsmeY3H6IPbyn9yp9E1iRjLyRm7kkXq",
+	"RdUrXULZ0u+FbTpxj13zZkM4d+cyMyTmKAgPWkJIHKxhzhBE7QLWG6e9JMW7MPsrFVwL3azznsEr7maD",
+	"/BNZ/b6Y56KVJ0Ox8kvxJK/+1rV7+yyhLXb4eQxg4/O7x4pyzMl9bB4/cm239LjfFzrHfnI18vt9tb+c",
+	"/dnIPDVMZB8tDzA36x3owUrhDy+93rrNWK4sy7Fv/itdChGuyvngIBdYSREUeKkA88IuII28bhZQAkWZ",
+	"3vQFBo2pAgZZxlznbKfpkmdpMs80S80Vo5emiciwakAmOchn1gC7EMD8UKuw0aBPx+Tuq5TIFFI49Tbo",
+	"oaTyDQXpOpnf3OosZoAeqW9Y4L2xQEx1VfY4eXxwNM6iAdeGVipKM93FdXNCsCB6lFx4106q43I6ujFK",
+	"QvvBczX2PVQ8Z6HhFO/dYcOsZv+JRIZwX668u9oMux44joYZaebF2kYeqrxBWN6AsAMughGbE4IsuBzN",
+	"YAuCGc0DL2rjIuITh1e11+m0r3MbndEcH7XnyA5y4zzaOI+egPPIGAdzfOFC5BNhdKWJKkJ99+82uuLp",
+	"2OVxV6qdn2rybAKXCfMf/4PxK5HxvnijdE6pc4VSNlRXUBqFt4AyBhl4RhWzufdOz1Q5T6GlubvEqLVq",
+	"wc7AXY6of6hlNqTKC7R+o2g02+w9RLJ5Jm6Y9oPtALg+7kEoA1lzMhTNwG9KjEVIKZ8KD2MGbY19CovM",
+	"OtkQ+NHMHtRVX/KA4g6RdfwwFVQVa+kv4uyLzG8idsV9F7Aass0OaZVs9RLHp6cCMRHD0t5BciJEOELo",
+	"kGD7iIHHE/194Vjip2CFw0ogqneWwP7m6OuhtGazkDVNAT0Qko7X+/s2jopHqKNX7EVNGqdjBt9ci6L1",
+	"yZWHVOddPSsVBJuDOlEZQHM9MvX+D+dS/rr9R3FIvq61Z8An58Ze4uZClV/YW6bsUGGNcKaXTHPfj3XY",
+	"iAvKJ6wSL7yA7Mw5SyAXG9oLswaUvhOCAEiuohLDPtusankG3Wmade1giszER9oQphjgA7WE8VaohknC",
+	"Xm16wdxdh4FNa5eqNFWRe5HTkhN0SR+2MyoWWQJJzmcdz/Nu0HfefQ8ECe0NFcPOgKrN81pIYqznXb6u",
+	"2b3/FB9cu1pGn1vsM/WmvvGZPggQsbcDgQ0ggDhepmf8UAwv1tkK+hBsUcxAUBJNFhbCkMWZuhQyZA0E",
+	"Afh+lw2MxhDYWjrQSgAZasD1oLlPemRO4RfAg0hyISArjv1dJZIgPT8dn56xbUMu24ig0sI7MRF84i0Y",
+	"1MBx2yMPrOVIaITyt8s7EjKGTDgpINcP8qK9/ncEJwPQMpLxCBNwCFIDEtBFzAYiE13ZgEzCiRqnMcsF",
+	"WLBTysZQEykySqwr+jQN+JWwrwRsHXAipDw3Rltzv7QMzKh4EpCJlCToGAAc2uu8ClhYbqBdj2fh1mat",
+	"TbSLzzxUG21UX73p1lUfuzvID2S03RyQSRp6oCbE7QEOaINDMKt5bdSneYAAOK7QGQ+giFQBOrgKw15S",
+	"c9r+o/jHgs7Yh47VeQwy4pJJBX1DRAbVuIRJ1WYn4kpdIlZZZv6ExiFMfBklGcHBz2Gf7Xb2mgfEJhHZ",
+	"ilDjbZ1I8eVze0vY3KdedZhjBPN3rbXn2BiMapaNLdMOuzxpw7z92f6zx1wefxas2XZMgfS2ftXjVN/b",
+	"+jqKWofmvVgebdTte61kvxFZrb2r2DuPu9e5OosYXm3pehpfm8xcmX703gsNPojVTcWGjRBgAgFLUqE1",
+	"7q4AQFfYLMKYtT2C4ImHK8y2i7lEWXYxlc35fwBzmxCjF8fF15S2WWdph5GKEaFgLJPfx8K27ym6+pAl",
+	"6GpxzQPOImSHRdDZGK+Q9IOqYozN7CCaC+FjMHZdnGDfQ8EEXNw61QxtLmftrNO+tB95IOsSXfUls67C",
+	"W0/Xb+ynDzYW5tPIHXr0jYrjmPEZxsYanE14JgZqrEWAlzP8YyDSXvNOXf3urrkAbJ06XuIiaw24LXmK",
+	"D1hoTmXIIp5lCcHbE8g3uBmLQOgmMPcE2gmXT8N9S/k7zQlAuDgAWcaSdPTLHLCQPM37bCZLoKQNIDI2",
+	"YC6WUzpUxlKjZnulZNrznfjY2LOqRyLPx0Yxr4ENwUYFUnmJypCHNv8ahyaycsKBx0EeY7rBjTSYB+J9",
+	"m5SD26slmxyFu+TfmCnPuEeiKivbKXeqwJC/p9bBcgIO7Ji819QJS+UA7yTiav/KB3rn2r0r6/RrfNYi",
+	"W6LyFKe68Wg8iEeDVj9gynMD3mfywHVHavuPsRbZgtDVmRcY0ixOIE8W26ZgMr4WMGYCgEgybUNWUJM0",
+	"hUewzb7LlKf3mRMKmZBJRhF/nfOpdviamCWJDhaeTswlbMbEJRMSxxG+Pjn8+Pb8+JePRyehU2K4zs8h",
+	"7B82q8JYhmEgC1g6hFUsAQbMNmGrxx+2gsAmt1vnqO+m8eA1Whyf4RxeZ21gEE7TmcMkCYJcoflB/U2m",
+	"sGcROieHzTUdIdSjvSO0LlUdP/FAirrZlTr9HBfd0843zr+NqlyrKiO1AFZ3qT3FrVJRIDm4Xi9ejKJU",
+	"NCov4yk1HJoSwdbPICo1HKRSk8CUDlj4e2hx/DAhETKX5RhPCQLp6VwNYRVQ2De4nLKIa2xVB2l/X3CX",
+	"ig5zARNfeJSn02o9/hiX4KGKzFZMNYbRuizjVYF01lrAVo+0U/HZ7+7ss7/XfGqn09nZCraG/Mt7Ifvm",
+	"aO2+2Au2hom0/96532o62LrFxhYeyY2t9SC2lrLMwHJX+mGeu+KFtYWLT1BD0Sz04BFaP4splBTDMGTf",
+	"cOSiH2DoVXqfX4rpudVywuY+JAHm2bQr+6IEOAcsFlBzIHu2+FreOqHq5H0GCRw+2gS3/U3xeZV1JbJp",
+	"1/4SrK+MQcMQj5vvF4CvTEs+0gNFwykqlcuda7uy3LoWhYntUXuAYKtnKodOjaEeX0AhON1n/84EygDb",
+	"qcQot105TKTKsHupWVS4Gau1XwW7u8+D59/vBp3n3wUvX+wF33//InjZ+b4AaA05DOhcXYmsl6pJGNi1",
+	"6cpJxkeujnwWEd1VxGdGA8yM4georoifrgdQdy5FUcXe2Nvd7Uo35/NhokFKhs2Doo+V7cYSkscdnnJd",
+	"Fs/HxeHwUMshPx2+2zxwDSndKx14OGwq4h4SUi81atSMp+CAw0LDHPPf0Fdn+yibfRiINAbIJ4sP2c/U",
+	"RGPCtoO/pbZxBUgdBDYAv9aRT7MKNRLus/2eC0qDlqlMSKiaLLatAkgFMAIKiHgidEqKLWopsbC/PN53",
+	"MXbcpYOAgRFAGYBRUeDEe+AZIe3ZLoxsqCB0YugRywuK2txEs14mBKwcoPC5trWV60WEdqHyge1TBBTX",
+	"ld5qEcqL9wokHTOoAiLLR2V24F0Etkn00ZVIYd6bCsosQLuaAcJ2JTZGdSGm0BiZGpvSzOKAGobb/q6a",
+	"hZGSejwUcQh9nL0BF01RbeIzrbPNVC7v0blU+TkdizYLrYJ4UjQDLpJyRhZUH2zYrnR3nzt10ivS6EpU",
+	"HtFfDAxQxN47wF1g9JCA9fkI2u82QrzPwu0g3UCHc81CyvC+pqHpMWEw3QZi58Rav+sKkXlDfaAMH1ym",
+	"Grsb1jyw6fRe3QgeO8OtbpH0UyFBFz1a9cgmfWgDPfSQfodPKY8gYZ9Oi+HeIA/tOalRkstwQ+7E1+nP",
+	"i50T238QxOzXWjfFu1yT+mQhJ5PMqibYB8UwY0C2TUXsISwEBBsUMDTD4UbKCqpEp7Hsd71G4rWMaxPE",
+	"fwr1CLNYiWu2Ixe7oY4Jp7kmnDd71rYjLiORrhVkpRhSvRWM6NMUshjL4hCDwuppxtfbDQclCHmqCS5e",
+	"pnM+ZXqQjEZGzXdqWABKaC/JjBaKujd1SU+n5+7pkLwGUIx3IRiuXCriA8ZZWLqNhe5iWK6tC6ll+zm8",
+	"6xw0dsgkCWtTpxAxV+c8NVr2xXg40iwk5kXIk4C1j4EaY5YViLxhJrg2L59XM2GAN1QzbepV8FhAH73Z",
+	"eJro1wdl4EFBIY9AzdyojE8rtevb1DbxnDp1cyndsh7KkmQqibCvSwo85PQPLPE+8Sn4gyZcgzdJMpFq",
+	"MRmITLBGOMKrnusCm0oDdJiFES7kF3kXrFyyomyfcTlF75Z5+TJCyPdi2m5WnsoMsJZpqiYiZuhn0kuJ",
+	"rYNZsXUwJ7MqJBTO45sRUd50HpOMstSykVEbGbWRUQXfYbzAHLo7WbWKH2QbGOPNy8XZsRRkEIxExgo2",
+	"H2CoA2pMZZSO47rcZ2AgR1f302lq7TF5mMjiwDyu+iYwf+9ulGeaDRINBQBP2KHidda6cb5V5WH8wXvx",
+	"kz6MxUQWH0ZvNTcn8iFOZK9EdY/wVNZZWD+orIhvBx64fhFaF3HIejxNGUFlF4EEry27i9FDdgPPWSOR",
+	"XtCBHI8UXQyL5VrgqqxLG4E8F2gp43rplzsgE6She9EzXfRtYR8UtM3kkh55pkvOVBfjL/Ik1JXIzv1R",
+	"e0kjFGxphGQPQe9jWL8iy2Sf4v6apaIHoJB6kIysker7VVW2lFu1GG1jga1aJB/4MXaXV+B9AUxR4TJb",
+	"ADiD3MBBzaCwy8IdOmXrgDgKbvgtGLkzU3qgtABvTWus34Livf519jzNBwldJw3WIHyBRPuPNDfW88Z6",
+	"3ljPW/tbp4NkBKiaht8b2ap6zt37jML3D2BKZ6I3lvEda+Qn9NInrY3jJBZr4rSCGy38IbTwzFHaE9LA",
+	"DylqwRpSMQppMGJnCupjI26ULUTQZpho7VJa7dRL+dGsIj26lISKSa9cKxl4Gix0eL2CDE4ZG9UN0MOL",
+	"X0EXTGS/zaBtzoRrNuJJPCPkXZ454bBh1yvSb6HFGMRaUHOkSeHGiZiyzl0TR42jsrm15qZz8SUSItbn",
+	"5tPQ9THVipmnM/MZG44hUoAazinTIkt4mvxDWFhyNEcAOWY5k+HMn6Ad7lmRXG81oH6mJnU6LPKQx9oR",
+	"0h/jAymktEA1yiiu+kaF3OSVfjt64Amyfk7EfUuVLxP5OJMr63zw0N3qfBS/xTc/ccXPTGIZxQ8mu1H8",
+	"Hkbxs5T2hBS/64oar69gtC1Im2125AoIJR8K7YxIW7tVODOx+TZqfQek8c26VYtHPcfqClpShWOVHIjF",
+	"OKDwB7yhgmdpIjK7e9h+1mUDNlmu1OWsDxbvvan/dcinTOdJmrILQZ8V8TU6JI3reh0S84zsuk8GSgsW",
+	"Uv7PIab/hNgh1g6+UelMDXxnbMnhakcaNqmmzo1sad+v2cTCZzzjA674EkCQhe6fqMwTPBHt6FiCcn9Q",
+	"Ag8FHy+qy/iwq+YqdqdePzYPPI1yLhzrg+nJsFC1erK5GjC34JvyrY2a/c+uZgN5YN2/YUqqV2Jjev3l",
+	"W7aQvFbPPkxTCqkIzcYSxKQFlDFSENBw2yVYGA5gL61EagEs/8qI7AuE77BYVhJqngkO5vTnz23286wK",
+	"vw9KrIXR15fJyDD/TIwEN0tGIw8gQMcmgyQVKFig0rcreRyLGOp//8azhAPIvu2RbkSLkPm7OCRJrXPr",
+	"Lop4zlPVx6Z5eqBG5j8TzZI8gGIQIfNsykYi60o3Aq0YZ2ctPUiyHDxgE5FeCXZF32XQ20ywJBdD1jBi",
+	"KaRLbzy4BABQOOGyL8KuRBpJtEB0L9KSsGDZTsK9XguhLXyOK+QmELA4KUri3aSDmVnz3EN2cK9tOP3L",
+	"DFwzrrsy/PHojNVTUakPtH1R2AxIiXEvRDAhdOgRlIoFL9AihZMEHw28NaRct6BAPbP40tBdGTAGKyqy",
+	"jYn0yRL5AzVZyQceMcABSFyJfl0zFbtZK/WZvxv4IlouH8CoYlIOgiLiWTZFpddQE+/XTSnn/aXHgMWQ",
+	"wbxXejnWwgrOwhrhv9AROyceBYdKmzOqm232Lu9KgFcwShBPZIGwkA8yASn5hqMjurbIgXBVxuKkD5gk",
+	"ECKbMhzlPgv/4/8xWvJ//B+AivL//Z8hg86T5FHWgmfRgGVjCa0oOcuzpJ/xIUtkLL4EdM4B5sKcF/El",
+	"Z42QmxfyC/Pff/mXf4H3np/Db62LsEm9MHXEbZaEBS+h9YBTCkwqITSH3lgL5COESoMGV1eGsGPt30OW",
+	"cerRySXCxMRMp2qSTtvsozL806yDDJk2TMZs/D6wOOAlQ8GlB1+TyK7EgWWiP0459LfLCEw0Tngqopw1",
+	"jt58OGztfrfr2BtUwI1D1kt5PzDs+HTC+32Rsc/vzDJ1ZV9Ic9BFzKI0gUwdYz2zJG9aAHWghM8yiVTs",
+	"tg6NAPElNwSkZFeGX1rDRLbwcgt2tZWNzdRyB1YCICk9Q1NKpfqAthLAc4TsqSyCgACynwLcCuRBzVko",
+	"A2J5+Fc7nc71+FdGylcNeGv/ecWB8YoFOALY46rQ5qeCQ5J02AphfuZhzJuu7bqsYE7F2GPR4+PUMKWW",
+	"hTQzNwg5Hhq9xf+tdAO8L9hqwf9/q5qleUXrimfgQjDvOlVZjnnTWwH8A52A9h/4QvvnW6Gjrd/WixZG",
+	"nHKxG84yy40f7kEQw0aFAmD1affTvC/OXlpjmykLjcXo9OhSD9NnOih07FyxMM54LweIHSPQ6ttTBYxH",
+	"mdLaw4eSsafRIeSrvhxbfJwDEAtG1Q0veIbdr+gu+re9MyAX0o9n7z5iS2aUgA7UKkv6gxxdhOS/c68E",
+	"N4+VStg+I8RwgXa5WKjvmLNSDDeELtTtdtvTJfdJihn+7umKWqQ9FJ+gFAJkDOaJYg0IMkHExvCcd/Te",
+	"wodZ5wSik77Whlv0jQfy3tgZ1rhvPHV102hr42p5aq4WbM9leRAxW7L1V5QKy7hTti/G6eUtqpRrRcex",
+	"LOHq7ZPKD66FAgUP3ORjANaOMdnZmCpGdogvic51mx1KZgO2XYl6IZf4mlTwK6GZ0cERQpzQhDJhREk6",
+	"hkgDvhw5Ljr/zV34eSvUmFGvjamWGSvGyjOQZYEHD1mWe9KIu2LKYObkeZZcjHOhQxb+8RUMILNhIQt/",
+	"/c3IMESh9NwoDocyE9YRkolRyiMIG8kpo9gEORlUxjisTj5JImHGjGMytqIRI38XEQFgTgYqpQu+/UTR",
+	"FWFIWoeoYUP5wgXHb3RlIwQvyq/Pf2vry7EZtQdeaEgqF7LNXqs4EZqNR4ZEX7IPyWvwYIXJkPcFIDg7",
+	"MQ2znQgjdX/M+FAbBT5N1aQwvMBqaXBGjzAuwT/mTsGA664s6srLAj+wUjzJcZeB7F0f8mbbE+G2EwvW",
+	"wmMZ/F6n05VWEXBTt48091ksopRnFCwbokxGkPUC601NJOoaOmBDHgsLRvnp8OzNT6GNeFnRZIgaKBi3",
+	"g1QlbhWKZ5qollxe9DMpNh54Z0jtKTwgxWca9uG1A77mOaGAnv78WUMALxtLL0qXTiEXjks6mwSsmqkJ",
+	"AhHSjpt7Tn/+3JXWRgP7vwycKVjMc37BtaAgIb9QGaKh2uAfFrP0eJKOM0FdeuJURZdN2OBM5FlSwH+i",
+	"5YoVpjATPOaRStMErEEu9URkmr3oPGch7Pt5RGIptFtwIvJs2kIg8YANOOhZdlZEJFX+uNfj9PLzyPAE",
+	"zyu3Dp1q/kMP1F2gGMiJ0MZSrtCwIHNxAFUnkG6I3AO5k59SSe72TROCTROC+dJ3FL5O8pMU2Qk6nU5h",
+	"EF5MDcOpVXkuVDxtpeD23n/5/OXL7zovb6kJeSGB69oPESyK09BsKi9Ff4xRBxkCeA5EbCvOqL3yQZFU",
+	"gPnIwMIK1JSGQ1m2bRP3Gc+iASDSun7LTk1xF+Oy8QqSyY/r2O7OWGIEkgyzH2Y+RwGqBKSuEQuV3Rbn",
+	"rc+38P7C+rxNm8Vl2h/ZiRZT2zCbm5cmPXaWgdRVHLubWUJBbYdh32uyXhfsArfFprPwt9VZ+Gb0uvbs",
+	"yk9W1N2in7B381xPYdbQisXK2Wr2hllbkH6nrmCWzhMZZVjTjikBHtFT5x5qY2QOo9BMwUDRVWLfYUzb",
+	"GIuoy1l8YD6D/XcxnbM0/UikL5M9T3S7KwuDkoz12aYTdN0XyE5PqNYQrFVqH60WzvvWccGZFJOi+YPv",
+	"mW622S8gwrlvPztdIEB7lb5iDCpCOEYk+SLTgTW4db080+gpMNYjLn0zQA8LWpQXgkESC6a90KwClgnc",
+	"BMQswH/pkDXCP7pbH7pb+6y7ZfTW8bC79TW0DiIaJz30AZwuEtM/8eaw1I7AN0EDNEacUW5Xr00OphBL",
+	"5JtovVLXRCQecD1J5b4+wCUd1oPb0QranTFbbR92Da09xwP0gPB9SdT/QE1kKRThjpuLH4CfKDZzBjMf",
+	"9tgrWLOm+NwFe0gSTbIEzDUQJ0QKdV307kaJW1cDvpsEH+5bim96ZG/K7L8JkDpkIVho3yskyjNNOsE6",
+	"IhJ+al7RrLtI+6xT3t+5e9d//otvXc8InmnM+gN3hgPzMRpRYKFOk4zaBmxSLu5fL3fISzy3yD2uhzwC",
+	"tsDWLNk+3l27XwV++eNkJX9tEvXZTAKol73s9wtnjbk6xjnvUynzt8HZKOWJ9F6XFQGPpnPkc8nEcJRP",
+	"MUu2MkfWJkk/7bLIpROyCmVtwx0egDtcFdT2mA34GmQMa5GA2WIPZwOTXWOmRzwSAZpRCEdK/wCWGJS6",
+	"pDmzsCszNc4FCLTQsZawSQZbUa8Apj4aQH8DUzHEzFuKzPfQWEODuyud+UImU8A4i9TwgriLMZ7QUrdT",
+	"IkudsrGMvUY91vAF52ieOqMd/At0MySCYVTXt7ehRpKsOpdmRbWNPZV1pR+gtXSBFQ/gKs/ZUOmc7XQ6",
+	"fiKbn7wF4Qo7mFKCXFfOZsgtTpAr5cdB4jFlqJUz5LpyNkOubfMQZnP63CaAtY9R+iIaiyvalY3QVpBs",
+	"sw9sm52IGHIbCtu2lCn3TB8UOYL+F21zSbJgu9KjVpcwR9Y5hiSs+WvucK0pc6XqG9yRsFhrNhx943Fm",
+	"w9GabrLhNtlwTzcbzjnW1G0jQKurytt/0F/LhYXdUB8kLLxKqLZgjesO1Xp8fROq/ecJ1V45ArvTUK0v",
+	"0h/GyUsT24Rqvy2jz7Ms+BOI2y6++W9WcF0X5D3UDLNUl6yWxvI7d7r3KfhaHSUOfEDrRLMBSCeKyxKO",
+	"orGDjAFgk3+heyKVDRn7hcJ1UkxmzElX0HMjS5HVGIo1MbG7kZbriondxAS5b3a5iYltYmLfZEyscArd",
+	"fUxsnEUDrkWLQFVuiDHoOWDAK2e2K01E9i4OCeGi2tX+iT5/jF+/D1CKu0CF8EftY0NUvtstxUr4FWsN",
+	"DfjjX6Jim263+CSbOMGDFG6Xd8HnAXjF0E0FF3AX11bDbUb56djByGGFdkDpXiKGpm3oce5lash2Op2d",
+	"gPX5CACUGiHeFwaALiQZN+riccvcBY7k+gJxe7Ke6QOvKUpR4+7UNz/BKWA6kZEoZRrwK5EZWo8UwgBd",
+	"ilFu06Gg7moRdHcpNMlHI8hRVBKiEYjVSK77xl6n04TqLJtU72bhlWLbn85d5v0B45KN5aU0w7GXA+Y1",
+	"7yk+z/Y6e7W12/7Jf9w416WhPpTru7RcdYkYpYMZYFXnBtFv41j/59Zi35pjYNhs6XhcI7aWxdD2JNoK",
+	"mu22kT0tPe73hYYI7DpK0mHOiHD36RjknuPuRvzF5tPkRHCsG2Si36ea8puZN1bWALS5//zf/q8iX22b",
+	"7vPnFDaDolec7QZH132EX9sD28sh4zpHvFgjBNvs1Ps41hD7qd5S4QNudn0F8VZf7YeEZ3TVNDi+lnXI",
+	"1QJhcReNgIZrapwDnlYxG/NG4KX7VDUNDh5I3llKvOkfMjX05vFYxd21g762w/bO/VoE88JO4wbNeVw2",
+	"fRw24uhRiqNZ8nXMt4LpPpyo+mPkH0cKC1e6Zd7l1IrMNf9LMpaJSIBpQfw+ETog4NpgHvfc640zz1Z/",
+	"FPmsyXA/Xonl+M/G0fsUUh2XVQDX5LdYIuZVPm4LKxa5dXIYLQ9jDq6cjl5FUP9S5ed0q18jCM1xdRh4",
+	"SlJQVPoVvow2C8WXkYhyEb/lebnGUapc6FJZJNST1XZ6rQ083dIncD8lWTd2BnQe1hmwiUhtIlLfTESK",
+	"o7p/e45+K2VoGxvQ3MJ+v6FEqG7PbjRIKw5UxkLKvguLRopOH5uKvLnvGtGImH06fqY9LQ3x5liYyEgN",
+	"E9kP2+zYWcmlRjIzYsbvKNOASl3sFlN8+tMxlOmmSoMjHHL5mqvIijew6HckK27Y5/vxMHbXR3vT7PCf",
+	"UkR8m1wejvgjctlWsH7DwB4J5/d7chGX/c///b8Tj6V2ZpCfrfKCDxOi6K1Y/Eps24xmw7U3XHvDtb9R",
+	"rv1jcgX4hgSQmgltE4zntcDHy9hhiKNcPxLe/sn15zRr6uJmUHPDs8ws5j7jLKRhh2yorgBPygbd/FCf",
+	"B7zz6Zg1wpnJ28pW2yjzmWbhWCb5G6Xz8GAmTjdUgC7rZ6wEpSftXv+VxhwGnrBxgT8wPNAlXOp1aZ92",
+	"3SXpn+ioKhxT2DJ+OEpFLpoOB6gaNKmy6aga5zrn0F6lWN65TqK0uHOtRAPXfg282cdXIjuxN0OvLvHF",
+	"HGEqjYKuQxrKV2khbE/Qwlgzs61YBvbpWNvjM9PLs14+13eth2UvmrHW95ddScRXpcvAYtyfqL+3np4w",
+	"r8eQDWSXuEbxsPxAQzqYjEVcBN2rdRLWoGIfqm02tNLcKCobD+TGA4lt+IEHI5YONJpzXrQbajX1zUJL",
+	"sSf47o31Gj2+AADpR6HVoPfWGKm0dPvlvFkniF3faU9zmNNrHLIRdp1soLB1+9sM6hWCQwt5eDHOnVe5",
+	"QD68WxP4FLZgYwNvbOCNaPlGpcMxUnZleApzfKBxD2Un3p/d6+Eb3bi0qrpw6sR/8xMpm/LG7Iqm1skd",
+	"ve8tLnLyt2pT4fQgFU5ZmabvFQ+xVmf6SaWxn5ITMJ6mTGW2sU/AxjJPUkjUMbb8YR6yRpjn6SmwbR0G",
+	"7LtOu/3yu2Cv0wlsDVNXvsJCIPQTILKZTQl/F2Mpu0jBYMzEAflNHOqhQg8MT+EREbs8xq60i4ngVS7N",
+	"XFuMLXomURKaYmEvZveTc0RBtZLb065ETQ94VMAgVn2RKYI4n0Ed1aM0yZkyymBvnEGhfDEK8CPR8KXK",
+	"u1JINe4P2uw9ZDF6rjLQGh2inDGe7VuakD9uaMjM3AypzT6qnOGrUCnd70pwJCVSj3u9JEqEzM/hSuFO",
+	"gkx5aDANq1tqQ2YWv80waVRlrlrLdbrX++iospg54+IAhFDfheQQs4FKY/JDXaQquoRe+jwV1Kz/QvTQ",
+	"OWbWeCLESGSQYZ+JVHCI1ef12GMeg3vctVzeQB/Id+MvVY2e7LGfgI7Ppoprkzb/z+13MeKPzHxEZYl4",
+	"hhwRuxGqcV4vqpfVpgspvqwyvf2H968FuGkh8dLQc8r2jWw0UgaELM7vgkeXbXYCN0OMpQRPal35PDWa",
+	"xrRg0CpzvB4ua8U42+3sHQBqjNTjIbSAENjtAiySXKlLaM7vga9534KsYQKfrPBn4AhnmP9yOGn+hJJC",
+	"yPzTg6U9fu8nbFSZJJ9pUC5WV5UXAqBdS1qdB5LJmxTqJ1DrkZUo55Eh2p/4IqMO1f46KbMtvuRCxmv1",
+	"5s8Oss4u9e1N666XasL+zHzjkzVeQU9mQbjPKp4agQUWnoBuTIl29bc2Ks6ltR59eUFoorgEALDWeRWw",
+	"OrkVMCUjQQ2GrJwJnKRUmZONFRLuCL7xBKybuYFeW67beTBrxm7axue/sU2+Hdvkg7qaV4mAw0zvzybJ",
+	"x5m8C9g0REnTdd5+/MyTcfSb4d6Tj998ahn3PqzgxrP/QJ59S7/2VBKI2bw+iBdu7c6/7rQatc78US6s",
+	"r7CCzE1bayfeeglurm7Mnidh9hCp3BN5L2NGIIUvfxTuo6zSG9V1YIJjmeSaTUQmbHMDIXPwz2G4Chbx",
+	"mUW+cL48r5DS3MtyhUU41EAWZ2qsEJuJad9DidDYjkZbK8jYNnAsRBzSw9YIwqVKyQoqEpbwrnIucE0l",
+	"peMud2DYPCB7Coq12BgXT9e4+LbrGd05vp5RL2saEA9fwi4osde1ly4uyV2JlUEPrDwHJpaJ3ljGOmBJ",
+	"j3E5DSDAnonIzDS2lUUw7abPHW2RxAxzxCLzm3BG8+S3wxhhHTZcccMVHxdXNGQJTJGKAh+QJ9rs+gfm",
+	"iqc5z4WGALdX4kZdPYi5NSBbSHzhUZ5Owbm9z/Y6HQ/WiU0GArKdjPKKKmxfOU3UNQEupXlB3BeykvZZ",
+	"qORPXMYh62dqojHzy2ZtzSToU+tgJYVhw2Z8XgWil0OFLBsTmAQzm5MLyVSvxxohbNW56vXCfSbt+MxL",
+	"9AHNm2sME1+KUY6g1RaB2mV8UQB7z+jULJEUNjDjolR+e+e5vRguoV470ryBDKFCkbuUIncfNygN8oHg",
+	"rJYTYnYrNmJsEzn49qrJHsI0sFUI9UGDY68PelVBADuc7R2gqYstpBEnMkrHsbA3/athJGF1XOHUjeWh",
+	"Igszgy2FGKglyoVSqeByzYEEuxSLQwlu0TfBhAcJJmiPaB9LC5QQu2G7bttsrtk29dO2nT1K3bJr0rtP",
+	"i3ql9aVm2488UF62m2ONHmIXbNNe+lvXNJ5Go+glaghvUijoeNr2H0UPhWuzmg+L5gtSzZY8GuGqvW7I",
+	"rLHb2QPXnYdJwoeUsmy1CYKFNDd3yMIM7cXDPGQa4CuTHBpoQn8jaJCESOoX45wZfgbNIaSYYMpzTTuj",
+	"lZAnsd2vxwzvrJt0517YmNPWGrPo82YLWJI3bxXjrUz2fvuNdsH+J2hqXXT3KurOzKGDJM4aCro5N6pP",
+	"Ai9pHw9wbHzpf10j7E2CxBNIkLiF2Fx7qsRp0aBzEfB/TRPqAxaKIU/SEj5/Knh8lgzFWz69E5j+OxKA",
+	"60Lov5Edcf+cZIPI/8+Gh/VksPXXZFpMxMVAqcuWkPFIJfL/Z+/6mtu2kfhXweglcge2k9TtzLlPutpp",
+	"ctPYudh3mZtRJoTIlYSaAngAaIeXyXe/wS4AUhJlN3Fku62fEosk/iyAxe4Pi9+6W+COZ5AbcBYPkygw",
+	"q5Q2ZP9aBxffUcXHqd6tY4zbtPBXenMzTJjk/QgT3gtMGOZ9Ow6ddRWe9QVoxkdbgwqPL/EGcjhddk0F",
+	"0RcfZt9lkZHN/048F29Oz86hwPSKtSmzEKUo1YydOaEKYYqxehcbzbK43GWRmCTB1/jEMlkQOSoya+hI",
+	"52rAmeaQFUZXeIhbxCvOY2UB1A5vy3RyAdaJRZURlYhzsKh8yf9S8iPzTym2Mn1g5UwJVxvIxiq7fMbH",
+	"9dOn3+cTYeHHAy+Bl69HP++evRw9/+FHIgwZD2Sxl6rZm+iiGQ/wK8i8RoKipSixqI2eWDZpHFjs2liF",
+	"sonkLLuaW8g/ZDt77DzefuvKBHNN/3J8zvbxT7v/Cf99VXzOMBm1JfaNsfJfC2WvwCQPBFsgZ8oPREZN",
+	"SSms3Vxauv+GvCVaMaMdUZfshVEMqanHKps7V9mMDQOjLfXMIJUehqMy/8IOT9wvtQXDpKL88XiHRFKI",
+	"q9KOeaPTTxUxVqXW1UTkF5xVRl4KB5yVUl3sljoXSGCzACcK4QQTRWHAWk43+qFgYiakYsKFGZJrpYCY",
+	"+8bqCEqJvxLSFMhtK6MXEmnvawtErCJmMwMz4ZCVOPhq2WYukxX9ulXMe6Wue4K+V3u8wXKN+isgckhk",
+	"htPtERK/DZD0aIluQLhX980v3Da/yBTd/xT/ewPa/cohlk2aZy6t06ZhMx3zXkr3E6uA2MTDa15H++3T",
+	"72sVFH3+9iaoeV0VfTPEeQMvR5RCB7J/hG7/eNDtt1k6vN87GykMNUz2bXfOHDw9IBOHdoa4K6M10pvU",
+	"tW+3vRvH6aZt7jqoFyM0l9fvI4TzwJHfW66JraO/x2kDugX623l5CepFB4JloLzkikOGoVjMwC79Yplg",
+	"hcSouaJdz95lmGozA0eTfypkWRuwGyHjbmrZDeDxt93StoUh38Yuf3p/dvkjovytdvpHs3wzQGz1AkLi",
+	"gzj1ntigj+7MRt9vreuv5rNmR8sW+gVUjj07YIVo7LVIcvvdnwJKjkjKzVByK/RHLPnuTJelddb1Kun2",
+	"uDQRALUP2qa53Srf/xTd7nCFyzRbva3VbXoMGa+Em7cR4217BqtWQTd4nPDRweGgrqV/MwSTW2ekmlEs",
+	"eT8+/88aarAYvrbQJqHclFMvYRAYRWfrPAcoiM9sirsY7+DTYgHLeLyfORNdNHts1JZknSzLhF6gM/c3",
+	"Nszi8w/hSYahd0ilkjRnrQow7Eo0fdegnGlWFM26l/d8Wzptk9EUe8VThxFrfiQgfeA2yBmoojv9cdTu",
+	"zurA4xPYJXTjzvTPtbfoe46DFFxtPgraYy+0Yc8P2BxdODpZSfKUFg+T4vHWRAcd4otMeeMMXEpdR/if",
+	"Dd2VZtnlM56xdM7mH/reOCjYpGGC2UrksMOZ1eFSJ158MnjT0l5Jl8/p4C2eLpU6cB/HpvWoFhyMFS+J",
+	"QgMGD8ktS8clXoi3PDL5KyJG953TtuPoMEGDGM5bbZxsd6R+HNgHoHWCYdLRwnqKcQIsqzBF29BP9qwQ",
+	"TmThBoDrLAivBEjFeIVCZkTBSnnhJd0QhhSSUjjdB0z9hIsp2ryo32KGt66DsqouzsHeDDffuSHiJdaa",
+	"9Q1n//XSLf6S/tX92xUVEhbo7pL/+tU9B1G6+f824hMj3Lkte47MyLKEmGIZUwYjLY7BJMsvz8/fdOx5",
+	"UytFOQtlWXSDGjACo9AQ8vzqOqcP/EqcCAu9JzAvQyu3uGNSFRtXQNthUWKuk6/0x5fHe2l4f5WXoHwl",
+	"ldET6AwpjdHgPQ6YrkCJSu7F3m26kXBagRq9efWPs9OT24oteIN68hvkG02JUB8rdF4js0YnNudKWDYD",
+	"BSalX9qG/M699bjWDGFZkEEU5wKcWBFmIxblxiXgezcXqtiNlCBW1yYnyhNTuznHmCo8bvP/6Z3AoVn/",
+	"Gb3+9ctGI7bszzMaQQY9o4GBdL9XFQWS9qg2gothg37k7Ien37dHPb1j8paquxedgnUj040fE+aMmE5l",
+	"vnfvKN8K8YMo5A0aCT/304qsvJ67BDTpCALy/7fk5sUpMeCD2pSDw8E+WnOhhrWxzykvPWcWcDsLyKK+",
+	"AIVmVMC7vM2ANuTy52hdWjZ0oIRydocHTJJo/aksqS6liykNU4Fk/fYUOUqxBTHtWi6cKPWs83FMf9bz",
+	"+RklA46p3ng3O7DlFDGKudB3kayihGIGxquclJaHB9O0zcBAQp7fnIRor0spEQm/19t4Stfm2lJJaFQ2",
+	"3bArRY4cocgKCmwh8rlUwIa5VlNpFpxN63Iqy0h8uUONph8puRBNjLmsQrlubjAxHRI5Ya87rQ0sI+tN",
+	"7cYy57V1egHGHrKpN+1ChOakYXjvKOmOEJUZ5wKVzTsIgrwUeRNJT9hQKK2aRTw4Di1KlfWNcbynzNeu",
+	"Il7NtQVWq0Te1KFjRV9BWBbTSZNgArtQFUWWC2MaJpA7i+XaOk6RpGHOPbF+piA6cQlGzCC8gxyvJGlp",
+	"2ZU2fv/yXcYHTjMD2MTuLG7vVVwveIoLPkQ0uKUHowNfqoo5KEtUz3EvTQZjeE06C+UUs2ELNgWK5cbj",
+	"z9wbn7RbpaZRjX2iJ+fNG6Xd04gQR77cYF+Dd9aSP8uGMVicxVjxHR6dQN5SPdL6q0rReFXaaVaywdcb",
+	"9vPZv5lcVNogRh4VBBYVSM+Ij3dmcOr+pidhSlpnAAPffQnw0ZfQ1VNUZl+Nb0rhptosmCgWUknraBdk",
+	"w9HR61cnyIXTndD4Vk8xyTqlXi/tDMQGp00+ByxeB5VaalGwiSj92jfd1ob9o3869dguwc/YYLykYtGW",
+	"WC/0KBRE/a7ELDS4Al2VwNFHcTEraGdr6pRc6Nzi/vRxFwXUcaxwQ6Rt4rCUFjc067UPSZIPRF1IR+dY",
+	"Kz4ZGhw4DL6M7/zjv78dnRx9OH13cvw2lUvf8vAHOW98EPau+DD+GR+n1Jvhefo7vrCSS4ivJXHgg7Q9",
+	"pV+6jNx8mcAp/RmosflAVPICGnu4EErM/AtBQYSvl4/4+Kp7ylvdGt9of4ivBJrEttcrV2H5+sWvlZeI",
+	"U5HHBRRees8Hr0cno196RmFF7g9Azn8osZ6dj168+FKh/g4ZXiuxtS5f26HY+vefP/8/AAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -321,10 +321,10 @@ func spool(request any) (out any, sum []byte, cleanup func(), err error) {
 		return request, nil, cleanup, nil
 	}
 	body := v.FieldByName("Body")
-	reader, ok := body.Interface().(io.Reader)
-	if !body.IsValid() || body.Type() != reflect.TypeFor[io.Reader]() || !ok || reader == nil {
-		return request, nil, cleanup, nil
+	if !body.IsValid() || body.Type() != reflect.TypeFor[io.Reader]() || body.IsNil() {
+		return request, nil, cleanup, nil // no body (an action), or a decoded one the fingerprint sees
 	}
+	reader := body.Interface().(io.Reader)
 	f, err := os.CreateTemp("", "ecompointer-upload-*")
 	if err != nil {
 		return request, nil, cleanup, err

@@ -9,7 +9,7 @@ import (
 )
 
 func disc(code string, amount int64) api.Discount { return api.Discount{Code: &code, Amount: amount} }
-func tax(name string, amount int64) api.TaxLine     { return api.TaxLine{Name: name, Amount: amount} }
+func tax(name string, amount int64) api.TaxLine   { return api.TaxLine{Name: name, Amount: amount} }
 
 // TestOrderAmounts: shipping, discounts and tax lines, on the order and on lines, total exactly
 // (subtotal − discounts + shipping + tax) up to int64's last unit, and are refused past it or when

@@ -75,10 +75,10 @@ func withReturns(status ordersdb.OrderStatus, lines []ordersdb.OrderLine) orders
 		returned += l.ReturnedQuantity
 		fulfilled += l.FulfilledQuantity
 	}
-	switch {
-	case returned == 0:
+	switch returned {
+	case 0:
 		return ordersdb.OrderStatusFulfilled
-	case returned == fulfilled:
+	case fulfilled:
 		return ordersdb.OrderStatusReturned
 	}
 	return ordersdb.OrderStatusPartiallyReturned

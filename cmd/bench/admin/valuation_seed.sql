@@ -2,7 +2,7 @@
 -- gets a level at the brand's first two locations (WH-1, WH-2) with 1 to 100 units on hand, and
 -- every product a moving average cost; each new level's stock arrives by one `receipt` movement
 -- carrying that cost, dated a day ago, so the ledger still sums to the levels and a valuation asOf
--- finds it. Levels the stock seed made already are left as they are (and valued at the new
+-- finds it. Products the stock seed stocked keep their levels as they are (valued at the new
 -- costs). Answers how many levels it made.
 WITH loc AS (
   SELECT id FROM locations WHERE brand_id = @brand::uuid ORDER BY code LIMIT 2
@@ -11,6 +11,9 @@ WITH loc AS (
   SELECT @brand::uuid, p.id, loc.id, 1 + abs(hashtext(p.id::text || loc.id::text)) % 100, now()
   FROM products p CROSS JOIN loc
   WHERE p.brand_id = @brand::uuid
+    -- A product the stock seed stocked keeps exactly its levels: the order scenarios and their
+    -- pgbench scripts lock a stocked product's levels expecting the ones that seed made.
+    AND NOT EXISTS (SELECT 1 FROM stock_levels s WHERE s.brand_id = p.brand_id AND s.product_id = p.id)
   ORDER BY p.id, loc.id
   ON CONFLICT DO NOTHING
   RETURNING product_id, location_id, on_hand
