@@ -120,6 +120,7 @@ func productParams(brand uuid.UUID, sku string) db.ProductCreateParams {
 	return db.ProductCreateParams{
 		BrandID: brand, ID: uuid.Must(uuid.NewV7()), Sku: sku, Name: "Product " + sku, PriceAmount: 100,
 		Status: db.ProductStatusActive, Attributes: []byte("{}"), Tags: []string{}, Now: time.Now().UTC(),
+		Options: []byte("[]"), OptionValues: []byte("[]"), Images: []byte("[]"),
 	}
 }
 
