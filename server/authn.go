@@ -69,11 +69,14 @@ func bearerToken(header string) (string, bool) {
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
 	ctx := r.Context()
 	id := problem.RequestFrom(ctx).ID
-	// A COMMIT that got no answer: the change may have been made, so neither a 503 ("nothing was
-	// written") nor a success; the client must not blindly resend a keyless change.
+	// A COMMIT that got no answer and could not be settled (a keyed change settles it when the
+	// database answers again: idempotency.Store): the database is unavailable, so a 503 with
+	// Retry-After like every other passing state, but under its own code, because the change may
+	// have been made; the client must not blindly resend a keyless change.
 	var unknown *kit.OutcomeUnknownError
 	if errors.As(err, &unknown) {
 		s.log.ErrorContext(ctx, "commit outcome unknown", "request_id", id, "error", err)
+		w.Header().Set("Retry-After", strconv.Itoa(outcomeUnknownRetryAfter))
 		problem.WriteCode(w, r, api.ProblemCodeOutcomeUnknown, "The connection to the database was lost while the change was being committed: "+
 			"it may or may not have been applied. Retry with the same Idempotency-Key, or read the resource back before retrying.")
 		return

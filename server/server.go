@@ -111,7 +111,8 @@ type DBConfig struct {
 	TxAttempts int
 	// CommitTimeout bounds each COMMIT on its own: the request's deadline never cancels a COMMIT
 	// in flight (cutting it could answer 503 for a change that was made). A COMMIT past this
-	// bound has an unknown outcome and answers 500 outcome_unknown. 0 means
+	// bound has an unknown outcome: a keyed request settles it (idempotency.Store), any other
+	// answers 503 outcome_unknown. 0 means
 	// kit.DefaultCommitTimeout.
 	CommitTimeout time.Duration
 }

@@ -25,6 +25,10 @@ var (
 		"The change collided with concurrent changes to the same rows; try again.", "write conflict"}
 )
 
+// outcomeUnknownRetryAfter is outcome_unknown's Retry-After (seconds): the database has to answer
+// again before a retry with the key can settle the outcome, as for database_unavailable.
+const outcomeUnknownRetryAfter = 5
+
 // byCode is what the client and the log are told for each of the database's passing states that
 // kit.Unavailable tells apart.
 var byCode = map[api.ProblemCode]unavailability{

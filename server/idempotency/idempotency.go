@@ -200,16 +200,17 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 			defer release()
 		}
 		var got answer
-		err = s.d.Retry(ctx, func() error {
+		lockKey := caller.User.ID.String() + "\n" + operationID + "\n" + key
+		attempt := func() error {
 			got = answer{}
 			// The answer commits with the effects, by kit's Commit: a request deadline cannot cut
-			// the COMMIT, and one whose outcome is unknown answers outcome_unknown (never
-			// stored, never retried here); a retry with the key then replays what committed.
+			// the COMMIT, and one whose outcome is unknown is never stored nor retried blindly:
+			// settle (below) learns it, or the client's retry with the key does.
 			return s.d.BeginFunc(ctx, func(tx pgx.Tx) error {
 				q := s.d.Queries.WithTx(tx)
 				// Newlines separate the parts: neither a key nor an operation id can hold one (a
 				// NUL cannot travel in PostgreSQL text: every keyed request was a 500).
-				locked, err := q.IdempotencyLock(ctx, caller.User.ID.String()+"\n"+operationID+"\n"+key)
+				locked, err := q.IdempotencyLock(ctx, lockKey)
 				if err != nil {
 					return err
 				}
@@ -261,7 +262,18 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 				})
 				return err
 			})
-		})
+		}
+		err = s.d.Retry(ctx, attempt)
+		if unknown := (*kit.OutcomeUnknownError)(nil); errors.As(err, &unknown) {
+			var settled *answer
+			if settled, err = s.settle(ctx, lockKey, caller.User.ID, operationID, key, unknown); err == nil {
+				if settled != nil {
+					got = *settled
+				} else {
+					err = s.d.Retry(ctx, attempt) // nothing was written: the request runs again
+				}
+			}
+		}
 		switch {
 		case errors.Is(err, errInFlight):
 			return nil, &problem.Error{Code: api.ProblemCodeIdempotencyKeyInFlight, RetryAfter: inFlightRetryAfter,
@@ -280,6 +292,54 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 		w.WriteHeader(got.Status)
 		_, _ = w.Write(got.Body)
 		return nil, nil
+	}
+}
+
+// settleBound bounds how long a keyed request whose COMMIT got no answer waits for the database
+// to tell what became of it: a connection cut on a healthy database settles at once; a failover
+// takes longer than a client should wait, and is answered outcome_unknown (503, Retry-After).
+const settleBound = 3 * time.Second
+
+// settle learns what became of a keyed change whose COMMIT got no answer. The key's advisory
+// lock is held by that transaction until it has ended, committed (and, under synchronous
+// replication, acknowledged by the standby) or rolled back; once a new transaction holds the lock,
+// the stored answer tells which: there, it committed, and its answer is the request's (a nil
+// error and the answer); absent, nothing was written (nil, nil: the caller runs the request again).
+// After a failover the new primary answers for its own timeline: a change the old primary
+// committed but never replicated was never acknowledged, so running it again is right. When the
+// database does not answer within settleBound, the outcome stays unknown.
+func (s *Store) settle(ctx context.Context, lockKey string, user uuid.UUID, operationID, key string, unknown error) (*answer, error) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleBound)
+	defer cancel()
+	for wait := 20 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		var found *answer
+		err := s.d.BeginFunc(sctx, func(tx pgx.Tx) error {
+			q := s.d.Queries.WithTx(tx)
+			locked, err := q.IdempotencyLock(sctx, lockKey)
+			if err != nil {
+				return err
+			}
+			if !locked {
+				return errInFlight // the COMMIT is still running on a connection we lost
+			}
+			stored, err := q.IdempotencyGet(sctx, db.IdempotencyGetParams{UserID: user, Operation: operationID, Key: key, Now: s.d.Now()})
+			if kit.NoRows(err) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			found = &answer{Status: int(stored.Status), Body: stored.Body}
+			return json.Unmarshal(stored.Headers, &found.Headers)
+		})
+		if err == nil {
+			return found, nil
+		}
+		select {
+		case <-sctx.Done():
+			return nil, unknown
+		case <-time.After(wait):
+		}
 	}
 }
 

@@ -12,10 +12,11 @@ const DefaultCommitTimeout = 10 * time.Second
 
 // OutcomeUnknownError is a COMMIT that was sent but whose answer never came: the connection
 // died, or the commit's own bound (DB_COMMIT_TIMEOUT) passed. The database may have committed
-// or not, and nobody can tell from here, so the request is answered neither as done nor as "nothing
-// was written" (a 503), but as outcome_unknown: the client retries with the same
-// Idempotency-Key (which replays the stored answer if it did commit) or reads the resource back.
-// It must never be retried by the server itself (Deps.Retry does not: it is no contention).
+// or not, and nobody can tell from this connection. A keyed request learns it from the database
+// once it answers again (idempotency.Store's settle); any other is answered neither as done nor
+// as "nothing was written" but as 503 outcome_unknown: the client retries with an
+// Idempotency-Key or reads the resource back. It must never be retried blindly by the server
+// (Deps.Retry does not: it is no contention).
 type OutcomeUnknownError struct{ Err error }
 
 func (e *OutcomeUnknownError) Error() string { return "commit outcome unknown: " + e.Err.Error() }

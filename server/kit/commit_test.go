@@ -32,6 +32,9 @@ const (
 	// cutAfterCommit forwards the COMMIT, waits for the database's answer (it committed), drops
 	// it and cuts the connection: the client never learns the outcome.
 	cutAfterCommit
+	// dropCommit never forwards the COMMIT and cuts the connection: the client cannot tell, and
+	// the database rolls the transaction back.
+	dropCommit
 )
 
 // faultProxy is a TCP proxy in front of PostgreSQL that reads the frontend side of the wire
@@ -170,7 +173,10 @@ func (p *faultProxy) pipe(client, srv net.Conn) {
 			marked = true
 		case typ == 'Q' && isCommit(body):
 			if marked {
-				if mode, hit, release := p.take(); mode != 0 {
+				if mode, hit, release := p.take(); mode == dropCommit {
+					close(hit)
+					return // the deferred closeBoth: the database sees a client gone mid-transaction
+				} else if mode != 0 {
 					st.mu.Lock()
 					st.mode, st.hit, st.release = mode, hit, release
 					st.mu.Unlock()
@@ -349,8 +355,10 @@ func TestCommitOutcome(t *testing.T) {
 		hit, _ := f.proxy.arm(cutAfterCommit)
 		resp := f.receive(t, "")
 		fired(t, hit)
-		if resp.StatusCode() != http.StatusInternalServerError || problemCode(resp.Body) != string(api.ProblemCodeOutcomeUnknown) {
-			t.Errorf("receipt whose COMMIT answer was lost answered %d %s, want 500 outcome_unknown", resp.StatusCode(), resp.Body)
+		if resp.StatusCode() != http.StatusServiceUnavailable || problemCode(resp.Body) != string(api.ProblemCodeOutcomeUnknown) ||
+			resp.HTTPResponse.Header.Get("Retry-After") == "" {
+			t.Errorf("keyless receipt whose COMMIT answer was lost answered %d %s (Retry-After %q), want 503 outcome_unknown with Retry-After",
+				resp.StatusCode(), resp.Body, resp.HTTPResponse.Header.Get("Retry-After"))
 		}
 		if !strings.Contains(string(resp.Body), "Idempotency-Key") {
 			t.Errorf("outcome_unknown's detail does not say to retry with the same Idempotency-Key: %s", resp.Body)
@@ -368,27 +376,60 @@ func TestCommitOutcome(t *testing.T) {
 		hit, _ := f.proxy.arm(stallReply) // held until the server hangs up
 		resp := f.receive(t, "")
 		fired(t, hit)
-		if resp.StatusCode() != http.StatusInternalServerError || problemCode(resp.Body) != string(api.ProblemCodeOutcomeUnknown) {
-			t.Errorf("receipt whose COMMIT got no answer answered %d %s, want 500 outcome_unknown", resp.StatusCode(), resp.Body)
+		if resp.StatusCode() != http.StatusServiceUnavailable || problemCode(resp.Body) != string(api.ProblemCodeOutcomeUnknown) {
+			t.Errorf("receipt whose COMMIT got no answer answered %d %s, want 503 outcome_unknown", resp.StatusCode(), resp.Body)
 		}
 	})
 
-	t.Run("retry with the same key after an unknown outcome replays", func(t *testing.T) {
+	t.Run("keyed change whose COMMIT answer was lost is settled: it committed", func(t *testing.T) {
 		t.Parallel()
 		f := newFaultEnv(t, server.DefaultDBConfig())
 		hit, _ := f.proxy.arm(cutAfterCommit)
 		first := f.receive(t, "fault-retry-1")
 		fired(t, hit)
-		if first.StatusCode() != http.StatusInternalServerError || problemCode(first.Body) != string(api.ProblemCodeOutcomeUnknown) {
-			t.Fatalf("keyed receipt whose COMMIT answer was lost answered %d %s, want 500 outcome_unknown", first.StatusCode(), first.Body)
+		if first.JSON201 == nil || first.HTTPResponse.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("keyed receipt whose COMMIT answer was lost answered %d %s (replayed %q), want its own 201 (the database committed it)",
+				first.StatusCode(), first.Body, first.HTTPResponse.Header.Get("Idempotent-Replayed"))
 		}
 		again := f.receive(t, "fault-retry-1")
 		if again.JSON201 == nil || again.HTTPResponse.Header.Get("Idempotent-Replayed") != "true" {
 			t.Errorf("retry with the key answered %d %s (replayed %q), want the stored 201", again.StatusCode(), again.Body,
 				again.HTTPResponse.Header.Get("Idempotent-Replayed"))
 		}
+		if first.JSON201 != nil && again.JSON201 != nil && first.JSON201.MovementIds[0] != again.JSON201.MovementIds[0] {
+			t.Errorf("the retry answered movement %s, the first %s: two receipts", again.JSON201.MovementIds[0], first.JSON201.MovementIds[0])
+		}
 		if got := f.onHand(t); got != 1 {
 			t.Errorf("onHand %d after the retry, want 1 (applied once)", got)
+		}
+	})
+
+	t.Run("keyed change whose COMMIT never arrived is settled: it runs again, once", func(t *testing.T) {
+		t.Parallel()
+		f := newFaultEnv(t, server.DefaultDBConfig())
+		hit, _ := f.proxy.arm(dropCommit)
+		first := f.receive(t, "fault-drop-1")
+		fired(t, hit)
+		if first.JSON201 == nil {
+			t.Fatalf("keyed receipt whose COMMIT was lost before the database answered %d %s, want 201 (settled as not written, run again)",
+				first.StatusCode(), first.Body)
+		}
+		if got := f.onHand(t); got != 1 {
+			t.Errorf("onHand %d, want 1 (the lost transaction rolled back, the second committed)", got)
+		}
+	})
+
+	t.Run("keyless change whose COMMIT never arrived stays unknown", func(t *testing.T) {
+		t.Parallel()
+		f := newFaultEnv(t, server.DefaultDBConfig())
+		hit, _ := f.proxy.arm(dropCommit)
+		resp := f.receive(t, "")
+		fired(t, hit)
+		if resp.StatusCode() != http.StatusServiceUnavailable || problemCode(resp.Body) != string(api.ProblemCodeOutcomeUnknown) {
+			t.Errorf("keyless receipt answered %d %s, want 503 outcome_unknown", resp.StatusCode(), resp.Body)
+		}
+		if got := f.onHand(t); got != 0 {
+			t.Errorf("onHand %d, want 0 (rolled back)", got)
 		}
 	})
 }

@@ -108,9 +108,11 @@ var kinds = map[api.ProblemCode]kind{
 	api.ProblemCodePurchaseOrderNotDraft:          {http.StatusConflict, "conflict", "Conflict"},
 	api.ProblemCodeInvalidPurchaseOrderTransition: {http.StatusConflict, "conflict", "Conflict"},
 	api.ProblemCodeOverReceipt:                    {http.StatusUnprocessableEntity, "unprocessable", "Unprocessable request"},
-	// A COMMIT without an answer: not a 503 (that promises nothing was written), nor a 504 (which
-	// gateways and retry policies resend as safe).
-	api.ProblemCodeOutcomeUnknown: {http.StatusInternalServerError, "outcome-unknown", "Outcome unknown"},
+	// A COMMIT without an answer that could not be settled: the database is unavailable (503,
+	// with Retry-After), under a code of its own, the one 503 that does not promise that nothing
+	// was written. Never a 500 (issue 23: a failover answers 503), nor a 504 (which gateways and
+	// retry policies resend as safe).
+	api.ProblemCodeOutcomeUnknown: {http.StatusServiceUnavailable, "outcome-unknown", "Outcome unknown"},
 }
 
 // Status is the HTTP status of a code.
