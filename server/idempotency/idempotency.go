@@ -83,6 +83,9 @@ type Store struct {
 	ttl    time.Duration
 	ops    map[string]Mode
 	bounds Bounds
+	// streamed names the keyed operations whose request carries its body as a stream (an upload)
+	// that spool hashes: decided once here, from the generated signatures, not per request.
+	streamed map[string]bool
 }
 
 // Bounded sets the store's bounds (zero fields take the defaults) and returns it.
@@ -110,7 +113,30 @@ func New(d *kit.Deps, ttl time.Duration, operations map[string]Mode) *Store {
 		}
 		ops[strings.ToLower(id)] = mode
 	}
-	return (&Store{d: d, ttl: ttl, ops: ops}).Bounded(Bounds{})
+	return (&Store{d: d, ttl: ttl, ops: ops, streamed: streamedOperations(ops)}).Bounded(Bounds{})
+}
+
+// streamedOperations finds, among ops, the operations whose generated request object has a
+// streamed Body (an io.Reader: an upload the fingerprint's JSON cannot see), by the strict
+// server interface's method for each operation (its name is the operationId, capitalised).
+func streamedOperations(ops map[string]Mode) map[string]bool {
+	out := map[string]bool{}
+	t := reflect.TypeFor[api.StrictServerInterface]()
+	for i := range t.NumMethod() {
+		m := t.Method(i)
+		id := strings.ToLower(m.Name)
+		if _, keyed := ops[id]; !keyed || m.Type.NumIn() != 2 {
+			continue
+		}
+		req := m.Type.In(1)
+		if req.Kind() != reflect.Struct {
+			continue
+		}
+		if f, ok := req.FieldByName("Body"); ok && f.Type == reflect.TypeFor[io.Reader]() {
+			out[id] = true
+		}
+	}
+	return out
 }
 
 // ParseKey reads a key: an RFC 8941 sf-string (`"…"`) or a bare token as Stripe's clients send
@@ -163,6 +189,7 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 	if !ok {
 		return f
 	}
+	streamed := s.streamed[strings.ToLower(operationID)]
 	return func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error) {
 		raw := r.Header.Get(Header)
 		if raw == "" && mode == Required {
@@ -178,10 +205,14 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 		if err != nil {
 			return nil, problem.RefuseField("header."+Header, err.Error())
 		}
-		request, bodySum, cleanup, err := spool(request)
-		defer cleanup()
-		if err != nil {
-			return nil, err
+		var bodySum []byte
+		if streamed {
+			var cleanup func()
+			request, bodySum, cleanup, err = spool(request)
+			defer cleanup()
+			if err != nil {
+				return nil, err
+			}
 		}
 		fingerprint, err := fingerprintOf(r, request)
 		if err != nil {
@@ -373,7 +404,7 @@ func fingerprintOf(r *http.Request, request any) ([]byte, error) {
 // spool reads a streamed request body (a CSV upload: the generated request's Body io.Reader,
 // which the fingerprint's JSON cannot see) to a temporary file, hashing it on the way, and hands
 // the handler the file instead: a retry with another file under the same key is then a 422, and
-// the body is never held in memory. Other requests pass as they are.
+// the body is never held in memory. Only streamedOperations' requests come here.
 func spool(request any) (out any, sum []byte, cleanup func(), err error) {
 	cleanup = func() {}
 	v := reflect.ValueOf(request)
