@@ -1,0 +1,66 @@
+package server_test
+
+import (
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ecompointer/ecompointer/server/servertest"
+)
+
+// TestUUIDCodec round-trips ids through the pool's connections as the generated queries bind and
+// scan them (binary, with a prepared statement) and as the simple protocol does (text): the
+// direct uuid plans must read and write exactly what pgx-google-uuid's did.
+func TestUUIDCodec(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	id := uuid.MustParse("0193a6c4-7e1f-7b2a-9c3d-4e5f60718293")
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeSimpleProtocol} {
+		t.Run(mode.String(), func(t *testing.T) {
+			var (
+				got, asText uuid.UUID
+				null, some  *uuid.UUID
+				list        []uuid.UUID
+				nullable    uuid.NullUUID
+				isNull      bool
+			)
+			err := env.Pool.QueryRow(t.Context(),
+				`SELECT $1::uuid, $1::uuid::text::uuid, NULL::uuid, $1::uuid, ARRAY[$1::uuid, $2::uuid], NULL::uuid, $3::uuid IS NULL`,
+				mode, id, uuid.Nil, (*uuid.UUID)(nil),
+			).Scan(&got, &asText, &null, &some, &list, &nullable, &isNull)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != id || asText != id {
+				t.Errorf("scanned %s and %s, want %s", got, asText, id)
+			}
+			if null != nil {
+				t.Errorf("NULL scanned into *uuid.UUID as %s, want nil", null)
+			}
+			if some == nil || *some != id {
+				t.Errorf("scanned into *uuid.UUID as %v, want %s", some, id)
+			}
+			if len(list) != 2 || list[0] != id || list[1] != uuid.Nil {
+				t.Errorf("array scanned as %v", list)
+			}
+			if nullable.Valid {
+				t.Errorf("NULL scanned into uuid.NullUUID as valid %s", nullable.UUID)
+			}
+			if !isNull {
+				t.Error("a nil *uuid.UUID was not bound as NULL")
+			}
+			var text string
+			if err := env.Pool.QueryRow(t.Context(), `SELECT $1::uuid::text`, mode, id).Scan(&text); err != nil {
+				t.Fatal(err)
+			}
+			if text != id.String() {
+				t.Errorf("bound as %q, want %q", text, id.String())
+			}
+			var into uuid.UUID
+			if err := env.Pool.QueryRow(t.Context(), `SELECT NULL::uuid`, mode).Scan(&into); err == nil {
+				t.Error("NULL scanned into uuid.UUID without an error")
+			}
+		})
+	}
+}
