@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"strconv"
@@ -18,9 +19,86 @@ import (
 // two allocations and a parse per id, four per product row, 84 for a page of twenty. Binding
 // boxed each id a second time in the wrapper. The codec below answers both directly: the 16
 // bytes PostgreSQL sends in binary are the UUID's own, copied without a string in between.
+//
+// A nullable text or bigint column (*string, *int64: a description, a barcode, a weight) took pgx
+// through its generic pointer-to-pointer plan, built by reflection for every query; the codecs
+// below plan it directly (NULL is a nil pointer, anything else a new value, as before).
 func registerTypes(tm *pgtype.Map) {
 	pgxuuid.Register(tm) // uuid.NullUUID, and DecodeValue's uuid.UUID for scans into any
 	tm.RegisterType(&pgtype.Type{Name: "uuid", OID: pgtype.UUIDOID, Codec: uuidCodec{}})
+	tm.RegisterType(&pgtype.Type{Name: "text", OID: pgtype.TextOID, Codec: textCodec{}})
+	tm.RegisterType(&pgtype.Type{Name: "varchar", OID: pgtype.VarcharOID, Codec: textCodec{}})
+	tm.RegisterType(&pgtype.Type{Name: "int8", OID: pgtype.Int8OID, Codec: int8Codec{}})
+}
+
+// textCodec is pgx's text codec with a direct plan for *string (both formats carry the text).
+type textCodec struct{ pgtype.TextCodec }
+
+func (c textCodec) PlanScan(m *pgtype.Map, oid uint32, format int16, target any) pgtype.ScanPlan {
+	if _, ok := target.(**string); ok {
+		return scanTextPointer{}
+	}
+	return c.TextCodec.PlanScan(m, oid, format, target)
+}
+
+type scanTextPointer struct{}
+
+func (scanTextPointer) Scan(src []byte, dst any) error {
+	ptr := dst.(**string)
+	if src == nil {
+		*ptr = nil
+		return nil
+	}
+	s := string(src)
+	*ptr = &s
+	return nil
+}
+
+// int8Codec is pgx's bigint codec with a direct plan for *int64.
+type int8Codec struct{ pgtype.Int8Codec }
+
+func (c int8Codec) PlanScan(m *pgtype.Map, oid uint32, format int16, target any) pgtype.ScanPlan {
+	if _, ok := target.(**int64); ok {
+		switch format {
+		case pgtype.BinaryFormatCode:
+			return scanInt8Pointer{}
+		case pgtype.TextFormatCode:
+			return scanInt8TextPointer{}
+		}
+	}
+	return c.Int8Codec.PlanScan(m, oid, format, target)
+}
+
+type scanInt8Pointer struct{}
+
+func (scanInt8Pointer) Scan(src []byte, dst any) error {
+	ptr := dst.(**int64)
+	if src == nil {
+		*ptr = nil
+		return nil
+	}
+	if len(src) != 8 {
+		return errors.New("invalid length for int8: " + strconv.Itoa(len(src)))
+	}
+	n := int64(binary.BigEndian.Uint64(src))
+	*ptr = &n
+	return nil
+}
+
+type scanInt8TextPointer struct{}
+
+func (scanInt8TextPointer) Scan(src []byte, dst any) error {
+	ptr := dst.(**int64)
+	if src == nil {
+		*ptr = nil
+		return nil
+	}
+	n, err := strconv.ParseInt(string(src), 10, 64)
+	if err != nil {
+		return err
+	}
+	*ptr = &n
+	return nil
 }
 
 // uuidCodec is pgx-google-uuid's codec with direct plans for uuid.UUID and *uuid.UUID (a nullable

@@ -9,7 +9,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
 
-// TestUUIDCodec round-trips ids through the pool's connections as the generated queries bind and
+// TestUUIDCodec round-trips ids (and nullable text and bigint) through the pool's connections as the generated queries bind and
 // scan them (binary, with a prepared statement) and as the simple protocol does (text): the
 // direct uuid plans must read and write exactly what pgx-google-uuid's did.
 func TestUUIDCodec(t *testing.T) {
@@ -56,6 +56,21 @@ func TestUUIDCodec(t *testing.T) {
 			}
 			if text != id.String() {
 				t.Errorf("bound as %q, want %q", text, id.String())
+			}
+			var (
+				noText, someText, someVarchar *string
+				noInt, someInt                *int64
+			)
+			err = env.Pool.QueryRow(t.Context(), `SELECT NULL::text, 'brass ✓'::text, 'oak'::varchar, NULL::int8, -9007199254740993::int8`, mode).
+				Scan(&noText, &someText, &someVarchar, &noInt, &someInt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if noText != nil || someText == nil || *someText != "brass ✓" || someVarchar == nil || *someVarchar != "oak" {
+				t.Errorf("nullable text scanned as %v %v %v", noText, someText, someVarchar)
+			}
+			if noInt != nil || someInt == nil || *someInt != -9007199254740993 {
+				t.Errorf("nullable bigint scanned as %v %v", noInt, someInt)
 			}
 			var into uuid.UUID
 			if err := env.Pool.QueryRow(t.Context(), `SELECT NULL::uuid`, mode).Scan(&into); err == nil {
