@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -29,6 +30,47 @@ func registerTypes(tm *pgtype.Map) {
 	tm.RegisterType(&pgtype.Type{Name: "text", OID: pgtype.TextOID, Codec: textCodec{}})
 	tm.RegisterType(&pgtype.Type{Name: "varchar", OID: pgtype.VarcharOID, Codec: textCodec{}})
 	tm.RegisterType(&pgtype.Type{Name: "int8", OID: pgtype.Int8OID, Codec: int8Codec{}})
+	tm.RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID, Codec: timestamptzCodec{&pgtype.TimestamptzCodec{}}})
+}
+
+// timestamptzCodec is pgx's timestamptz codec with a direct plan for *time.Time: pgx's own
+// decoding (its plan for a pgtype.TimestamptzScanner), into the caller's time through timeTarget,
+// where pgx reached the same decoding only through its reflection-built builtin-type wrapper.
+type timestamptzCodec struct{ *pgtype.TimestamptzCodec }
+
+func (c timestamptzCodec) PlanScan(m *pgtype.Map, oid uint32, format int16, target any) pgtype.ScanPlan {
+	if _, ok := target.(*time.Time); ok {
+		if inner := c.TimestamptzCodec.PlanScan(m, oid, format, (*timeTarget)(nil)); inner != nil {
+			return scanTime{inner}
+		}
+	}
+	return c.TimestamptzCodec.PlanScan(m, oid, format, target)
+}
+
+type scanTime struct{ inner pgtype.ScanPlan }
+
+func (p scanTime) Scan(src []byte, dst any) error {
+	return p.inner.Scan(src, (*timeTarget)(dst.(*time.Time)))
+}
+
+// timeTarget is a *time.Time as a pgtype.TimestamptzScanner, refusing what pgx's own wrapper
+// refuses, in its words.
+type timeTarget time.Time
+
+func (t *timeTarget) ScanTimestamptz(v pgtype.Timestamptz) error {
+	if !v.Valid {
+		return errors.New("cannot scan NULL into *time.Time")
+	}
+	switch v.InfinityModifier {
+	case pgtype.Finite:
+		*t = timeTarget(v.Time)
+		return nil
+	case pgtype.Infinity:
+		return errors.New("cannot scan Infinity into *time.Time")
+	case pgtype.NegativeInfinity:
+		return errors.New("cannot scan -Infinity into *time.Time")
+	}
+	return errors.New("invalid InfinityModifier")
 }
 
 // textCodec is pgx's text codec with a direct plan for *string (both formats carry the text).

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -9,7 +10,7 @@ import (
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
 
-// TestUUIDCodec round-trips ids (and nullable text and bigint) through the pool's connections as the generated queries bind and
+// TestUUIDCodec round-trips ids (and nullable text and bigint, and times) through the pool's connections as the generated queries bind and
 // scan them (binary, with a prepared statement) and as the simple protocol does (text): the
 // direct uuid plans must read and write exactly what pgx-google-uuid's did.
 func TestUUIDCodec(t *testing.T) {
@@ -71,6 +72,18 @@ func TestUUIDCodec(t *testing.T) {
 			}
 			if noInt != nil || someInt == nil || *someInt != -9007199254740993 {
 				t.Errorf("nullable bigint scanned as %v %v", noInt, someInt)
+			}
+			var at time.Time
+			if err := env.Pool.QueryRow(t.Context(), `SELECT '2026-11-25T10:00:00.123456Z'::timestamptz`, mode).Scan(&at); err != nil {
+				t.Fatal(err)
+			}
+			if want := time.Date(2026, 11, 25, 10, 0, 0, 123456000, time.UTC); !at.Equal(want) {
+				t.Errorf("timestamptz scanned as %s, want %s", at, want)
+			}
+			for _, bad := range []string{`SELECT NULL::timestamptz`, `SELECT 'infinity'::timestamptz`} {
+				if err := env.Pool.QueryRow(t.Context(), bad, mode).Scan(&at); err == nil {
+					t.Errorf("%s scanned into time.Time without an error", bad)
+				}
 			}
 			var into uuid.UUID
 			if err := env.Pool.QueryRow(t.Context(), `SELECT NULL::uuid`, mode).Scan(&into); err == nil {
