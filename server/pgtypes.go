@@ -30,18 +30,43 @@ func registerTypes(tm *pgtype.Map) {
 	tm.RegisterType(&pgtype.Type{Name: "text", OID: pgtype.TextOID, Codec: textCodec{}})
 	tm.RegisterType(&pgtype.Type{Name: "varchar", OID: pgtype.VarcharOID, Codec: textCodec{}})
 	tm.RegisterType(&pgtype.Type{Name: "int8", OID: pgtype.Int8OID, Codec: int8Codec{}})
-	tm.RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID, Codec: timestamptzCodec{&pgtype.TimestamptzCodec{}}})
+	tm.RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID, Codec: newTimestamptzCodec()})
 }
+
+// The plans are values without state: made once, not per query.
+var (
+	uuidPointerBinary pgtype.ScanPlan = scanUUIDPointer{scanUUIDBinary{}}
+	uuidPointerText   pgtype.ScanPlan = scanUUIDPointer{scanUUIDText{}}
+)
 
 // timestamptzCodec is pgx's timestamptz codec with a direct plan for *time.Time: pgx's own
 // decoding (its plan for a pgtype.TimestamptzScanner), into the caller's time through timeTarget,
 // where pgx reached the same decoding only through its reflection-built builtin-type wrapper.
-type timestamptzCodec struct{ *pgtype.TimestamptzCodec }
+type timestamptzCodec struct {
+	*pgtype.TimestamptzCodec
+	// binary and text are the plans for *time.Time, made once: pgx's depend on nothing but the
+	// codec's ScanLocation, set before registration.
+	binary, text pgtype.ScanPlan
+}
+
+func newTimestamptzCodec() timestamptzCodec {
+	c := timestamptzCodec{TimestamptzCodec: &pgtype.TimestamptzCodec{}}
+	if inner := c.TimestamptzCodec.PlanScan(nil, pgtype.TimestamptzOID, pgtype.BinaryFormatCode, (*timeTarget)(nil)); inner != nil {
+		c.binary = scanTime{inner}
+	}
+	if inner := c.TimestamptzCodec.PlanScan(nil, pgtype.TimestamptzOID, pgtype.TextFormatCode, (*timeTarget)(nil)); inner != nil {
+		c.text = scanTime{inner}
+	}
+	return c
+}
 
 func (c timestamptzCodec) PlanScan(m *pgtype.Map, oid uint32, format int16, target any) pgtype.ScanPlan {
 	if _, ok := target.(*time.Time); ok {
-		if inner := c.TimestamptzCodec.PlanScan(m, oid, format, (*timeTarget)(nil)); inner != nil {
-			return scanTime{inner}
+		switch {
+		case format == pgtype.BinaryFormatCode && c.binary != nil:
+			return c.binary
+		case format == pgtype.TextFormatCode && c.text != nil:
+			return c.text
 		}
 	}
 	return c.TimestamptzCodec.PlanScan(m, oid, format, target)
@@ -171,9 +196,9 @@ func (c uuidCodec) PlanScan(m *pgtype.Map, oid uint32, format int16, target any)
 	case **uuid.UUID:
 		switch format {
 		case pgtype.BinaryFormatCode:
-			return scanUUIDPointer{scanUUIDBinary{}}
+			return uuidPointerBinary
 		case pgtype.TextFormatCode:
-			return scanUUIDPointer{scanUUIDText{}}
+			return uuidPointerText
 		}
 	}
 	return c.UUIDCodec.PlanScan(m, oid, format, target)
