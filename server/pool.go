@@ -11,7 +11,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	pgxuuid "github.com/vgarvardt/pgx-google-uuid/v5"
 
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server/observe"
@@ -39,7 +38,7 @@ func NewPool(ctx context.Context, databaseURL, appRole string, opts ...PoolOptio
 	}
 	cfg.ConnConfig.Tracer = observe.QueryTracer() // spans per statement, only inside a traced request
 	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
-		pgxuuid.Register(conn.TypeMap())
+		registerTypes(conn.TypeMap())
 		return nil
 	}
 	return pgxpool.NewWithConfig(ctx, cfg)

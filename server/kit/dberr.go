@@ -86,6 +86,9 @@ var fkParents = map[string]string{
 // it is (an unexpected failure). A delete refused because others still refer to the row is also a
 // 23503: a delete checks IsReferenced first and answers its own 409 (product_in_use).
 func DBError(err error) error {
+	if err == nil {
+		return nil // every successful statement passes here: no errors.As target on the heap
+	}
 	if NoRows(err) {
 		return ErrNotFound
 	}
