@@ -52,8 +52,8 @@ type config struct {
 	// jobsPoolSize is the background work's own pool (DATABASE_JOBS_POOL_SIZE; 0: 2 per CPU,
 	// at least 4).
 	jobsPoolSize int
-	auth               server.AuthConfig
-	db                 server.DBConfig
+	auth         server.AuthConfig
+	db           server.DBConfig
 	// reservationSweep is how often expired reservations are released.
 	reservationSweep time.Duration
 	// orderPendingTTL is how long an order may stay pending before it is cancelled (0: never).
