@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"embed"
@@ -59,7 +60,17 @@ type options struct {
 	profileDir  string // when set, CPU profiles of the server at profileConns go here
 	profileConn int
 	now         func() time.Time
+	// movements and expiredHolds size the movements scenarios' ledger and the expired_holds
+	// scenario's holds (0: benchMovements, expiredHolds); the harness's own test makes them tiny.
+	movements    int
+	expiredHolds int
 }
+
+// movementsOr is how many movements the movements scenarios seed.
+func (o options) movementsOr() int { return cmp.Or(o.movements, benchMovements) }
+
+// expiredHoldsOr is how many expired holds the expired_holds scenario finds before each run.
+func (o options) expiredHoldsOr() int { return cmp.Or(o.expiredHolds, expiredHolds) }
 
 // harness is one run's state.
 type harness struct {
