@@ -64,6 +64,21 @@ type options struct {
 	// scenario's holds (0: benchMovements, expiredHolds); the harness's own test makes them tiny.
 	movements    int
 	expiredHolds int
+	// maxConns, when set, caps the connections of the scenarios that name their own (the
+	// harness's own test: every run at its few connections).
+	maxConns int
+}
+
+// capped is conns with none above maxConns, when that is set.
+func (o options) capped(conns []int) []int {
+	if o.maxConns < 1 {
+		return conns
+	}
+	out := make([]int, len(conns))
+	for i, n := range conns {
+		out[i] = min(n, o.maxConns)
+	}
+	return out
 }
 
 // movementsOr is how many movements the movements scenarios seed.
@@ -483,7 +498,7 @@ func (h *harness) runScenarios(ctx context.Context, selected []Scenario) (rows [
 		}
 	}()
 	for _, sc := range selected {
-		for _, n := range sc.connsOr(h.o.conns) {
+		for _, n := range h.o.capped(sc.connsOr(h.o.conns)) {
 			if sc.Setup != nil {
 				if err := sc.Setup(ctx, h); err != nil {
 					return nil, fmt.Errorf("%s: setup: %w", sc.Name, err)
