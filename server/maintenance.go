@@ -134,10 +134,13 @@ func (h *Handler) RunWorkers(ctx context.Context, w Workers) {
 // (unless WEBHOOK_WORKERS=off), NATS publication (when EVENTS_NATS_URL is set) and CSV imports.
 // Then it stops taking jobs and lets the jobs in flight finish before it returns. RunWorkers
 // starts it; tests call it alone.
+//
+// The queue and its workers run on the background work's own pool (Config.JobsPool) when there
+// is one: requests never wait for their connections, nor they for the requests'.
 func (h *Handler) RunJobs(ctx context.Context) error {
-	d := h.s.deps
+	d := h.s.jobDeps
 	var domains []jobs.Domain
-	if dom, ok := h.s.webhookHandlers.Domain(); ok {
+	if dom, ok := h.s.webhookHandlers.On(d).Domain(); ok {
 		domains = append(domains, dom)
 	}
 	if h.s.natsCfg.URL != "" {
@@ -157,11 +160,15 @@ func (h *Handler) RunJobs(ctx context.Context) error {
 
 // RunNATS publishes the queued events to NATS JetStream (EVENTS_NATS_URL) until ctx ends.
 // RunWorkers starts it when the URL is set; tests call it alone.
-func (h *Handler) RunNATS(ctx context.Context) error { return natspush.Run(ctx, h.s.deps, h.s.natsCfg) }
+func (h *Handler) RunNATS(ctx context.Context) error {
+	return natspush.Run(ctx, h.s.jobDeps, h.s.natsCfg)
+}
 
 // RunWebhooks works the webhook delivery queue (river) until ctx ends, then stops taking jobs and
 // lets the attempts in flight finish before it returns. RunWorkers starts it; tests call it alone.
-func (h *Handler) RunWebhooks(ctx context.Context) error { return h.s.Run(ctx) }
+func (h *Handler) RunWebhooks(ctx context.Context) error {
+	return h.s.webhookHandlers.On(h.s.jobDeps).Run(ctx)
+}
 
 // PruneEvents deletes the events older than retention once, and says how many. Tests call it with
 // their clock; Handler.RunWorkers prunes periodically.

@@ -30,11 +30,11 @@ func NewPool(ctx context.Context, databaseURL, appRole string, opts ...PoolOptio
 		return nil, errors.New("DATABASE_URL is not a valid PostgreSQL URL")
 	}
 	cfg.ConnConfig.RuntimeParams["role"] = appRole
-	for _, opt := range opts {
-		opt(cfg)
-	}
 	if !strings.Contains(databaseURL, "pool_max_conns") {
 		cfg.MaxConns = int32(4 * runtime.GOMAXPROCS(0)) //nolint:gosec // a small number
+	}
+	for _, opt := range opts {
+		opt(cfg)
 	}
 	cfg.ConnConfig.Tracer = observe.QueryTracer() // spans per statement, only inside a traced request
 	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
@@ -46,6 +46,34 @@ func NewPool(ctx context.Context, databaseURL, appRole string, opts ...PoolOptio
 
 // PoolOption adjusts the pool NewPool connects.
 type PoolOption func(*pgxpool.Config)
+
+// DefaultJobsPoolSize is the size of the background work's own pool (NewJobsPool) unless
+// DATABASE_JOBS_POOL_SIZE says otherwise: 2 connections per CPU, at least 4.
+func DefaultJobsPoolSize() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+
+// WithMaxConns sizes the pool at n connections, whatever pool_max_conns the URL carries (n < 1
+// leaves the size as it is).
+func WithMaxConns(n int) PoolOption {
+	return func(cfg *pgxpool.Config) {
+		if n > 0 {
+			cfg.MaxConns = int32(min(n, 1<<20)) //nolint:gosec // bounded above
+		}
+	}
+}
+
+// NewJobsPool connects the background work's own pool (Config.JobsPool): the job queue's river
+// client and its workers (webhook fan-out and delivery, NATS publication). It reaches PostgreSQL
+// directly (DATABASE_DIRECT_URL: river LISTENs, which a transaction pooler cannot carry), runs as
+// the application role like the request pool, and holds size connections (0:
+// DefaultJobsPoolSize), so that requests and background work never wait for each other's
+// connections: an order flood cannot hold webhook deliveries back, nor a backlog of deliveries
+// take the connections requests need.
+func NewJobsPool(ctx context.Context, directURL, appRole string, size int, opts ...PoolOption) (*pgxpool.Pool, error) {
+	if size < 1 {
+		size = DefaultJobsPoolSize()
+	}
+	return NewPool(ctx, directURL, appRole, append(opts, WithMaxConns(size))...)
+}
 
 // WithTimeouts bounds every statement the pool's connections run (statement_timeout) and every
 // wait for a lock (lock_timeout), set at connect time like the role. The database itself enforces

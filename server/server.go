@@ -60,6 +60,12 @@ type Config struct {
 	// needs a session of its own: the session cache's LISTEN and river's (DATABASE_DIRECT_URL).
 	// Nil: Pool, which then must be direct.
 	DirectPool *pgxpool.Pool
+	// JobsPool is background work's own pool (NewJobsPool, DATABASE_JOBS_POOL_SIZE): the job
+	// queue's river client and its webhook and NATS workers run on it, each brand's share of it
+	// bounded apart from the brand's share of Pool, so that a brand's requests and its deliveries
+	// never wait for each other's connections. It must reach PostgreSQL directly (river LISTENs).
+	// Nil: they share DirectPool (or Pool) and the brand's share with its requests (tests).
+	JobsPool *pgxpool.Pool
 	// CORSAllowedOrigins lists the browser origins allowed to call the API (CORS_ALLOWED_ORIGINS):
 	// exact origins, `*` for any, or one `*` inside an entry as a wildcard; none by default.
 	CORSAllowedOrigins []string
@@ -147,7 +153,10 @@ type Server struct {
 	*customerHandlers
 	*importHandlers
 
-	deps    *kit.Deps
+	deps *kit.Deps
+	// jobDeps are the job queue's (RunJobs): deps on Config.JobsPool, with a brand gate of their
+	// own; deps itself without one.
+	jobDeps *kit.Deps
 	natsCfg natspush.Config
 	idem    *idempotency.Store
 	log     *slog.Logger
@@ -324,6 +333,7 @@ func newServer(cfg Config) (*Server, error) {
 		webhookHandlers:    webhooks.New(deps, cfg.Webhooks),
 		customerHandlers:   customers.New(deps),
 		deps:               deps,
+		jobDeps:            newJobDeps(cfg, deps),
 		natsCfg:            cfg.NATS,
 		idem:               idempotency.New(deps, cfg.IdempotencyKeyTTL, idempotentOperations(sp.doc)).Bounded(cfg.IdempotencyBounds),
 		log:                cfg.Logger,
@@ -355,6 +365,20 @@ func newDeps(cfg Config) *kit.Deps {
 		CommitTimeout: cfg.DB.CommitTimeout,
 		Gate:          kit.NewBrandShare(brandPoolShare(cfg), cfg.BrandPoolWait),
 	}
+}
+
+// newJobDeps are the background work's dependencies: deps on cfg.JobsPool (which is direct, so
+// river may LISTEN on it), each brand holding at most half of it at once (a brand with a backlog
+// of deliveries leaves the other half to the other brands), waiting as long as a request would.
+// Without a JobsPool, deps.
+func newJobDeps(cfg Config, deps *kit.Deps) *kit.Deps {
+	if cfg.JobsPool == nil {
+		return deps
+	}
+	jd := *deps
+	jd.Pool, jd.DirectPool, jd.Queries = cfg.JobsPool, cfg.JobsPool, db.New(cfg.JobsPool)
+	jd.Gate = kit.NewBrandShare(max(1, int(cfg.JobsPool.Config().MaxConns)/2), cfg.BrandPoolWait)
+	return &jd
 }
 
 // brandPoolShare is the number of connections one brand may hold: the configured share, or half

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"embed"
@@ -59,7 +60,32 @@ type options struct {
 	profileDir  string // when set, CPU profiles of the server at profileConns go here
 	profileConn int
 	now         func() time.Time
+	// movements and expiredHolds size the movements scenarios' ledger and the expired_holds
+	// scenario's holds (0: benchMovements, expiredHolds); the harness's own test makes them tiny.
+	movements    int
+	expiredHolds int
+	// maxConns, when set, caps the connections of the scenarios that name their own (the
+	// harness's own test: every run at its few connections).
+	maxConns int
 }
+
+// capped is conns with none above maxConns, when that is set.
+func (o options) capped(conns []int) []int {
+	if o.maxConns < 1 {
+		return conns
+	}
+	out := make([]int, len(conns))
+	for i, n := range conns {
+		out[i] = min(n, o.maxConns)
+	}
+	return out
+}
+
+// movementsOr is how many movements the movements scenarios seed.
+func (o options) movementsOr() int { return cmp.Or(o.movements, benchMovements) }
+
+// expiredHoldsOr is how many expired holds the expired_holds scenario finds before each run.
+func (o options) expiredHoldsOr() int { return cmp.Or(o.expiredHolds, expiredHolds) }
 
 // harness is one run's state.
 type harness struct {
@@ -472,7 +498,7 @@ func (h *harness) runScenarios(ctx context.Context, selected []Scenario) (rows [
 		}
 	}()
 	for _, sc := range selected {
-		for _, n := range sc.connsOr(h.o.conns) {
+		for _, n := range h.o.capped(sc.connsOr(h.o.conns)) {
 			if sc.Setup != nil {
 				if err := sc.Setup(ctx, h); err != nil {
 					return nil, fmt.Errorf("%s: setup: %w", sc.Name, err)

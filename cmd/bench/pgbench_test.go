@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -127,5 +128,48 @@ func TestReadPgbenchLogs(t *testing.T) {
 	// From the first transaction's start (1700000000.000000) to the last one's end (1700000001).
 	if res.Elapsed != time.Second {
 		t.Errorf("elapsed = %s", res.Elapsed)
+	}
+}
+
+// TestOrderScriptsPlaceTheCustomer: the HTTP clients' orders carry an inline customer
+// (orderBody), for which the server runs CustomerFindOrCreate in the order's transaction and
+// stores the customer's id on the order; every pgbench script of an order scenario runs the same
+// statement, on the same email, before the order's first read, and passes the id on.
+func TestOrderScriptsPlaceTheCustomer(t *testing.T) {
+	t.Parallel()
+	var body struct {
+		Customer *struct{ Email, Name string } `json:"customer"`
+	}
+	if err := json.Unmarshal(orderBody([]string{"p"}), &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Customer == nil {
+		t.Fatal("orderBody sends no customer: drop CustomerFindOrCreate from the order scripts and this test")
+	}
+	queries, err := loadQueries("../../queries")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := strings.Index(body.Customer.Email, "@")
+	email := "'" + body.Customer.Email[:at+1] + "' || '" + body.Customer.Email[at+1:] + "'"
+	for _, name := range []string{"order_create", "order_hot", "order_lifecycle"} {
+		script, err := renderScript(name, queries)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		// The order's handler runs in the idempotency layer's savepoint.
+		sp := strings.Index(script, "savepoint sp_1")
+		find := strings.Index(script, "ON CONFLICT (brand_id, email) DO NOTHING")
+		products := strings.Index(script[max(sp, 0):], "FROM products") + max(sp, 0)
+		switch {
+		case sp < 0 || find < sp:
+			t.Errorf("%s does not run CustomerFindOrCreate in the order's savepoint:\n%s", name, script)
+		case products < find:
+			t.Errorf("%s finds the customer after reading the products, the server before", name)
+		case !strings.Contains(script, email) || !strings.Contains(script, "'"+body.Customer.Name+"'"):
+			t.Errorf("%s does not place the HTTP clients' customer %+v", name, *body.Customer)
+		case !strings.Contains(script, `\gset cust_`) || !strings.Contains(script, ":cust_id"):
+			t.Errorf("%s does not pass the customer's id to OrderCreate", name)
+		}
 	}
 }

@@ -20,8 +20,8 @@ const usage = `usage: bench [run] [flags]            the load harness (what make
 
 run flags, each with an environment variable (the flag wins):
   --server PATH       BENCH_SERVER        the ecompointer binary (bin/ecompointer)
-  --duration D        BENCH_DURATION      how long each run starts requests (15s; 2s quick)
-  --conns N,N,...     BENCH_CONNS         connections (16,64,256)
+  --duration D        BENCH_DURATION      how long each run starts requests (15s; 1s quick)
+  --conns N,N,...     BENCH_CONNS         connections (16,64,256; 16,64 quick)
   --users N           BENCH_USERS         seeded users, each with a live session (10000; 1000 quick)
   --products N        BENCH_PRODUCTS      seeded products in each of the 2 brands (100000; 5000
                                           quick)
@@ -35,8 +35,9 @@ run flags, each with an environment variable (the flag wins):
                                           (default TEST_DATABASE_URL, else the local one)
   --queries DIR       BENCH_QUERIES       sqlc's queries, the pgbench scripts' source (queries)
   --pgbench PATH      BENCH_PGBENCH       (pgbench)
-  --quick             BENCH_QUICK=1       2 s runs, 1,000 users, 5,000 products a brand: keeps
-                                          the harness working
+  --quick             BENCH_QUICK=1       1 s runs at 16 and 64 connections, 1,000 users, 5,000
+                                          products a brand, 100,000 movements: keeps the
+                                          harness working
 also read: BCRYPT_COST (12), DATABASE_APP_ROLE (ecompointer_app); GOGC, GOMEMLIMIT, GOMAXPROCS
 and GODEBUG are handed to the servers.
 `
@@ -98,8 +99,12 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	// Quick runs keep the harness working (CI); their figures are not worth keeping, so their
 	// table goes to the ignored bench/tmp.
 	duration, users, products, pause, out := 15*time.Second, 10000, 100000, time.Second, "bench/results"
+	conns, movements := "16,64,256", 0
 	if quick {
-		duration, users, products, pause, out = 2*time.Second, 1000, 5000, 200*time.Millisecond, "bench/tmp"
+		// Quick keeps every scenario and limit working in CI: half the connection levels, a
+		// tenth of the ledger (its seed and every vacuum after it were a third of the run).
+		duration, users, products, pause, out = time.Second, 1000, 5000, 200*time.Millisecond, "bench/tmp"
+		conns, movements = "16,64", benchMovements/10
 	}
 	if v := strings.TrimSpace(getenv("BENCH_DURATION")); v != "" {
 		d, err := time.ParseDuration(v)
@@ -117,8 +122,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		appRole:    cmp.Or(strings.TrimSpace(getenv("DATABASE_APP_ROLE")), defaultAppRole),
 		bcryptCost: envInt("BCRYPT_COST", 12),
 		now:        time.Now,
+		movements:  movements,
 	}
-	conns := cmp.Or(getenv("BENCH_CONNS"), "16,64,256")
+	conns = cmp.Or(getenv("BENCH_CONNS"), conns)
 	only := getenv("BENCH_SCENARIOS")
 
 	fs := flag.NewFlagSet("bench run", flag.ContinueOnError)

@@ -48,9 +48,17 @@ func TestOptionsFromEnvironmentAndFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !o.quick || o.duration != 2*time.Second || o.users != 50 || o.products != 5000 || o.bcryptCost != 4 || o.limits ||
+	if !o.quick || o.duration != time.Second || o.users != 50 || o.products != 5000 || o.bcryptCost != 4 || o.limits ||
 		fmt.Sprint(o.conns) != "[2 4]" || o.only == nil || !o.only.MatchString("GET /auth/profile") || o.out != "bench/tmp" {
 		t.Errorf("quick, env and flags: %+v", o)
+	}
+
+	if o, err = parseOptions(nil, envOf(map[string]string{"BENCH_QUICK": "1"}), &stderr); err != nil ||
+		fmt.Sprint(o.conns) != "[16 64]" || o.movementsOr() != benchMovements/10 {
+		t.Errorf("quick defaults: conns %v, movements %d, %v", o.conns, o.movementsOr(), err)
+	}
+	if (options{}).movementsOr() != benchMovements {
+		t.Error("the full run seeds every movement")
 	}
 
 	o, err = parseOptions([]string{"--products=30"}, envOf(map[string]string{"BENCH_PRODUCTS": "20"}), &stderr)
@@ -168,14 +176,33 @@ func testOptions(t *testing.T, server, database string) options {
 	}
 }
 
-// TestHarnessEndToEnd runs the whole harness, tiny: every scenario and every limit, against the
-// real server binary, and checks the table and that the database is gone afterwards.
+// representative selects every scenario but the movements filters after the first: those differ
+// only in a query string (each kind of scenario, and each of its limits, runs once; `make bench`
+// runs them all).
+func representative() *regexp.Regexp {
+	var names []string
+	movements := 0
+	for _, s := range scenarios {
+		if strings.HasPrefix(s.Name, "movements ") {
+			if movements++; movements > 1 {
+				continue
+			}
+		}
+		names = append(names, "^"+regexp.QuoteMeta(s.Name)+"$")
+	}
+	return regexp.MustCompile(strings.Join(names, "|"))
+}
+
+// TestHarnessEndToEnd runs the harness, tiny, against the real server binary: every kind of
+// scenario and every limit (the movements filters but one: see representative), their seeds at a
+// small size, and checks the table and that the database is gone afterwards.
 func TestHarnessEndToEnd(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("pgbench"); err != nil {
 		t.Fatalf("pgbench is needed (Debian: apt-get install postgresql-client): %v", err)
 	}
 	o := testOptions(t, buildServer(t), "ecompointer_bench_test_e2e_"+randomSecret()[:8])
+	o.only, o.movements, o.expiredHolds, o.maxConns = representative(), 2000, 100, 2
 	var stdout, stderr bytes.Buffer
 	if err := bench(context.Background(), o, &stdout, &stderr); err != nil {
 		t.Fatalf("bench: %v\n%s", err, stderr.String())
@@ -212,6 +239,15 @@ func TestHarnessEndToEnd(t *testing.T) {
 		if !strings.Contains(table, want) {
 			t.Errorf("no %q in the table:\n%s", want, table)
 		}
+	}
+	// The scenarios with a seed of their own ran (at the test's 2 connections); one movements filter.
+	for _, want := range []string{"| " + valuationScenario.Name + " | 2 |", "| movements productId: GET /brands/{brandId}/inventory/movements | 2 |"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("no %q in the table:\n%s", want, table)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^\| expired_holds: POST [^|]* \| 2 \|`).MatchString(table) || strings.Contains(table, "movements locationId") {
+		t.Errorf("expired_holds missing, or a second movements filter ran:\n%s", table)
 	}
 	if strings.Contains(table, "## Errors") || strings.Contains(table, "not measured") ||
 		strings.Contains(table, "BROKEN") || strings.Contains(table, "not checked") {

@@ -352,10 +352,10 @@ func expiredHoldsTarget(f *Fixture) (product, location string) {
 func seedExpiredHolds(ctx context.Context, h *harness) error {
 	product, location := expiredHoldsTarget(h.fixture)
 	n, err := h.adminExec(ctx, "expired_holds.sql", pgx.NamedArgs{
-		"brand": benchUUID(benchKindBrand, 1), "product": product, "location": location, "holds": expiredHolds,
+		"brand": benchUUID(benchKindBrand, 1), "product": product, "location": location, "holds": h.o.expiredHoldsOr(),
 	})
-	if err == nil && n != expiredHolds {
-		err = fmt.Errorf("expired_holds.sql made %d holds, want %d", n, expiredHolds)
+	if err == nil && n != h.o.expiredHoldsOr() {
+		err = fmt.Errorf("expired_holds.sql made %d holds, want %d", n, h.o.expiredHoldsOr())
 	}
 	return err
 }
@@ -368,12 +368,12 @@ func seedMovements(ctx context.Context, h *harness) error {
 	if h.movementsSeeded {
 		return nil
 	}
-	n, err := h.adminExec(ctx, "movements_seed.sql", pgx.NamedArgs{"brand": benchUUID(benchKindBrand, 1), "movements": benchMovements})
+	n, err := h.adminExec(ctx, "movements_seed.sql", pgx.NamedArgs{"brand": benchUUID(benchKindBrand, 1), "movements": h.o.movementsOr()})
 	if err != nil {
 		return err
 	}
-	if n != benchMovements {
-		return fmt.Errorf("movements_seed.sql made %d movements, want %d", n, benchMovements)
+	if n != h.o.movementsOr() {
+		return fmt.Errorf("movements_seed.sql made %d movements, want %d", n, h.o.movementsOr())
 	}
 	conn, err := pgx.Connect(ctx, h.dbURL)
 	if err != nil {

@@ -49,8 +49,11 @@ type config struct {
 	shutdownTimeout    time.Duration
 	brandPoolShare     int
 	brandPoolWait      time.Duration
-	auth               server.AuthConfig
-	db                 server.DBConfig
+	// jobsPoolSize is the background work's own pool (DATABASE_JOBS_POOL_SIZE; 0: 2 per CPU,
+	// at least 4).
+	jobsPoolSize int
+	auth         server.AuthConfig
+	db           server.DBConfig
 	// reservationSweep is how often expired reservations are released.
 	reservationSweep time.Duration
 	// orderPendingTTL is how long an order may stay pending before it is cancelled (0: never).
@@ -175,6 +178,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		// 0: half the pool. -1: no bound (one brand may take every connection).
 		brandPoolShare:    e.int("BRAND_POOL_SHARE", 0, -1, 10_000),
 		brandPoolWait:     e.duration("BRAND_POOL_WAIT", server.DefaultBrandShareWait, time.Millisecond, time.Minute),
+		jobsPoolSize:      e.int("DATABASE_JOBS_POOL_SIZE", 0, 0, 1000),
 		reservationSweep:  e.duration("RESERVATION_SWEEP_INTERVAL", 30*time.Second, time.Second, time.Hour),
 		orderPendingTTL:   e.duration("ORDER_PENDING_TTL", orders.DefaultPendingTTL, 0, 30*24*time.Hour),
 		eventRetention:    e.duration("EVENTS_RETENTION", events.DefaultRetention, time.Hour, 365*24*time.Hour),

@@ -51,3 +51,32 @@ func TestPoolerConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestJobsPoolSizeConfig: DATABASE_JOBS_POOL_SIZE sizes background work's own pool; unset is 0
+// (server.DefaultJobsPoolSize), and a value that is not a size is refused by name.
+func TestJobsPoolSizeConfig(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		value   string
+		want    int
+		wantErr bool
+	}{{"", 0, false}, {"8", 8, false}, {"0", 0, false}, {"-1", 0, true}, {"many", 0, true}, {"1001", 0, true}} {
+		t.Run(c.value, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{}
+			if c.value != "" {
+				env["DATABASE_JOBS_POOL_SIZE"] = c.value
+			}
+			got, err := loadConfig(envFunc(env))
+			if c.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "DATABASE_JOBS_POOL_SIZE") {
+					t.Fatalf("error %v, want one naming DATABASE_JOBS_POOL_SIZE", err)
+				}
+				return
+			}
+			if err != nil || got.jobsPoolSize != c.want {
+				t.Errorf("size %d, %v; want %d", got.jobsPoolSize, err, c.want)
+			}
+		})
+	}
+}

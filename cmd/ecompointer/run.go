@@ -172,13 +172,12 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 		return err
 	}
 	defer pool.Close()
-	direct, err := openDirectPool(ctx, c)
+	// The background work's own pool is direct: it also serves the session cache's LISTEN.
+	jobsPool, err := openJobsPool(ctx, c)
 	if err != nil {
 		return err
 	}
-	if direct != nil {
-		defer direct.Close()
-	}
+	defer jobsPool.Close()
 	stopMetrics, err := startMetrics(c.metricsAddr, pool, log)
 	if err != nil {
 		return err
@@ -192,7 +191,8 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 	handler, err := server.New(server.Config{
 		Logger:             log,
 		Pool:               pool,
-		DirectPool:         direct,
+		DirectPool:         jobsPool,
+		JobsPool:           jobsPool,
 		CORSAllowedOrigins: c.corsAllowedOrigins,
 		Auth:               c.auth,
 		DB:                 c.db,
@@ -335,18 +335,14 @@ func openPool(ctx context.Context, c config, migrate bool) (*pgxpool.Pool, error
 	return pool, nil
 }
 
-// openDirectPool connects the pool for session-bound work (LISTEN: the session cache, river)
-// straight to PostgreSQL when DATABASE_URL goes through a pooler; nil otherwise (the request pool
-// serves).
-func openDirectPool(ctx context.Context, c config) (*pgxpool.Pool, error) {
-	if c.pooler == "none" {
-		return nil, nil
-	}
+// openJobsPool connects the background work's own pool (server.NewJobsPool): river and its
+// workers, straight to PostgreSQL (DATABASE_DIRECT_URL), DATABASE_JOBS_POOL_SIZE connections.
+func openJobsPool(ctx context.Context, c config) (*pgxpool.Pool, error) {
 	opts := []server.PoolOption{server.WithTimeouts(c.db.StatementTimeout, c.db.LockTimeout)}
 	if c.nats.URL != "" {
 		opts = append(opts, server.WithNATSPublish())
 	}
-	pool, err := server.NewPool(ctx, c.directURL, c.appRole, opts...)
+	pool, err := server.NewJobsPool(ctx, c.directURL, c.appRole, c.jobsPoolSize, opts...)
 	if err != nil {
 		return nil, describeConnectError(c.directURL, err)
 	}

@@ -42,6 +42,14 @@ func New(d *kit.Deps, cfg Config) *Handlers {
 	return &Handlers{d: d, cfg: cfg, guard: g, client: newClient(g, cfg)}
 }
 
+// On is h with its delivery (Domain, Run) on d: the background work's own dependencies (its
+// pool and brand gate, server.Config.JobsPool), apart from the requests' that New was given.
+func (h *Handlers) On(d *kit.Deps) *Handlers {
+	c := *h
+	c.d = d
+	return &c
+}
+
 // maxAttempts is the first attempt and every retry of the schedule.
 func (h *Handlers) maxAttempts() int16 { return int16(len(h.cfg.RetrySchedule) + 1) } //nolint:gosec // a schedule of a few entries
 
