@@ -96,3 +96,10 @@ SELECT id, code, active FROM locations WHERE brand_id = @brand_id AND code = ANY
 -- Keeps a long import's job from looking abandoned: river's rescuer retries a running job whose
 -- attempted_at is older than its bound.
 UPDATE river_job SET attempted_at = now() WHERE id = @id AND state = 'running';
+
+-- name: ImportBatchAsyncCommit :exec
+-- An import batch's transaction commits without waiting for its WAL flush: the batch's changes,
+-- events and the import's progress commit together, so a commit lost to a crash loses them all
+-- and the resumed import applies the batch again (PostgreSQL's asynchronous commit never
+-- reorders or tears transactions).
+SELECT set_config('synchronous_commit', 'off', true);

@@ -12,6 +12,19 @@ import (
 	"github.com/google/uuid"
 )
 
+const importBatchAsyncCommit = `-- name: ImportBatchAsyncCommit :exec
+SELECT set_config('synchronous_commit', 'off', true)
+`
+
+// An import batch's transaction commits without waiting for its WAL flush: the batch's changes,
+// events and the import's progress commit together, so a commit lost to a crash loses them all
+// and the resumed import applies the batch again (PostgreSQL's asynchronous commit never
+// reorders or tears transactions).
+func (q *Queries) ImportBatchAsyncCommit(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, importBatchAsyncCommit)
+	return err
+}
+
 const importChunkAdd = `-- name: ImportChunkAdd :exec
 INSERT INTO import_chunks (brand_id, import_id, seq, data) VALUES ($1, $2, $3, $4)
 `

@@ -346,6 +346,22 @@ func (h *Handlers) productRow(hd header, line int, fields []string) (productReco
 	return r, bad
 }
 
+// mapRow maps a record that validation found valid, without validating its cells again.
+func (h *Handlers) mapRow(hd header, line int, fields []string) productRecord {
+	r := productRecord{line: line}
+	for _, c := range productColumns {
+		if c.value == nil || !hd.has(c.name) {
+			continue
+		}
+		if cell := hd.cell(fields, c.name); cell != "" {
+			if v, err := c.value(cell); err == nil {
+				c.set(&r, v)
+			}
+		}
+	}
+	return r
+}
+
 // variantCheck applies a row's own variant rules: a variant row names one value of each option
 // of its product in the option columns, has no options or currency of its own; a product's row
 // has no option values.

@@ -111,9 +111,11 @@ func (h *Handlers) Work(ctx context.Context, brand, id uuid.UUID) error {
 		return err
 	}
 	if !imp.Validated {
+		start := time.Now()
 		if imp, err = h.validateAll(ctx, imp); err != nil {
 			return err
 		}
+		h.d.Log.InfoContext(ctx, "import validated", "import_id", imp.ID, "rows", imp.RowsTotal, "errors", imp.ErrorCount, "took", time.Since(start))
 		switch {
 		case imp.ErrorCount > 0 && imp.Mode != string(api.ImportModePartial):
 			msg := fmt.Sprintf("%d errors in the file; nothing was changed (mode=partial applies the valid rows)", imp.ErrorCount)
@@ -122,10 +124,12 @@ func (h *Handlers) Work(ctx context.Context, brand, id uuid.UUID) error {
 			return h.finish(ctx, imp, api.ImportStatusSucceeded, nil)
 		}
 	}
+	start := time.Now()
 	failure, err := h.apply(ctx, imp)
 	if err != nil {
 		return err
 	}
+	h.d.Log.InfoContext(ctx, "import applied", "import_id", imp.ID, "rows", imp.RowsTotal-imp.RowsDone, "took", time.Since(start))
 	if failure != "" {
 		return h.finish(ctx, imp, api.ImportStatusFailed, &failure)
 	}
@@ -621,6 +625,7 @@ func (h *Handlers) apply(ctx context.Context, imp db.Import) (string, error) {
 	var (
 		n     int32
 		batch []csvfile.Record
+		prev  *inflight
 	)
 	for {
 		rec, err := rd.Next()
@@ -628,6 +633,7 @@ func (h *Handlers) apply(ctx context.Context, imp db.Import) (string, error) {
 			break
 		}
 		if err != nil {
+			_, _ = prev.wait()
 			return "", err
 		}
 		n++
@@ -637,16 +643,42 @@ func (h *Handlers) apply(ctx context.Context, imp db.Import) (string, error) {
 		}
 		batch = append(batch, rec)
 		if len(batch) == batchSize {
-			if failure, err := a.batch(ctx, batch, n); failure != "" || err != nil {
-				return failure, err
+			var stop bool
+			if prev, stop, err = a.next(ctx, batch, n, prev); err != nil || stop {
+				return prev.wait()
 			}
-			batch = batch[:0]
+			batch = nil // the batch in flight holds it
 		}
 	}
 	if len(batch) > 0 {
-		return a.batch(ctx, batch, n)
+		if prev, _, err = a.next(ctx, batch, n, prev); err != nil {
+			return "", err
+		}
 	}
-	return "", nil
+	return prev.wait()
+}
+
+// next prepares a batch and starts applying it while prev commits (or after it, when the batch
+// must run alone); it answers the batch in flight. A failure of prev ends the import: next then
+// answers prev and stop.
+func (a *applier) next(ctx context.Context, recs []csvfile.Record, through int32, prev *inflight) (*inflight, bool, error) {
+	p, err := a.prepare(ctx, recs, through)
+	if err != nil {
+		_, _ = prev.wait()
+		return nil, true, err
+	}
+	if p.alone() {
+		if failure, err := prev.wait(); failure != "" || err != nil {
+			return prev, true, nil // the caller's wait answers its failure
+		}
+		prev = nil
+	}
+	cur := p.start(ctx, prev)
+	if failure, err := prev.wait(); failure != "" || err != nil {
+		_, _ = cur.wait() // rolled back (errBefore)
+		return prev, true, nil
+	}
+	return cur, false, nil
 }
 
 // declaredProducts are the rows of a products file that declare options (a variant's product
@@ -708,19 +740,26 @@ func (a *applier) skipped(hd header, rec csvfile.Record, n, done int32) {
 // progress, in one transaction. With mode=partial, a row the catalog refuses (a barcode or SKU
 // taken, a product's 101st variant) is recorded as the row's error and the batch is applied again
 // without it.
-func (a *applier) batch(ctx context.Context, recs []csvfile.Record, through int32) (string, error) {
+func (a *applier) prepare(ctx context.Context, recs []csvfile.Record, through int32) (prepared, error) {
 	h, imp, v := a.h, a.imp, a.v
-	partial := imp.Mode == string(api.ImportModePartial)
 	// Invalid rows were reported by validation; they are skipped here (only mode=partial gets
 	// this far with any). The SKU repeats are tracked across batches by v.
-	bad, prods, err := v.batch(ctx, imp.BrandID, recs)
-	if err != nil {
-		return "", err
+	var bad [][]rowError
+	var prods []productRecord
+	var err error
+	if imp.ErrorCount == 0 && imp.Kind == string(api.ImportKindProducts) {
+		// Validation found every row valid, and a product row's validity is the file's alone:
+		// its cells are mapped without validating them again.
+		bad, prods = make([][]rowError, len(recs)), make([]productRecord, len(recs))
+		for i, rec := range recs {
+			prods[i] = h.mapRow(v.hd, rec.Line, rec.Fields)
+		}
+	} else if bad, prods, err = v.batch(ctx, imp.BrandID, recs); err != nil {
+		return prepared{}, err
 	}
 	// The products to write, in order: a variant that waits for a later row is held back, and
 	// those that waited for a row of this batch follow it.
 	var work []productRecord
-	var flushed []string
 	first := through - int32(len(recs)) //nolint:gosec // a batch
 	for i := range prods {
 		n := first + int32(i) + 1 //nolint:gosec // a batch
@@ -734,9 +773,65 @@ func (a *applier) batch(ctx context.Context, recs []csvfile.Record, through int3
 		}
 		if sku := v.h.skuOf(v.hd, recs[i]); a.declared != nil && sku != "" && a.declared[sku] == n {
 			work = append(work, a.deferred[sku]...)
-			flushed = append(flushed, sku)
+			delete(a.deferred, sku)
 		}
 	}
+	return prepared{a: a, recs: recs, through: through, bad: bad, work: work}, nil
+}
+
+// prepared is a batch ready to apply.
+type prepared struct {
+	a       *applier
+	recs    []csvfile.Record
+	through int32
+	bad     [][]rowError
+	work    []productRecord
+}
+
+// alone says whether the batch must run alone, after the one before it has committed: a stock
+// batch (two may lock the same levels), and one that saves rows one at a time (a variant needs
+// its product committed). Other product batches write rows no other batch writes (SKUs are
+// unique in the file), so one runs while the one before it commits.
+func (p prepared) alone() bool {
+	return p.a.imp.Kind != string(api.ImportKindProducts) || slices.ContainsFunc(p.work, productRecord.saved)
+}
+
+// inflight is a batch being applied.
+type inflight struct {
+	done    chan struct{}
+	failure string
+	err     error
+}
+
+func (f *inflight) wait() (string, error) {
+	if f == nil {
+		return "", nil
+	}
+	<-f.done
+	return f.failure, f.err
+}
+
+// errBefore rolls back a batch whose predecessor failed.
+var errBefore = errors.New("import: the batch before failed")
+
+// start applies p in the background; it commits only after prev (nil: none) has, so that the
+// import's progress (rows_done) only ever names a prefix of the file that is all applied.
+func (p prepared) start(ctx context.Context, prev *inflight) *inflight {
+	f := &inflight{done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		f.failure, f.err = p.apply(ctx, prev)
+	}()
+	return f
+}
+
+// apply applies the batch with the import's progress, in one transaction, once prev committed.
+func (p prepared) apply(ctx context.Context, prev *inflight) (string, error) {
+	a, recs, through, bad, work := p.a, p.recs, p.through, p.bad, p.work
+	h, imp, v := a.h, a.imp, a.v
+	partial := imp.Mode == string(api.ImportModePartial)
+	first := through - int32(len(recs)) //nolint:gosec // a batch
+	var err error
 	type result struct {
 		created, updated, unchanged int32
 		late                        []rowError
@@ -748,6 +843,9 @@ func (a *applier) batch(ctx context.Context, recs []csvfile.Record, through int3
 		_, err = kit.InBrandDB(ctx, h.d, imp.BrandID, func(tx db.DBTX) (struct{}, error) {
 			failure = ""
 			q := db.New(tx)
+			if err := q.ImportBatchAsyncCommit(ctx); err != nil {
+				return struct{}{}, err
+			}
 			r := result{late: slices.Clone(refused)}
 			if imp.Kind == string(api.ImportKindStock) {
 				lines, err := h.stockLines(ctx, imp.BrandID, v.hd, recs)
@@ -821,6 +919,9 @@ func (a *applier) batch(ctx context.Context, recs []csvfile.Record, through int3
 				failure = fmt.Sprintf("%d rows became invalid while the import ran (from row %d); the rows before them were applied", len(r.late), r.late[0].row)
 				return struct{}{}, errRollback{errs: r.late}
 			}
+			if failure, err := prev.wait(); failure != "" || err != nil {
+				return struct{}{}, errBefore
+			}
 			if err := addErrors(ctx, q, imp, r.late); err != nil {
 				return struct{}{}, err
 			}
@@ -849,10 +950,6 @@ func (a *applier) batch(ctx context.Context, recs []csvfile.Record, through int3
 				return struct{}{}, q.ImportProgress(ctx, db.ImportProgressParams{Errors: int32(len(rb.errs)), RowsDone: first, Now: h.d.Now(), BrandID: imp.BrandID, ID: imp.ID}) //nolint:gosec // a batch
 			})
 			return failure, err
-		case err == nil:
-			for _, sku := range flushed {
-				delete(a.deferred, sku)
-			}
 		}
 		return "", err
 	}
