@@ -322,7 +322,7 @@ type validator struct {
 	// skus are the product rows seen, by SKU.
 	skus map[string]skuRow
 	// variants are the variant rows seen (validation only).
-	variants []productRecord
+	variants     []productRecord
 	keepVariants bool
 }
 
