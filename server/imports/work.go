@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -360,17 +362,27 @@ func (v *validator) batch(ctx context.Context, brand uuid.UUID, recs []csvfile.R
 		return out, nil, nil
 	}
 	prods := make([]productRecord, len(recs))
+	// Each record's own checks (its cells against the schemas: most of validation's CPU) run on
+	// every core; the checks across records follow, in order.
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(recs); i += workers {
+				if bad := recordErrors(v.hd, recs[i]); len(bad) > 0 {
+					out[i] = bad
+					continue
+				}
+				prods[i], out[i] = v.h.productRow(v.hd, recs[i].Line, recs[i].Fields)
+			}
+		})
+	}
+	wg.Wait()
 	for i, rec := range recs {
-		if bad := recordErrors(v.hd, rec); len(bad) > 0 {
-			out[i] = bad
+		if out[i] != nil {
 			continue
 		}
-		r, bad := v.h.productRow(v.hd, rec.Line, rec.Fields)
-		if len(bad) > 0 {
-			out[i] = bad
-			continue
-		}
-		prods[i] = r
+		r := prods[i]
 		if first, dup := v.skus[r.it.Sku]; dup {
 			out[i] = []rowError{{rec.Line, "sku", fmt.Sprintf("repeats the SKU of row %d", first.line)}}
 			continue
