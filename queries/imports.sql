@@ -72,11 +72,19 @@ ORDER BY id
 LIMIT @max_items;
 
 -- name: ProductsExportPage :many
--- The brand's products in SKU order after after_sku, a batch at a time (the products export).
-SELECT * FROM products
-WHERE brand_id = @brand_id AND sku > @after_sku::text
-ORDER BY sku
+-- The brand's products in SKU order after after_sku, a batch at a time (the products export),
+-- each variant with its product's SKU (its parentSku column).
+SELECT sqlc.embed(p), coalesce(pp.sku, '')::text AS parent_sku
+FROM products p
+LEFT JOIN products pp ON pp.brand_id = p.brand_id AND pp.id = p.parent_id
+WHERE p.brand_id = @brand_id AND p.sku > @after_sku::text
+ORDER BY p.sku
 LIMIT @max_items;
+
+-- name: ProductsBySku :many
+-- The products of the given SKUs (an import's variant rows: their parents, and what a product or
+-- variant saved one by one holds already, so an unchanged row is left alone).
+SELECT * FROM products WHERE brand_id = @brand_id AND sku = ANY(@skus::text[]);
 
 -- name: ProductIdsBySku :many
 SELECT id, sku FROM products WHERE brand_id = @brand_id AND sku = ANY(@skus::text[]);
@@ -88,3 +96,10 @@ SELECT id, code, active FROM locations WHERE brand_id = @brand_id AND code = ANY
 -- Keeps a long import's job from looking abandoned: river's rescuer retries a running job whose
 -- attempted_at is older than its bound.
 UPDATE river_job SET attempted_at = now() WHERE id = @id AND state = 'running';
+
+-- name: ImportBatchAsyncCommit :exec
+-- An import batch's transaction commits without waiting for its WAL flush: the batch's changes,
+-- events and the import's progress commit together, so a commit lost to a crash loses them all
+-- and the resumed import applies the batch again (PostgreSQL's asynchronous commit never
+-- reorders or tears transactions).
+SELECT set_config('synchronous_commit', 'off', true);

@@ -12,6 +12,19 @@ import (
 	"github.com/google/uuid"
 )
 
+const importBatchAsyncCommit = `-- name: ImportBatchAsyncCommit :exec
+SELECT set_config('synchronous_commit', 'off', true)
+`
+
+// An import batch's transaction commits without waiting for its WAL flush: the batch's changes,
+// events and the import's progress commit together, so a commit lost to a crash loses them all
+// and the resumed import applies the batch again (PostgreSQL's asynchronous commit never
+// reorders or tears transactions).
+func (q *Queries) ImportBatchAsyncCommit(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, importBatchAsyncCommit)
+	return err
+}
+
 const importChunkAdd = `-- name: ImportChunkAdd :exec
 INSERT INTO import_chunks (brand_id, import_id, seq, data) VALUES ($1, $2, $3, $4)
 `
@@ -544,22 +557,19 @@ func (q *Queries) ProductIdsBySku(ctx context.Context, arg ProductIdsBySkuParams
 	return items, nil
 }
 
-const productsExportPage = `-- name: ProductsExportPage :many
-SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products
-WHERE brand_id = $1 AND sku > $2::text
-ORDER BY sku
-LIMIT $3
+const productsBySku = `-- name: ProductsBySku :many
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products WHERE brand_id = $1 AND sku = ANY($2::text[])
 `
 
-type ProductsExportPageParams struct {
-	BrandID  uuid.UUID
-	AfterSku string
-	MaxItems int32
+type ProductsBySkuParams struct {
+	BrandID uuid.UUID
+	Skus    []string
 }
 
-// The brand's products in SKU order after after_sku, a batch at a time (the products export).
-func (q *Queries) ProductsExportPage(ctx context.Context, arg ProductsExportPageParams) ([]Product, error) {
-	rows, err := q.db.Query(ctx, productsExportPage, arg.BrandID, arg.AfterSku, arg.MaxItems)
+// The products of the given SKUs (an import's variant rows: their parents, and what a product or
+// variant saved one by one holds already, so an unchanged row is left alone).
+func (q *Queries) ProductsBySku(ctx context.Context, arg ProductsBySkuParams) ([]Product, error) {
+	rows, err := q.db.Query(ctx, productsBySku, arg.BrandID, arg.Skus)
 	if err != nil {
 		return nil, err
 	}
@@ -587,6 +597,69 @@ func (q *Queries) ProductsExportPage(ctx context.Context, arg ProductsExportPage
 			&i.Images,
 			&i.Barcode,
 			&i.WeightGrams,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const productsExportPage = `-- name: ProductsExportPage :many
+SELECT p.brand_id, p.id, p.sku, p.name, p.description, p.price_amount, p.currency, p.status, p.attributes, p.tags, p.version, p.created_at, p.updated_at, p.parent_id, p.options, p.option_values, p.images, p.barcode, p.weight_grams, coalesce(pp.sku, '')::text AS parent_sku
+FROM products p
+LEFT JOIN products pp ON pp.brand_id = p.brand_id AND pp.id = p.parent_id
+WHERE p.brand_id = $1 AND p.sku > $2::text
+ORDER BY p.sku
+LIMIT $3
+`
+
+type ProductsExportPageParams struct {
+	BrandID  uuid.UUID
+	AfterSku string
+	MaxItems int32
+}
+
+type ProductsExportPageRow struct {
+	Product   Product
+	ParentSku string
+}
+
+// The brand's products in SKU order after after_sku, a batch at a time (the products export),
+// each variant with its product's SKU (its parentSku column).
+func (q *Queries) ProductsExportPage(ctx context.Context, arg ProductsExportPageParams) ([]ProductsExportPageRow, error) {
+	rows, err := q.db.Query(ctx, productsExportPage, arg.BrandID, arg.AfterSku, arg.MaxItems)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ProductsExportPageRow{}
+	for rows.Next() {
+		var i ProductsExportPageRow
+		if err := rows.Scan(
+			&i.Product.BrandID,
+			&i.Product.ID,
+			&i.Product.Sku,
+			&i.Product.Name,
+			&i.Product.Description,
+			&i.Product.PriceAmount,
+			&i.Product.Currency,
+			&i.Product.Status,
+			&i.Product.Attributes,
+			&i.Product.Tags,
+			&i.Product.Version,
+			&i.Product.CreatedAt,
+			&i.Product.UpdatedAt,
+			&i.Product.ParentID,
+			&i.Product.Options,
+			&i.Product.OptionValues,
+			&i.Product.Images,
+			&i.Product.Barcode,
+			&i.Product.WeightGrams,
+			&i.ParentSku,
 		); err != nil {
 			return nil, err
 		}

@@ -399,9 +399,25 @@ type bulkItem struct {
 	WeightGrams *int64             `json:"weightGrams,omitempty"`
 }
 
-// CheckItem is what a bulk item (or an imported row) breaks beyond its schema, under prefix.
+// CheckItem is what a bulk item (or an imported row) breaks beyond its schema, under prefix:
+// attribute names, and the rules Save checks before it writes (a barcode's check digit, image
+// URLs, option names and values without surrounding white space).
 func CheckItem(prefix string, it api.CreateProductRequest) []api.FieldError {
-	return checkProduct(prefix, it.Currency, it.Attributes)
+	var extra Item
+	extra.Currency, extra.Attributes, extra.Images = it.Currency, it.Attributes, it.Images
+	setOptional(&extra, nil, it.Barcode, nil)
+	if it.Options != nil {
+		opts := make([]api.ProductOptionInput, len(*it.Options))
+		for i, o := range *it.Options {
+			opts[i] = api.ProductOptionInput{Name: o.Name, Values: o.Values}
+		}
+		extra.Options = &opts
+	}
+	bad := checkItem(extra)
+	for i := range bad {
+		bad[i].Field = prefix + bad[i].Field
+	}
+	return bad
 }
 
 // BulkUpsert creates or updates items (distinct SKUs) by SKU in q's transaction, with their events:

@@ -3,6 +3,7 @@ package imports
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,24 +14,57 @@ import (
 	"github.com/ecompointer/ecompointer/gen/db"
 )
 
-// productColumn is one column of the products file: how a cell becomes a field of the bulk
-// upsert's item, and how the export writes it. This table is the one place the CSV mapping of a
-// product lives: a new column (a variant's parentSku, options, barcode, images) is a new entry.
+// productColumn is one column of the products file: how a cell becomes a field of the row,
+// and how the export writes it. This table is the one place the CSV mapping of a product lives.
 type productColumn struct {
 	name string
 	// required: the header must name it and no cell may be empty.
 	required bool
-	// property is the CreateProductRequest property a cell is validated against ("" for a
-	// column the import ignores).
+	// property is the property a cell is validated against: of CreateProductRequest, or of
+	// OptionValue for the option columns (option set); "" for a column the import ignores.
 	property string
+	option   bool
 	// value turns a non-empty cell into the property's JSON value (validated against its schema
 	// next); nil for an ignored column. An empty cell leaves the field out: kept on update, the
 	// create default on insert (the bulk upsert's rule).
 	value func(cell string) (any, error)
-	// set puts the validated value in the item.
-	set func(it *api.CreateProductRequest, v any)
-	// get is the cell the export writes for p.
-	get func(p db.Product) string
+	// set puts the validated value in the row.
+	set func(r *productRecord, v any)
+	// get is the cell the export writes for a product.
+	get func(p db.ProductsExportPageRow) string
+}
+
+// productRecord is a row of a products file, read: a product (the bulk upsert's item), and for
+// a variant its product's SKU and its option values.
+type productRecord struct {
+	line int
+	it   api.CreateProductRequest
+	// parentSku makes the row a variant of the product with that SKU.
+	parentSku string
+	// values are a variant's option values, by option column (1 to 3).
+	values [3]api.OptionValue
+}
+
+// variant says whether the row is a variant's.
+func (r productRecord) variant() bool { return r.parentSku != "" }
+
+// optionValues are a variant's option values as the API writes them.
+func (r productRecord) optionValues() api.OptionValues {
+	var out api.OptionValues
+	for _, v := range r.values {
+		if v.Name != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// saved says whether the row takes catalog.Save, one row at a time, rather than the bulk upsert:
+// options and variants have rules a set-based statement does not check (values of the parent's
+// options, unique combinations, at most 100 variants), and a barcode's uniqueness is a refusal
+// that names the row only when the row is written alone.
+func (r productRecord) saved() bool {
+	return r.variant() || r.it.Options != nil || r.it.Barcode != nil
 }
 
 func text(cell string) (any, error) { return cell, nil }
@@ -40,7 +74,7 @@ func integer(cell string) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("must be an integer written in plain digits")
 	}
-	return float64(n), nil // JSON's number, as the schema validator reads it; PriceAmount's bound is below 2^53
+	return float64(n), nil // JSON's number, as the schema validator reads it; the bounds are below 2^53
 }
 
 func jsonOf(what string) func(string) (any, error) {
@@ -55,66 +89,142 @@ func jsonOf(what string) func(string) (any, error) {
 
 func str(v any) string { return v.(string) } //nolint:forcetypeassert // validated against a string schema
 
-var productColumns = []productColumn{
+// decode re-reads a validated JSON value as the API type it has.
+func decode[T any](v any) T {
+	var out T
+	b, _ := json.Marshal(v)
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+// compact is stored JSON written in one line, "" for the empty value.
+func compact[T any](raw []byte, empty bool) string {
+	var v T
+	if len(raw) == 0 || json.Unmarshal(raw, &v) != nil {
+		return ""
+	}
+	b, _ := json.Marshal(v)
+	if empty {
+		return ""
+	}
+	return string(b)
+}
+
+func optionColumns(k int) []productColumn {
+	n := strconv.Itoa(k + 1)
+	values := func(p db.Product) api.OptionValues {
+		var vs api.OptionValues
+		_ = json.Unmarshal(p.OptionValues, &vs)
+		return vs
+	}
+	return []productColumn{
+		{name: "option" + n + "Name", property: "name", option: true, value: text,
+			set: func(r *productRecord, v any) { r.values[k].Name = str(v) },
+			get: func(p db.ProductsExportPageRow) string {
+				if vs := values(p.Product); k < len(vs) {
+					return vs[k].Name
+				}
+				return ""
+			}},
+		{name: "option" + n + "Value", property: "value", option: true, value: text,
+			set: func(r *productRecord, v any) { r.values[k].Value = str(v) },
+			get: func(p db.ProductsExportPageRow) string {
+				if vs := values(p.Product); k < len(vs) {
+					return vs[k].Value
+				}
+				return ""
+			}},
+	}
+}
+
+var productColumns = slices.Concat([]productColumn{
 	{name: "sku", required: true, property: "sku", value: text,
-		set: func(it *api.CreateProductRequest, v any) { it.Sku = str(v) },
-		get: func(p db.Product) string { return p.Sku }},
+		set: func(r *productRecord, v any) { r.it.Sku = str(v) },
+		get: func(p db.ProductsExportPageRow) string { return p.Product.Sku }},
 	{name: "name", required: true, property: "name", value: text,
-		set: func(it *api.CreateProductRequest, v any) { it.Name = str(v) },
-		get: func(p db.Product) string { return p.Name }},
+		set: func(r *productRecord, v any) { r.it.Name = str(v) },
+		get: func(p db.ProductsExportPageRow) string { return p.Product.Name }},
 	{name: "priceAmount", required: true, property: "priceAmount", value: integer,
-		set: func(it *api.CreateProductRequest, v any) { it.PriceAmount = int64(v.(float64)) }, //nolint:forcetypeassert // from integer
-		get: func(p db.Product) string { return strconv.FormatInt(p.PriceAmount, 10) }},
+		set: func(r *productRecord, v any) { r.it.PriceAmount = int64(v.(float64)) }, //nolint:forcetypeassert // from integer
+		get: func(p db.ProductsExportPageRow) string { return strconv.FormatInt(p.Product.PriceAmount, 10) }},
+	// A variant is priced in its product's currency: its row leaves the cell empty.
 	{name: "currency", property: "currency", value: text,
-		set: func(it *api.CreateProductRequest, v any) { s := str(v); it.Currency = &s },
-		get: func(p db.Product) string { return p.Currency }},
-	{name: "status", property: "status", value: text,
-		set: func(it *api.CreateProductRequest, v any) { s := api.ProductStatus(str(v)); it.Status = &s },
-		get: func(p db.Product) string { return string(p.Status) }},
-	{name: "description", property: "description", value: text,
-		set: func(it *api.CreateProductRequest, v any) { s := str(v); it.Description = &s },
-		get: func(p db.Product) string {
-			if p.Description == nil {
+		set: func(r *productRecord, v any) { s := str(v); r.it.Currency = &s },
+		get: func(p db.ProductsExportPageRow) string {
+			if p.ParentSku != "" {
 				return ""
 			}
-			return *p.Description
+			return p.Product.Currency
+		}},
+	{name: "status", property: "status", value: text,
+		set: func(r *productRecord, v any) { s := api.ProductStatus(str(v)); r.it.Status = &s },
+		get: func(p db.ProductsExportPageRow) string { return string(p.Product.Status) }},
+	{name: "description", property: "description", value: text,
+		set: func(r *productRecord, v any) { s := str(v); r.it.Description = &s },
+		get: func(p db.ProductsExportPageRow) string {
+			if p.Product.Description == nil {
+				return ""
+			}
+			return *p.Product.Description
 		}},
 	{name: "tags", property: "tags", value: jsonOf("an array of strings"),
-		set: func(it *api.CreateProductRequest, v any) {
-			tags := api.Tags{}
-			for _, t := range v.([]any) { //nolint:forcetypeassert // validated against Tags
-				tags = append(tags, str(t))
-			}
-			it.Tags = &tags
-		},
-		get: func(p db.Product) string {
-			if len(p.Tags) == 0 {
+		set: func(r *productRecord, v any) { tags := decode[api.Tags](v); r.it.Tags = &tags },
+		get: func(p db.ProductsExportPageRow) string {
+			if len(p.Product.Tags) == 0 {
 				return ""
 			}
-			b, _ := json.Marshal(p.Tags)
+			b, _ := json.Marshal(p.Product.Tags)
 			return string(b)
 		}},
 	{name: "attributes", property: "attributes", value: jsonOf("an object of strings"),
-		set: func(it *api.CreateProductRequest, v any) {
-			attrs := api.Attributes{}
-			for k, s := range v.(map[string]any) { //nolint:forcetypeassert // validated against Attributes
-				attrs[k] = str(s)
-			}
-			it.Attributes = &attrs
-		},
-		get: func(p db.Product) string {
-			if s := string(p.Attributes); s != "{}" && s != "" {
+		set: func(r *productRecord, v any) { attrs := decode[api.Attributes](v); r.it.Attributes = &attrs },
+		get: func(p db.ProductsExportPageRow) string {
+			if s := string(p.Product.Attributes); s != "{}" && s != "" {
 				return s
 			}
 			return ""
 		}},
+	// A variant's row names its product by SKU, and its option values in the option columns.
+	{name: "parentSku", property: "sku", value: text,
+		set: func(r *productRecord, v any) { r.parentSku = str(v) },
+		get: func(p db.ProductsExportPageRow) string { return p.ParentSku }},
+	// A product's options: the API's options array in JSON
+	// ([{"name":"Size","values":["S","M","L"]}]); on a product's row only.
+	{name: "options", property: "options", value: jsonOf("an array of options ({name, values})"),
+		set: func(r *productRecord, v any) { opts := decode[api.ProductOptions](v); r.it.Options = &opts },
+		get: func(p db.ProductsExportPageRow) string {
+			return compact[api.ProductOptions](p.Product.Options, len(p.Product.Options) <= 2)
+		}},
+}, optionColumns(0), optionColumns(1), optionColumns(2), []productColumn{
+	{name: "barcode", property: "barcode", value: text,
+		set: func(r *productRecord, v any) { s := str(v); r.it.Barcode = &s },
+		get: func(p db.ProductsExportPageRow) string {
+			if p.Product.Barcode == nil {
+				return ""
+			}
+			return *p.Product.Barcode
+		}},
+	{name: "weightGrams", property: "weightGrams", value: integer,
+		set: func(r *productRecord, v any) { w := int64(v.(float64)); r.it.WeightGrams = &w }, //nolint:forcetypeassert // from integer
+		get: func(p db.ProductsExportPageRow) string {
+			if p.Product.WeightGrams == nil {
+				return ""
+			}
+			return strconv.FormatInt(*p.Product.WeightGrams, 10)
+		}},
+	// Images: the API's images array in JSON ([{"url":"https://…","alt":"…"}]).
+	{name: "images", property: "images", value: jsonOf("an array of images ({url, alt})"),
+		set: func(r *productRecord, v any) { imgs := decode[api.ProductImages](v); r.it.Images = &imgs },
+		get: func(p db.ProductsExportPageRow) string {
+			return compact[api.ProductImages](p.Product.Images, len(p.Product.Images) <= 2)
+		}},
 	// Written by the export so that it says which product a row is; the import keys by SKU and
 	// ignores them.
-	{name: "id", get: func(p db.Product) string { return p.ID.String() }},
-	{name: "version", get: func(p db.Product) string { return strconv.FormatInt(p.Version, 10) }},
-	{name: "createdAt", get: func(p db.Product) string { return p.CreatedAt.UTC().Format(time.RFC3339Nano) }},
-	{name: "updatedAt", get: func(p db.Product) string { return p.UpdatedAt.UTC().Format(time.RFC3339Nano) }},
-}
+	{name: "id", get: func(p db.ProductsExportPageRow) string { return p.Product.ID.String() }},
+	{name: "version", get: func(p db.ProductsExportPageRow) string { return strconv.FormatInt(p.Product.Version, 10) }},
+	{name: "createdAt", get: func(p db.ProductsExportPageRow) string { return p.Product.CreatedAt.UTC().Format(time.RFC3339Nano) }},
+	{name: "updatedAt", get: func(p db.ProductsExportPageRow) string { return p.Product.UpdatedAt.UTC().Format(time.RFC3339Nano) }},
+})
 
 // stockColumns are the columns of the stock file; required ones first.
 var stockColumns = []string{"sku", "locationCode", "onHand", "receive", "reference", "reason", "reserved", "available"}
@@ -197,10 +307,10 @@ type rowError struct {
 	message string
 }
 
-// productRow maps a record to the bulk upsert's item, validated against CreateProductRequest's
-// schema property by property, so that each error names its column.
-func (h *Handlers) productRow(hd header, line int, fields []string) (api.CreateProductRequest, []rowError) {
-	var it api.CreateProductRequest
+// productRow maps a record to a productRecord, validated against the API's schemas property by
+// property, so that each error names its column.
+func (h *Handlers) productRow(hd header, line int, fields []string) (productRecord, []rowError) {
+	r := productRecord{line: line}
 	var bad []rowError
 	for _, c := range productColumns {
 		if c.value == nil || !hd.has(c.name) {
@@ -215,26 +325,83 @@ func (h *Handlers) productRow(hd header, line int, fields []string) (api.CreateP
 		}
 		v, err := c.value(cell)
 		if err == nil {
-			err = h.validate(c.property, v)
+			err = h.validate(c.option, c.property, v)
 		}
 		if err != nil {
 			bad = append(bad, rowError{line, c.name, err.Error()})
 			continue
 		}
-		c.set(&it, v)
+		c.set(&r, v)
 	}
 	if len(bad) == 0 {
-		for _, f := range catalogCheck(it) {
-			bad = append(bad, rowError{line, f.Field, f.Message})
+		for _, f := range catalogCheck(r.it) {
+			col, msg := columnOf(f.Field), f.Message
+			if col != f.Field {
+				msg = f.Field + ": " + msg
+			}
+			bad = append(bad, rowError{line, col, msg})
+		}
+		bad = append(bad, variantCheck(r)...)
+	}
+	return r, bad
+}
+
+// mapRow maps a record that validation found valid, without validating its cells again.
+func (h *Handlers) mapRow(hd header, line int, fields []string) productRecord {
+	r := productRecord{line: line}
+	for _, c := range productColumns {
+		if c.value == nil || !hd.has(c.name) {
+			continue
+		}
+		if cell := hd.cell(fields, c.name); cell != "" {
+			if v, err := c.value(cell); err == nil {
+				c.set(&r, v)
+			}
 		}
 	}
-	return it, bad
+	return r
+}
+
+// variantCheck applies a row's own variant rules: a variant row names one value of each option
+// of its product in the option columns, has no options or currency of its own; a product's row
+// has no option values.
+func variantCheck(r productRecord) []rowError {
+	var bad []rowError
+	for k, v := range r.values {
+		n := strconv.Itoa(k + 1)
+		switch {
+		case v.Name != "" && v.Value == "":
+			bad = append(bad, rowError{r.line, "option" + n + "Value", "is required with option" + n + "Name"})
+		case v.Name == "" && v.Value != "":
+			bad = append(bad, rowError{r.line, "option" + n + "Name", "is required with option" + n + "Value"})
+		case v.Name != "" && !r.variant():
+			bad = append(bad, rowError{r.line, "option" + n + "Name", "only a variant's row (with parentSku) has option values"})
+		}
+	}
+	if !r.variant() {
+		return bad
+	}
+	switch {
+	case r.parentSku == r.it.Sku:
+		bad = append(bad, rowError{r.line, "parentSku", "is the row's own SKU"})
+	case r.it.Options != nil:
+		bad = append(bad, rowError{r.line, "options", "a variant has no options of its own: it takes one value of each of its product's"})
+	case r.it.Currency != nil:
+		bad = append(bad, rowError{r.line, "currency", "a variant is priced in its product's currency: leave the cell empty"})
+	case r.values[0].Name == "":
+		bad = append(bad, rowError{r.line, "option1Name", "a variant's row needs one value of each of its product's options"})
+	}
+	return bad
 }
 
 // validate checks v against CreateProductRequest's property, in the words request validation
 // uses.
-func (h *Handlers) validate(property string, v any) error {
-	ref := h.product.Properties[property]
+func (h *Handlers) validate(option bool, property string, v any) error {
+	schema := h.product
+	if option {
+		schema = h.option
+	}
+	ref := schema.Properties[property]
 	if ref == nil || ref.Value == nil {
 		return fmt.Errorf("no schema for %s", property)
 	}

@@ -86,7 +86,7 @@ func (h *Handlers) ExportProductsCsv(ctx context.Context, req api.ExportProducts
 	cells := make([]string, len(productColumns))
 	return productsCSV{stream{ctx: ctx, d: h.d, filename: "products.csv", header: header,
 		next: func(ctx context.Context, b []byte) ([]byte, bool, error) {
-			page, err := kit.ReadInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.Product, error) {
+			page, err := kit.ReadInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]db.ProductsExportPageRow, error) {
 				return q.ProductsExportPage(ctx, db.ProductsExportPageParams{BrandID: req.BrandId, AfterSku: after, MaxItems: exportBatch})
 			})
 			if err != nil {
@@ -99,7 +99,7 @@ func (h *Handlers) ExportProductsCsv(ctx context.Context, req api.ExportProducts
 				b = csvfile.AppendRecord(b, cells...)
 			}
 			if len(page) > 0 {
-				after = page[len(page)-1].Sku
+				after = page[len(page)-1].Product.Sku
 			}
 			return b, len(page) < exportBatch, nil
 		}}}, nil

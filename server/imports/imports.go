@@ -47,8 +47,11 @@ var (
 // Handlers implements the import and export operations of api.StrictServerInterface, and works
 // the import jobs.
 type Handlers struct {
-	d          *kit.Deps
-	product    *openapi3.Schema
+	d       *kit.Deps
+	catalog *catalog.Handlers
+	product *openapi3.Schema
+	// option is the OptionValue schema (a variant row's option columns).
+	option     *openapi3.Schema
 	schemaOpts []openapi3.SchemaValidationOption
 }
 
@@ -59,8 +62,12 @@ func New(d *kit.Deps, doc *openapi3.T) (*Handlers, error) {
 	if ref == nil || ref.Value == nil {
 		return nil, errors.New("imports: the spec has no CreateProductRequest schema")
 	}
+	opt := doc.Components.Schemas["OptionValue"]
+	if opt == nil || opt.Value == nil {
+		return nil, errors.New("imports: the spec has no OptionValue schema")
+	}
 	opts := append([]openapi3.SchemaValidationOption{openapi3.VisitAsRequest()}, doc.GetSchemaValidationOptions()...)
-	return &Handlers{d: d, product: ref.Value, schemaOpts: opts}, nil
+	return &Handlers{d: d, catalog: catalog.New(d), product: ref.Value, option: opt.Value, schemaOpts: opts}, nil
 }
 
 // needs is the permission an import of kind needs besides imports:write: it changes the catalog

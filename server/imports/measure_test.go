@@ -41,6 +41,11 @@ func TestImportThroughputAndExportMemory(t *testing.T) {
 	imp := e.run(t, api.ImportKindProducts, body, nil)
 	took := time.Since(start)
 	wantCounts(t, "measured import", imp, api.ImportStatusSucceeded, rows, 0, 0, 0)
+	for _, l := range strings.Split(e.Env.Logs(), "\n") {
+		if strings.Contains(l, "msg=\"import validated\"") || strings.Contains(l, "msg=\"import applied\"") {
+			t.Log(l)
+		}
+	}
 	t.Logf("imported %d products (%d bytes) in %s: %.0f rows/s", rows, len(body), took.Round(time.Millisecond), float64(rows)/took.Seconds())
 	file.Reset() // the file's bytes are garbage from here (body is not used again), so the GC below frees them
 

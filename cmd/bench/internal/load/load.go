@@ -29,8 +29,10 @@ type Request struct {
 	Path string
 	// Bearer, when set, is sent as `Authorization: Bearer <Bearer>`.
 	Bearer string
-	// Body, when set, is sent as application/json.
+	// Body, when set, is sent as application/json (or as ContentType).
 	Body []byte
+	// ContentType, when set, is the body's media type instead of application/json (a CSV file).
+	ContentType string
 	// IdempotencyKey, when set, is sent as the Idempotency-Key header (placing an order needs one).
 	IdempotencyKey string
 	// Expect, when set, is this request's successful status (a scenario that alternates
@@ -323,7 +325,13 @@ func appendRequest(b []byte, host, prefix string, req Request) []byte {
 		b = append(b, "\r\n"...)
 	}
 	if req.Body != nil {
-		b = append(b, "Content-Type: application/json\r\nContent-Length: "...)
+		ct := req.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		b = append(b, "Content-Type: "...)
+		b = append(b, ct...)
+		b = append(b, "\r\nContent-Length: "...)
 		b = strconv.AppendInt(b, int64(len(req.Body)), 10)
 		b = append(b, "\r\n\r\n"...)
 		return append(b, req.Body...)
