@@ -545,7 +545,7 @@ func (q *Queries) ProductIdsBySku(ctx context.Context, arg ProductIdsBySkuParams
 }
 
 const productsExportPage = `-- name: ProductsExportPage :many
-SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams, allow_backorder FROM products
 WHERE brand_id = $1 AND sku > $2::text
 ORDER BY sku
 LIMIT $3
@@ -587,6 +587,7 @@ func (q *Queries) ProductsExportPage(ctx context.Context, arg ProductsExportPage
 			&i.Images,
 			&i.Barcode,
 			&i.WeightGrams,
+			&i.AllowBackorder,
 		); err != nil {
 			return nil, err
 		}
