@@ -298,6 +298,9 @@ type movement struct {
 	unitCost      *int64
 	averageCost   *int64
 	purchaseOrder *uuid.UUID
+	// refill: a release that gives stock back (an order's or a reservation's, not one handed
+	// over to an order): like an arrival, it goes to the backorders waiting at the level first.
+	refill bool
 	// line is the request line the movement is for, named if the level's bound refuses it.
 	line int
 }
@@ -340,8 +343,8 @@ func (s *Stock) move(ctx context.Context, l Level, m movement) error {
 	if err := s.emitMove(ctx, l, availableBefore, row); err != nil {
 		return err
 	}
-	if m.onHandDelta > 0 && lv.Backordered > 0 {
-		// Stock arrived where orders wait for it: they take it first (backorders.go).
+	if (m.onHandDelta > 0 || m.refill) && lv.Backordered > 0 {
+		// Stock arrived, or came free, where orders wait for it: they take it first (backorders.go).
 		return s.fill(ctx, l)
 	}
 	return nil

@@ -230,7 +230,7 @@ func (s *Stock) Release(ctx context.Context, reservation uuid.UUID, status stock
 		if !expirySecond(a.ExpiresAt).After(s.now) {
 			s.expired[l] -= a.Quantity // it was counted among the expired holds: no longer
 		}
-		err := s.move(ctx, l, movement{kind: stockdb.MovementKindRelease, reservedDelta: -a.Quantity, reservation: &reservation})
+		err := s.move(ctx, l, movement{kind: stockdb.MovementKindRelease, reservedDelta: -a.Quantity, reservation: &reservation, refill: true})
 		if err != nil {
 			return err
 		}

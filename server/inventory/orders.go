@@ -351,7 +351,7 @@ func ReleaseOrder(ctx context.Context, tx db.DBTX, brand, order uuid.UUID, now t
 		}
 	}
 	for _, k := range levels {
-		if err := st.move(ctx, k, movement{kind: stockdb.MovementKindRelease, reservedDelta: -held[k], order: &order, reason: reason}); err != nil {
+		if err := st.move(ctx, k, movement{kind: stockdb.MovementKindRelease, reservedDelta: -held[k], order: &order, reason: reason, refill: true}); err != nil {
 			return err
 		}
 	}
