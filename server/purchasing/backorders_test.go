@@ -180,7 +180,8 @@ func TestBackorders(t *testing.T) {
 			t.Fatalf("clear allowBackorder: %d %s", up.StatusCode(), up.Body)
 		}
 		// A variant has its own flag.
-		parent := b.CreateProduct(t, api.CreateProductRequest{Sku: "TEE", Name: "Tee", PriceAmount: 100,
+		active := api.Active
+		parent := b.CreateProduct(t, api.CreateProductRequest{Sku: "TEE", Name: "Tee", PriceAmount: 100, Status: &active,
 			Options: &api.ProductOptions{{Name: "Size", Values: []string{"S", "M"}}}})
 		v, err := env.Client.CreateVariantWithResponse(ctx, b.Brand, parent.Id, api.CreateVariantRequest{Sku: "TEE-S", PriceAmount: 100,
 			OptionValues: api.OptionValues{{Name: "Size", Value: "S"}}, AllowBackorder: &yes}, b.Auth)
