@@ -118,12 +118,15 @@ func (c *backorderClient) Next() load.Request {
 }
 
 func (c *backorderClient) Done(status int, body []byte, err error) error {
-	if err != nil || status != http.StatusCreated {
+	if !c.sent.IsZero() { // the receipt
+		if err == nil && status == http.StatusCreated {
+			backorderReceipts.add(time.Since(c.sent))
+			c.placed = 0
+		}
+		c.sent = time.Time{}
 		return nil
 	}
-	if !c.sent.IsZero() { // the receipt
-		backorderReceipts.add(time.Since(c.sent))
-		c.sent, c.placed = time.Time{}, 0
+	if err != nil || status != http.StatusCreated {
 		return nil
 	}
 	var o struct {
