@@ -4,7 +4,7 @@
 -- parent) is never held or moved itself; and their average cost (recorded on movements that take
 -- stock away). FOR KEY SHARE: a product cannot become a parent (ProductLock, FOR UPDATE) while a
 -- change of its stock is under way, nor the other way round.
-SELECT p.id, p.sku, p.name, p.option_values, p.options <> '[]'::jsonb AS has_options,
+SELECT p.id, p.sku, p.name, p.option_values, p.options <> '[]'::jsonb AS has_options, p.allow_backorder,
        (CASE WHEN p.status = 'archived' OR par.status = 'archived' THEN 'archived'
              WHEN p.status = 'draft' OR par.status = 'draft' THEN 'draft'
              ELSE 'active' END)::product_status AS status,

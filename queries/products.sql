@@ -2,11 +2,11 @@
 -- currency defaults to the brand's.
 INSERT INTO products (brand_id, id, sku, name, description, price_amount, currency, status,
                       attributes, tags, parent_id, options, option_values, images, barcode, weight_grams,
-                      created_at, updated_at)
+                      allow_backorder, created_at, updated_at)
 VALUES (@brand_id, @id, @sku, @name, @description, @price_amount,
         coalesce(sqlc.narg(currency)::text, (SELECT b.currency FROM brands b WHERE b.id = @brand_id)),
         @status, @attributes, @tags, sqlc.narg(parent_id)::uuid, @options, @option_values, @images,
-        sqlc.narg(barcode)::text, sqlc.narg(weight_grams)::bigint, @now, @now)
+        sqlc.narg(barcode)::text, sqlc.narg(weight_grams)::bigint, @allow_backorder, @now, @now)
 RETURNING *;
 
 -- name: ProductGet :one
@@ -103,7 +103,7 @@ LIMIT @row_limit;
 -- Rows are inserted, and so locked, in SKU order: two batches that share SKUs then wait for each
 -- other in the same order instead of deadlocking (whatever order their clients sent them in).
 INSERT INTO products AS p (brand_id, id, sku, name, description, price_amount, currency, status,
-                           attributes, tags, images, barcode, weight_grams, created_at, updated_at)
+                           attributes, tags, images, barcode, weight_grams, allow_backorder, created_at, updated_at)
 SELECT @brand_id::uuid, (x.item ->> 'id')::uuid, x.sku, x.item ->> 'name', x.item ->> 'description',
        (x.item ->> 'priceAmount')::bigint,
        coalesce(x.item ->> 'currency', (SELECT b.currency FROM brands b WHERE b.id = @brand_id::uuid)),
@@ -111,6 +111,7 @@ SELECT @brand_id::uuid, (x.item ->> 'id')::uuid, x.sku, x.item ->> 'name', x.ite
        coalesce(x.item -> 'attributes', '{}'),
        coalesce(ARRAY(SELECT jsonb_array_elements_text(x.item -> 'tags')), '{}'),
        coalesce(x.item -> 'images', '[]'), x.item ->> 'barcode', (x.item ->> 'weightGrams')::bigint,
+       coalesce((x.item ->> 'allowBackorder')::boolean, false),
        @now::timestamptz, @now::timestamptz
 FROM jsonb_each(@items::jsonb) AS x(sku, item)
 ORDER BY x.sku COLLATE "C"
@@ -123,6 +124,7 @@ SET name = excluded.name,
     images = CASE WHEN (@items::jsonb -> excluded.sku) ? 'images' THEN excluded.images ELSE p.images END,
     barcode = CASE WHEN (@items::jsonb -> excluded.sku) ? 'barcode' THEN excluded.barcode ELSE p.barcode END,
     weight_grams = CASE WHEN (@items::jsonb -> excluded.sku) ? 'weightGrams' THEN excluded.weight_grams ELSE p.weight_grams END,
+    allow_backorder = CASE WHEN (@items::jsonb -> excluded.sku) ? 'allowBackorder' THEN excluded.allow_backorder ELSE p.allow_backorder END,
     status = CASE WHEN (@items::jsonb -> excluded.sku) ? 'status' THEN excluded.status ELSE p.status END,
     attributes = CASE WHEN (@items::jsonb -> excluded.sku) ? 'attributes' THEN excluded.attributes ELSE p.attributes END,
     tags = CASE WHEN (@items::jsonb -> excluded.sku) ? 'tags' THEN excluded.tags ELSE p.tags END,
@@ -141,6 +143,7 @@ WHERE NOT @skip_unchanged::boolean
    OR ((@items::jsonb -> excluded.sku) ? 'images' AND p.images IS DISTINCT FROM excluded.images)
    OR ((@items::jsonb -> excluded.sku) ? 'barcode' AND p.barcode IS DISTINCT FROM excluded.barcode)
    OR ((@items::jsonb -> excluded.sku) ? 'weightGrams' AND p.weight_grams IS DISTINCT FROM excluded.weight_grams)
+   OR ((@items::jsonb -> excluded.sku) ? 'allowBackorder' AND p.allow_backorder IS DISTINCT FROM excluded.allow_backorder)
 RETURNING p.*, (p.xmax = 0)::boolean AS created;
 
 -- name: ProductLock :one
@@ -158,7 +161,7 @@ UPDATE products
 SET sku = @sku, name = @name, description = sqlc.narg(description), price_amount = @price_amount,
     currency = @currency, status = @status, attributes = @attributes, tags = @tags,
     options = @options, option_values = @option_values, images = @images,
-    barcode = sqlc.narg(barcode), weight_grams = sqlc.narg(weight_grams),
+    barcode = sqlc.narg(barcode), weight_grams = sqlc.narg(weight_grams), allow_backorder = @allow_backorder,
     version = version + 1, updated_at = @now
 WHERE brand_id = @brand_id AND id = @id
 RETURNING *;

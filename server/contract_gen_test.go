@@ -482,6 +482,15 @@ func seedContract(t *testing.T, env *servertest.Env) contractFixtures {
 		t.Fatalf("variant: %v %d %s", err, v.StatusCode(), v.Body)
 	}
 	variantIds := map[string]string{"productId": parent.Id.String(), "variantId": v.JSON201.Id.String()}
+	// A product that allows backorders, and an order that waits for it (issue 22): the product,
+	// level and order reads and lists show allowBackorder, backordered, quantityBackordered and
+	// backorderLocationId.
+	yes, active := true, api.Active
+	bo := b.CreateProduct(t, api.CreateProductRequest{Sku: "CT-BACKORDER", Name: "backorder", PriceAmount: 100, Status: &active, AllowBackorder: &yes})
+	receive(t, env, b.Owner, bo.Id, loc.Id, 1)
+	if waiting := b.MustCreateOrder(t, servertest.OrderLine(bo.Id, 3)); !waiting.Backordered || waiting.Lines[0].QuantityBackordered != 2 {
+		t.Fatalf("backordered order: %+v", waiting.Lines[0])
+	}
 	supplier, ordered := seedPurchaseOrder(t, env, b.Owner, p.Id, loc.Id)
 	draft, err := env.Client.CreatePurchaseOrderWithResponse(ctx, b.Brand, &api.CreatePurchaseOrderParams{}, api.CreatePurchaseOrderRequest{
 		SupplierId: uuid.MustParse(supplier), LocationId: loc.Id, Lines: []api.PurchaseOrderRequestLine{{ProductId: p.Id, Quantity: 3, UnitCost: 10}},

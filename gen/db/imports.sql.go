@@ -558,7 +558,7 @@ func (q *Queries) ProductIdsBySku(ctx context.Context, arg ProductIdsBySkuParams
 }
 
 const productsBySku = `-- name: ProductsBySku :many
-SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products WHERE brand_id = $1 AND sku = ANY($2::text[])
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams, allow_backorder FROM products WHERE brand_id = $1 AND sku = ANY($2::text[])
 `
 
 type ProductsBySkuParams struct {
@@ -597,6 +597,7 @@ func (q *Queries) ProductsBySku(ctx context.Context, arg ProductsBySkuParams) ([
 			&i.Images,
 			&i.Barcode,
 			&i.WeightGrams,
+			&i.AllowBackorder,
 		); err != nil {
 			return nil, err
 		}
@@ -609,7 +610,7 @@ func (q *Queries) ProductsBySku(ctx context.Context, arg ProductsBySkuParams) ([
 }
 
 const productsExportPage = `-- name: ProductsExportPage :many
-SELECT p.brand_id, p.id, p.sku, p.name, p.description, p.price_amount, p.currency, p.status, p.attributes, p.tags, p.version, p.created_at, p.updated_at, p.parent_id, p.options, p.option_values, p.images, p.barcode, p.weight_grams, coalesce(pp.sku, '')::text AS parent_sku
+SELECT p.brand_id, p.id, p.sku, p.name, p.description, p.price_amount, p.currency, p.status, p.attributes, p.tags, p.version, p.created_at, p.updated_at, p.parent_id, p.options, p.option_values, p.images, p.barcode, p.weight_grams, p.allow_backorder, coalesce(pp.sku, '')::text AS parent_sku
 FROM products p
 LEFT JOIN products pp ON pp.brand_id = p.brand_id AND pp.id = p.parent_id
 WHERE p.brand_id = $1 AND p.sku > $2::text
@@ -659,6 +660,7 @@ func (q *Queries) ProductsExportPage(ctx context.Context, arg ProductsExportPage
 			&i.Product.Images,
 			&i.Product.Barcode,
 			&i.Product.WeightGrams,
+			&i.Product.AllowBackorder,
 			&i.ParentSku,
 		); err != nil {
 			return nil, err

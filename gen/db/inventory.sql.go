@@ -12,7 +12,7 @@ import (
 )
 
 const productsAvailability = `-- name: ProductsAvailability :many
-SELECT p.id, p.sku, p.name, p.option_values, p.options <> '[]'::jsonb AS has_options,
+SELECT p.id, p.sku, p.name, p.option_values, p.options <> '[]'::jsonb AS has_options, p.allow_backorder,
        (CASE WHEN p.status = 'archived' OR par.status = 'archived' THEN 'archived'
              WHEN p.status = 'draft' OR par.status = 'draft' THEN 'draft'
              ELSE 'active' END)::product_status AS status,
@@ -31,13 +31,14 @@ type ProductsAvailabilityParams struct {
 }
 
 type ProductsAvailabilityRow struct {
-	ID           uuid.UUID
-	Sku          string
-	Name         string
-	OptionValues []byte
-	HasOptions   bool
-	Status       ProductStatus
-	AverageCost  *int64
+	ID             uuid.UUID
+	Sku            string
+	Name           string
+	OptionValues   []byte
+	HasOptions     bool
+	AllowBackorder bool
+	Status         ProductStatus
+	AverageCost    *int64
 }
 
 // The products a stock change names (missing ones are absent): a variant is sellable only while
@@ -60,6 +61,7 @@ func (q *Queries) ProductsAvailability(ctx context.Context, arg ProductsAvailabi
 			&i.Name,
 			&i.OptionValues,
 			&i.HasOptions,
+			&i.AllowBackorder,
 			&i.Status,
 			&i.AverageCost,
 		); err != nil {

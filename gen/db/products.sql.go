@@ -14,7 +14,7 @@ import (
 
 const productBulkUpsert = `-- name: ProductBulkUpsert :many
 INSERT INTO products AS p (brand_id, id, sku, name, description, price_amount, currency, status,
-                           attributes, tags, images, barcode, weight_grams, created_at, updated_at)
+                           attributes, tags, images, barcode, weight_grams, allow_backorder, created_at, updated_at)
 SELECT $1::uuid, (x.item ->> 'id')::uuid, x.sku, x.item ->> 'name', x.item ->> 'description',
        (x.item ->> 'priceAmount')::bigint,
        coalesce(x.item ->> 'currency', (SELECT b.currency FROM brands b WHERE b.id = $1::uuid)),
@@ -22,6 +22,7 @@ SELECT $1::uuid, (x.item ->> 'id')::uuid, x.sku, x.item ->> 'name', x.item ->> '
        coalesce(x.item -> 'attributes', '{}'),
        coalesce(ARRAY(SELECT jsonb_array_elements_text(x.item -> 'tags')), '{}'),
        coalesce(x.item -> 'images', '[]'), x.item ->> 'barcode', (x.item ->> 'weightGrams')::bigint,
+       coalesce((x.item ->> 'allowBackorder')::boolean, false),
        $2::timestamptz, $2::timestamptz
 FROM jsonb_each($3::jsonb) AS x(sku, item)
 ORDER BY x.sku COLLATE "C"
@@ -34,6 +35,7 @@ SET name = excluded.name,
     images = CASE WHEN ($3::jsonb -> excluded.sku) ? 'images' THEN excluded.images ELSE p.images END,
     barcode = CASE WHEN ($3::jsonb -> excluded.sku) ? 'barcode' THEN excluded.barcode ELSE p.barcode END,
     weight_grams = CASE WHEN ($3::jsonb -> excluded.sku) ? 'weightGrams' THEN excluded.weight_grams ELSE p.weight_grams END,
+    allow_backorder = CASE WHEN ($3::jsonb -> excluded.sku) ? 'allowBackorder' THEN excluded.allow_backorder ELSE p.allow_backorder END,
     status = CASE WHEN ($3::jsonb -> excluded.sku) ? 'status' THEN excluded.status ELSE p.status END,
     attributes = CASE WHEN ($3::jsonb -> excluded.sku) ? 'attributes' THEN excluded.attributes ELSE p.attributes END,
     tags = CASE WHEN ($3::jsonb -> excluded.sku) ? 'tags' THEN excluded.tags ELSE p.tags END,
@@ -50,7 +52,8 @@ WHERE NOT $4::boolean
    OR (($3::jsonb -> excluded.sku) ? 'images' AND p.images IS DISTINCT FROM excluded.images)
    OR (($3::jsonb -> excluded.sku) ? 'barcode' AND p.barcode IS DISTINCT FROM excluded.barcode)
    OR (($3::jsonb -> excluded.sku) ? 'weightGrams' AND p.weight_grams IS DISTINCT FROM excluded.weight_grams)
-RETURNING p.brand_id, p.id, p.sku, p.name, p.description, p.price_amount, p.currency, p.status, p.attributes, p.tags, p.version, p.created_at, p.updated_at, p.parent_id, p.options, p.option_values, p.images, p.barcode, p.weight_grams, (p.xmax = 0)::boolean AS created
+   OR (($3::jsonb -> excluded.sku) ? 'allowBackorder' AND p.allow_backorder IS DISTINCT FROM excluded.allow_backorder)
+RETURNING p.brand_id, p.id, p.sku, p.name, p.description, p.price_amount, p.currency, p.status, p.attributes, p.tags, p.version, p.created_at, p.updated_at, p.parent_id, p.options, p.option_values, p.images, p.barcode, p.weight_grams, p.allow_backorder, (p.xmax = 0)::boolean AS created
 `
 
 type ProductBulkUpsertParams struct {
@@ -61,26 +64,27 @@ type ProductBulkUpsertParams struct {
 }
 
 type ProductBulkUpsertRow struct {
-	BrandID      uuid.UUID
-	ID           uuid.UUID
-	Sku          string
-	Name         string
-	Description  *string
-	PriceAmount  int64
-	Currency     string
-	Status       ProductStatus
-	Attributes   []byte
-	Tags         []string
-	Version      int64
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	ParentID     *uuid.UUID
-	Options      []byte
-	OptionValues []byte
-	Images       []byte
-	Barcode      *string
-	WeightGrams  *int64
-	Created      bool
+	BrandID        uuid.UUID
+	ID             uuid.UUID
+	Sku            string
+	Name           string
+	Description    *string
+	PriceAmount    int64
+	Currency       string
+	Status         ProductStatus
+	Attributes     []byte
+	Tags           []string
+	Version        int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	ParentID       *uuid.UUID
+	Options        []byte
+	OptionValues   []byte
+	Images         []byte
+	Barcode        *string
+	WeightGrams    *int64
+	AllowBackorder bool
+	Created        bool
 }
 
 // Creates or updates products by SKU in one statement (the bulk upsert, and CSV imports). The items parameter is a JSON object keyed
@@ -127,6 +131,7 @@ func (q *Queries) ProductBulkUpsert(ctx context.Context, arg ProductBulkUpsertPa
 			&i.Images,
 			&i.Barcode,
 			&i.WeightGrams,
+			&i.AllowBackorder,
 			&i.Created,
 		); err != nil {
 			return nil, err
@@ -142,32 +147,33 @@ func (q *Queries) ProductBulkUpsert(ctx context.Context, arg ProductBulkUpsertPa
 const productCreate = `-- name: ProductCreate :one
 INSERT INTO products (brand_id, id, sku, name, description, price_amount, currency, status,
                       attributes, tags, parent_id, options, option_values, images, barcode, weight_grams,
-                      created_at, updated_at)
+                      allow_backorder, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6,
         coalesce($7::text, (SELECT b.currency FROM brands b WHERE b.id = $1)),
         $8, $9, $10, $11::uuid, $12, $13, $14,
-        $15::text, $16::bigint, $17, $17)
-RETURNING brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams
+        $15::text, $16::bigint, $17, $18, $18)
+RETURNING brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams, allow_backorder
 `
 
 type ProductCreateParams struct {
-	BrandID      uuid.UUID
-	ID           uuid.UUID
-	Sku          string
-	Name         string
-	Description  *string
-	PriceAmount  int64
-	Currency     *string
-	Status       ProductStatus
-	Attributes   []byte
-	Tags         []string
-	ParentID     *uuid.UUID
-	Options      []byte
-	OptionValues []byte
-	Images       []byte
-	Barcode      *string
-	WeightGrams  *int64
-	Now          time.Time
+	BrandID        uuid.UUID
+	ID             uuid.UUID
+	Sku            string
+	Name           string
+	Description    *string
+	PriceAmount    int64
+	Currency       *string
+	Status         ProductStatus
+	Attributes     []byte
+	Tags           []string
+	ParentID       *uuid.UUID
+	Options        []byte
+	OptionValues   []byte
+	Images         []byte
+	Barcode        *string
+	WeightGrams    *int64
+	AllowBackorder bool
+	Now            time.Time
 }
 
 // currency defaults to the brand's.
@@ -189,6 +195,7 @@ func (q *Queries) ProductCreate(ctx context.Context, arg ProductCreateParams) (P
 		arg.Images,
 		arg.Barcode,
 		arg.WeightGrams,
+		arg.AllowBackorder,
 		arg.Now,
 	)
 	var i Product
@@ -212,6 +219,7 @@ func (q *Queries) ProductCreate(ctx context.Context, arg ProductCreateParams) (P
 		&i.Images,
 		&i.Barcode,
 		&i.WeightGrams,
+		&i.AllowBackorder,
 	)
 	return i, err
 }
@@ -220,7 +228,7 @@ const productDelete = `-- name: ProductDelete :one
 DELETE FROM products
 WHERE brand_id = $1 AND id = $2
   AND ($3::bigint[] IS NULL OR version = ANY($3::bigint[]))
-RETURNING brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams
+RETURNING brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams, allow_backorder
 `
 
 type ProductDeleteParams struct {
@@ -255,12 +263,13 @@ func (q *Queries) ProductDelete(ctx context.Context, arg ProductDeleteParams) (P
 		&i.Images,
 		&i.Barcode,
 		&i.WeightGrams,
+		&i.AllowBackorder,
 	)
 	return i, err
 }
 
 const productGet = `-- name: ProductGet :one
-SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products WHERE brand_id = $1 AND id = $2
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams, allow_backorder FROM products WHERE brand_id = $1 AND id = $2
 `
 
 type ProductGetParams struct {
@@ -291,12 +300,13 @@ func (q *Queries) ProductGet(ctx context.Context, arg ProductGetParams) (Product
 		&i.Images,
 		&i.Barcode,
 		&i.WeightGrams,
+		&i.AllowBackorder,
 	)
 	return i, err
 }
 
 const productList = `-- name: ProductList :many
-SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams, allow_backorder FROM products
 WHERE brand_id = $1
   -- Without parent_id the list is the catalog as shown (variants are inside their parents);
   -- with it, that parent's variants.
@@ -383,6 +393,7 @@ func (q *Queries) ProductList(ctx context.Context, arg ProductListParams) ([]Pro
 			&i.Images,
 			&i.Barcode,
 			&i.WeightGrams,
+			&i.AllowBackorder,
 		); err != nil {
 			return nil, err
 		}
@@ -395,7 +406,7 @@ func (q *Queries) ProductList(ctx context.Context, arg ProductListParams) ([]Pro
 }
 
 const productLock = `-- name: ProductLock :one
-SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products WHERE brand_id = $1 AND id = $2 FOR UPDATE
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams, allow_backorder FROM products WHERE brand_id = $1 AND id = $2 FOR UPDATE
 `
 
 type ProductLockParams struct {
@@ -429,12 +440,13 @@ func (q *Queries) ProductLock(ctx context.Context, arg ProductLockParams) (Produ
 		&i.Images,
 		&i.Barcode,
 		&i.WeightGrams,
+		&i.AllowBackorder,
 	)
 	return i, err
 }
 
 const productLockBySku = `-- name: ProductLockBySku :one
-SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products WHERE brand_id = $1 AND sku = $2 FOR UPDATE
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams, allow_backorder FROM products WHERE brand_id = $1 AND sku = $2 FOR UPDATE
 `
 
 type ProductLockBySkuParams struct {
@@ -465,6 +477,7 @@ func (q *Queries) ProductLockBySku(ctx context.Context, arg ProductLockBySkuPara
 		&i.Images,
 		&i.Barcode,
 		&i.WeightGrams,
+		&i.AllowBackorder,
 	)
 	return i, err
 }
@@ -474,29 +487,30 @@ UPDATE products
 SET sku = $1, name = $2, description = $3, price_amount = $4,
     currency = $5, status = $6, attributes = $7, tags = $8,
     options = $9, option_values = $10, images = $11,
-    barcode = $12, weight_grams = $13,
-    version = version + 1, updated_at = $14
-WHERE brand_id = $15 AND id = $16
-RETURNING brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams
+    barcode = $12, weight_grams = $13, allow_backorder = $14,
+    version = version + 1, updated_at = $15
+WHERE brand_id = $16 AND id = $17
+RETURNING brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams, allow_backorder
 `
 
 type ProductSaveParams struct {
-	Sku          string
-	Name         string
-	Description  *string
-	PriceAmount  int64
-	Currency     string
-	Status       ProductStatus
-	Attributes   []byte
-	Tags         []string
-	Options      []byte
-	OptionValues []byte
-	Images       []byte
-	Barcode      *string
-	WeightGrams  *int64
-	Now          time.Time
-	BrandID      uuid.UUID
-	ID           uuid.UUID
+	Sku            string
+	Name           string
+	Description    *string
+	PriceAmount    int64
+	Currency       string
+	Status         ProductStatus
+	Attributes     []byte
+	Tags           []string
+	Options        []byte
+	OptionValues   []byte
+	Images         []byte
+	Barcode        *string
+	WeightGrams    *int64
+	AllowBackorder bool
+	Now            time.Time
+	BrandID        uuid.UUID
+	ID             uuid.UUID
 }
 
 // Writes every field of a product locked by ProductLock (the caller merged the change into it).
@@ -515,6 +529,7 @@ func (q *Queries) ProductSave(ctx context.Context, arg ProductSaveParams) (Produ
 		arg.Images,
 		arg.Barcode,
 		arg.WeightGrams,
+		arg.AllowBackorder,
 		arg.Now,
 		arg.BrandID,
 		arg.ID,
@@ -540,12 +555,13 @@ func (q *Queries) ProductSave(ctx context.Context, arg ProductSaveParams) (Produ
 		&i.Images,
 		&i.Barcode,
 		&i.WeightGrams,
+		&i.AllowBackorder,
 	)
 	return i, err
 }
 
 const productSearch = `-- name: ProductSearch :many
-SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams, allow_backorder FROM products
 WHERE brand_id = $1
   AND id IN (SELECT search_id FROM product_search
              WHERE search_name ILIKE $2::text OR search_sku ILIKE $2::text)
@@ -634,6 +650,7 @@ func (q *Queries) ProductSearch(ctx context.Context, arg ProductSearchParams) ([
 			&i.Images,
 			&i.Barcode,
 			&i.WeightGrams,
+			&i.AllowBackorder,
 		); err != nil {
 			return nil, err
 		}
@@ -681,7 +698,7 @@ func (q *Queries) VariantCount(ctx context.Context, arg VariantCountParams) (int
 }
 
 const variantGet = `-- name: VariantGet :one
-SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products WHERE brand_id = $1 AND parent_id = $2 AND id = $3
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams, allow_backorder FROM products WHERE brand_id = $1 AND parent_id = $2 AND id = $3
 `
 
 type VariantGetParams struct {
@@ -713,12 +730,13 @@ func (q *Queries) VariantGet(ctx context.Context, arg VariantGetParams) (Product
 		&i.Images,
 		&i.Barcode,
 		&i.WeightGrams,
+		&i.AllowBackorder,
 	)
 	return i, err
 }
 
 const variantList = `-- name: VariantList :many
-SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams, allow_backorder FROM products
 WHERE brand_id = $1 AND parent_id = $2
   AND ($3::timestamptz IS NULL
        OR (created_at, id) > ($3::timestamptz, $4::uuid))
@@ -770,6 +788,7 @@ func (q *Queries) VariantList(ctx context.Context, arg VariantListParams) ([]Pro
 			&i.Images,
 			&i.Barcode,
 			&i.WeightGrams,
+			&i.AllowBackorder,
 		); err != nil {
 			return nil, err
 		}
@@ -785,7 +804,7 @@ const variantRewrite = `-- name: VariantRewrite :one
 UPDATE products
 SET option_values = $1, currency = $2, version = version + 1, updated_at = $3
 WHERE brand_id = $4 AND id = $5
-RETURNING brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams
+RETURNING brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams, allow_backorder
 `
 
 type VariantRewriteParams struct {
@@ -826,6 +845,7 @@ func (q *Queries) VariantRewrite(ctx context.Context, arg VariantRewriteParams) 
 		&i.Images,
 		&i.Barcode,
 		&i.WeightGrams,
+		&i.AllowBackorder,
 	)
 	return i, err
 }
@@ -877,7 +897,7 @@ func (q *Queries) VariantSummaries(ctx context.Context, arg VariantSummariesPara
 }
 
 const variantsLock = `-- name: VariantsLock :many
-SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams FROM products WHERE brand_id = $1 AND parent_id = $2 ORDER BY id FOR UPDATE
+SELECT brand_id, id, sku, name, description, price_amount, currency, status, attributes, tags, version, created_at, updated_at, parent_id, options, option_values, images, barcode, weight_grams, allow_backorder FROM products WHERE brand_id = $1 AND parent_id = $2 ORDER BY id FOR UPDATE
 `
 
 type VariantsLockParams struct {
@@ -915,6 +935,7 @@ func (q *Queries) VariantsLock(ctx context.Context, arg VariantsLockParams) ([]P
 			&i.Images,
 			&i.Barcode,
 			&i.WeightGrams,
+			&i.AllowBackorder,
 		); err != nil {
 			return nil, err
 		}

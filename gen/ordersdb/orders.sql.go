@@ -605,7 +605,7 @@ func (q *Queries) OrderList(ctx context.Context, arg OrderListParams) ([]Order, 
 }
 
 const orderLock = `-- name: OrderLock :one
-SELECT brand_id, id, number, status, currency, subtotal, total, customer_email, customer_name, customer_phone, shipping_address, note, external_reference, reservation_id, payment_reference, cancel_reason, created_by, version, confirmed_at, cancelled_at, created_at, updated_at, customer_id, shipping_amount, shipping_method, discounts, tax_lines, discount_total, tax_total, cancelled_total, refunded_total FROM orders WHERE brand_id = $1 AND id = $2 FOR UPDATE
+SELECT brand_id, id, number, status, currency, subtotal, total, customer_email, customer_name, customer_phone, shipping_address, note, external_reference, reservation_id, payment_reference, cancel_reason, created_by, version, confirmed_at, cancelled_at, created_at, updated_at, customer_id, shipping_amount, shipping_method, discounts, tax_lines, discount_total, tax_total, cancelled_total, refunded_total FROM orders WHERE brand_id = $1 AND id = $2 FOR NO KEY UPDATE
 `
 
 type OrderLockParams struct {
@@ -614,6 +614,9 @@ type OrderLockParams struct {
 }
 
 // Locks the order first (the lock order's first step): transitions of one order serialize here.
+// FOR NO KEY UPDATE (what an UPDATE of the row takes anyway), not FOR UPDATE: a receipt that fills
+// the order's backorder appends a movement naming the order under its level's lock, and that
+// foreign key check (FOR KEY SHARE) must not wait for a transition that waits for the level.
 func (q *Queries) OrderLock(ctx context.Context, arg OrderLockParams) (Order, error) {
 	row := q.db.QueryRow(ctx, orderLock, arg.BrandID, arg.ID)
 	var i Order
@@ -656,7 +659,7 @@ func (q *Queries) OrderLock(ctx context.Context, arg OrderLockParams) (Order, er
 const orderLockDue = `-- name: OrderLockDue :one
 SELECT brand_id, id, number, status, currency, subtotal, total, customer_email, customer_name, customer_phone, shipping_address, note, external_reference, reservation_id, payment_reference, cancel_reason, created_by, version, confirmed_at, cancelled_at, created_at, updated_at, customer_id, shipping_amount, shipping_method, discounts, tax_lines, discount_total, tax_total, cancelled_total, refunded_total FROM orders
 WHERE brand_id = $1 AND id = $2 AND status = 'pending' AND created_at <= $3
-FOR UPDATE SKIP LOCKED
+FOR NO KEY UPDATE SKIP LOCKED
 `
 
 type OrderLockDueParams struct {
@@ -666,7 +669,8 @@ type OrderLockDueParams struct {
 }
 
 // Locks one pending order past its TTL for the sweeper; none when a transition (or another
-// sweeper) holds it (SKIP LOCKED) or it moved on meanwhile: each order is expired once.
+// sweeper) holds it (SKIP LOCKED) or it moved on meanwhile: each order is expired once. FOR NO
+// KEY UPDATE as OrderLock: a receipt filling the order's backorder must not wait for it.
 func (q *Queries) OrderLockDue(ctx context.Context, arg OrderLockDueParams) (Order, error) {
 	row := q.db.QueryRow(ctx, orderLockDue, arg.BrandID, arg.ID, arg.Cutoff)
 	var i Order

@@ -13,7 +13,7 @@ import (
 )
 
 const levelGet = `-- name: LevelGet :one
-SELECT brand_id, product_id, location_id, on_hand, reserved, reorder_point, version, updated_at, incoming, reorder_quantity FROM stock_levels WHERE brand_id = $1 AND product_id = $2 AND location_id = $3
+SELECT brand_id, product_id, location_id, on_hand, reserved, reorder_point, version, updated_at, incoming, reorder_quantity, backordered FROM stock_levels WHERE brand_id = $1 AND product_id = $2 AND location_id = $3
 `
 
 type LevelGetParams struct {
@@ -36,12 +36,13 @@ func (q *Queries) LevelGet(ctx context.Context, arg LevelGetParams) (StockLevel,
 		&i.UpdatedAt,
 		&i.Incoming,
 		&i.ReorderQuantity,
+		&i.Backordered,
 	)
 	return i, err
 }
 
 const levelList = `-- name: LevelList :many
-SELECT l.brand_id, l.product_id, l.location_id, l.on_hand, l.reserved, l.reorder_point, l.version, l.updated_at, l.incoming, l.reorder_quantity, p.sku, p.name AS product_name, p.option_values, x.quantity AS expired_held
+SELECT l.brand_id, l.product_id, l.location_id, l.on_hand, l.reserved, l.reorder_point, l.version, l.updated_at, l.incoming, l.reorder_quantity, l.backordered, p.sku, p.name AS product_name, p.option_values, x.quantity AS expired_held
 FROM stock_levels l
 JOIN products p ON p.brand_id = l.brand_id AND p.id = l.product_id
 CROSS JOIN LATERAL (
@@ -82,6 +83,7 @@ type LevelListRow struct {
 	UpdatedAt       time.Time
 	Incoming        int64
 	ReorderQuantity *int64
+	Backordered     int64
 	Sku             string
 	ProductName     string
 	OptionValues    []byte
@@ -119,6 +121,7 @@ func (q *Queries) LevelList(ctx context.Context, arg LevelListParams) ([]LevelLi
 			&i.UpdatedAt,
 			&i.Incoming,
 			&i.ReorderQuantity,
+			&i.Backordered,
 			&i.Sku,
 			&i.ProductName,
 			&i.OptionValues,
@@ -141,7 +144,7 @@ SET reorder_point = $1::bigint,
     version = version + 1, updated_at = $4
 WHERE brand_id = $5 AND product_id = $6 AND location_id = $7
   AND ($8::bigint[] IS NULL OR version = ANY($8::bigint[]))
-RETURNING brand_id, product_id, location_id, on_hand, reserved, reorder_point, version, updated_at, incoming, reorder_quantity
+RETURNING brand_id, product_id, location_id, on_hand, reserved, reorder_point, version, updated_at, incoming, reorder_quantity, backordered
 `
 
 type LevelSetReorderPointParams struct {
@@ -178,6 +181,7 @@ func (q *Queries) LevelSetReorderPoint(ctx context.Context, arg LevelSetReorderP
 		&i.UpdatedAt,
 		&i.Incoming,
 		&i.ReorderQuantity,
+		&i.Backordered,
 	)
 	return i, err
 }
@@ -317,7 +321,7 @@ func (q *Queries) LevelsExportPage(ctx context.Context, arg LevelsExportPagePara
 }
 
 const levelsLock = `-- name: LevelsLock :many
-SELECT brand_id, product_id, location_id, on_hand, reserved, reorder_point, version, updated_at, incoming, reorder_quantity FROM stock_levels
+SELECT brand_id, product_id, location_id, on_hand, reserved, reorder_point, version, updated_at, incoming, reorder_quantity, backordered FROM stock_levels
 WHERE brand_id = $1 AND product_id = ANY($2::uuid[]) AND location_id = ANY($3::uuid[])
 ORDER BY product_id, location_id
 FOR UPDATE
@@ -351,6 +355,7 @@ func (q *Queries) LevelsLock(ctx context.Context, arg LevelsLockParams) ([]Stock
 			&i.UpdatedAt,
 			&i.Incoming,
 			&i.ReorderQuantity,
+			&i.Backordered,
 		); err != nil {
 			return nil, err
 		}
@@ -363,7 +368,7 @@ func (q *Queries) LevelsLock(ctx context.Context, arg LevelsLockParams) ([]Stock
 }
 
 const levelsOfProduct = `-- name: LevelsOfProduct :many
-SELECT l.brand_id, l.product_id, l.location_id, l.on_hand, l.reserved, l.reorder_point, l.version, l.updated_at, l.incoming, l.reorder_quantity, loc.code AS location_code, x.quantity AS expired_held
+SELECT l.brand_id, l.product_id, l.location_id, l.on_hand, l.reserved, l.reorder_point, l.version, l.updated_at, l.incoming, l.reorder_quantity, l.backordered, loc.code AS location_code, x.quantity AS expired_held
 FROM stock_levels l
 JOIN locations loc ON loc.brand_id = l.brand_id AND loc.id = l.location_id
 CROSS JOIN LATERAL (
@@ -392,6 +397,7 @@ type LevelsOfProductRow struct {
 	UpdatedAt       time.Time
 	Incoming        int64
 	ReorderQuantity *int64
+	Backordered     int64
 	LocationCode    string
 	ExpiredHeld     int64
 }
@@ -417,6 +423,7 @@ func (q *Queries) LevelsOfProduct(ctx context.Context, arg LevelsOfProductParams
 			&i.UpdatedAt,
 			&i.Incoming,
 			&i.ReorderQuantity,
+			&i.Backordered,
 			&i.LocationCode,
 			&i.ExpiredHeld,
 		); err != nil {

@@ -729,6 +729,16 @@ type OrderAllocation struct {
 	FulfilledQuantity int64
 }
 
+type OrderBackorder struct {
+	BrandID     uuid.UUID
+	OrderID     uuid.UUID
+	LineID      uuid.UUID
+	OrderNumber int64
+	ProductID   uuid.UUID
+	LocationID  uuid.UUID
+	Quantity    int64
+}
+
 type OrderCounter struct {
 	BrandID    uuid.UUID
 	LastNumber int64
@@ -770,25 +780,26 @@ type OrderLine struct {
 }
 
 type Product struct {
-	BrandID      uuid.UUID
-	ID           uuid.UUID
-	Sku          string
-	Name         string
-	Description  *string
-	PriceAmount  int64
-	Currency     string
-	Status       ProductStatus
-	Attributes   []byte
-	Tags         []string
-	Version      int64
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-	ParentID     *uuid.UUID
-	Options      []byte
-	OptionValues []byte
-	Images       []byte
-	Barcode      *string
-	WeightGrams  *int64
+	BrandID        uuid.UUID
+	ID             uuid.UUID
+	Sku            string
+	Name           string
+	Description    *string
+	PriceAmount    int64
+	Currency       string
+	Status         ProductStatus
+	Attributes     []byte
+	Tags           []string
+	Version        int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	ParentID       *uuid.UUID
+	Options        []byte
+	OptionValues   []byte
+	Images         []byte
+	Barcode        *string
+	WeightGrams    *int64
+	AllowBackorder bool
 }
 
 type ProductCost struct {
@@ -980,6 +991,7 @@ type StockLevel struct {
 	UpdatedAt       time.Time
 	Incoming        int64
 	ReorderQuantity *int64
+	Backordered     int64
 }
 
 type StockMovement struct {

@@ -17,7 +17,7 @@ const levelAddIncoming = `-- name: LevelAddIncoming :one
 UPDATE stock_levels
 SET incoming = incoming + $1::bigint, version = version + 1, updated_at = $2
 WHERE brand_id = $3 AND product_id = $4 AND location_id = $5
-RETURNING brand_id, product_id, location_id, on_hand, reserved, reorder_point, version, updated_at, incoming, reorder_quantity
+RETURNING brand_id, product_id, location_id, on_hand, reserved, reorder_point, version, updated_at, incoming, reorder_quantity, backordered
 `
 
 type LevelAddIncomingParams struct {
@@ -52,6 +52,7 @@ func (q *Queries) LevelAddIncoming(ctx context.Context, arg LevelAddIncomingPara
 		&i.UpdatedAt,
 		&i.Incoming,
 		&i.ReorderQuantity,
+		&i.Backordered,
 	)
 	return i, err
 }

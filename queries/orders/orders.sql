@@ -42,7 +42,10 @@ SELECT * FROM orders WHERE brand_id = @brand_id AND id = @id;
 
 -- name: OrderLock :one
 -- Locks the order first (the lock order's first step): transitions of one order serialize here.
-SELECT * FROM orders WHERE brand_id = @brand_id AND id = @id FOR UPDATE;
+-- FOR NO KEY UPDATE (what an UPDATE of the row takes anyway), not FOR UPDATE: a receipt that fills
+-- the order's backorder appends a movement naming the order under its level's lock, and that
+-- foreign key check (FOR KEY SHARE) must not wait for a transition that waits for the level.
+SELECT * FROM orders WHERE brand_id = @brand_id AND id = @id FOR NO KEY UPDATE;
 
 -- name: OrderLines :many
 SELECT * FROM order_lines WHERE brand_id = @brand_id AND order_id = ANY(@order_ids::uuid[])
@@ -123,7 +126,8 @@ LIMIT @row_limit;
 
 -- name: OrderLockDue :one
 -- Locks one pending order past its TTL for the sweeper; none when a transition (or another
--- sweeper) holds it (SKIP LOCKED) or it moved on meanwhile: each order is expired once.
+-- sweeper) holds it (SKIP LOCKED) or it moved on meanwhile: each order is expired once. FOR NO
+-- KEY UPDATE as OrderLock: a receipt filling the order's backorder must not wait for it.
 SELECT * FROM orders
 WHERE brand_id = @brand_id AND id = @id AND status = 'pending' AND created_at <= @cutoff
-FOR UPDATE SKIP LOCKED;
+FOR NO KEY UPDATE SKIP LOCKED;

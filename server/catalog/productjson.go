@@ -100,7 +100,7 @@ func appendProduct(b []byte, p *api.Product) ([]byte, bool) {
 	// The optional fields of variants, images and barcodes are left to encoding/json: a plain
 	// product, the common case, has none of them.
 	if p.ParentId != nil || p.Options != nil || p.OptionValues != nil || p.VariantCount != nil || p.PriceRange != nil ||
-		p.Images != nil || p.Barcode != nil || p.WeightGrams != nil {
+		p.Images != nil || p.Barcode != nil || p.WeightGrams != nil || p.AllowBackorder != nil {
 		return b, false
 	}
 	b = append(b, `{"attributes":`...)

@@ -40,8 +40,10 @@ func apiProduct(p db.Product) (api.Product, error) {
 		Barcode:     p.Barcode,
 		WeightGrams: p.WeightGrams,
 		Version:     p.Version,
-		CreatedAt:   p.CreatedAt.UTC(),
-		UpdatedAt:   p.UpdatedAt.UTC(),
+		// Present when true only: a product that does not allow backorders reads as before.
+		AllowBackorder: trueOrNil(p.AllowBackorder),
+		CreatedAt:      p.CreatedAt.UTC(),
+		UpdatedAt:      p.UpdatedAt.UTC(),
 	}
 	// The variant fields are stored as the API writes them; "[]" (none) stays out of the answer.
 	for _, f := range []struct {
@@ -147,7 +149,7 @@ func (h *Handlers) CreateProduct(ctx context.Context, req api.CreateProductReque
 	b := req.Body
 	it := Item{
 		Sku: &b.Sku, Name: &b.Name, PriceAmount: &b.PriceAmount, Currency: b.Currency, Status: b.Status,
-		Attributes: b.Attributes, Tags: b.Tags, Images: b.Images,
+		Attributes: b.Attributes, Tags: b.Tags, Images: b.Images, AllowBackorder: b.AllowBackorder,
 	}
 	if b.Description != nil {
 		it.Description = nullable.NewNullableWithValue(*b.Description)
@@ -233,7 +235,7 @@ func (h *Handlers) UpdateProduct(ctx context.Context, req api.UpdateProductReque
 	it := Item{
 		Sku: b.Sku, Name: b.Name, Description: b.Description, PriceAmount: b.PriceAmount, Currency: b.Currency,
 		Status: b.Status, Attributes: b.Attributes, Tags: b.Tags, Options: b.Options, Images: b.Images,
-		Barcode: b.Barcode, WeightGrams: b.WeightGrams,
+		Barcode: b.Barcode, WeightGrams: b.WeightGrams, AllowBackorder: b.AllowBackorder,
 	}
 	saved, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (Saved, error) {
 		return h.Save(ctx, q, req.BrandId, Target{Mode: Update, ID: req.ProductId, ExpectedVersions: respond.IfMatch(req.Params.IfMatch)}, it)
@@ -397,6 +399,8 @@ type bulkItem struct {
 	Images      *api.ProductImages `json:"images,omitempty"`
 	Barcode     *string            `json:"barcode,omitempty"`
 	WeightGrams *int64             `json:"weightGrams,omitempty"`
+	// AllowBackorder left out keeps the stored flag on update (false on create).
+	AllowBackorder *bool `json:"allowBackorder,omitempty"`
 }
 
 // CheckItem is what a bulk item (or an imported row) breaks beyond its schema, under prefix:
@@ -432,7 +436,7 @@ func BulkUpsert(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Ti
 		batch[it.Sku] = bulkItem{
 			ID: uuid.Must(uuid.NewV7()), Name: it.Name, Description: it.Description, PriceAmount: it.PriceAmount,
 			Currency: it.Currency, Status: it.Status, Attributes: it.Attributes, Tags: it.Tags,
-			Images: it.Images, Barcode: it.Barcode, WeightGrams: it.WeightGrams,
+			Images: it.Images, Barcode: it.Barcode, WeightGrams: it.WeightGrams, AllowBackorder: it.AllowBackorder,
 		}
 	}
 	payload, err := json.Marshal(batch)
@@ -454,6 +458,7 @@ func BulkUpsert(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Ti
 			Currency: r.Currency, Status: r.Status, Attributes: r.Attributes, Tags: r.Tags, Version: r.Version,
 			CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ParentID: r.ParentID, Options: r.Options,
 			OptionValues: r.OptionValues, Images: r.Images, Barcode: r.Barcode, WeightGrams: r.WeightGrams,
+			AllowBackorder: r.AllowBackorder,
 		}, nil); err != nil {
 			return rows, err
 		}
@@ -510,4 +515,12 @@ func (h *Handlers) BulkUpsertProducts(ctx context.Context, req api.BulkUpsertPro
 		out.Items[i] = api.BulkItemResult{Index: i, Sku: it.Sku, Id: r.ID, Created: r.Created}
 	}
 	return api.BulkUpsertProducts200JSONResponse(out), nil
+}
+
+// trueOrNil is &true for true, nil (left out of the answer) for false.
+func trueOrNil(b bool) *bool {
+	if !b {
+		return nil
+	}
+	return &b
 }

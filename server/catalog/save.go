@@ -42,6 +42,8 @@ type Item struct {
 	Images       *api.ProductImages
 	Barcode      nullable.Nullable[string]
 	WeightGrams  nullable.Nullable[int64]
+	// AllowBackorder: orders may take more than is available (the rest waits for receipts).
+	AllowBackorder *bool
 }
 
 // SaveMode says what Save does with the product it is given.
@@ -144,6 +146,7 @@ func (h *Handlers) create(ctx context.Context, q *db.Queries, brand uuid.UUID, t
 		BrandID: brand, ID: uuid.Must(uuid.NewV7()), Sku: *it.Sku, PriceAmount: *it.PriceAmount,
 		Currency: it.Currency, Status: db.ProductStatusDraft, Options: []byte("[]"), OptionValues: []byte("[]"),
 		Images: []byte("[]"), Tags: tagsOrEmpty(it.Tags), Now: h.d.Now(),
+		AllowBackorder: it.AllowBackorder != nil && *it.AllowBackorder,
 	}
 	if it.Name != nil {
 		p.Name = *it.Name
@@ -259,7 +262,10 @@ func (h *Handlers) update(ctx context.Context, q *db.Queries, brand uuid.UUID, c
 		BrandID: brand, ID: cur.ID, Sku: cur.Sku, Name: cur.Name, Description: cur.Description,
 		PriceAmount: cur.PriceAmount, Currency: cur.Currency, Status: cur.Status, Attributes: cur.Attributes,
 		Tags: cur.Tags, Options: cur.Options, OptionValues: cur.OptionValues, Images: cur.Images,
-		Barcode: cur.Barcode, WeightGrams: cur.WeightGrams, Now: h.d.Now(),
+		Barcode: cur.Barcode, WeightGrams: cur.WeightGrams, AllowBackorder: cur.AllowBackorder, Now: h.d.Now(),
+	}
+	if it.AllowBackorder != nil {
+		p.AllowBackorder = *it.AllowBackorder
 	}
 	if it.Sku != nil {
 		p.Sku = *it.Sku

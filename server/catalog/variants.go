@@ -26,7 +26,7 @@ func (h *Handlers) CreateVariant(ctx context.Context, req api.CreateVariantReque
 	b := req.Body
 	it := Item{
 		Sku: &b.Sku, Name: b.Name, PriceAmount: &b.PriceAmount, Status: b.Status, Attributes: b.Attributes,
-		Tags: b.Tags, Images: b.Images, OptionValues: &b.OptionValues,
+		Tags: b.Tags, Images: b.Images, OptionValues: &b.OptionValues, AllowBackorder: b.AllowBackorder,
 	}
 	setOptional(&it, b.Description, b.Barcode, b.WeightGrams)
 	saved, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (Saved, error) {
@@ -74,7 +74,7 @@ func (h *Handlers) UpdateVariant(ctx context.Context, req api.UpdateVariantReque
 	it := Item{
 		Sku: b.Sku, Name: b.Name, Description: b.Description, PriceAmount: b.PriceAmount, Status: b.Status,
 		Attributes: b.Attributes, Tags: b.Tags, Images: b.Images, OptionValues: b.OptionValues,
-		Barcode: b.Barcode, WeightGrams: b.WeightGrams,
+		Barcode: b.Barcode, WeightGrams: b.WeightGrams, AllowBackorder: b.AllowBackorder,
 	}
 	saved, err := kit.InBrand(ctx, h.d, req.BrandId, func(q *db.Queries) (Saved, error) {
 		return h.Save(ctx, q, req.BrandId, Target{Mode: Update, ID: req.VariantId, Parent: &req.ProductId, ExpectedVersions: respond.IfMatch(req.Params.IfMatch)}, it)

@@ -298,6 +298,9 @@ type movement struct {
 	unitCost      *int64
 	averageCost   *int64
 	purchaseOrder *uuid.UUID
+	// refill: a release that gives stock back (an order's or a reservation's, not one handed
+	// over to an order): like an arrival, it goes to the backorders waiting at the level first.
+	refill bool
 	// line is the request line the movement is for, named if the level's bound refuses it.
 	line int
 }
@@ -337,7 +340,14 @@ func (s *Stock) move(ctx context.Context, l Level, m movement) error {
 	if !slices.Contains(s.touched, l) {
 		s.touched = append(s.touched, l)
 	}
-	return s.emitMove(ctx, l, availableBefore, row)
+	if err := s.emitMove(ctx, l, availableBefore, row); err != nil {
+		return err
+	}
+	if (m.onHandDelta > 0 || m.refill) && lv.Backordered > 0 {
+		// Stock arrived, or came free, where orders wait for it: they take it first (backorders.go).
+		return s.fill(ctx, l)
+	}
+	return nil
 }
 
 // Note is what a client says about a change of stock on hand, kept with its movements.
@@ -392,7 +402,7 @@ func apiLevel(l stockdb.StockLevel, sku, name string, optionValues []byte) api.S
 	ov, _ := OptionValues(optionValues)
 	return api.StockLevel{
 		ProductId: l.ProductID, LocationId: l.LocationID, Sku: sku, ProductName: name, OptionValues: ov,
-		OnHand: l.OnHand, Reserved: l.Reserved, Available: l.OnHand - l.Reserved, Incoming: l.Incoming,
+		OnHand: l.OnHand, Reserved: l.Reserved, Available: l.OnHand - l.Reserved, Incoming: l.Incoming, Backordered: l.Backordered,
 		ReorderPoint: l.ReorderPoint, ReorderQuantity: l.ReorderQuantity, Version: l.Version, UpdatedAt: l.UpdatedAt.UTC(),
 	}
 }

@@ -79,6 +79,13 @@ func HoldScope(lines []HoldLine) Scope {
 // placed first, so a line without one cannot take the stock a located line needs. Draft or
 // archived products, or any short line, refuse the whole request.
 func (s *Stock) Allocate(lines []HoldLine) ([][]Allocation, error) {
+	out, _, err := s.allocate(lines, false)
+	return out, err
+}
+
+// allocate is Allocate, and with backorder AllocateOrder: a short line of a product that allows
+// backorders takes what there is and its rest waits (backorders.go).
+func (s *Stock) allocate(lines []HoldLine, backorder bool) ([][]Allocation, []BackorderLine, error) {
 	var unavailable []api.ProblemLine
 	for _, l := range lines {
 		if s.products[l.Product].Status != db.ProductStatusActive {
@@ -86,7 +93,7 @@ func (s *Stock) Allocate(lines []HoldLine) ([][]Allocation, error) {
 		}
 	}
 	if len(unavailable) > 0 {
-		return nil, &ProductsUnavailable{Lines: unavailable}
+		return nil, nil, &ProductsUnavailable{Lines: unavailable}
 	}
 	free := map[Level]int64{}
 	for k := range s.levels {
@@ -94,9 +101,23 @@ func (s *Stock) Allocate(lines []HoldLine) ([][]Allocation, error) {
 	}
 	out := make([][]Allocation, len(lines))
 	var short []api.ProblemLine
+	var backs []BackorderLine
 	shortOf := func(l HoldLine, available int64) {
 		requested := l.Quantity
 		short = append(short, api.ProblemLine{Index: l.Index, ProductId: l.Product, LocationId: l.Location, Requested: &requested, Available: &available})
+	}
+	// waits reports whether line i (short of stock, available units of it to be had) waits for
+	// the rest instead of being short, and records where.
+	waits := func(i int, l HoldLine, available int64) bool {
+		if !backorder || !s.products[l.Product].AllowBackorder {
+			return false
+		}
+		at, _ := s.backorderAt(l.Product, l.Location, free)
+		if at == uuid.Nil {
+			return false
+		}
+		backs = append(backs, BackorderLine{Line: i, Location: at, Quantity: l.Quantity - available})
+		return true
 	}
 	for i, l := range lines {
 		if l.Location == nil {
@@ -104,7 +125,12 @@ func (s *Stock) Allocate(lines []HoldLine) ([][]Allocation, error) {
 		}
 		k := Level{l.Product, *l.Location}
 		if free[k] < l.Quantity {
-			shortOf(l, free[k])
+			if !waits(i, l, free[k]) {
+				shortOf(l, free[k])
+			} else if free[k] > 0 {
+				out[i] = []Allocation{{Location: *l.Location, Quantity: free[k]}}
+				free[k] = 0
+			}
 			continue
 		}
 		free[k] -= l.Quantity
@@ -122,9 +148,13 @@ func (s *Stock) Allocate(lines []HoldLine) ([][]Allocation, error) {
 				total += free[Level{l.Product, loc.ID}]
 			}
 		}
+		need := l.Quantity
 		if total < l.Quantity {
-			shortOf(l, total)
-			continue
+			if !waits(i, l, total) {
+				shortOf(l, total)
+				continue
+			}
+			need = total
 		}
 		slices.SortFunc(candidates, func(a, b db.LocationsLockSharedRow) int {
 			if c := cmp.Compare(free[Level{l.Product, b.ID}], free[Level{l.Product, a.ID}]); c != 0 {
@@ -132,8 +162,10 @@ func (s *Stock) Allocate(lines []HoldLine) ([][]Allocation, error) {
 			}
 			return cmp.Compare(a.Code, b.Code)
 		})
-		need := l.Quantity
 		for _, loc := range candidates {
+			if need == 0 {
+				break
+			}
 			k := Level{l.Product, loc.ID}
 			take := min(need, free[k])
 			free[k] -= take
@@ -146,9 +178,9 @@ func (s *Stock) Allocate(lines []HoldLine) ([][]Allocation, error) {
 	}
 	if len(short) > 0 {
 		slices.SortFunc(short, func(a, b api.ProblemLine) int { return cmp.Compare(a.Index, b.Index) })
-		return nil, &InsufficientStock{Lines: short}
+		return nil, nil, &InsufficientStock{Lines: short}
 	}
-	return out, nil
+	return out, backs, nil
 }
 
 // Reserve allocates lines (Allocate's rule) and holds them for a new reservation expiring at
@@ -198,7 +230,7 @@ func (s *Stock) Release(ctx context.Context, reservation uuid.UUID, status stock
 		if !expirySecond(a.ExpiresAt).After(s.now) {
 			s.expired[l] -= a.Quantity // it was counted among the expired holds: no longer
 		}
-		err := s.move(ctx, l, movement{kind: stockdb.MovementKindRelease, reservedDelta: -a.Quantity, reservation: &reservation})
+		err := s.move(ctx, l, movement{kind: stockdb.MovementKindRelease, reservedDelta: -a.Quantity, reservation: &reservation, refill: true})
 		if err != nil {
 			return err
 		}

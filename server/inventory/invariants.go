@@ -27,6 +27,8 @@ const (
 	InvariantHolds  Invariant = "holds"
 	// InvariantIncoming: a level's incoming is what open purchase orders still bring to it.
 	InvariantIncoming Invariant = "incoming"
+	// InvariantBackorders: a level's backordered is what order lines' claims wait for there.
+	InvariantBackorders Invariant = "backorders"
 )
 
 // Mismatch is a level that breaks an invariant, and by how much.
@@ -87,8 +89,23 @@ func IncomingMismatches(ctx context.Context, tx db.DBTX, brand uuid.UUID) ([]Mis
 	return out, nil
 }
 
+// BackorderMismatches lists brand's levels whose backordered is not the sum of the claims waiting
+// there. tx as for LedgerMismatches.
+func BackorderMismatches(ctx context.Context, tx db.DBTX, brand uuid.UUID) ([]Mismatch, error) {
+	rows, err := stockdb.New(tx).BackorderMismatches(ctx, brand)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Mismatch, len(rows))
+	for i, r := range rows {
+		out[i] = Mismatch{Invariant: InvariantBackorders, Level: Level{r.ProductID, r.LocationID}, Detail: fmt.Sprintf(
+			"backordered %d, its claims add up to %d", r.Backordered, r.Claimed)}
+	}
+	return out, nil
+}
+
 // Mismatches lists the levels of brand that break any invariant (ledger first, then holds, then
-// incoming).
+// incoming, then backorders).
 func Mismatches(ctx context.Context, tx db.DBTX, brand uuid.UUID) ([]Mismatch, error) {
 	ledger, err := LedgerMismatches(ctx, tx, brand)
 	if err != nil {
@@ -102,5 +119,9 @@ func Mismatches(ctx context.Context, tx db.DBTX, brand uuid.UUID) ([]Mismatch, e
 	if err != nil {
 		return nil, err
 	}
-	return append(append(ledger, holds...), incoming...), nil
+	backorders, err := BackorderMismatches(ctx, tx, brand)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(append(ledger, holds...), incoming...), backorders...), nil
 }

@@ -44,7 +44,7 @@ func (h *Handlers) ListStockLevels(ctx context.Context, req api.ListStockLevelsR
 		func(r stockdb.LevelListRow) (api.StockLevel, error) {
 			return apiLevel(stockdb.StockLevel{
 				BrandID: r.BrandID, ProductID: r.ProductID, LocationID: r.LocationID, OnHand: r.OnHand, Reserved: r.Reserved - r.ExpiredHeld,
-				Incoming: r.Incoming, ReorderPoint: r.ReorderPoint, ReorderQuantity: r.ReorderQuantity, Version: r.Version, UpdatedAt: r.UpdatedAt,
+				Incoming: r.Incoming, Backordered: r.Backordered, ReorderPoint: r.ReorderPoint, ReorderQuantity: r.ReorderQuantity, Version: r.Version, UpdatedAt: r.UpdatedAt,
 			}, r.Sku, r.ProductName, r.OptionValues), nil
 		})
 	if err != nil {
@@ -70,7 +70,7 @@ func (h *Handlers) GetProductInventory(ctx context.Context, req api.GetProductIn
 			live := r.Reserved - r.ExpiredHeld
 			inv.Levels = append(inv.Levels, apiLevel(stockdb.StockLevel{
 				BrandID: r.BrandID, ProductID: r.ProductID, LocationID: r.LocationID, OnHand: r.OnHand, Reserved: live,
-				Incoming: r.Incoming, ReorderPoint: r.ReorderPoint, ReorderQuantity: r.ReorderQuantity, Version: r.Version, UpdatedAt: r.UpdatedAt,
+				Incoming: r.Incoming, Backordered: r.Backordered, ReorderPoint: r.ReorderPoint, ReorderQuantity: r.ReorderQuantity, Version: r.Version, UpdatedAt: r.UpdatedAt,
 			}, p.Sku, p.Name, p.OptionValues))
 			inv.OnHand += r.OnHand
 			inv.Reserved += live

@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -196,24 +197,37 @@ func (s *Stock) holdForOrder(ctx context.Context, order uuid.UUID, lines []HoldL
 	return nil
 }
 
-// OrderHold is where an order line's stock is held, and how much of it shipped.
+// OrderHold is where an order line's stock is held, and how much of it shipped; or, with
+// Backordered > 0 (and Quantity 0), what the line still waits for at Location.
 type OrderHold struct {
-	Order     uuid.UUID
-	Line      uuid.UUID
-	Location  uuid.UUID
-	Quantity  int64
-	Fulfilled int64
+	Order       uuid.UUID
+	Line        uuid.UUID
+	Location    uuid.UUID
+	Quantity    int64
+	Fulfilled   int64
+	Backordered int64
 }
 
-// OrderHolds reads where the orders hold stock, by order, line and allocation order.
+// OrderHolds reads where the orders hold stock, by order, line and allocation order, then what
+// their lines wait for (backorders).
 func OrderHolds(ctx context.Context, tx db.DBTX, brand uuid.UUID, orders []uuid.UUID) ([]OrderHold, error) {
-	rows, err := stockdb.New(tx).OrderAllocations(ctx, stockdb.OrderAllocationsParams{BrandID: brand, OrderIds: orders})
+	sq := stockdb.New(tx)
+	// Claims before holds: a fill committing between the two reads then shows at worst as both
+	// claimed and held, never as neither.
+	claims, err := sq.OrderBackorders(ctx, stockdb.OrderBackordersParams{BrandID: brand, OrderIds: orders})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]OrderHold, len(rows))
+	rows, err := sq.OrderAllocations(ctx, stockdb.OrderAllocationsParams{BrandID: brand, OrderIds: orders})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]OrderHold, len(rows), len(rows)+len(claims))
 	for i, r := range rows {
 		out[i] = OrderHold{Order: r.OrderID, Line: r.LineID, Location: r.LocationID, Quantity: r.Quantity, Fulfilled: r.FulfilledQuantity}
+	}
+	for _, c := range claims {
+		out = append(out, OrderHold{Order: c.OrderID, Line: c.LineID, Location: c.LocationID, Backordered: c.Quantity})
 	}
 	return out, nil
 }
@@ -279,7 +293,15 @@ func FulfilOrder(ctx context.Context, tx db.DBTX, brand, order uuid.UUID, now ti
 // brand), the order's row locked; the order then no longer holds anything (HoldMismatches counts
 // a cancelled order's allocations as released).
 func ReleaseOrder(ctx context.Context, tx db.DBTX, brand, order uuid.UUID, now time.Time, reason *string) error {
-	allocs, err := stockdb.New(tx).OrderAllocations(ctx, stockdb.OrderAllocationsParams{BrandID: brand, OrderIds: []uuid.UUID{order}})
+	sq := stockdb.New(tx)
+	// The claims first, then the holds: a receipt filling a claim (under the level's lock) turns
+	// it into a hold, so read in this order, what was a claim and became a hold is seen as a hold
+	// at the latest, and the release below finds it (re-read under the lock).
+	claims, err := sq.OrderBackorders(ctx, stockdb.OrderBackordersParams{BrandID: brand, OrderIds: []uuid.UUID{order}})
+	if err != nil {
+		return err
+	}
+	allocs, err := sq.OrderAllocations(ctx, stockdb.OrderAllocationsParams{BrandID: brand, OrderIds: []uuid.UUID{order}})
 	if err != nil {
 		return err
 	}
@@ -294,15 +316,42 @@ func ReleaseOrder(ctx context.Context, tx db.DBTX, brand, order uuid.UUID, now t
 			held[k] += left
 		}
 	}
-	if len(levels) == 0 {
+	scope := slices.Clone(levels)
+	for _, c := range claims {
+		scope = append(scope, Level{c.ProductID, c.LocationID})
+	}
+	if len(scope) == 0 {
 		return nil
 	}
-	st, err := Open(ctx, tx, brand, now, orderHeldScope(levels))
+	st, err := Open(ctx, tx, brand, now, orderHeldScope(scope))
 	if err != nil {
 		return err
 	}
+	if len(claims) > 0 {
+		// Under the levels' locks, what the order holds and waits for can no longer change: read
+		// both again (a receipt may have filled a claim between the reads above and the locks).
+		if claims, err = st.sq.OrderBackorders(ctx, stockdb.OrderBackordersParams{BrandID: brand, OrderIds: []uuid.UUID{order}}); err != nil {
+			return err
+		}
+		if allocs, err = st.sq.OrderAllocations(ctx, stockdb.OrderAllocationsParams{BrandID: brand, OrderIds: []uuid.UUID{order}}); err != nil {
+			return err
+		}
+		held, levels = map[Level]int64{}, nil
+		for _, a := range allocs {
+			if left := a.Quantity - a.FulfilledQuantity; left > 0 {
+				k := Level{a.ProductID, a.LocationID}
+				if _, seen := held[k]; !seen {
+					levels = append(levels, k)
+				}
+				held[k] += left
+			}
+		}
+		if err := st.dropBackorders(ctx, order, claims); err != nil {
+			return err
+		}
+	}
 	for _, k := range levels {
-		if err := st.move(ctx, k, movement{kind: stockdb.MovementKindRelease, reservedDelta: -held[k], order: &order, reason: reason}); err != nil {
+		if err := st.move(ctx, k, movement{kind: stockdb.MovementKindRelease, reservedDelta: -held[k], order: &order, reason: reason, refill: true}); err != nil {
 			return err
 		}
 	}

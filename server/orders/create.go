@@ -131,10 +131,12 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 			return api.Order{}, err
 		}
 		var allocs [][]inventory.Allocation
+		var backs []inventory.BackorderLine
 		if body.ReservationId != nil {
 			allocs, err = st.CoverFromReservation(ctx, *body.ReservationId, lines)
 		} else {
-			allocs, err = st.Allocate(lines)
+			// Lines of products that allow backorders hold what there is; the rest waits.
+			allocs, backs, err = st.AllocateOrder(lines)
 		}
 		if err != nil {
 			return api.Order{}, err
@@ -178,6 +180,9 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 			return api.Order{}, err
 		}
 		if err := st.HoldOrder(ctx, o.ID, body.ReservationId, lp.Ids, lines, allocs); err != nil {
+			return api.Order{}, err
+		}
+		if err := st.Backorder(ctx, o.ID, o.Number, lp.Ids, lines, backs); err != nil {
 			return api.Order{}, err
 		}
 		return event(ctx, tx, o, ordersdb.OrderActionCreate, nil, nil, now)

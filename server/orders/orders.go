@@ -242,6 +242,12 @@ func apiOrder(o ordersdb.Order, lines []ordersdb.OrderLine, allocs []inventory.O
 			Discounts: ld, TaxLines: lt, DiscountTotal: l.DiscountTotal, TaxTotal: l.TaxTotal,
 		}
 		for _, a := range allocs {
+			if a.Order == o.ID && a.Line == l.ID && a.Backordered > 0 {
+				line.QuantityBackordered += a.Backordered
+				line.BackorderLocationId = &a.Location
+				out.Backordered = true
+				continue
+			}
 			if a.Order == o.ID && a.Line == l.ID {
 				line.Allocations = append(line.Allocations, api.OrderAllocation{LocationId: a.Location, Quantity: a.Quantity, FulfilledQuantity: a.Fulfilled})
 			}

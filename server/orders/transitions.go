@@ -127,10 +127,21 @@ func (h *Handlers) CreateFulfilment(ctx context.Context, req api.CreateFulfilmen
 			}
 			want[l.LineId] += l.Quantity
 		}
+		// Only held units ship: what a line still waits for (backordered) is not there yet. Read
+		// before FulfilOrder reads the holds: a receipt filling a claim in between only makes
+		// more held than this check allows, never less.
+		claims, err := inventory.OrderBackorders(ctx, tx, o.BrandID, ids)
+		if err != nil {
+			return api.Fulfilment{}, err
+		}
+		waiting := map[uuid.UUID]int64{}
+		for _, c := range claims {
+			waiting[c.Line] += c.Quantity
+		}
 		var over []api.ProblemLine
 		for _, id := range order {
 			l := byID[id]
-			if left := l.Quantity - l.FulfilledQuantity; want[id] > left {
+			if left := l.Quantity - l.FulfilledQuantity - waiting[id]; want[id] > left {
 				requested := want[id]
 				over = append(over, api.ProblemLine{Index: first[id], ProductId: l.ProductID, Requested: &requested, Available: &left})
 			}
