@@ -77,6 +77,16 @@ func integer(cell string) (any, error) {
 	return float64(n), nil // JSON's number, as the schema validator reads it; the bounds are below 2^53
 }
 
+func boolean(cell string) (any, error) {
+	switch cell {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return nil, fmt.Errorf("must be true or false")
+}
+
 func jsonOf(what string) func(string) (any, error) {
 	return func(cell string) (any, error) {
 		var v any
@@ -212,6 +222,10 @@ var productColumns = slices.Concat([]productColumn{
 			}
 			return strconv.FormatInt(*p.Product.WeightGrams, 10)
 		}},
+	// Orders may take more than is available (the rest waits for receipts): true or false.
+	{name: "allowBackorder", property: "allowBackorder", value: boolean,
+		set: func(r *productRecord, v any) { b := v.(bool); r.it.AllowBackorder = &b }, //nolint:forcetypeassert // from boolean
+		get: func(p db.ProductsExportPageRow) string { return strconv.FormatBool(p.Product.AllowBackorder) }},
 	// Images: the API's images array in JSON ([{"url":"https://…","alt":"…"}]).
 	{name: "images", property: "images", value: jsonOf("an array of images ({url, alt})"),
 		set: func(r *productRecord, v any) { imgs := decode[api.ProductImages](v); r.it.Images = &imgs },

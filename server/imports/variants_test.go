@@ -151,3 +151,29 @@ func (e env) count(t *testing.T) int {
 	}
 	return strings.Count(string(r.Body), "\r\n") - 1
 }
+
+// allowBackorder is a column: true or false, anything else the row's error naming it; the export
+// writes it, and re-importing the export changes nothing.
+func TestAllowBackorderColumn(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	partial := func(p *api.CreateImportParams) { m := api.ImportModePartial; p.Mode = &m }
+	imp := e.run(t, api.ImportKindProducts, "sku,name,priceAmount,allowBackorder\nBO-1,x,1,true\nBO-2,x,1,false\nBO-3,x,1,yes\nBO-4,x,1,\n", partial)
+	if imp.Status != api.ImportStatusSucceeded || imp.Created != 3 || len(imp.Errors) != 1 || imp.Errors[0].Column != "allowBackorder" || imp.Errors[0].Row != 4 {
+		t.Fatalf("import = %s created %d, errors %+v; want 3 created and row 4's allowBackorder refused", imp.Status, imp.Created, imp.Errors)
+	}
+	for sku, want := range map[string]bool{"BO-1": true, "BO-2": false, "BO-4": false} {
+		if p := e.product(t, sku); (p.AllowBackorder != nil && *p.AllowBackorder) != want {
+			t.Errorf("%s allowBackorder = %v, want %v", sku, p.AllowBackorder, want)
+		}
+	}
+	r, err := e.Env.Client.ExportProductsCsvWithResponse(ctx, e.Brand, e.Auth)
+	if err != nil || r.StatusCode() != http.StatusOK {
+		t.Fatalf("export: %v %d %s", err, r.StatusCode(), r.Body)
+	}
+	if !strings.Contains(strings.SplitN(string(r.Body), "\n", 2)[0], ",allowBackorder,") || !strings.Contains(string(r.Body), ",true,") {
+		t.Errorf("export lacks the allowBackorder column or BO-1's true:\n%s", r.Body)
+	}
+	again := e.run(t, api.ImportKindProducts, string(r.Body), nil)
+	wantCounts(t, "re-import", again, api.ImportStatusSucceeded, 0, 0, 3, 0)
+}
