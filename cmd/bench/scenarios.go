@@ -297,7 +297,7 @@ var scenarios = []Scenario{
 
 func init() {
 	scenarios = append(scenarios, movementScenarios()...)
-	scenarios = append(scenarios, valuationScenario)
+	scenarios = append(scenarios, valuationScenario, valuationAsOfScenario, valuationBusyScenario)
 }
 
 // valuationScenario (issue 22): what brand 2's stock is worth, over a level for each of its
