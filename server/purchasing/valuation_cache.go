@@ -3,6 +3,7 @@ package purchasing
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -46,7 +47,15 @@ type totalsKey struct {
 type totalsEntry struct {
 	horizon int64
 	rows    []totalRow
+	// at is when the entry was computed (this process's monotonic clock).
+	at time.Time
 }
+
+// maxTotalsAge is how long an entry may answer: the events that would invalidate it must still be
+// there, and the pruner deletes events older than EVENTS_RETENTION (an hour at least, config.go).
+// An event that invalidates an entry comes from a transaction that committed after the entry's
+// horizon was taken, so it is younger than the entry by at most that transaction's own length.
+const maxTotalsAge = 10 * time.Minute
 
 // maxCachedTotals bounds the cache (asOf takes any instant: each is its own key); past it, an
 // arbitrary entry makes room. An entry is a handful of rows per location and currency.
@@ -68,6 +77,10 @@ func (c *totalsCache) get(k totalsKey) (totalsEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[k]
+	if ok && time.Since(e.at) > maxTotalsAge {
+		delete(c.entries, k)
+		return totalsEntry{}, false
+	}
 	return e, ok
 }
 
@@ -107,6 +120,6 @@ func (c *totalsCache) totals(ctx context.Context, d *kit.Deps, k totalsKey, comp
 	}
 	// Two computations may finish out of order: an entry with an older horizon is still exact,
 	// only invalidated sooner.
-	c.put(k, totalsEntry{horizon: horizon, rows: rows})
+	c.put(k, totalsEntry{horizon: horizon, rows: rows, at: time.Now()})
 	return rows, nil
 }

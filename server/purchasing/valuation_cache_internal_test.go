@@ -2,6 +2,7 @@ package purchasing
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -20,11 +21,17 @@ func TestTotalsCacheBound(t *testing.T) {
 		t.Errorf("%d entries, want %d", got, maxCachedTotals)
 	}
 	all, nilLoc := totalsKey{brand: brand}, totalsKey{brand: brand, byLocation: true}
-	c.put(all, totalsEntry{horizon: 1, rows: []totalRow{{value: "5"}}})
+	c.put(all, totalsEntry{horizon: 1, rows: []totalRow{{value: "5"}}, at: time.Now()})
 	if _, ok := c.get(nilLoc); ok {
 		t.Error("the nil location's key found every location's totals")
 	}
 	if e, ok := c.get(all); !ok || e.horizon != 1 || len(e.rows) != 1 {
 		t.Errorf("every location's totals: %+v %v", e, ok)
+	}
+	// Past maxTotalsAge an entry no longer answers (the events that would invalidate it may have
+	// been pruned).
+	c.put(all, totalsEntry{horizon: 1, at: time.Now().Add(-maxTotalsAge - time.Second)})
+	if _, ok := c.get(all); ok {
+		t.Error("an entry older than maxTotalsAge answered")
 	}
 }
