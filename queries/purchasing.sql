@@ -234,3 +234,11 @@ LEFT JOIN cost ON cost.product_id = lv.product_id
 WHERE lv.on_hand <> 0
 GROUP BY lv.location_id, p.currency
 ORDER BY lv.location_id, p.currency;
+
+-- name: ValuationChangedSince :one
+-- Whether anything of the brand changed since a valuation was computed: any event (every stock
+-- movement, cost change and product change writes one, in its own transaction) from a
+-- transaction at or above the horizon taken before the valuation's statement. Every transaction
+-- below it had ended, so the valuation saw it; one at or above it that has committed since shows
+-- here. One probe of events_feed_idx.
+SELECT EXISTS (SELECT 1 FROM events WHERE brand_id = @brand_id AND xact_id >= @horizon::bigint) AS changed;

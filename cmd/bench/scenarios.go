@@ -297,7 +297,7 @@ var scenarios = []Scenario{
 
 func init() {
 	scenarios = append(scenarios, movementScenarios()...)
-	scenarios = append(scenarios, valuationScenario)
+	scenarios = append(scenarios, valuationScenario, valuationAsOfScenario, valuationBusyScenario)
 	scenarios = append(scenarios, backorderScenario) // backorders.go
 }
 

@@ -838,6 +838,27 @@ func (q *Queries) SupplierUpdate(ctx context.Context, arg SupplierUpdateParams) 
 	return i, err
 }
 
+const valuationChangedSince = `-- name: ValuationChangedSince :one
+SELECT EXISTS (SELECT 1 FROM events WHERE brand_id = $1 AND xact_id >= $2::bigint) AS changed
+`
+
+type ValuationChangedSinceParams struct {
+	BrandID uuid.UUID
+	Horizon int64
+}
+
+// Whether anything of the brand changed since a valuation was computed: any event (every stock
+// movement, cost change and product change writes one, in its own transaction) from a
+// transaction at or above the horizon taken before the valuation's statement. Every transaction
+// below it had ended, so the valuation saw it; one at or above it that has committed since shows
+// here. One probe of events_feed_idx.
+func (q *Queries) ValuationChangedSince(ctx context.Context, arg ValuationChangedSinceParams) (bool, error) {
+	row := q.db.QueryRow(ctx, valuationChangedSince, arg.BrandID, arg.Horizon)
+	var changed bool
+	err := row.Scan(&changed)
+	return changed, err
+}
+
 const valuationLines = `-- name: ValuationLines :many
 SELECT l.product_id, l.location_id, p.sku, p.currency::text AS currency, l.on_hand, c.average_cost
 FROM stock_levels l

@@ -59,7 +59,8 @@ func (h *Handlers) CreateStockAdjustment(ctx context.Context, req api.CreateStoc
 		func(l api.StockAdjustmentLine) Level { return Level{l.ProductId, l.LocationId} },
 		func(l api.StockAdjustmentLine) int64 { return l.Delta })
 	kind := stockdb.MovementKind(body.Kind)
-	if bad := signErrors(kind, body.Lines); len(bad) > 0 {
+	costs, badCosts := manualCosts(kind, body.Lines)
+	if bad := append(signErrors(kind, body.Lines), badCosts...); len(bad) > 0 {
 		return nil, problem.RefuseFields(bad)
 	}
 	change, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.StockChange, error) {
@@ -85,9 +86,14 @@ func (h *Handlers) CreateStockAdjustment(ctx context.Context, req api.CreateStoc
 		if len(over) > 0 {
 			return api.StockChange{}, &QuantityLimit{Lines: over}
 		}
-		for _, l := range lines.order {
-			if d := lines.delta[l]; d != 0 {
-				if err := st.Adjust(ctx, l, kind, d, Note{Reason: body.Reason, Reference: body.Reference}, lines.first[l]); err != nil {
+		for _, l := range costOrder(lines.order, costs) {
+			d, note := lines.delta[l], Note{Reason: body.Reason, Reference: body.Reference}
+			if cost, ok := costs[l]; ok {
+				if err := st.Receive(ctx, Receipt{Level: l, Quantity: d, UnitCost: &cost, Note: note, Line: lines.first[l]}); err != nil {
+					return api.StockChange{}, err
+				}
+			} else if d != 0 {
+				if err := st.Adjust(ctx, l, kind, d, note, lines.first[l]); err != nil {
 					return api.StockChange{}, err
 				}
 			}

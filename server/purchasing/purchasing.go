@@ -32,11 +32,13 @@ import (
 // Handlers implements the purchasing operations of api.StrictServerInterface.
 type Handlers struct {
 	d *kit.Deps
+	// totals caches the valuation's totals (valuation_cache.go).
+	totals *totalsCache
 }
 
 // New returns the purchasing handlers.
 func New(d *kit.Deps) *Handlers {
-	return &Handlers{d: d}
+	return &Handlers{d: d, totals: newTotalsCache()}
 }
 
 // The state machine, as openapi.yaml's PurchaseOrderStatus draws it:

@@ -115,21 +115,30 @@ func (h *Handlers) GetInventoryValuation(ctx context.Context, req api.GetInvento
 	if err != nil {
 		return nil, refusal(err)
 	}
-	rows, err := kit.ReadInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]totalRow, error) {
-		if asOf != nil {
-			rs, err := q.ValuationTotalsAsOf(ctx, db.ValuationTotalsAsOfParams{BrandID: req.BrandId, AsOf: *asOf, LocationID: p.LocationId})
+	key := totalsKey{brand: req.BrandId}
+	if p.LocationId != nil {
+		key.location, key.byLocation = *p.LocationId, true
+	}
+	if asOf != nil {
+		key.asOf, key.hasAsOf = asOf.UnixNano(), true
+	}
+	rows, err := h.totals.totals(ctx, h.d, key, func(ctx context.Context) ([]totalRow, error) {
+		return kit.ReadInBrand(ctx, h.d, req.BrandId, func(q *db.Queries) ([]totalRow, error) {
+			if asOf != nil {
+				rs, err := q.ValuationTotalsAsOf(ctx, db.ValuationTotalsAsOfParams{BrandID: req.BrandId, AsOf: *asOf, LocationID: p.LocationId})
+				out := make([]totalRow, len(rs))
+				for i, r := range rs {
+					out[i] = totalRow{r.LocationID, r.Currency, r.Value, r.Uncosted}
+				}
+				return out, err
+			}
+			rs, err := q.ValuationTotals(ctx, db.ValuationTotalsParams{BrandID: req.BrandId, LocationID: p.LocationId})
 			out := make([]totalRow, len(rs))
 			for i, r := range rs {
 				out[i] = totalRow{r.LocationID, r.Currency, r.Value, r.Uncosted}
 			}
 			return out, err
-		}
-		rs, err := q.ValuationTotals(ctx, db.ValuationTotalsParams{BrandID: req.BrandId, LocationID: p.LocationId})
-		out := make([]totalRow, len(rs))
-		for i, r := range rs {
-			out[i] = totalRow{r.LocationID, r.Currency, r.Value, r.Uncosted}
-		}
-		return out, err
+		})
 	})
 	if err != nil {
 		return nil, err
