@@ -288,6 +288,23 @@ func FulfilOrder(ctx context.Context, tx db.DBTX, brand, order uuid.UUID, now ti
 	return nil
 }
 
+// unshipped is what an order's allocations hold and have not shipped, per level, and the levels in
+// the order they were first seen.
+func unshipped(allocs []stockdb.OrderAllocation) (map[Level]int64, []Level) {
+	held := map[Level]int64{}
+	var levels []Level
+	for _, a := range allocs {
+		if left := a.Quantity - a.FulfilledQuantity; left > 0 {
+			k := Level{a.ProductID, a.LocationID}
+			if _, seen := held[k]; !seen {
+				levels = append(levels, k)
+			}
+			held[k] += left
+		}
+	}
+	return held, levels
+}
+
 // ReleaseOrder gives back every unit an order holds and has not shipped (a cancellation): reserved
 // falls, with `release` movements naming the order and the reason. It runs in tx (scoped to
 // brand), the order's row locked; the order then no longer holds anything (HoldMismatches counts
@@ -305,17 +322,7 @@ func ReleaseOrder(ctx context.Context, tx db.DBTX, brand, order uuid.UUID, now t
 	if err != nil {
 		return err
 	}
-	held := map[Level]int64{}
-	var levels []Level
-	for _, a := range allocs {
-		if left := a.Quantity - a.FulfilledQuantity; left > 0 {
-			k := Level{a.ProductID, a.LocationID}
-			if _, seen := held[k]; !seen {
-				levels = append(levels, k)
-			}
-			held[k] += left
-		}
-	}
+	held, levels := unshipped(allocs)
 	scope := slices.Clone(levels)
 	for _, c := range claims {
 		scope = append(scope, Level{c.ProductID, c.LocationID})
@@ -336,16 +343,7 @@ func ReleaseOrder(ctx context.Context, tx db.DBTX, brand, order uuid.UUID, now t
 		if allocs, err = st.sq.OrderAllocations(ctx, stockdb.OrderAllocationsParams{BrandID: brand, OrderIds: []uuid.UUID{order}}); err != nil {
 			return err
 		}
-		held, levels = map[Level]int64{}, nil
-		for _, a := range allocs {
-			if left := a.Quantity - a.FulfilledQuantity; left > 0 {
-				k := Level{a.ProductID, a.LocationID}
-				if _, seen := held[k]; !seen {
-					levels = append(levels, k)
-				}
-				held[k] += left
-			}
-		}
+		held, levels = unshipped(allocs)
 		if err := st.dropBackorders(ctx, order, claims); err != nil {
 			return err
 		}
