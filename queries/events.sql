@@ -4,10 +4,14 @@
 -- {id, type, aggregateType, aggregateId, aggregateVersion, data}; xact_id and seq come from their
 -- defaults.
 --
--- The same statement enqueues river's webhook fan-out job for each event (server/webhooks), so a
--- job exists exactly when its event committed, when the brand has an enabled webhook endpoint. The
--- kit's brand transaction is not a pgx.Tx, so river's InsertTx cannot be used here: the row is the
--- one river writes for a job of kind webhook_fanout on queue webhooks (25 attempts, river's default).
+-- The same statement fans the events out to the brand's webhook endpoints (server/webhooks): a
+-- delivery per enabled endpoint that takes the event's type, its body the event as the API shows
+-- it (event_envelope, schema/000024), and river's job that sends it. So a delivery and its job
+-- exist exactly when the event committed, and an event no endpoint takes costs nothing more. The
+-- kit's brand transaction is not a pgx.Tx, so river's InsertTx cannot be used here: the row is
+-- the one river writes for a job of kind webhook_delivery on queue webhooks. Its max_attempts is
+-- river's bound, not the retry schedule's: the worker ends a delivery after the schedule's last
+-- attempt (server/webhooks, lastAttempt), and WEBHOOK_RETRY_SCHEDULE has fewer entries.
 -- With EVENTS_NATS_URL set, the pool's connections carry ecompointer.nats_publish = on
 -- (server.WithNATSPublish) and the statement also enqueues a nats_publish job per event on queue
 -- nats (server/natspush): a setting of the connection, so the flag costs no parameter in every
@@ -24,14 +28,22 @@ WITH written AS (
          (x.e ->> 'aggregateId')::uuid, (x.e ->> 'aggregateVersion')::bigint, @occurred_at::timestamptz, x.e -> 'data'
   FROM jsonb_array_elements(@events::jsonb) WITH ORDINALITY AS x(e, n)
   ORDER BY x.n
-  RETURNING id, seq
+  RETURNING id, seq, type, aggregate_type, aggregate_id, aggregate_version, data
 ),
-fanout AS (
-  INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
-  SELECT jsonb_build_object('brandId', @brand_id::uuid, 'eventId', w.id), 'webhook_fanout', 25, 'webhooks', 'available', 1, now()
+delivered AS (
+  INSERT INTO webhook_deliveries (brand_id, id, endpoint_id, event_id, event_type, payload, created_at, updated_at)
+  SELECT @brand_id::uuid, uuid_v7(), ep.id, w.id, w.type,
+         event_envelope(w.id, w.type, @brand_id::uuid, @occurred_at::timestamptz, w.aggregate_type, w.aggregate_id, w.aggregate_version, w.data),
+         @occurred_at::timestamptz, @occurred_at::timestamptz
   FROM written w
-  WHERE EXISTS (SELECT 1 FROM webhook_endpoints ep WHERE ep.brand_id = @brand_id::uuid AND ep.enabled)
-  ORDER BY w.seq
+  JOIN webhook_endpoints ep ON ep.brand_id = @brand_id::uuid AND ep.enabled AND ('*' = ANY(ep.event_types) OR w.type = ANY(ep.event_types))
+  ORDER BY w.seq, ep.id
+  RETURNING id
+),
+sends AS (
+  INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
+  SELECT jsonb_build_object('brandId', @brand_id::uuid, 'deliveryId', d.id), 'webhook_delivery', 25, 'webhooks', 'available', 1, now()
+  FROM delivered d
   RETURNING queue
 ),
 published AS (
@@ -43,10 +55,11 @@ published AS (
   RETURNING queue
 )
 SELECT pg_notify(concat_ws('.', current_schema(), 'river_insert'), json_build_object('queue', j.queue)::text)
-FROM (SELECT queue FROM fanout UNION SELECT queue FROM published) AS j;
+FROM (SELECT queue FROM sends UNION SELECT queue FROM published) AS j;
 
 -- name: EventGet :one
-SELECT id, type, brand_id, occurred_at, aggregate_type, aggregate_id, aggregate_version, data
+-- One event, and the event as the API shows it.
+SELECT id, type, brand_id, event_envelope(id, type, brand_id, occurred_at, aggregate_type, aggregate_id, aggregate_version, data) AS envelope
 FROM events WHERE brand_id = @brand_id AND id = @id;
 
 -- name: EventsHorizon :one
@@ -57,7 +70,7 @@ SELECT events_horizon()::bigint AS horizon;
 -- name: EventList :many
 -- The feed, in (xact_id, seq) order after a position, below a horizon EventsHorizon gave in an
 -- earlier statement: nothing can appear behind a position once a reader has passed it.
-SELECT id, type, brand_id, occurred_at, aggregate_type, aggregate_id, aggregate_version, data, xact_id, seq
+SELECT event_envelope(id, type, brand_id, occurred_at, aggregate_type, aggregate_id, aggregate_version, data) AS envelope, xact_id, seq
 FROM events
 WHERE brand_id = @brand_id
   AND xact_id < @horizon::bigint

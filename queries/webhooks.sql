@@ -47,9 +47,6 @@ SELECT * FROM webhook_endpoints
 WHERE brand_id = @brand_id AND enabled AND ('*' = ANY(event_types) OR @type::text = ANY(event_types))
 ORDER BY id;
 
--- name: WebhookEndpointSucceeded :exec
-UPDATE webhook_endpoints SET failing_since = NULL WHERE brand_id = @brand_id AND id = @id AND failing_since IS NOT NULL;
-
 -- name: WebhookEndpointFailed :one
 -- Starts (or continues) the endpoint's failure streak and answers when it started.
 UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, @now::timestamptz)
@@ -89,10 +86,15 @@ SELECT * FROM webhook_attempts WHERE brand_id = @brand_id AND delivery_id = ANY(
 ORDER BY delivery_id, id;
 
 -- name: WebhookAttemptRecord :exec
--- Records one attempt and the delivery's state after it.
+-- Records one attempt and the delivery's state after it; a success also ends the endpoint's
+-- failure streak (WebhookEndpointFailed starts it), in the same statement.
 WITH a AS (
   INSERT INTO webhook_attempts (brand_id, delivery_id, attempted_at, duration_ms, response_status, response_body, error, succeeded)
   VALUES (@brand_id, @delivery_id, @attempted_at, @duration_ms, sqlc.narg(response_status), @response_body, sqlc.narg(error), @succeeded)
+),
+streak AS (
+  UPDATE webhook_endpoints SET failing_since = NULL
+  WHERE @succeeded AND webhook_endpoints.brand_id = @brand_id AND webhook_endpoints.id = @endpoint_id AND webhook_endpoints.failing_since IS NOT NULL
 )
 UPDATE webhook_deliveries SET status = @status, attempts = attempts + 1, updated_at = @attempted_at
 WHERE webhook_deliveries.brand_id = @brand_id AND webhook_deliveries.id = @delivery_id;

@@ -278,8 +278,8 @@ func loadWebhookConfig(e *envReader, production bool) webhooks.Config {
 	}
 	if v := e.str("WEBHOOK_RETRY_SCHEDULE", ""); v != "" {
 		s, err := webhooks.ParseRetrySchedule(v)
-		if err != nil || len(s) > 30 {
-			e.errs = append(e.errs, fmt.Errorf("WEBHOOK_RETRY_SCHEDULE must be up to 30 comma-separated durations (5s,5m,30m), got %q", v))
+		if err != nil {
+			e.errs = append(e.errs, fmt.Errorf("WEBHOOK_RETRY_SCHEDULE must be up to %d comma-separated durations (5s,5m,30m): %w", webhooks.MaxRetries, err))
 		}
 		w.RetrySchedule = s
 	}

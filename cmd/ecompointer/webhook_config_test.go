@@ -33,6 +33,11 @@ func TestWebhookConfig(t *testing.T) {
 		!slices.Equal(w.AllowedNetworks, []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}) {
 		t.Errorf("config = %+v", w)
 	}
+	// A schedule longer than river's attempts of a delivery job allow is refused, not cut short.
+	_, err = loadConfig(envFunc(map[string]string{"WEBHOOK_RETRY_SCHEDULE": strings.Repeat("1s,", webhooks.MaxRetries) + "1s"}))
+	if err == nil || !strings.Contains(err.Error(), "WEBHOOK_RETRY_SCHEDULE") || !strings.Contains(err.Error(), "25 retries") {
+		t.Errorf("a schedule of %d retries: %v", webhooks.MaxRetries+1, err)
+	}
 	_, err = loadConfig(envFunc(map[string]string{"WEBHOOK_RETRY_SCHEDULE": "5s,soon", "WEBHOOK_ALLOWED_NETWORKS": "localnet", "WEBHOOK_DISABLE_AFTER": "0s"}))
 	for _, name := range []string{"WEBHOOK_RETRY_SCHEDULE", "WEBHOOK_ALLOWED_NETWORKS", "WEBHOOK_DISABLE_AFTER"} {
 		if err == nil || !strings.Contains(err.Error(), name) {

@@ -13,7 +13,7 @@ import (
 )
 
 const eventGet = `-- name: EventGet :one
-SELECT id, type, brand_id, occurred_at, aggregate_type, aggregate_id, aggregate_version, data
+SELECT id, type, brand_id, event_envelope(id, type, brand_id, occurred_at, aggregate_type, aggregate_id, aggregate_version, data) AS envelope
 FROM events WHERE brand_id = $1 AND id = $2
 `
 
@@ -23,16 +23,13 @@ type EventGetParams struct {
 }
 
 type EventGetRow struct {
-	ID               uuid.UUID
-	Type             string
-	BrandID          uuid.UUID
-	OccurredAt       time.Time
-	AggregateType    string
-	AggregateID      uuid.UUID
-	AggregateVersion int64
-	Data             []byte
+	ID       uuid.UUID
+	Type     string
+	BrandID  uuid.UUID
+	Envelope []byte
 }
 
+// One event, and the event as the API shows it.
 func (q *Queries) EventGet(ctx context.Context, arg EventGetParams) (EventGetRow, error) {
 	row := q.db.QueryRow(ctx, eventGet, arg.BrandID, arg.ID)
 	var i EventGetRow
@@ -40,11 +37,7 @@ func (q *Queries) EventGet(ctx context.Context, arg EventGetParams) (EventGetRow
 		&i.ID,
 		&i.Type,
 		&i.BrandID,
-		&i.OccurredAt,
-		&i.AggregateType,
-		&i.AggregateID,
-		&i.AggregateVersion,
-		&i.Data,
+		&i.Envelope,
 	)
 	return i, err
 }
@@ -56,14 +49,22 @@ WITH written AS (
          (x.e ->> 'aggregateId')::uuid, (x.e ->> 'aggregateVersion')::bigint, $2::timestamptz, x.e -> 'data'
   FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS x(e, n)
   ORDER BY x.n
-  RETURNING id, seq
+  RETURNING id, seq, type, aggregate_type, aggregate_id, aggregate_version, data
 ),
-fanout AS (
-  INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
-  SELECT jsonb_build_object('brandId', $1::uuid, 'eventId', w.id), 'webhook_fanout', 25, 'webhooks', 'available', 1, now()
+delivered AS (
+  INSERT INTO webhook_deliveries (brand_id, id, endpoint_id, event_id, event_type, payload, created_at, updated_at)
+  SELECT $1::uuid, uuid_v7(), ep.id, w.id, w.type,
+         event_envelope(w.id, w.type, $1::uuid, $2::timestamptz, w.aggregate_type, w.aggregate_id, w.aggregate_version, w.data),
+         $2::timestamptz, $2::timestamptz
   FROM written w
-  WHERE EXISTS (SELECT 1 FROM webhook_endpoints ep WHERE ep.brand_id = $1::uuid AND ep.enabled)
-  ORDER BY w.seq
+  JOIN webhook_endpoints ep ON ep.brand_id = $1::uuid AND ep.enabled AND ('*' = ANY(ep.event_types) OR w.type = ANY(ep.event_types))
+  ORDER BY w.seq, ep.id
+  RETURNING id
+),
+sends AS (
+  INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
+  SELECT jsonb_build_object('brandId', $1::uuid, 'deliveryId', d.id), 'webhook_delivery', 25, 'webhooks', 'available', 1, now()
+  FROM delivered d
   RETURNING queue
 ),
 published AS (
@@ -75,7 +76,7 @@ published AS (
   RETURNING queue
 )
 SELECT pg_notify(concat_ws('.', current_schema(), 'river_insert'), json_build_object('queue', j.queue)::text)
-FROM (SELECT queue FROM fanout UNION SELECT queue FROM published) AS j
+FROM (SELECT queue FROM sends UNION SELECT queue FROM published) AS j
 `
 
 type EventInsertParams struct {
@@ -89,10 +90,14 @@ type EventInsertParams struct {
 // {id, type, aggregateType, aggregateId, aggregateVersion, data}; xact_id and seq come from their
 // defaults.
 //
-// The same statement enqueues river's webhook fan-out job for each event (server/webhooks), so a
-// job exists exactly when its event committed, when the brand has an enabled webhook endpoint. The
-// kit's brand transaction is not a pgx.Tx, so river's InsertTx cannot be used here: the row is the
-// one river writes for a job of kind webhook_fanout on queue webhooks (25 attempts, river's default).
+// The same statement fans the events out to the brand's webhook endpoints (server/webhooks): a
+// delivery per enabled endpoint that takes the event's type, its body the event as the API shows
+// it (event_envelope, schema/000024), and river's job that sends it. So a delivery and its job
+// exist exactly when the event committed, and an event no endpoint takes costs nothing more. The
+// kit's brand transaction is not a pgx.Tx, so river's InsertTx cannot be used here: the row is
+// the one river writes for a job of kind webhook_delivery on queue webhooks. Its max_attempts is
+// river's bound, not the retry schedule's: the worker ends a delivery after the schedule's last
+// attempt (server/webhooks, lastAttempt), and WEBHOOK_RETRY_SCHEDULE has fewer entries.
 // With EVENTS_NATS_URL set, the pool's connections carry ecompointer.nats_publish = on
 // (server.WithNATSPublish) and the statement also enqueues a nats_publish job per event on queue
 // nats (server/natspush): a setting of the connection, so the flag costs no parameter in every
@@ -109,7 +114,7 @@ func (q *Queries) EventInsert(ctx context.Context, arg EventInsertParams) error 
 }
 
 const eventList = `-- name: EventList :many
-SELECT id, type, brand_id, occurred_at, aggregate_type, aggregate_id, aggregate_version, data, xact_id, seq
+SELECT event_envelope(id, type, brand_id, occurred_at, aggregate_type, aggregate_id, aggregate_version, data) AS envelope, xact_id, seq
 FROM events
 WHERE brand_id = $1
   AND xact_id < $2::bigint
@@ -134,16 +139,9 @@ type EventListParams struct {
 }
 
 type EventListRow struct {
-	ID               uuid.UUID
-	Type             string
-	BrandID          uuid.UUID
-	OccurredAt       time.Time
-	AggregateType    string
-	AggregateID      uuid.UUID
-	AggregateVersion int64
-	Data             []byte
-	XactID           int64
-	Seq              int64
+	Envelope []byte
+	XactID   int64
+	Seq      int64
 }
 
 // The feed, in (xact_id, seq) order after a position, below a horizon EventsHorizon gave in an
@@ -166,18 +164,7 @@ func (q *Queries) EventList(ctx context.Context, arg EventListParams) ([]EventLi
 	items := []EventListRow{}
 	for rows.Next() {
 		var i EventListRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.Type,
-			&i.BrandID,
-			&i.OccurredAt,
-			&i.AggregateType,
-			&i.AggregateID,
-			&i.AggregateVersion,
-			&i.Data,
-			&i.XactID,
-			&i.Seq,
-		); err != nil {
+		if err := rows.Scan(&i.Envelope, &i.XactID, &i.Seq); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

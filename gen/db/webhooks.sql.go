@@ -16,6 +16,10 @@ const webhookAttemptRecord = `-- name: WebhookAttemptRecord :exec
 WITH a AS (
   INSERT INTO webhook_attempts (brand_id, delivery_id, attempted_at, duration_ms, response_status, response_body, error, succeeded)
   VALUES ($3, $4, $2, $5, $6, $7, $8, $9)
+),
+streak AS (
+  UPDATE webhook_endpoints SET failing_since = NULL
+  WHERE $9 AND webhook_endpoints.brand_id = $3 AND webhook_endpoints.id = $10 AND webhook_endpoints.failing_since IS NOT NULL
 )
 UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, updated_at = $2
 WHERE webhook_deliveries.brand_id = $3 AND webhook_deliveries.id = $4
@@ -31,9 +35,11 @@ type WebhookAttemptRecordParams struct {
 	ResponseBody   string
 	Error          *string
 	Succeeded      bool
+	EndpointID     uuid.UUID
 }
 
-// Records one attempt and the delivery's state after it.
+// Records one attempt and the delivery's state after it; a success also ends the endpoint's
+// failure streak (WebhookEndpointFailed starts it), in the same statement.
 func (q *Queries) WebhookAttemptRecord(ctx context.Context, arg WebhookAttemptRecordParams) error {
 	_, err := q.db.Exec(ctx, webhookAttemptRecord,
 		arg.Status,
@@ -45,6 +51,7 @@ func (q *Queries) WebhookAttemptRecord(ctx context.Context, arg WebhookAttemptRe
 		arg.ResponseBody,
 		arg.Error,
 		arg.Succeeded,
+		arg.EndpointID,
 	)
 	return err
 }
@@ -622,20 +629,6 @@ func (q *Queries) WebhookEndpointRotate(ctx context.Context, arg WebhookEndpoint
 		&i.UpdatedAt,
 	)
 	return i, err
-}
-
-const webhookEndpointSucceeded = `-- name: WebhookEndpointSucceeded :exec
-UPDATE webhook_endpoints SET failing_since = NULL WHERE brand_id = $1 AND id = $2 AND failing_since IS NOT NULL
-`
-
-type WebhookEndpointSucceededParams struct {
-	BrandID uuid.UUID
-	ID      uuid.UUID
-}
-
-func (q *Queries) WebhookEndpointSucceeded(ctx context.Context, arg WebhookEndpointSucceededParams) error {
-	_, err := q.db.Exec(ctx, webhookEndpointSucceeded, arg.BrandID, arg.ID)
-	return err
 }
 
 const webhookEndpointUpdate = `-- name: WebhookEndpointUpdate :one

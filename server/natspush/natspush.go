@@ -18,7 +18,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/ecompointer/ecompointer/gen/db"
-	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/jobs"
 	"github.com/ecompointer/ecompointer/server/kit"
 )
@@ -144,12 +143,8 @@ func publish(ctx context.Context, d *kit.Deps, js jetstream.JetStream, brand, id
 	if err != nil {
 		return err
 	}
-	body, err := events.JSON(ev)
-	if err != nil {
-		return err
-	}
 	msg := nats.NewMsg(Subject(brand, ev.Type))
-	msg.Data = body
+	msg.Data = ev.Envelope
 	msg.Header.Set(jetstream.MsgIDHeader, ev.ID.String())
 	_, err = js.PublishMsg(ctx, msg)
 	return err

@@ -68,8 +68,15 @@ func ParseRetrySchedule(s string) ([]time.Duration, error) {
 		}
 		out = append(out, d)
 	}
+	if len(out) > MaxRetries {
+		return nil, fmt.Errorf("retry schedule %q: %d retries, at most %d", s, len(out), MaxRetries)
+	}
 	return out, nil
 }
+
+// MaxRetries is the longest schedule: river gives the jobs queries/events.sql enqueues 25
+// attempts, the first and 24 retries.
+const MaxRetries = 24
 
 // ParseNetworks reads a comma-separated list of CIDRs ("127.0.0.0/8,::1/128").
 func ParseNetworks(s string) ([]netip.Prefix, error) {

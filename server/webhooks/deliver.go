@@ -27,6 +27,10 @@ import (
 // queue is river's queue of webhook work (queries/webhooks.sql enqueues on it).
 const queue = "webhooks"
 
+// maxWorkers is how many deliveries an instance sends at once; the client keeps as many
+// connections to one host alive, so that a busy endpoint is not dialled anew for each.
+const maxWorkers = 20
+
 // Handlers implements the webhook operations of api.StrictServerInterface, and runs delivery.
 type Handlers struct {
 	d      *kit.Deps
@@ -66,7 +70,7 @@ func (h *Handlers) Domain() (d jobs.Domain, ok bool) {
 			river.AddWorker(w, &fanoutWorker{h: h})
 			river.AddWorker(w, &deliveryWorker{h: h})
 		},
-		Queues: map[string]river.QueueConfig{queue: jobs.Queue(h.cfg.PollInterval, 20)},
+		Queues: map[string]river.QueueConfig{queue: jobs.Queue(h.cfg.PollInterval, maxWorkers)},
 		// An attempt is bounded by the client's timeout; the job by a little more, for its
 		// bookkeeping.
 		JobTimeout: h.jobTimeout(),
@@ -98,7 +102,10 @@ type fanoutArgs struct {
 func (fanoutArgs) Kind() string { return "webhook_fanout" }
 
 // fanoutWorker makes one delivery per subscribed endpoint of an event, and enqueues their jobs,
-// in one transaction: run twice (a crash after the commit), it makes no second delivery.
+// in one transaction: run twice (a crash after the commit), it makes no second delivery. Events
+// fan out in their own statement since spec 1.6 (queries/events.sql, EventInsert); this works the
+// fan-out jobs an earlier release enqueued, still waiting after an upgrade or written by its
+// instances during a rolling one.
 type fanoutWorker struct {
 	river.WorkerDefaults[fanoutArgs]
 	h *Handlers
@@ -138,15 +145,11 @@ func (w *fanoutWorker) work(ctx context.Context, job *river.Job[fanoutArgs]) err
 		if err != nil || len(eps) == 0 {
 			return struct{}{}, err
 		}
-		body, err := events.JSON(ev)
-		if err != nil {
-			return struct{}{}, err
-		}
 		ids := make([]uuid.UUID, 0, len(eps))
 		for _, e := range eps {
 			d, err := q.WebhookDeliveryCreate(ctx, db.WebhookDeliveryCreateParams{
 				BrandID: a.BrandID, ID: uuid.Must(uuid.NewV7()), EndpointID: e.ID, EventID: ev.ID, EventType: ev.Type,
-				Payload: body, Now: h.d.Now(),
+				Payload: ev.Envelope, Now: h.d.Now(),
 			})
 			if errors.Is(err, pgx.ErrNoRows) {
 				continue // made by an earlier run
@@ -222,7 +225,7 @@ func (w *deliveryWorker) work(ctx context.Context, job *river.Job[deliveryArgs])
 
 	at := h.d.Now()
 	o := h.send(ctx, e, d)
-	last := job.Attempt >= job.MaxAttempts
+	last := h.lastAttempt(job)
 	gone := o.err == nil && o.status == http.StatusGone
 	status := api.WebhookDeliveryPending
 	switch {
@@ -236,8 +239,7 @@ func (w *deliveryWorker) work(ctx context.Context, job *river.Job[deliveryArgs])
 		disabled = false
 		var err error
 		switch {
-		case o.ok():
-			err = q.WebhookEndpointSucceeded(ctx, db.WebhookEndpointSucceededParams{BrandID: a.BrandID, ID: e.ID})
+		case o.ok(): // WebhookAttemptRecord ends the endpoint's failure streak
 		case gone:
 			disabled = true
 			err = h.disable(ctx, q, a.BrandID, e.ID, "The endpoint answered 410 Gone.")
@@ -256,7 +258,7 @@ func (w *deliveryWorker) work(ctx context.Context, job *river.Job[deliveryArgs])
 		if disabled {
 			st = api.WebhookDeliveryFailed // no retry goes to a disabled endpoint
 		}
-		return struct{}{}, q.WebhookAttemptRecord(ctx, attemptParams(a.BrandID, d.ID, at, o, st))
+		return struct{}{}, q.WebhookAttemptRecord(ctx, attemptParams(a.BrandID, e.ID, d.ID, at, o, st))
 	})
 	if err == nil {
 		outcome := map[api.WebhookDeliveryStatus]string{
@@ -279,6 +281,13 @@ func (w *deliveryWorker) work(ctx context.Context, job *river.Job[deliveryArgs])
 		return river.JobCancel(fmt.Errorf("endpoint %s disabled", e.ID))
 	}
 	return fmt.Errorf("delivery %s attempt %d: %s", d.ID, job.Attempt, describe(o))
+}
+
+// lastAttempt tells whether job's run is the schedule's last attempt. The jobs EventInsert
+// enqueues carry river's bound (25 attempts), not the schedule's, which is the instance's
+// configuration; a snooze (notAnAttempt) takes back its run's count (river v0.51).
+func (h *Handlers) lastAttempt(job *river.Job[deliveryArgs]) bool {
+	return job.Attempt >= min(job.MaxAttempts, int(h.maxAttempts()))
 }
 
 func describe(o outcome) string {
@@ -309,9 +318,9 @@ func (h *Handlers) disable(ctx context.Context, q *db.Queries, brand, endpoint u
 // maxRecorded is how much of a receiver's answer an attempt keeps.
 const maxRecorded = 1 << 10
 
-func attemptParams(brand, delivery uuid.UUID, at time.Time, o outcome, status api.WebhookDeliveryStatus) db.WebhookAttemptRecordParams {
+func attemptParams(brand, endpoint, delivery uuid.UUID, at time.Time, o outcome, status api.WebhookDeliveryStatus) db.WebhookAttemptRecordParams {
 	p := db.WebhookAttemptRecordParams{
-		Status: string(status), AttemptedAt: at, BrandID: brand, DeliveryID: delivery,
+		Status: string(status), AttemptedAt: at, BrandID: brand, EndpointID: endpoint, DeliveryID: delivery,
 		DurationMs: int32(min(o.duration.Milliseconds(), 1<<31-1)), ResponseBody: o.body, Succeeded: o.ok(), //nolint:gosec // bounded above
 	}
 	if o.status != 0 {

@@ -131,7 +131,7 @@ func newClient(g guard, cfg Config) *http.Client {
 			DialContext:           dialer.DialContext,
 			ForceAttemptHTTP2:     true,
 			MaxIdleConns:          100,
-			MaxIdleConnsPerHost:   2,
+			MaxIdleConnsPerHost:   maxWorkers,
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   cfg.Timeout,
 			ResponseHeaderTimeout: cfg.Timeout,

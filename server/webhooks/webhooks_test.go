@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -263,9 +264,15 @@ func TestDeliveredOnceSigned(t *testing.T) {
 	if body.Type != "product.created" || body.Data.Id != p.Id || body.Aggregate.Id != p.Id || h.header.Get("webhook-id") != body.ID.String() {
 		t.Errorf("delivered %s with webhook-id %s", h.body, h.header.Get("webhook-id"))
 	}
-	// The event is in the feed under the same id.
-	if got, err := e.Client.GetEventWithResponse(ctx, e.brand, body.ID, e.auth()); err != nil || got.JSON200 == nil {
-		t.Errorf("event %s in the feed = %v %d", body.ID, err, got.StatusCode())
+	// The event is in the feed under the same id, and the body is the feed's event, field for
+	// field (one definition: event_envelope, schema/000024).
+	got, err := e.Client.GetEventWithResponse(ctx, e.brand, body.ID, e.auth())
+	if err != nil || got.JSON200 == nil {
+		t.Fatalf("event %s in the feed = %v %d", body.ID, err, got.StatusCode())
+	}
+	var sent, fed any
+	if err := errors.Join(json.Unmarshal(h.body, &sent), json.Unmarshal(got.Body, &fed)); err != nil || !reflect.DeepEqual(sent, fed) {
+		t.Errorf("delivered %s\nthe feed has %s (%v)", h.body, got.Body, err)
 	}
 	d := e.settled(t, ep.Id)
 	if d.Status != api.WebhookDeliverySucceeded || len(d.Attempts) != 1 || d.EventId != body.ID {
@@ -426,6 +433,40 @@ func TestRotationSignsWithBoth(t *testing.T) {
 
 // An endpoint that failed every attempt for WEBHOOK_DISABLE_AFTER is disabled at the attempt
 // that crosses it, with an event; its delivery ends failed, and no retry follows.
+// TestSuccessEndsTheFailureStreak: a delivered attempt ends the endpoint's failure streak, so a
+// failure long after it starts a new one instead of disabling the endpoint at once.
+func TestSuccessEndsTheFailureStreak(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.DisableAfter = time.Hour
+	e := newEnv(t, cfg, true)
+	r := newReceiver(t, func(n int) int {
+		if n%2 == 1 { // each event's first attempt fails, its retry succeeds
+			return http.StatusInternalServerError
+		}
+		return http.StatusOK
+	})
+	ep := e.endpoint(t, r.URL, string(api.EventTypeProductCreated))
+	e.product(t, "WH-STREAK-1")
+	r.next(t)
+	r.next(t)
+	if d := e.settled(t, ep.Id); d.Status != api.WebhookDeliverySucceeded {
+		t.Fatalf("first delivery = %+v", d)
+	}
+	e.Clock.Advance(2 * time.Hour) // past DisableAfter since the first failure
+	e.owner = e.Login(t, e.email, servertest.Password)
+	e.product(t, "WH-STREAK-2")
+	r.next(t)
+	r.next(t)
+	if d := e.settled(t, ep.Id); d.Status != api.WebhookDeliverySucceeded || len(d.Attempts) != 2 {
+		t.Fatalf("second delivery = %+v", d)
+	}
+	got, err := e.Client.GetWebhookEndpointWithResponse(ctx, e.brand, ep.Id, e.auth())
+	if err != nil || got.JSON200 == nil || !got.JSON200.Enabled || got.JSON200.DisabledReason != nil {
+		t.Errorf("endpoint = %v %s, want still enabled", err, got.Body)
+	}
+}
+
 func TestDisabledAfterFailingTooLong(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig()
@@ -492,6 +533,8 @@ func TestHistoryPruned(t *testing.T) {
 }
 
 // A brand without an enabled endpoint queues no webhook work for its events.
+// TestNoEndpointNoJob: an event costs a job only for an endpoint that takes it (the fan-out is
+// in the event's own statement, queries/events.sql), and then exactly one delivery and its job.
 func TestNoEndpointNoJob(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, testConfig(), false)
@@ -499,16 +542,91 @@ func TestNoEndpointNoJob(t *testing.T) {
 	if n := e.jobs(t); n != 0 {
 		t.Errorf("%d jobs without an endpoint", n)
 	}
-	e.endpoint(t, "https://hooks.example.com/x")
+	other := e.endpoint(t, "https://hooks.example.com/orders", string(api.EventTypeOrderCreated))
+	e.product(t, "WH-OTHER")
+	if n := e.jobs(t); n != 0 {
+		t.Errorf("%d jobs with an endpoint for other events only", n)
+	}
+	if ds := e.deliveries(t, other.Id); len(ds) != 0 {
+		t.Errorf("deliveries of events the endpoint does not take: %+v", ds)
+	}
+	ep := e.endpoint(t, "https://hooks.example.com/x")
 	e.product(t, "WH-ONE")
 	if n := e.jobs(t); n != 1 {
 		t.Errorf("%d jobs with an endpoint, want 1", n)
 	}
+	ds := e.deliveries(t, ep.Id)
+	if len(ds) != 1 || ds[0].EventType != string(api.EventTypeProductCreated) || ds[0].Status != api.WebhookDeliveryPending || ds[0].Id.Version() != 7 {
+		t.Errorf("deliveries = %+v, want one pending product.created with a UUIDv7", ds)
+	}
 }
 
-// TestPickedUpAtOnce: the job an event enqueues, and the delivery job its fan-out enqueues, are
-// picked up at once on river's insert notification (queries/events.sql, queries/webhooks.sql),
-// not at the next poll: with the poll an hour apart, the receiver still gets both events. The
+// TestEarlierReleasesFanOutJobs: a fan-out job an earlier release enqueued (one per event,
+// queries/events.sql before schema/000024), still waiting after an upgrade, is worked: its event
+// is delivered once, and a second run of it makes no second delivery.
+func TestEarlierReleasesFanOutJobs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig(), false)
+	p := e.product(t, "WH-LEGACY") // before the endpoint: no delivery of its own
+	r := newReceiver(t, always(http.StatusOK))
+	ep := e.endpoint(t, r.URL, string(api.EventTypeProductCreated))
+	conn, err := pgx.Connect(ctx, e.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	feed, err := e.Client.ListEventsWithResponse(ctx, e.brand, &api.ListEventsParams{AggregateId: &p.Id}, e.auth())
+	if err != nil || feed.JSON200 == nil || len(feed.JSON200.Items) != 1 {
+		t.Fatalf("the product's events = %v %d %s", err, feed.StatusCode(), feed.Body)
+	}
+	var created struct {
+		ID uuid.UUID `json:"id"`
+	}
+	raw, err := feed.JSON200.Items[0].MarshalJSON()
+	if err == nil {
+		err = json.Unmarshal(raw, &created)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := created.ID
+	// The row the earlier EventInsert wrote, twice: a fan-out that ran again after a crash.
+	for range 2 {
+		if _, err := conn.Exec(ctx, `INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
+			VALUES (jsonb_build_object('brandId', $1::uuid, 'eventId', $2::uuid), 'webhook_fanout', 25, 'webhooks', 'available', 1, now())`, e.brand, event); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runWorkers(t, e.Env)
+	h := r.next(t)
+	if h.header.Get("webhook-id") != event.String() {
+		t.Errorf("delivered webhook-id %s, want the event %s", h.header.Get("webhook-id"), event)
+	}
+	verify(t, *ep.Secret, h)
+	if d := e.settled(t, ep.Id); d.Status != api.WebhookDeliverySucceeded || len(d.Attempts) != 1 {
+		t.Errorf("delivery = %+v", d)
+	}
+	// Both jobs have run once no job of the brand is left unfinished; then one delivery exists.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var left int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM river_job WHERE args->>'brandId' = $1 AND state NOT IN ('completed', 'discarded', 'cancelled')", e.brand.String()).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d jobs still unfinished", left)
+		}
+	}
+	if ds := e.deliveries(t, ep.Id); len(ds) != 1 {
+		t.Errorf("%d deliveries, want 1: %+v", len(ds), ds)
+	}
+}
+
+// TestPickedUpAtOnce: the delivery job an event enqueues is picked up at once on river's insert
+// notification (queries/events.sql), not at the next poll: with the poll an hour apart, the
+// receiver still gets both events. The
 // first delivery proves the worker's producer running, hence listening (river listens before it
 // first fetches); the second could only come by notification.
 func TestPickedUpAtOnce(t *testing.T) {
