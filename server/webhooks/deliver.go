@@ -102,10 +102,10 @@ type fanoutArgs struct {
 func (fanoutArgs) Kind() string { return "webhook_fanout" }
 
 // fanoutWorker makes one delivery per subscribed endpoint of an event, and enqueues their jobs,
-// in one transaction: run twice (a crash after the commit), it makes no second delivery. Events
-// fan out in their own statement since spec 1.6 (queries/events.sql, EventInsert); this works the
-// fan-out jobs an earlier release enqueued, still waiting after an upgrade or written by its
-// instances during a rolling one.
+// in one transaction: run twice (a crash after the commit), it makes no second delivery. Since
+// migration 000024 events fan out in their own statement (queries/events.sql, EventInsert); this
+// works the fan-out jobs an earlier release enqueued, still waiting after an upgrade or written
+// by its instances during a rolling one.
 type fanoutWorker struct {
 	river.WorkerDefaults[fanoutArgs]
 	h *Handlers
