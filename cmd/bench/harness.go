@@ -191,7 +191,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 		len(h.fixture.Users), h.fixture.Products, h.fixture.Brands, time.Since(started).Round(100*time.Millisecond))
 
 	rep := report{when: o.now(), o: o}
-	rep.runs, err = h.runScenarios(ctx, selected)
+	rep.runs, rep.pairs, err = h.runScenarios(ctx, selected)
 	if err != nil {
 		return err
 	}
@@ -476,21 +476,21 @@ type row struct {
 
 // runScenarios starts the server at the configured cost and runs every scenario at every
 // number of connections.
-func (h *harness) runScenarios(ctx context.Context, selected []Scenario) (rows []row, err error) {
+func (h *harness) runScenarios(ctx context.Context, selected []Scenario) (rows []row, pairs []pairing, err error) {
 	pprofAddr := ""
 	if h.o.profileDir != "" {
 		port, err := freePort()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		pprofAddr = "127.0.0.1:" + strconv.Itoa(port)
 		if err := os.MkdirAll(h.o.profileDir, 0o755); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	srv, err := h.startServer(ctx, "server", h.o.bcryptCost, pprofAddr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer func() {
 		if serr := srv.stop(); serr != nil {
@@ -501,7 +501,7 @@ func (h *harness) runScenarios(ctx context.Context, selected []Scenario) (rows [
 		for _, n := range h.o.capped(sc.connsOr(h.o.conns)) {
 			if sc.Setup != nil {
 				if err := sc.Setup(ctx, h); err != nil {
-					return nil, fmt.Errorf("%s: setup: %w", sc.Name, err)
+					return nil, nil, fmt.Errorf("%s: setup: %w", sc.Name, err)
 				}
 			}
 			profile := ""
@@ -510,12 +510,12 @@ func (h *harness) runScenarios(ctx context.Context, selected []Scenario) (rows [
 			}
 			r, err := h.measure(ctx, srv, sc, n, profile)
 			if err != nil {
-				return nil, fmt.Errorf("%s at %d connections: %w", sc.Name, n, err)
+				return nil, nil, fmt.Errorf("%s at %d connections: %w", sc.Name, n, err)
 			}
 			r.name = sc.Name
 			if sc.After != nil {
 				if err := sc.After(ctx, h, &r); err != nil {
-					return nil, fmt.Errorf("%s at %d connections: after: %w", sc.Name, n, err)
+					return nil, nil, fmt.Errorf("%s at %d connections: after: %w", sc.Name, n, err)
 				}
 			}
 			rows = append(rows, r)
@@ -525,7 +525,8 @@ func (h *harness) runScenarios(ctx context.Context, selected []Scenario) (rows [
 			}
 		}
 	}
-	return rows, nil
+	pairs, err = h.runPairs(ctx, srv, selected)
+	return rows, pairs, err
 }
 
 // measure runs one scenario against target and charges target with what it spent meanwhile.

@@ -19,6 +19,7 @@ type report struct {
 	machine   string
 	scenarios []Scenario
 	runs      []row
+	pairs     []pairing
 	limits    []row
 	checks    []stockCheck
 	exports   []traceExport
@@ -68,6 +69,7 @@ func (r report) markdown() string {
 	r.noisyNeighbour(p)
 	r.tracing(p)
 	r.webhookSection(p)
+	r.pairSection(p)
 
 	if len(r.limits) > 0 {
 		p("\n## Limits\n\n")

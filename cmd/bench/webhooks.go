@@ -42,13 +42,14 @@ func init() {
 	scenarios = slices.Insert(scenarios, at, Scenario{
 		// order_create's clients and requests; the endpoints are made before each run and
 		// deleted after it (admin/webhook_endpoints*.sql), once its deliveries have come.
-		Name:   orderWebhookName,
-		Expect: http.StatusCreated,
-		Stock:  true,
-		Limits: []Limit{sameRunLimit(orderCreateName)},
-		Setup:  subscribeReceiver,
-		After:  awaitDeliveries,
-		Client: newOrderCreateClient,
+		Name:     orderWebhookName,
+		Expect:   http.StatusCreated,
+		Stock:    true,
+		Limits:   []Limit{sameRunLimit(orderCreateName)},
+		Setup:    subscribeReceiver,
+		After:    awaitDeliveries,
+		Client:   newOrderCreateClient,
+		PairWith: orderCreateName,
 	})
 }
 

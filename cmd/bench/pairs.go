@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ecompointer/ecompointer/cmd/bench/internal/load"
+)
+
+// Paired runs: a feature's cost (order amounts, issue 21; a subscribed webhook endpoint, issue 19)
+// measured against the scenario without
+// it by alternating the two in short slices at the same connections on the same server. Two
+// runs one after the other differ by whatever else the shared machine did meanwhile (same-run
+// ratios of identical work came out anywhere from 93% to 116%); slices a few seconds apart,
+// in the order control, scenario, scenario, control, ... share that drift, and the ratio of
+// their sums cancels most of it.
+
+// pairRounds is how many slices of each side a paired run has (quick: pairRoundsQuick).
+const (
+	pairRounds      = 6
+	pairRoundsQuick = 2
+)
+
+// pairing is one paired run: per round, what the control's slice and the scenario's got.
+type pairing struct {
+	name, control string
+	conns         int
+	slice         time.Duration
+	self, base    []load.Result
+}
+
+// ratio is the scenario's rate over the control's, each summed over its slices.
+func (p pairing) ratio() float64 {
+	c, s := sumRate(p.base), sumRate(p.self)
+	if c == 0 {
+		return 0
+	}
+	return s / c
+}
+
+// spread is the lowest and highest ratio of one round's two slices.
+func (p pairing) spread() (lo, hi float64) {
+	for i := range p.self {
+		c := p.base[i].Rate()
+		if c == 0 {
+			continue
+		}
+		r := p.self[i].Rate() / c
+		if i == 0 || r < lo {
+			lo = r
+		}
+		if i == 0 || r > hi {
+			hi = r
+		}
+	}
+	return lo, hi
+}
+
+func sumRate(rs []load.Result) float64 {
+	var ok int
+	var elapsed time.Duration
+	for _, r := range rs {
+		ok += r.OK
+		elapsed += r.Elapsed
+	}
+	if elapsed <= 0 {
+		return 0
+	}
+	return float64(ok) / elapsed.Seconds()
+}
+
+func errorsOf(rs []load.Result) int {
+	n := 0
+	for _, r := range rs {
+		n += r.Errors
+	}
+	return n
+}
+
+// runPairs runs every selected scenario that names a PairWith against that control on target,
+// at each of its numbers of connections.
+func (h *harness) runPairs(ctx context.Context, target *process, selected []Scenario) ([]pairing, error) {
+	rounds := pairRounds
+	if h.o.quick {
+		rounds = pairRoundsQuick
+	}
+	// Each side gets the time of one run, in rounds slices (at least a second, the load
+	// generator's resolution).
+	slice := max(time.Second, h.o.duration/time.Duration(rounds))
+	var out []pairing
+	for _, sc := range selected {
+		if sc.PairWith == "" {
+			continue
+		}
+		ctl, ok := scenarioNamed(sc.PairWith)
+		if !ok {
+			return nil, fmt.Errorf("%s: paired with %q, which is no scenario", sc.Name, sc.PairWith)
+		}
+		for _, n := range h.o.capped(sc.connsOr(h.o.conns)) {
+			if err := h.settle(ctx); err != nil {
+				return nil, err
+			}
+			p := pairing{name: sc.Name, control: ctl.Name, conns: n, slice: slice}
+			for i := range rounds {
+				// control, scenario; then scenario, control: a drift within a round is shared.
+				first, second := &ctl, &sc
+				if i%2 == 1 {
+					first, second = second, first
+				}
+				a, err := h.slice(ctx, target, *first, n, slice)
+				if err != nil {
+					return nil, fmt.Errorf("%s paired at %d connections: %w", first.Name, n, err)
+				}
+				b, err := h.slice(ctx, target, *second, n, slice)
+				if err != nil {
+					return nil, fmt.Errorf("%s paired at %d connections: %w", second.Name, n, err)
+				}
+				if i%2 == 1 {
+					a, b = b, a
+				}
+				p.base, p.self = append(p.base, a), append(p.self, b)
+			}
+			h.logf("%-44s %4d conns  paired with %s: %.0f%%", sc.Name, n, ctl.Name, 100*p.ratio())
+			if sc.Stock || ctl.Stock {
+				h.checkStock(ctx, sc.Name+" paired", n)
+			}
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// slice is one side of a round: sc's clients for d, within its Setup and After (the webhook
+// scenario's endpoint exists during its own slices only, and its deliveries have come before
+// the next slice starts).
+func (h *harness) slice(ctx context.Context, target *process, sc Scenario, conns int, d time.Duration) (load.Result, error) {
+	if sc.Setup != nil {
+		if err := sc.Setup(ctx, h); err != nil {
+			return load.Result{}, fmt.Errorf("setup: %w", err)
+		}
+	}
+	res, err := load.Run(ctx, load.Config{
+		BaseURL:     target.url,
+		Connections: conns,
+		Duration:    d,
+		Expect:      sc.Expect,
+		NewClient:   func(i int) load.Client { return sc.Client(h.fixture, i, conns) },
+	})
+	if err != nil {
+		return res, err
+	}
+	if sc.After != nil {
+		r := row{conns: conns, res: res}
+		if err := sc.After(ctx, h, &r); err != nil {
+			return res, fmt.Errorf("after: %w", err)
+		}
+		if r.deliveries != nil && r.deliveries.delivered != r.deliveries.orders {
+			return res, fmt.Errorf("%d of %d orders' events delivered", r.deliveries.delivered, r.deliveries.orders)
+		}
+	}
+	return res, nil
+}
+
+func scenarioNamed(name string) (Scenario, bool) {
+	for _, sc := range scenarios {
+		if sc.Name == name {
+			return sc, true
+		}
+	}
+	return Scenario{}, false
+}
+
+// pairSection is the table of the paired runs.
+func (r report) pairSection(p func(string, ...any)) {
+	if len(r.pairs) == 0 {
+		return
+	}
+	p("\n## Paired runs\n\n")
+	p("A scenario against its control on the same server at the same connections, in alternating slices (control, scenario, " +
+		"scenario, control, ...): the ratio is the scenario's successful answers per second over the control's, each summed over " +
+		"its slices, so the machine's drift during the pair weighs on both. Beside it, the lowest and highest ratio of one round.\n\n")
+	p("| scenario | against | conns | slices | control req/s | scenario req/s | ratio | round ratios | errors |\n")
+	p("|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, x := range r.pairs {
+		lo, hi := x.spread()
+		p("| %s | %s | %d | %d × %s each | %s | %s | **%.0f%%** | %.0f-%.0f%% | %d |\n", x.name, x.control, x.conns, len(x.self),
+			fmtDuration(x.slice), rate(sumRate(x.base)), rate(sumRate(x.self)), 100*x.ratio(), 100*lo, 100*hi, errorsOf(x.self)+errorsOf(x.base))
+	}
+}
