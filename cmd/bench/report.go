@@ -70,6 +70,7 @@ func (r report) markdown() string {
 	r.tracing(p)
 	r.webhookSection(p)
 	r.pairSection(p)
+	r.boundSection(p)
 
 	if len(r.limits) > 0 {
 		p("\n## Limits\n\n")

@@ -233,7 +233,7 @@ func TestHarnessEndToEnd(t *testing.T) {
 		"pgbench order_create at the pool's size |", "pgbench order_create |", "pgbench order_hot at the pool's size |",
 		"pgbench order_hot |", "pgbench order_lifecycle at the pool's size |", "pgbench order_lifecycle |", "(3 requests a transaction)",
 		"| order_webhook: POST /brands/{brandId}/orders, one subscribed endpoint | 2 |", "order_create, same run |", "## Webhook delivery",
-		"## Stock invariants", "## Paired runs",
+		"## Stock invariants", "## Paired runs", "## The edge's bound", "| GET /brands/{brandId}/products/{productId} | 2 | ",
 		"| order_webhook: POST /brands/{brandId}/orders, one subscribed endpoint | order_create: POST /brands/{brandId}/orders | 2 | 2 × ",
 		"| order_create_amounts: POST /brands/{brandId}/orders with shipping, discounts, tax | order_create: POST /brands/{brandId}/orders | 2 | 2 × ",
 		"server OTEL_TRACES_SAMPLER=always_on |", "server OTEL_TRACES_EXPORTER=none |", "## Tracing",

@@ -172,25 +172,26 @@ var scenarios = []Scenario{
 		}),
 	},
 	// The catalog: every session is its brand's owner, who may read and write its products. The
-	// limits run the session lookup every request makes, then the brand-scoped transaction.
+	// pgbench limits run the session lookup every request makes, then the brand-scoped
+	// transaction; the verify baseline with them gives the edge's bound (bound.go).
 	{
 		// The first page in the default order (-createdAt, 20 products).
 		Name:   "GET /brands/{brandId}/products",
-		Limits: []Limit{pgbenchLimit("product_list")},
+		Limits: []Limit{pgbenchLimit("product_list"), edgeBaseline},
 		Client: eachRandomSession(func(s *Session) load.Request {
 			return load.Request{Method: http.MethodGet, Path: "/brands/" + s.BrandID + "/products", Bearer: s.Access}
 		}),
 	},
 	{
 		Name:   "GET /brands/{brandId}/products?q=" + searchCommon,
-		Limits: []Limit{pgbenchSearchLimit(searchCommon)},
+		Limits: []Limit{pgbenchSearchLimit(searchCommon), edgeBaseline},
 		Client: eachRandomSession(func(s *Session) load.Request {
 			return load.Request{Method: http.MethodGet, Path: "/brands/" + s.BrandID + "/products?q=" + searchCommon, Bearer: s.Access}
 		}),
 	},
 	{
 		Name:   "GET /brands/{brandId}/products?q=" + searchRare,
-		Limits: []Limit{pgbenchSearchLimit(searchRare)},
+		Limits: []Limit{pgbenchSearchLimit(searchRare), edgeBaseline},
 		Client: eachRandomSession(func(s *Session) load.Request {
 			return load.Request{Method: http.MethodGet, Path: "/brands/" + s.BrandID + "/products?q=" + searchRare, Bearer: s.Access}
 		}),
@@ -198,7 +199,7 @@ var scenarios = []Scenario{
 	{
 		// A random product of the session's brand.
 		Name:   "GET /brands/{brandId}/products/{productId}",
-		Limits: []Limit{pgbenchLimit("product_get"), tracingOffLimit(), tracingLimit()},
+		Limits: []Limit{pgbenchLimit("product_get"), edgeBaseline, tracingOffLimit(), tracingLimit()},
 		Client: eachRandomSessionRand(func(f *Fixture, s *Session, rng *rand.Rand) load.Request {
 			path := "/brands/" + s.BrandID + "/products/" + f.productID(s.brand, rng.IntN(f.Products))
 			return load.Request{Method: http.MethodGet, Path: path, Bearer: s.Access}

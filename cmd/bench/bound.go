@@ -1,0 +1,72 @@
+package main
+
+import "github.com/ecompointer/ecompointer/server/baseline"
+
+// The edge's bound (issue 18): how close to pgbench any server behind this edge could come on
+// this machine. The server, PostgreSQL and the load generator share its cores, and at these
+// connection counts each side keeps them busy: a request costs the machine the time the edge
+// takes to carry it (the verify baseline: router, outer middleware, token verification and a
+// fixed answer, the load generator's side included) plus the time its SQL takes (pgbench, its
+// client included). A server whose handler cost nothing at all would answer at
+// 1 / (1/baseline + 1/pgbench); that, over pgbench, is the highest ratio the scenario's target
+// could be measured at. The model leaves out that the baseline's answer is profile-sized (a
+// page of products is larger) and that pgbench's client is cheaper than an HTTP one, so the true
+// bound is lower still.
+
+// edgeBaseline is the baseline the bound adds to pgbench.
+var edgeBaseline = baselineLimit(baseline.Verify)
+
+// bound is one scenario's row of the section.
+type bound struct {
+	run             row
+	edge, db, bound float64 // requests per second
+	ofDB, ofBound   float64 // bound over pgbench; the scenario over the bound
+}
+
+// bounds are the scenario rows that have both a pgbench limit and the edge baseline at their
+// connections.
+func (r report) bounds() []bound {
+	var out []bound
+	for _, run := range r.runs {
+		var edge, db *row
+		for i, l := range r.limits {
+			if l.scenario != run.name || l.err != nil || l.res.Rate() <= 0 {
+				continue
+			}
+			switch {
+			case l.limit == edgeBaseline && l.conns == run.conns:
+				edge = &r.limits[i]
+			case l.limit.Kind == "pgbench" && !l.limit.Pool && (l.conns == run.conns || l.wanted == run.conns) && db == nil:
+				db = &r.limits[i]
+			}
+		}
+		if edge == nil || db == nil {
+			continue
+		}
+		e, d := edge.res.Rate(), float64(db.limit.perRun())*db.res.Rate()
+		b := 1 / (1/e + 1/d)
+		out = append(out, bound{run: run, edge: e, db: d, bound: b, ofDB: b / d, ofBound: run.res.Rate() / b})
+	}
+	return out
+}
+
+// boundSection is the table of the bounds.
+func (r report) boundSection(p func(string, ...any)) {
+	bs := r.bounds()
+	if len(bs) == 0 {
+		return
+	}
+	p("\n## The edge's bound\n\n")
+	p("The server, PostgreSQL and the load generator share the machine's cores. A request costs the machine what the edge " +
+		"takes to carry it (the verify baseline: router, outer middleware, token verification, a fixed answer, the load " +
+		"generator's side included) plus what its SQL takes (pgbench, its client included); a server whose handler cost " +
+		"nothing would answer at 1 / (1/baseline + 1/pgbench). *Bound / pgbench* is the highest ratio to pgbench any " +
+		"server behind this edge could show here; *of the bound* is how much of it the server reaches. The baseline's " +
+		"answer is profile-sized, so for larger answers the real bound is lower still.\n\n")
+	p("| scenario | conns | req/s | verify baseline | pgbench | bound | bound / pgbench | of the bound |\n")
+	p("|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, b := range bs {
+		p("| %s | %d | %s | %s/s | %s/s | %s/s | %.0f%% | **%.0f%%** |\n", b.run.name, b.run.conns, rate(b.run.res.Rate()),
+			rate(b.edge), rate(b.db), rate(b.bound), 100*b.ofDB, 100*b.ofBound)
+	}
+}
