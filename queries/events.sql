@@ -6,7 +6,8 @@
 --
 -- The same statement fans the events out to the brand's webhook endpoints (server/webhooks): a
 -- delivery per enabled endpoint that takes the event's type, its body the event as the API shows
--- it (event_envelope, schema/000024), and river's job that sends it. So a delivery and its job
+-- it (event_envelope, schema/000024: built when sent, not copied here), and river's job that
+-- sends it. So a delivery and its job
 -- exist exactly when the event committed, and an event no endpoint takes costs nothing more. The
 -- kit's brand transaction is not a pgx.Tx, so river's InsertTx cannot be used here: the row is
 -- the one river writes for a job of kind webhook_delivery on queue webhooks. Its max_attempts is
@@ -28,13 +29,11 @@ WITH written AS (
          (x.e ->> 'aggregateId')::uuid, (x.e ->> 'aggregateVersion')::bigint, @occurred_at::timestamptz, x.e -> 'data'
   FROM jsonb_array_elements(@events::jsonb) WITH ORDINALITY AS x(e, n)
   ORDER BY x.n
-  RETURNING id, seq, type, aggregate_type, aggregate_id, aggregate_version, data
+  RETURNING id, seq, type
 ),
 delivered AS (
   INSERT INTO webhook_deliveries (brand_id, id, endpoint_id, event_id, event_type, payload, created_at, updated_at)
-  SELECT @brand_id::uuid, uuid_v7(), ep.id, w.id, w.type,
-         event_envelope(w.id, w.type, @brand_id::uuid, @occurred_at::timestamptz, w.aggregate_type, w.aggregate_id, w.aggregate_version, w.data),
-         @occurred_at::timestamptz, @occurred_at::timestamptz
+  SELECT @brand_id::uuid, uuid_v7(), ep.id, w.id, w.type, NULL, @occurred_at::timestamptz, @occurred_at::timestamptz
   FROM written w
   JOIN webhook_endpoints ep ON ep.brand_id = @brand_id::uuid AND ep.enabled AND ('*' = ANY(ep.event_types) OR w.type = ANY(ep.event_types))
   ORDER BY w.seq, ep.id
@@ -84,9 +83,20 @@ LIMIT @row_limit;
 
 -- name: EventPrune :execrows
 -- Deletes up to row_limit events that occurred before cutoff, of every brand (the sweeper's scope,
--- SweeperScopeSet, lets it see them).
-DELETE FROM events
-WHERE id IN (SELECT e.id FROM events e WHERE e.occurred_at < @cutoff ORDER BY e.occurred_at LIMIT @row_limit);
+-- SweeperScopeSet, lets it see them). A delivery that still refers to one for its body (payload
+-- NULL, schema/000024) gets its copy first, in the same statement: an EVENTS_RETENTION shorter
+-- than the delivery history or the retry schedule loses no body. Such a delivery was made with
+-- its event (created_at = occurred_at), so the deliveries' created_at index finds them.
+WITH doomed AS (
+  SELECT e.* FROM events e WHERE e.occurred_at < @cutoff ORDER BY e.occurred_at LIMIT @row_limit
+),
+kept AS (
+  UPDATE webhook_deliveries d
+  SET payload = event_envelope(x.id, x.type, x.brand_id, x.occurred_at, x.aggregate_type, x.aggregate_id, x.aggregate_version, x.data)
+  FROM doomed x
+  WHERE d.payload IS NULL AND d.created_at < @cutoff AND d.brand_id = x.brand_id AND d.event_id = x.id
+)
+DELETE FROM events WHERE id IN (SELECT id FROM doomed);
 
 -- name: JobQueueDepths :many
 -- The jobs not yet finished (waiting, scheduled, retrying or running) of each river queue this

@@ -69,8 +69,14 @@ RETURNING *;
 SELECT * FROM webhook_deliveries WHERE brand_id = @brand_id AND endpoint_id = @endpoint_id AND id = @id;
 
 -- name: WebhookDeliveryForWork :one
-SELECT sqlc.embed(d), sqlc.embed(e)
-FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+-- A delivery, its endpoint, and the body to send: its own copy, or its event's envelope
+-- (schema/000024). NULL body: neither (not made by this schema's statements).
+SELECT sqlc.embed(d), sqlc.embed(e),
+       coalesce(d.payload, CASE WHEN ev.id IS NOT NULL THEN
+         event_envelope(ev.id, ev.type, ev.brand_id, ev.occurred_at, ev.aggregate_type, ev.aggregate_id, ev.aggregate_version, ev.data) END) AS body
+FROM webhook_deliveries d
+JOIN webhook_endpoints e ON e.id = d.endpoint_id
+LEFT JOIN events ev ON d.payload IS NULL AND ev.id = d.event_id AND ev.brand_id = d.brand_id
 WHERE d.brand_id = @brand_id AND d.id = @id;
 
 -- name: WebhookDeliveryList :many
@@ -126,6 +132,6 @@ SELECT pg_notify(concat_ws('.', current_schema(), 'river_insert'), json_build_ob
 FROM (SELECT DISTINCT queue FROM enqueued) AS j;
 
 -- name: WebhookDeliveryFinish :exec
--- Ends a delivery without an attempt (its endpoint was disabled meanwhile).
+-- Ends a delivery without an attempt (its endpoint was disabled meanwhile, or it has no body).
 UPDATE webhook_deliveries SET status = @status, updated_at = @now
 WHERE brand_id = @brand_id AND id = @id;

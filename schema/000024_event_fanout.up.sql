@@ -4,6 +4,14 @@
 -- fan-out jobs, each a transaction of its own, although its brand's endpoint took one of them:
 -- delivery fell behind the order rate (issue 19). Both need the event as the API shows it, and a
 -- time-ordered id, in SQL.
+--
+-- Such a delivery keeps no copy of its body: payload is NULL, and the body is the event's
+-- envelope, built when the delivery is sent (queries/webhooks.sql, WebhookDeliveryForWork).
+-- An event is never changed, so every attempt and a manual retry still send the same bytes; the
+-- copy cost each delivery its envelope built and compressed (an order's is about 3 KB) and the
+-- row's space. Before an event is pruned, the deliveries still referring to it get their copy
+-- (queries/events.sql, EventPrune). Pings, which are no event, and the deliveries made before
+-- keep theirs.
 
 -- The event as the API shows it: the feed (EventGet, EventList), the webhook body and the NATS
 -- message are this one value, so they cannot drift apart. occurredAt is UTC with microseconds.
@@ -33,3 +41,12 @@ AS $$
       52, 1), 53, 1),
     'hex')::uuid
 $$;
+
+ALTER TABLE webhook_deliveries ALTER COLUMN payload DROP NOT NULL;
+COMMENT ON COLUMN webhook_deliveries.payload IS
+  'The body sent; NULL: the envelope of the event (event_envelope), built at each attempt.';
+-- The events sweeper gives those deliveries their copy, across brands, before it prunes their
+-- event (queries/events.sql, EventPrune).
+CREATE POLICY sweeper_keep_body ON webhook_deliveries FOR UPDATE
+  USING (current_setting('app.sweeper', true) = 'on')
+  WITH CHECK (current_setting('app.sweeper', true) = 'on');

@@ -49,13 +49,11 @@ WITH written AS (
          (x.e ->> 'aggregateId')::uuid, (x.e ->> 'aggregateVersion')::bigint, $2::timestamptz, x.e -> 'data'
   FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS x(e, n)
   ORDER BY x.n
-  RETURNING id, seq, type, aggregate_type, aggregate_id, aggregate_version, data
+  RETURNING id, seq, type
 ),
 delivered AS (
   INSERT INTO webhook_deliveries (brand_id, id, endpoint_id, event_id, event_type, payload, created_at, updated_at)
-  SELECT $1::uuid, uuid_v7(), ep.id, w.id, w.type,
-         event_envelope(w.id, w.type, $1::uuid, $2::timestamptz, w.aggregate_type, w.aggregate_id, w.aggregate_version, w.data),
-         $2::timestamptz, $2::timestamptz
+  SELECT $1::uuid, uuid_v7(), ep.id, w.id, w.type, NULL, $2::timestamptz, $2::timestamptz
   FROM written w
   JOIN webhook_endpoints ep ON ep.brand_id = $1::uuid AND ep.enabled AND ('*' = ANY(ep.event_types) OR w.type = ANY(ep.event_types))
   ORDER BY w.seq, ep.id
@@ -92,7 +90,8 @@ type EventInsertParams struct {
 //
 // The same statement fans the events out to the brand's webhook endpoints (server/webhooks): a
 // delivery per enabled endpoint that takes the event's type, its body the event as the API shows
-// it (event_envelope, schema/000024), and river's job that sends it. So a delivery and its job
+// it (event_envelope, schema/000024: built when sent, not copied here), and river's job that
+// sends it. So a delivery and its job
 // exist exactly when the event committed, and an event no endpoint takes costs nothing more. The
 // kit's brand transaction is not a pgx.Tx, so river's InsertTx cannot be used here: the row is
 // the one river writes for a job of kind webhook_delivery on queue webhooks. Its max_attempts is
@@ -176,8 +175,16 @@ func (q *Queries) EventList(ctx context.Context, arg EventListParams) ([]EventLi
 }
 
 const eventPrune = `-- name: EventPrune :execrows
-DELETE FROM events
-WHERE id IN (SELECT e.id FROM events e WHERE e.occurred_at < $1 ORDER BY e.occurred_at LIMIT $2)
+WITH doomed AS (
+  SELECT e.brand_id, e.id, e.seq, e.xact_id, e.type, e.aggregate_type, e.aggregate_id, e.aggregate_version, e.occurred_at, e.data FROM events e WHERE e.occurred_at < $1 ORDER BY e.occurred_at LIMIT $2
+),
+kept AS (
+  UPDATE webhook_deliveries d
+  SET payload = event_envelope(x.id, x.type, x.brand_id, x.occurred_at, x.aggregate_type, x.aggregate_id, x.aggregate_version, x.data)
+  FROM doomed x
+  WHERE d.payload IS NULL AND d.created_at < $1 AND d.brand_id = x.brand_id AND d.event_id = x.id
+)
+DELETE FROM events WHERE id IN (SELECT id FROM doomed)
 `
 
 type EventPruneParams struct {
@@ -186,7 +193,10 @@ type EventPruneParams struct {
 }
 
 // Deletes up to row_limit events that occurred before cutoff, of every brand (the sweeper's scope,
-// SweeperScopeSet, lets it see them).
+// SweeperScopeSet, lets it see them). A delivery that still refers to one for its body (payload
+// NULL, schema/000024) gets its copy first, in the same statement: an EVENTS_RETENTION shorter
+// than the delivery history or the retry schedule loses no body. Such a delivery was made with
+// its event (created_at = occurred_at), so the deliveries' created_at index finds them.
 func (q *Queries) EventPrune(ctx context.Context, arg EventPruneParams) (int64, error) {
 	result, err := q.db.Exec(ctx, eventPrune, arg.Cutoff, arg.RowLimit)
 	if err != nil {

@@ -1063,11 +1063,12 @@ type WebhookDelivery struct {
 	EndpointID uuid.UUID
 	EventID    uuid.UUID
 	EventType  string
-	Payload    []byte
-	Status     string
-	Attempts   int32
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// The body sent; NULL: the envelope of the event (event_envelope), built at each attempt.
+	Payload   []byte
+	Status    string
+	Attempts  int32
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 type WebhookEndpoint struct {

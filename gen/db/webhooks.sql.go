@@ -178,7 +178,7 @@ type WebhookDeliveryFinishParams struct {
 	ID      uuid.UUID
 }
 
-// Ends a delivery without an attempt (its endpoint was disabled meanwhile).
+// Ends a delivery without an attempt (its endpoint was disabled meanwhile, or it has no body).
 func (q *Queries) WebhookDeliveryFinish(ctx context.Context, arg WebhookDeliveryFinishParams) error {
 	_, err := q.db.Exec(ctx, webhookDeliveryFinish,
 		arg.Status,
@@ -190,8 +190,12 @@ func (q *Queries) WebhookDeliveryFinish(ctx context.Context, arg WebhookDelivery
 }
 
 const webhookDeliveryForWork = `-- name: WebhookDeliveryForWork :one
-SELECT d.brand_id, d.id, d.endpoint_id, d.event_id, d.event_type, d.payload, d.status, d.attempts, d.created_at, d.updated_at, e.brand_id, e.id, e.url, e.event_types, e.description, e.enabled, e.secret, e.previous_secret, e.previous_secret_until, e.failing_since, e.disabled_reason, e.version, e.created_at, e.updated_at
-FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+SELECT d.brand_id, d.id, d.endpoint_id, d.event_id, d.event_type, d.payload, d.status, d.attempts, d.created_at, d.updated_at, e.brand_id, e.id, e.url, e.event_types, e.description, e.enabled, e.secret, e.previous_secret, e.previous_secret_until, e.failing_since, e.disabled_reason, e.version, e.created_at, e.updated_at,
+       coalesce(d.payload, CASE WHEN ev.id IS NOT NULL THEN
+         event_envelope(ev.id, ev.type, ev.brand_id, ev.occurred_at, ev.aggregate_type, ev.aggregate_id, ev.aggregate_version, ev.data) END) AS body
+FROM webhook_deliveries d
+JOIN webhook_endpoints e ON e.id = d.endpoint_id
+LEFT JOIN events ev ON d.payload IS NULL AND ev.id = d.event_id AND ev.brand_id = d.brand_id
 WHERE d.brand_id = $1 AND d.id = $2
 `
 
@@ -203,8 +207,11 @@ type WebhookDeliveryForWorkParams struct {
 type WebhookDeliveryForWorkRow struct {
 	WebhookDelivery WebhookDelivery
 	WebhookEndpoint WebhookEndpoint
+	Body            []byte
 }
 
+// A delivery, its endpoint, and the body to send: its own copy, or its event's envelope
+// (schema/000024). NULL body: neither (not made by this schema's statements).
 func (q *Queries) WebhookDeliveryForWork(ctx context.Context, arg WebhookDeliveryForWorkParams) (WebhookDeliveryForWorkRow, error) {
 	row := q.db.QueryRow(ctx, webhookDeliveryForWork, arg.BrandID, arg.ID)
 	var i WebhookDeliveryForWorkRow
@@ -233,6 +240,7 @@ func (q *Queries) WebhookDeliveryForWork(ctx context.Context, arg WebhookDeliver
 		&i.WebhookEndpoint.Version,
 		&i.WebhookEndpoint.CreatedAt,
 		&i.WebhookEndpoint.UpdatedAt,
+		&i.Body,
 	)
 	return i, err
 }

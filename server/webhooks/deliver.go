@@ -216,7 +216,9 @@ func (w *deliveryWorker) work(ctx context.Context, job *river.Job[deliveryArgs])
 	if d.Status != string(api.WebhookDeliveryPending) {
 		return nil
 	}
-	if !e.Enabled && d.EventType != pingType {
+	// Its endpoint was disabled meanwhile (a ping still goes), or it has no body left (its event
+	// pruned without giving it a copy, which EventPrune never does): ended without an attempt.
+	if (!e.Enabled && d.EventType != pingType) || row.Body == nil {
 		_, err := kit.InBrand(ctx, h.d, a.BrandID, func(q *db.Queries) (struct{}, error) {
 			return struct{}{}, q.WebhookDeliveryFinish(ctx, db.WebhookDeliveryFinishParams{Status: string(api.WebhookDeliveryFailed), Now: h.d.Now(), BrandID: a.BrandID, ID: d.ID})
 		})
@@ -224,7 +226,7 @@ func (w *deliveryWorker) work(ctx context.Context, job *river.Job[deliveryArgs])
 	}
 
 	at := h.d.Now()
-	o := h.send(ctx, e, d)
+	o := h.send(ctx, e, d, row.Body)
 	last := h.lastAttempt(job)
 	gone := o.err == nil && o.status == http.StatusGone
 	status := api.WebhookDeliveryPending
@@ -336,10 +338,10 @@ func attemptParams(brand, endpoint, delivery uuid.UUID, at time.Time, o outcome,
 
 // send makes one attempt: the delivery's body, signed with every secret that signs now, to the
 // endpoint's URL through the guarded client.
-func (h *Handlers) send(ctx context.Context, e db.WebhookEndpoint, d db.WebhookDelivery) outcome {
+func (h *Handlers) send(ctx context.Context, e db.WebhookEndpoint, d db.WebhookDelivery, body []byte) outcome {
 	// The timestamp is the real time: the receiver checks it against its own clock.
 	sent := time.Now()
-	sig, err := signatures(signingSecrets(e, h.d.Now()), d.EventID.String(), sent, d.Payload)
+	sig, err := signatures(signingSecrets(e, h.d.Now()), d.EventID.String(), sent, body)
 	if err != nil {
 		return outcome{err: err}
 	}
@@ -347,7 +349,7 @@ func (h *Handlers) send(ctx context.Context, e db.WebhookEndpoint, d db.WebhookD
 	if msg := h.guard.checkURL(e.Url, h.cfg.AllowHTTP); msg != "" {
 		return outcome{err: fmt.Errorf("%w: the URL %s", ErrRefusedAddress, msg)}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.Url, bytes.NewReader(d.Payload))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.Url, bytes.NewReader(body))
 	if err != nil {
 		return outcome{err: err}
 	}
@@ -361,8 +363,8 @@ func (h *Handlers) send(ctx context.Context, e db.WebhookEndpoint, d db.WebhookD
 		return outcome{err: err, duration: time.Since(sent)}
 	}
 	defer func() { _ = resp.Body.Close() }()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	return outcome{status: resp.StatusCode, body: recordable(body), duration: time.Since(sent)}
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	return outcome{status: resp.StatusCode, body: recordable(answer), duration: time.Since(sent)}
 }
 
 // recordable is the start of a receiver's answer as text the database takes: at most

@@ -561,6 +561,42 @@ func TestNoEndpointNoJob(t *testing.T) {
 	}
 }
 
+// TestPrunedEventStillDelivered: a delivery keeps no copy of its event (schema/000024) until the
+// event is pruned; pruned while the delivery waits, the event leaves it the same body.
+func TestPrunedEventStillDelivered(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, testConfig(), false)
+	r := newReceiver(t, always(http.StatusOK))
+	ep := e.endpoint(t, r.URL, string(api.EventTypeProductCreated))
+	p := e.product(t, "WH-PRUNED")
+	feed, err := e.Client.ListEventsWithResponse(ctx, e.brand, &api.ListEventsParams{AggregateId: &p.Id}, e.auth())
+	if err != nil || feed.JSON200 == nil || len(feed.JSON200.Items) != 1 {
+		t.Fatalf("the product's events = %v %d %s", err, feed.StatusCode(), feed.Body)
+	}
+	fed, err := feed.JSON200.Items[0].MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Advance(2 * time.Hour)
+	if n, err := server.PruneEvents(ctx, e.Pool, e.Clock.Now, time.Hour); err != nil || n < 1 {
+		t.Fatalf("pruned %d events: %v", n, err)
+	}
+	e.owner = e.Login(t, e.email, servertest.Password)
+	if again, err := e.Client.ListEventsWithResponse(ctx, e.brand, &api.ListEventsParams{AggregateId: &p.Id}, e.auth()); err != nil || again.JSON200 == nil || len(again.JSON200.Items) != 0 {
+		t.Fatalf("the product's events after pruning = %v %s", err, again.Body)
+	}
+	runWorkers(t, e.Env)
+	h := r.next(t)
+	verify(t, *ep.Secret, h)
+	var sent, want any
+	if err := errors.Join(json.Unmarshal(h.body, &sent), json.Unmarshal(fed, &want)); err != nil || !reflect.DeepEqual(sent, want) {
+		t.Errorf("delivered %s\nthe feed had %s (%v)", h.body, fed, err)
+	}
+	if d := e.settled(t, ep.Id); d.Status != api.WebhookDeliverySucceeded {
+		t.Errorf("delivery = %+v", d)
+	}
+}
+
 // TestEarlierReleasesFanOutJobs: a fan-out job an earlier release enqueued (one per event,
 // queries/events.sql before schema/000024), still waiting after an upgrade, is worked: its event
 // is delivered once, and a second run of it makes no second delivery.
