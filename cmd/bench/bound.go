@@ -23,24 +23,22 @@ type bound struct {
 	ofDB, ofBound   float64 // bound over pgbench; the scenario over the bound
 }
 
-// bounds are the scenario rows that have both a pgbench limit and the edge baseline at their
-// connections.
+// bounds are the scenario rows whose ratio is against pgbench and that have the edge baseline at
+// their connections too (GET /auth/profile, against a baseline, has none).
 func (r report) bounds() []bound {
 	var out []bound
 	for _, run := range r.runs {
-		var edge, db *row
+		db, ok := r.limitFor(run)
+		if !ok || db.limit.Kind != "pgbench" || db.limit.Pool || db.err != nil || db.res.Rate() <= 0 {
+			continue
+		}
+		var edge *row
 		for i, l := range r.limits {
-			if l.scenario != run.name || l.err != nil || l.res.Rate() <= 0 {
-				continue
-			}
-			switch {
-			case l.limit == edgeBaseline && l.conns == run.conns:
+			if l.scenario == run.name && l.limit == edgeBaseline && l.conns == run.conns && l.err == nil && l.res.Rate() > 0 {
 				edge = &r.limits[i]
-			case l.limit.Kind == "pgbench" && !l.limit.Pool && (l.conns == run.conns || l.wanted == run.conns) && db == nil:
-				db = &r.limits[i]
 			}
 		}
-		if edge == nil || db == nil {
+		if edge == nil {
 			continue
 		}
 		e, d := edge.res.Rate(), float64(db.limit.perRun())*db.res.Rate()

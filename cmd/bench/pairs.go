@@ -8,13 +8,12 @@ import (
 	"github.com/ecompointer/ecompointer/cmd/bench/internal/load"
 )
 
-// Paired runs: a feature's cost (order amounts, issue 21; a subscribed webhook endpoint, issue 19)
-// measured against the scenario without
-// it by alternating the two in short slices at the same connections on the same server. Two
-// runs one after the other differ by whatever else the shared machine did meanwhile (same-run
-// ratios of identical work came out anywhere from 93% to 116%); slices a few seconds apart,
-// in the order control, scenario, scenario, control, ... share that drift, and the ratio of
-// their sums cancels most of it.
+// Paired runs: a feature's cost (order amounts, issue 21; a subscribed webhook endpoint, issue
+// 19) measured against the scenario without it by alternating the two in short slices at the
+// same connections on the same server. Two runs one after the other differ by whatever else the
+// shared machine did meanwhile (order amounts, nearly order create's own work, came out at 93% to
+// 136% of it in single runs); slices a few seconds apart, in the order control, scenario,
+// scenario, control, ... share that drift, and the ratio of their sums cancels most of it.
 
 // pairRounds is how many slices of each side a paired run has (quick: pairRoundsQuick).
 const (
