@@ -20,7 +20,7 @@ func TestEdgeBound(t *testing.T) {
 	db := pgbenchLimit("product_get")
 	r := report{
 		scenarios: []Scenario{{Name: get, Limits: []Limit{db, edgeBaseline}}},
-		runs: []row{{name: get, conns: 64, res: perSecond(8000)}, {name: get, conns: 16, res: perSecond(7000)}},
+		runs:      []row{{name: get, conns: 64, res: perSecond(8000)}, {name: get, conns: 16, res: perSecond(7000)}},
 		limits: []row{
 			{name: edgeBaseline.String(), scenario: get, limit: edgeBaseline, conns: 64, res: perSecond(20000)},
 			{name: db.String(), scenario: get, limit: db, conns: 64, res: perSecond(20000)},
