@@ -91,10 +91,10 @@ type EventInsertParams struct {
 // The same statement fans the events out to the brand's webhook endpoints (server/webhooks): a
 // delivery per enabled endpoint that takes the event's type, its body the event as the API shows
 // it (event_envelope, schema/000024: built when sent, not copied here), and river's job that
-// sends it. So a delivery and its job
-// exist exactly when the event committed, and an event no endpoint takes costs nothing more. The
-// kit's brand transaction is not a pgx.Tx, so river's InsertTx cannot be used here: the row is
-// the one river writes for a job of kind webhook_delivery on queue webhooks. Its max_attempts is
+// sends it. So a delivery and its job exist exactly when the event committed, and an event no
+// endpoint takes costs nothing more. The kit's brand transaction is not a pgx.Tx, so river's
+// InsertTx cannot be used here: the row is the one river writes for a job of kind
+// webhook_delivery on queue webhooks. Its max_attempts is
 // river's bound, not the retry schedule's: the worker ends a delivery after the schedule's last
 // attempt (server/webhooks, lastAttempt), and WEBHOOK_RETRY_SCHEDULE has fewer entries.
 // With EVENTS_NATS_URL set, the pool's connections carry ecompointer.nats_publish = on
