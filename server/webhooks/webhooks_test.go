@@ -626,6 +626,27 @@ func TestEarlierReleasesFanOutJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	event := created.ID
+	// The test waits for the jobs' ends, not for time: a trigger of this test's own database
+	// tells a listener when a fan-out job has finished.
+	for _, stmt := range []string{
+		`CREATE FUNCTION test_fanout_ended() RETURNS trigger LANGUAGE plpgsql
+		 AS $$ BEGIN PERFORM pg_notify('test_fanout_ended', NEW.id::text); RETURN NEW; END $$`,
+		`CREATE TRIGGER test_fanout_ended AFTER UPDATE OF state ON river_job FOR EACH ROW
+		 WHEN (NEW.kind = 'webhook_fanout' AND NEW.state IN ('completed', 'discarded', 'cancelled'))
+		 EXECUTE FUNCTION test_fanout_ended()`,
+	} {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	listener, err := pgx.Connect(ctx, e.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = listener.Close(ctx) }()
+	if _, err := listener.Exec(ctx, "LISTEN test_fanout_ended"); err != nil {
+		t.Fatal(err)
+	}
 	// The row the earlier EventInsert wrote, twice: a fan-out that ran again after a crash.
 	for range 2 {
 		if _, err := conn.Exec(ctx, `INSERT INTO river_job (args, kind, max_attempts, queue, state, priority, scheduled_at)
@@ -642,17 +663,13 @@ func TestEarlierReleasesFanOutJobs(t *testing.T) {
 	if d := e.settled(t, ep.Id); d.Status != api.WebhookDeliverySucceeded || len(d.Attempts) != 1 {
 		t.Errorf("delivery = %+v", d)
 	}
-	// Both jobs have run once no job of the brand is left unfinished; then one delivery exists.
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		var left int
-		if err := conn.QueryRow(ctx, "SELECT count(*) FROM river_job WHERE args->>'brandId' = $1 AND state NOT IN ('completed', 'discarded', 'cancelled')", e.brand.String()).Scan(&left); err != nil {
-			t.Fatal(err)
-		}
-		if left == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d jobs still unfinished", left)
+	// Both jobs have ended (their trigger told the listener); then one delivery exists.
+	for i := range 2 {
+		waitCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err := listener.WaitForNotification(waitCtx)
+		cancel()
+		if err != nil {
+			t.Fatalf("fan-out job %d of 2 did not end: %v", i+1, err)
 		}
 	}
 	if ds := e.deliveries(t, ep.Id); len(ds) != 1 {
@@ -662,9 +679,8 @@ func TestEarlierReleasesFanOutJobs(t *testing.T) {
 
 // TestPickedUpAtOnce: the delivery job an event enqueues is picked up at once on river's insert
 // notification (queries/events.sql), not at the next poll: with the poll an hour apart, the
-// receiver still gets both events. The
-// first delivery proves the worker's producer running, hence listening (river listens before it
-// first fetches); the second could only come by notification.
+// receiver still gets both events. The first delivery proves the worker's producer running, hence
+// listening (river listens before it first fetches); the second could only come by notification.
 func TestPickedUpAtOnce(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig()
