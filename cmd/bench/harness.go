@@ -566,13 +566,7 @@ func (h *harness) measure(ctx context.Context, target *process, sc Scenario, con
 			noise, noiseErr = &r, err
 		})
 	}
-	res, err := load.Run(ctx, load.Config{
-		BaseURL:     target.url,
-		Connections: conns,
-		Duration:    h.o.duration,
-		Expect:      sc.Expect,
-		NewClient:   func(i int) load.Client { return sc.Client(h.fixture, i, conns) },
-	})
+	res, err := h.drive(ctx, target, sc, conns, h.o.duration)
 	noisy.Wait()
 	use, merr := m.finish()
 	profiled.Wait()
@@ -580,6 +574,17 @@ func (h *harness) measure(ctx context.Context, target *process, sc Scenario, con
 		return row{}, err
 	}
 	return row{conns: conns, res: res, noise: noise, use: use}, nil
+}
+
+// drive runs sc's clients against target at conns for d.
+func (h *harness) drive(ctx context.Context, target *process, sc Scenario, conns int, d time.Duration) (load.Result, error) {
+	return load.Run(ctx, load.Config{
+		BaseURL:     target.url,
+		Connections: conns,
+		Duration:    d,
+		Expect:      sc.Expect,
+		NewClient:   func(i int) load.Client { return sc.Client(h.fixture, i, conns) },
+	})
 }
 
 // measureLimits measures every limit the selected scenarios name, at every number of

@@ -139,13 +139,7 @@ func (h *harness) slice(ctx context.Context, target *process, sc Scenario, conns
 			return load.Result{}, fmt.Errorf("setup: %w", err)
 		}
 	}
-	res, err := load.Run(ctx, load.Config{
-		BaseURL:     target.url,
-		Connections: conns,
-		Duration:    d,
-		Expect:      sc.Expect,
-		NewClient:   func(i int) load.Client { return sc.Client(h.fixture, i, conns) },
-	})
+	res, err := h.drive(ctx, target, sc, conns, d)
 	if err != nil {
 		return res, err
 	}
