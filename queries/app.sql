@@ -42,3 +42,9 @@ SELECT EXISTS (
 -- parameters, and the server checks them before it serves.
 SELECT current_user::text AS role_name,
        coalesce(current_setting('ecompointer.nats_publish', true), '')::text AS nats_publish;
+
+-- name: TxCommit :exec
+-- Commits the current transaction. Only kit's brand-scoped transaction sends it, in one pipeline
+-- with a statement that waited for the COMMIT (kit.SendWithCommit); every other transaction
+-- commits through pgx.
+COMMIT;

@@ -104,3 +104,15 @@ func (q *Queries) SessionSettings(ctx context.Context) (SessionSettingsRow, erro
 	err := row.Scan(&i.RoleName, &i.NatsPublish)
 	return i, err
 }
+
+const txCommit = `-- name: TxCommit :exec
+COMMIT
+`
+
+// Commits the current transaction. Only kit's brand-scoped transaction sends it, in one pipeline
+// with a statement that waited for the COMMIT (kit.SendWithCommit); every other transaction
+// commits through pgx.
+func (q *Queries) TxCommit(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, txCommit)
+	return err
+}

@@ -39,7 +39,9 @@ type Event struct {
 // Emit writes es, all of brand, through q, which must be inside the transaction of the change
 // (kit.InBrand, or kit.InTx after Scope): rolled back with it, committed with it. Row-level
 // security refuses an event of any other brand than the transaction's. The same statement enqueues
-// the events' webhook delivery (queries/events.sql, server/webhooks).
+// the events' webhook delivery (queries/events.sql, server/webhooks). In InBrand's transaction the
+// statement is sent with the transaction's next round trip (kit.SendWithCommit), so its failure
+// comes from there: from InBrand, or from fn's next statement.
 func Emit(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Time, es ...Event) error {
 	if len(es) == 0 {
 		return nil
@@ -61,8 +63,9 @@ func Emit(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Time, es
 	if err != nil {
 		return err
 	}
-	// Counted by observe when the transaction commits, not here.
-	return q.EventInsert(observe.WritingEvents(ctx, types), db.EventInsertParams{BrandID: brand, OccurredAt: now, Events: payload})
+	// Counted by observe when the transaction commits, not here. Nothing waits for the row: in
+	// InBrand's transaction it travels with the COMMIT, which saves a round trip (kit.SendWithCommit).
+	return q.EventInsert(kit.SendWithCommit(observe.WritingEvents(ctx, types)), db.EventInsertParams{BrandID: brand, OccurredAt: now, Events: payload})
 }
 
 // row is one event as queries/events.sql's EventInsert reads it.

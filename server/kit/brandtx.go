@@ -65,6 +65,40 @@ type brandTx struct {
 	sent     bool             // the first statement's batch was sent
 	tx       pgx.Tx           // the transaction it began (not readOnly)
 	first    pgx.BatchResults // that batch, until its last result is read
+	pending  *pending         // a statement sent with SendWithCommit, not sent yet
+}
+
+// pending is a statement that waits to travel with the transaction's next round trip.
+type pending struct {
+	ctx  context.Context
+	sql  string
+	args []any
+}
+
+type withCommitKey struct{}
+
+// SendWithCommit marks ctx for an Exec whose answer its caller does not wait for: the last write
+// of a transaction, typically (events.Emit's outbox row, written after the change it tells). In
+// InBrand's transaction, after its first statement, such an Exec returns at once (an empty
+// command tag, no error) and the statement is sent with the transaction's next round trip: with
+// the COMMIT in one pipeline, which saves that round trip, or alone just before fn's next
+// statement, so statements still run in fn's order. Its failure is the transaction's: InBrand
+// returns it and nothing commits (in the pipeline the COMMIT is skipped once the statement fails),
+// or fn's next statement returns it. Anywhere else (a first statement, InTx, a transaction the
+// idempotency layer owns) the statement runs at once as usual.
+func SendWithCommit(ctx context.Context) context.Context {
+	return context.WithValue(ctx, withCommitKey{}, true)
+}
+
+// flush sends the pending statement alone, before a statement fn runs after it.
+func (t *brandTx) flush() error {
+	p := t.pending
+	if p == nil {
+		return nil
+	}
+	t.pending = nil
+	_, err := t.tx.Exec(p.ctx, p.sql, p.args...)
+	return err
 }
 
 var _ db.DBTX = (*brandTx)(nil)
@@ -143,6 +177,13 @@ func (t *brandTx) later() bool {
 // Exec implements db.DBTX.
 func (t *brandTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	if t.later() {
+		if err := t.flush(); err != nil {
+			return pgconn.CommandTag{}, err
+		}
+		if ctx.Value(withCommitKey{}) != nil {
+			t.pending = &pending{ctx: ctx, sql: sql, args: args}
+			return pgconn.CommandTag{}, nil
+		}
 		return t.tx.Exec(ctx, sql, args...)
 	}
 	br, err := t.send(ctx, sql, args)
@@ -156,6 +197,9 @@ func (t *brandTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Com
 // Query implements db.DBTX.
 func (t *brandTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	if t.later() {
+		if err := t.flush(); err != nil {
+			return nil, err
+		}
 		return t.tx.Query(ctx, sql, args...)
 	}
 	br, err := t.send(ctx, sql, args)
@@ -172,6 +216,9 @@ func (t *brandTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows,
 // QueryRow implements db.DBTX.
 func (t *brandTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	if t.later() {
+		if err := t.flush(); err != nil {
+			return errRow{err}
+		}
 		return t.tx.QueryRow(ctx, sql, args...)
 	}
 	br, err := t.send(ctx, sql, args)
@@ -182,8 +229,8 @@ func (t *brandTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 // end finishes the transaction after fn returned fnErr: committed (by d.Commit, which ctx cannot
-// cut) when fnErr is nil, rolled back otherwise. (ReadInBrand's transaction already ended with its
-// batch.)
+// cut, or with the pending statement by commitPending) when fnErr is nil, rolled back otherwise.
+// (ReadInBrand's transaction already ended with its batch.)
 func (t *brandTx) end(ctx context.Context, d *Deps, fnErr error) error {
 	err := t.closeFirst(nil)
 	if t.tx == nil { // nothing began, or ReadInBrand's implicit transaction
@@ -199,12 +246,47 @@ func (t *brandTx) end(ctx context.Context, d *Deps, fnErr error) error {
 		}
 		return err
 	}
+	if t.pending != nil {
+		return t.commitPending(ctx, d)
+	}
 	return d.Commit(ctx, t.tx)
+}
+
+// commitPending sends the pending statement and the COMMIT in one pipeline, bounded like any
+// COMMIT (Deps.committing). The statement's context is the batch's, so that the query tracer
+// sees what it carries (observe.WritingEvents) as it did when the statement ran alone.
+func (t *brandTx) commitPending(ctx context.Context, d *Deps) error {
+	p := t.pending
+	t.pending = nil
+	err := d.committing(p.ctx, func(cctx context.Context) error {
+		b := &pgx.Batch{}
+		b.Queue(p.sql, p.args...)
+		_ = db.New(queuer{b}).TxCommit(cctx) // queuing cannot fail
+		br := t.conn.SendBatch(cctx, b)
+		_, err := br.Exec()
+		if err == nil {
+			var tag pgconn.CommandTag
+			if tag, err = br.Exec(); err == nil && tag.String() == "ROLLBACK" {
+				err = pgx.ErrTxCommitRollback
+			}
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	})
+	// A statement that failed leaves the transaction open and aborted (the pipeline skipped the
+	// COMMIT); a connection lost in between is closed, and the pool drops it.
+	if err != nil && t.conn.PgConn().TxStatus() != 'I' {
+		t.rollback(ctx)
+	}
+	return err
 }
 
 // rollback ends a transaction that must not commit. A rollback that fails leaves the connection
 // outside idle, and the pool then closes it, which rolls back just the same.
 func (t *brandTx) rollback(ctx context.Context) {
+	t.pending = nil
 	_ = t.closeFirst(nil)
 	if t.tx != nil {
 		_ = t.tx.Rollback(ctx)

@@ -2,8 +2,10 @@ package kit_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -360,6 +362,103 @@ func TestInBrandRollsBack(t *testing.T) {
 	}
 }
 
+// TestSendWithCommit: an Exec sent with kit.SendWithCommit after a transaction's first statement
+// travels with its COMMIT. A product and its event cost the two round trips the product alone
+// costs; the event failing (row-level security refuses another brand's) fails InBrand and
+// commits neither; a statement fn runs after it sees its row.
+func TestSendWithCommit(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	event := func(brand uuid.UUID, p db.Product, id uuid.UUID) db.EventInsertParams {
+		rows, err := json.Marshal([]map[string]any{{
+			"id": id, "type": "product.created", "aggregateType": "product",
+			"aggregateId": p.ID, "aggregateVersion": p.Version, "data": map[string]any{"sku": p.Sku},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db.EventInsertParams{BrandID: brand, OccurredAt: time.Now().UTC(), Events: rows}
+	}
+	// create writes a product of brand A and its event, of eventBrand, and reads the event back
+	// in the transaction when readBack is set.
+	create := func(eventBrand uuid.UUID, readBack bool) (db.Product, db.EventGetRow, error) {
+		var seen db.EventGetRow
+		id := uuid.Must(uuid.NewV7())
+		p, err := kit.InBrand(ctx, b.d, b.brandA, func(q *db.Queries) (db.Product, error) {
+			p, err := q.ProductCreate(ctx, productParams(b.brandA, "SKU-"+uuid.NewString()[:8]))
+			if err != nil {
+				return p, err
+			}
+			if err := q.EventInsert(kit.SendWithCommit(ctx), event(eventBrand, p, id)); err != nil {
+				return p, err
+			}
+			if readBack {
+				seen, err = q.EventGet(ctx, db.EventGetParams{BrandID: b.brandA, ID: id})
+			}
+			return p, err
+		})
+		return p, seen, err
+	}
+	committed := func(t *testing.T, p db.Product) bool {
+		t.Helper()
+		_, err := kit.ReadInBrand(ctx, b.d, b.brandA, func(q *db.Queries) (db.Product, error) {
+			return q.ProductGet(ctx, db.ProductGetParams{BrandID: b.brandA, ID: p.ID})
+		})
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	t.Run("one round trip with the COMMIT", func(t *testing.T) {
+		var p db.Product
+		run := func() error {
+			var err error
+			p, _, err = create(b.brandA, false)
+			return err
+		}
+		_ = b.tripsOf(t, run) // prepares the statements on the connection
+		if got, want := b.tripsOf(t, run), 2; got != want {
+			t.Errorf("a product and its event: %d round trips, want %d (as the product alone)", got, want)
+		}
+		if !committed(t, p) {
+			t.Error("the product was not committed")
+		}
+	})
+	t.Run("its failure commits nothing", func(t *testing.T) {
+		p, _, err := create(b.brandB, false)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+			t.Fatalf("an event of brand B in brand A's transaction: %v, want row-level security's refusal (42501)", err)
+		}
+		if committed(t, p) {
+			t.Error("the product was committed without its event")
+		}
+		var status byte
+		if err := b.d.Pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error {
+			status = c.Conn().PgConn().TxStatus()
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if status != 'I' {
+			t.Errorf("the connection came back in transaction status %q, want idle", status)
+		}
+	})
+	t.Run("a later statement sees its row", func(t *testing.T) {
+		p, seen, err := create(b.brandA, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen.Type != "product.created" || !strings.Contains(string(seen.Envelope), p.Sku) {
+			t.Errorf("the transaction's own read of the event: %q %s, want its product.created", seen.Type, seen.Envelope)
+		}
+		if !committed(t, p) {
+			t.Error("the product was not committed")
+		}
+	})
+}
+
 // TestBrandScopeRetriesConflicts: a deadlock raised by the database inside the batch path's
 // transaction (the first statement, or a later one) rolls back and runs fn again.
 func TestBrandScopeRetriesConflicts(t *testing.T) {
@@ -375,6 +474,7 @@ func TestBrandScopeRetriesConflicts(t *testing.T) {
 		{"ReadInBrand", true, false},
 		{"InBrand, first statement", false, false},
 		{"InBrand, later statement", false, true},
+		{"InBrand, later statement sent with the COMMIT", false, true},
 	} {
 		runs := 0
 		err := kit.InBrandRaw(ctx, b.d, b.brandA, tc.readOnly, func(tx db.DBTX) error {
@@ -385,7 +485,11 @@ func TestBrandScopeRetriesConflicts(t *testing.T) {
 				}
 			}
 			if runs < 3 {
-				_, err := tx.Exec(ctx, deadlock)
+				sctx := ctx
+				if strings.HasSuffix(tc.name, "with the COMMIT") {
+					sctx = kit.SendWithCommit(ctx)
+				}
+				_, err := tx.Exec(sctx, deadlock)
 				return err
 			}
 			_, err := tx.Exec(ctx, "SELECT 1")

@@ -31,13 +31,19 @@ func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
 // A COMMIT the database answered (committed, or refused and rolled back) or one that was never
 // sent has a known outcome and is returned as it is; any other failure is *OutcomeUnknownError.
 func (d *Deps) Commit(ctx context.Context, tx pgx.Tx) error {
+	return d.committing(ctx, tx.Commit)
+}
+
+// committing runs commit, which sends a COMMIT, on the context and with the outcome that Commit
+// describes.
+func (d *Deps) committing(ctx context.Context, commit func(context.Context) error) error {
 	bound := d.CommitTimeout
 	if bound <= 0 {
 		bound = DefaultCommitTimeout
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bound)
 	defer cancel()
-	err := tx.Commit(cctx)
+	err := commit(cctx)
 	if err == nil || commitKnown(err) {
 		return err
 	}

@@ -40,7 +40,9 @@ const (
 // faultProxy is a TCP proxy in front of PostgreSQL that reads the frontend side of the wire
 // protocol (v3: a length-prefixed startup, then type byte + length messages) and, once armed,
 // faults the first COMMIT sent in a transaction that ran a statement containing marker. pgx sends
-// COMMIT as a simple Query ('Q') message, the text "commit".
+// COMMIT as a simple Query ('Q') message, the text "commit"; kit sends its own (TxCommit) as a
+// prepared statement, pipelined after the outbox's row (kit.SendWithCommit): a Bind ('B') of the
+// statement a Parse ('P') on the same connection prepared.
 type faultProxy struct {
 	t      *testing.T
 	ln     net.Listener
@@ -117,7 +119,11 @@ func (p *faultProxy) pipe(client, srv net.Conn) {
 			if n > 0 {
 				st.mu.Lock()
 				mode, hit, release := st.mode, st.hit, st.release
-				st.mode = 0
+				if bytes.Contains(buf[:n], commitTag) { // other answers of a pipeline may come first
+					st.mode = 0
+				} else {
+					mode = 0
+				}
 				st.mu.Unlock()
 				switch mode {
 				case cutAfterCommit: // the database answered the COMMIT: it committed; drop it
@@ -162,16 +168,20 @@ func (p *faultProxy) pipe(client, srv net.Conn) {
 		}
 	}
 	marked := false
+	commits := map[string]bool{} // the names of the statements TxCommit was prepared as
 	for {
 		typ, msg, err := r.typed()
 		if err != nil {
 			return
 		}
 		body := msg[5:]
+		if typ == 'P' { // a statement name, the unnamed one included, may be prepared again
+			commits[cstring(body)] = bytes.Contains(body, []byte("-- name: TxCommit "))
+		}
 		switch {
 		case (typ == 'Q' || typ == 'P') && bytes.Contains(body, p.marker):
 			marked = true
-		case typ == 'Q' && isCommit(body):
+		case typ == 'Q' && isCommit(body), typ == 'B' && commits[cstring(body[len(cstring(body))+1:])]:
 			if marked {
 				if mode, hit, release := p.take(); mode == dropCommit {
 					close(hit)
@@ -190,6 +200,18 @@ func (p *faultProxy) pipe(client, srv net.Conn) {
 			return
 		}
 	}
+}
+
+// commitTag is the command tag that answers a COMMIT that committed.
+var commitTag = []byte("COMMIT\x00")
+
+// cstring is the NUL-terminated string b begins with (a Parse's statement name; a Bind's portal,
+// then its statement's).
+func cstring(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return string(b[:i])
+	}
+	return string(b)
 }
 
 func isCommit(body []byte) bool {

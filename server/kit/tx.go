@@ -66,7 +66,8 @@ func (d *Deps) Retry(ctx context.Context, attempt func() error) error {
 // filter by brand_id too: the policy is the second line of defence, not the first).
 //
 // The transaction begins with fn's first statement, which travels in one round trip with BEGIN
-// and the brand's set_config; each further statement is a round trip, and so is the COMMIT. A
+// and the brand's set_config; each further statement is a round trip, and so is the COMMIT,
+// which also carries a last statement sent with SendWithCommit (the outbox's event). A
 // failure rolls everything back, and a deadlock or serialization failure runs fn again, as InTx.
 // A single-statement read should use ReadInBrand (one round trip in all).
 //

@@ -74,6 +74,8 @@ func (queryTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.Trace
 func (queryTracer) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, data pgx.TraceBatchQueryData) {
 	if types, ok := ctx.Value(eventsKey{}).([]string); ok && data.Err == nil && data.SQL != "" && QueryName(data.SQL) == "EventInsert" {
 		eventsWrote(conn, types)
+	} else if data.Err == nil && data.CommandTag.String() == "COMMIT" { // kit's COMMIT pipelined with the outbox row
+		txControl(conn, "", true)
 	} else {
 		txControl(conn, data.SQL, false)
 	}
