@@ -43,6 +43,7 @@ type options struct {
 	passEnv     []string // variables handed to the servers as they are (PATH, GOGC, ...)
 	queries     string   // the directory of sqlc's queries
 	out         string   // where the results file goes; empty: printed only
+	previous    string   // the results file to compare with; empty: the newest full run's in out; "none": none
 	databaseURL string   // a server where this login may create databases
 	database    string   // the bench database's name; empty: made up (tests name it)
 	appRole     string
@@ -205,6 +206,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 	rep.scenarios = selected
 	rep.checks = h.checks
 	rep.exports = h.exports
+	rep.prev = h.previous(o)
 	md := rep.markdown()
 	if _, err := io.WriteString(h.stdout, md); err != nil {
 		return err
@@ -217,7 +219,7 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 		if o.quick {
 			suffix = "-quick"
 		}
-		path := filepath.Join(o.out, o.now().UTC().Format("2006-01-02")+suffix+".md")
+		path := resultsPath(o.out, o.now().UTC(), suffix)
 		if err := os.WriteFile(path, []byte(md), 0o644); err != nil {
 			return err
 		}
@@ -225,6 +227,41 @@ func bench(ctx context.Context, o options, stdout, stderr io.Writer) (err error)
 	}
 	// An oversell or a ledger that does not sum fails the harness (and CI), after the table.
 	return stockFailure(h.checks)
+}
+
+// resultsPath is where a run's table goes: <date>.md, or, when a full run of that day is kept
+// there already, <date>T<hhmm>.md beside it (a later name in the order findPrevious reads). A quick
+// run's table (suffix -quick) replaces the last one: it is not kept.
+func resultsPath(dir string, now time.Time, suffix string) string {
+	path := filepath.Join(dir, now.Format("2006-01-02")+suffix+".md")
+	if suffix != "" {
+		return path
+	}
+	if _, err := os.Stat(path); err == nil {
+		path = filepath.Join(dir, now.Format("2006-01-02T1504")+".md")
+	}
+	return path
+}
+
+// previous reads the run to compare with (findPrevious), or says why there is none: a results
+// file it cannot read costs the comparison, never the run's own table.
+func (h *harness) previous(o options) *previousRun {
+	if o.previous == "" && (o.quick || o.out == "") {
+		return nil // quick figures are not comparable; a printed-only run keeps no history
+	}
+	path, err := findPrevious(o.out, o.previous)
+	if errors.Is(err, errNoPrevious) {
+		return nil
+	}
+	var prev *previousRun
+	if err == nil {
+		prev, err = readPrevious(path)
+	}
+	if err != nil {
+		h.logf("no comparison with the previous run: %v", err)
+		return nil
+	}
+	return prev
 }
 
 func selectScenarios(only *regexp.Regexp) []Scenario {

@@ -23,6 +23,7 @@ type report struct {
 	limits    []row
 	checks    []stockCheck
 	exports   []traceExport
+	prev      *previousRun // the previous full run's table; nil: none to compare with
 }
 
 func (r report) markdown() string {
@@ -40,10 +41,17 @@ func (r report) markdown() string {
 
 	p("## Scenarios\n\n")
 	p("req/s counts successful answers; errors, everything else. The ratio is req/s over the limit's rate at the same connections.\n\n")
-	p("| scenario | conns | req/s | p50 | p90 | p99 | errors | server CPU | peak RSS | limit | ratio |\n")
-	p("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|\n")
+	prevHead, prevAlign := "", ""
+	if r.prev != nil {
+		p("The previous columns are the same row of the previous full run (%s, below).\n\n", r.prev.title)
+		prevHead, prevAlign = " previous req/s | previous ratio |", "--:|--:|"
+	}
+	p("| scenario | conns | req/s | p50 | p90 | p99 | errors | server CPU | peak RSS | limit | ratio |%s\n", prevHead)
+	p("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|%s\n", prevAlign)
+	var fell []string
 	for _, run := range r.runs {
 		limitCell, ratioCell := "", ""
+		ratio, hasRatio := 0.0, false
 		if l, ok := r.limitFor(run); ok {
 			// A script that stands for several requests (a reservation and its release) is
 			// compared in requests: its transactions per second times that many.
@@ -58,12 +66,42 @@ func (r report) markdown() string {
 			if l.err != nil {
 				limitCell = l.name + ": not measured"
 			} else if l.res.Rate() > 0 {
-				ratioCell = fmt.Sprintf("%.0f%%", 100*run.res.Rate()/(per*l.res.Rate()))
+				ratio, hasRatio = run.res.Rate()/(per*l.res.Rate()), true
+				ratioCell = fmt.Sprintf("%.0f%%", 100*ratio)
 			}
 		}
-		p("| %s | %d | %s | %s | %s | %s | %d | %s | %s | %s | %s |\n",
+		prevCells := ""
+		if r.prev != nil {
+			prevCells = "  |  |"
+			if pr, ok := r.prev.rows[runKey{run.name, run.conns}]; ok {
+				prevRatio := ""
+				if pr.ok {
+					prevRatio = fmt.Sprintf("%.0f%%", 100*pr.ratio)
+				}
+				prevCells = fmt.Sprintf(" %s | %s |", rate(pr.rate), prevRatio)
+				if pr.fell(run.res.Rate(), ratio, hasRatio) {
+					was, now := rate(pr.rate)+"/s", rate(run.res.Rate())+"/s"
+					if hasRatio && pr.ok {
+						was, now = prevRatio, ratioCell
+					}
+					fell = append(fell, fmt.Sprintf("- %s at %d connections: %s → %s", run.name, run.conns, was, now))
+				}
+			}
+		}
+		p("| %s | %d | %s | %s | %s | %s | %d | %s | %s | %s | %s |%s\n",
 			run.name, run.conns, rate(run.res.Rate()), fmtDuration(run.res.Latency.P50), fmtDuration(run.res.Latency.P90),
-			fmtDuration(run.res.Latency.P99), run.res.Errors, seconds(run.use.server), mib(run.use.peakRSS), limitCell, ratioCell)
+			fmtDuration(run.res.Latency.P99), run.res.Errors, seconds(run.use.server), mib(run.use.peakRSS), limitCell, ratioCell, prevCells)
+	}
+	if r.prev != nil {
+		p("\n## Against the previous run\n\n")
+		p("Compared with `%s` (%s). A row counts as fallen when its ratio to its limit is more than %.0f%% below the previous one's "+
+			"(a ratio to a limit measured in the same run carries from one machine to another), or, for a row without a ratio, its req/s "+
+			"(comparable only on the same machine).\n\n", r.prev.file, r.prev.title, 100*fallBy)
+		if len(fell) == 0 {
+			p("No row fell.\n")
+		} else {
+			p("%s\n", strings.Join(fell, "\n"))
+		}
 	}
 
 	r.noisyNeighbour(p)

@@ -29,6 +29,8 @@ run flags, each with an environment variable (the flag wins):
   --limits=false      BENCH_LIMITS=0      skip the limits (baselines, pgbench, bcrypt)
   --out DIR           BENCH_OUT           where <date>.md is written (bench/results; quick:
                                           bench/tmp, ignored by git); --out= prints only
+  --previous FILE     BENCH_PREVIOUS      the earlier run each scenario's row is shown beside
+                                          (the newest full run's file in --out; none: none)
   --profile-dir DIR   BENCH_PROFILE_DIR   save CPU profiles of the server, one per scenario...
   --profile-conns N   BENCH_PROFILE_CONNS ...at this many connections (64)
   --database-url URL  BENCH_DATABASE_URL  a PostgreSQL where this login may create databases
@@ -139,6 +141,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.StringVar(&only, "scenarios", only, "a regular expression: only the scenarios whose name matches")
 	fs.BoolVar(&o.limits, "limits", limits, "measure the limits")
 	fs.StringVar(&o.out, "out", cmp.Or(getenv("BENCH_OUT"), out), "where the results file goes")
+	fs.StringVar(&o.previous, "previous", getenv("BENCH_PREVIOUS"), "the earlier run's results file to compare with (none: none)")
 	fs.StringVar(&o.profileDir, "profile-dir", getenv("BENCH_PROFILE_DIR"), "save CPU profiles of the server here")
 	fs.IntVar(&o.profileConn, "profile-conns", envInt("BENCH_PROFILE_CONNS", 64), "profile the runs at this many connections")
 	fs.StringVar(&o.databaseURL, "database-url", cmp.Or(getenv("BENCH_DATABASE_URL"), getenv("TEST_DATABASE_URL"), defaultDatabaseURL), "a PostgreSQL where this login may create databases")
