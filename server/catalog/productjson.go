@@ -31,13 +31,10 @@ func (r productOK) VisitGetProductResponse(w http.ResponseWriter) error {
 		return api.GetProduct200JSONResponse(r).VisitGetProductResponse(w)
 	}
 	*buf = append(b, '\n')
-	w.Header().Set("Content-Type", "application/json")
 	if r.Headers.ETag != nil {
 		w.Header().Set("ETag", *r.Headers.ETag)
 	}
-	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(*buf)
-	return err
+	return writeOK(w, *buf)
 }
 
 // productPageOK is ListProducts' 200, encoded without reflection.
@@ -52,9 +49,17 @@ func (r productPageOK) VisitListProductsResponse(w http.ResponseWriter) error {
 		return api.ListProducts200JSONResponse(r).VisitListProductsResponse(w)
 	}
 	*buf = append(b, '\n')
-	w.Header().Set("Content-Type", "application/json")
+	return writeOK(w, *buf)
+}
+
+// writeOK answers 200 with body, a JSON document, and its length: net/http would otherwise send a
+// body larger than its 2 KB buffer (a page of products) chunked, one more write to the socket.
+func writeOK(w http.ResponseWriter, body []byte) error {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(*buf)
+	_, err := w.Write(body)
 	return err
 }
 
