@@ -18,6 +18,7 @@ import (
 type previousRun struct {
 	file  string // as found, for the report
 	title string // its first line, the run's date and time
+	host  string // its machine: CPU, cores, memory (hostOf)
 	rows  map[runKey]previousRow
 }
 
@@ -103,6 +104,12 @@ func readPrevious(path string) (*previousRun, error) {
 	}
 	lines := strings.Split(string(data), "\n")
 	prev := &previousRun{file: path, title: strings.TrimPrefix(lines[0], "# "), rows: map[runKey]previousRow{}}
+	for _, line := range lines {
+		if m, ok := strings.CutPrefix(line, "Machine: "); ok {
+			prev.host = hostOf(m)
+			break
+		}
+	}
 	start := slices.Index(lines, "## Scenarios")
 	if start < 0 {
 		return nil, fmt.Errorf("%s: no Scenarios table", path)
@@ -150,12 +157,19 @@ func readPrevious(path string) (*previousRun, error) {
 	return prev, nil
 }
 
+// hostOf is the part of a report's machine line that names the machine (CPU model, cores,
+// memory), without what changes from run to run on one machine (kernel, load average).
+func hostOf(machine string) string {
+	host, _, _ := strings.Cut(machine, ";")
+	return strings.TrimSpace(host)
+}
+
 // fell says whether a row of this run fell against its previous row by more than fallBy: its
 // ratio when both have one (a ratio to a limit measured in the same run is what stays comparable
-// from one machine to another), else its rate.
-func (p previousRow) fell(rate, ratio float64, hasRatio bool) bool {
+// from one machine to another), else its rate, but only on the same machine (sameHost).
+func (p previousRow) fell(rate, ratio float64, hasRatio, sameHost bool) bool {
 	if hasRatio && p.ok {
 		return ratio < p.ratio*(1-fallBy)
 	}
-	return rate < p.rate*(1-fallBy)
+	return sameHost && rate < p.rate*(1-fallBy)
 }

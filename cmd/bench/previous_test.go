@@ -18,8 +18,8 @@ func TestReadPreviousOfAFullRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if prev.title != "Load harness: 2026-12-06 14:23 UTC" {
-		t.Errorf("title %q", prev.title)
+	if prev.title != "Load harness: 2026-12-06 14:23 UTC" || prev.host != "Intel(R) Xeon(R) Processor, 2 cores, 24 GiB" {
+		t.Errorf("title %q, host %q", prev.title, prev.host)
 	}
 	for _, tc := range []struct {
 		name  string
@@ -80,6 +80,7 @@ func TestAgainstPrevious(t *testing.T) {
 	get, create, amounts := "GET /brands/{brandId}/products/{productId}", "POST /brands/{brandId}/products", "order_create_amounts"
 	db := pgbenchLimit("product_get")
 	r := report{
+		machine:   "Intel(R) Xeon(R) Processor, 2 cores, 24 GiB; Linux 6.18; load average 0.5 at the start",
 		scenarios: []Scenario{{Name: get, Limits: []Limit{db}}, {Name: create, Limits: []Limit{db}}, {Name: amounts}},
 		runs: []row{
 			{name: get, conns: 64, res: perSecond(9000)},     // ratio 45%, was 50%: within noise
@@ -92,7 +93,7 @@ func TestAgainstPrevious(t *testing.T) {
 			{name: db.String(), scenario: get, limit: db, conns: 64, res: perSecond(20000)},
 			{name: db.String(), scenario: create, limit: db, conns: 64, res: perSecond(20000)},
 		},
-		prev: &previousRun{file: "bench/results/2026-12-06.md", title: "Load harness: 2026-12-06 14:23 UTC", rows: map[runKey]previousRow{
+		prev: &previousRun{file: "bench/results/2026-12-06.md", title: "Load harness: 2026-12-06 14:23 UTC", host: "Intel(R) Xeon(R) Processor, 2 cores, 24 GiB", rows: map[runKey]previousRow{
 			{get, 64}:      {rate: 9557, ratio: 0.50, ok: true},
 			{create, 64}:   {rate: 1622, ratio: 0.50, ok: true},
 			{amounts, 64}:  {rate: 190},
@@ -117,6 +118,13 @@ func TestAgainstPrevious(t *testing.T) {
 		if strings.Contains(md, not) {
 			t.Errorf("report names %q as fallen:\n%s", not, md)
 		}
+	}
+	// On another machine only the ratios are compared.
+	r.machine = "AMD EPYC, 2 cores, 24 GiB; Linux 6.18; load average 0.5 at the start"
+	md = r.markdown()
+	if !strings.Contains(md, "- "+create+" at 64 connections: 50% → 40%") || strings.Contains(md, "- "+amounts+" at") ||
+		!strings.Contains(md, "another machine (Intel(R) Xeon(R) Processor, 2 cores, 24 GiB)") {
+		t.Errorf("against a run on another machine:\n%s", md)
 	}
 	r.prev = nil
 	if md := r.markdown(); strings.Contains(md, "previous") {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"net/url"
 	"os"
@@ -79,7 +80,7 @@ func (r report) markdown() string {
 					prevRatio = fmt.Sprintf("%.0f%%", 100*pr.ratio)
 				}
 				prevCells = fmt.Sprintf(" %s | %s |", rate(pr.rate), prevRatio)
-				if pr.fell(run.res.Rate(), ratio, hasRatio) {
+				if pr.fell(run.res.Rate(), ratio, hasRatio, r.prev.host == hostOf(r.machine)) {
 					was, now := rate(pr.rate)+"/s", rate(run.res.Rate())+"/s"
 					if hasRatio && pr.ok {
 						was, now = prevRatio, ratioCell
@@ -97,6 +98,9 @@ func (r report) markdown() string {
 		p("Compared with `%s` (%s). A row counts as fallen when its ratio to its limit is more than %.0f%% below the previous one's "+
 			"(a ratio to a limit measured in the same run carries from one machine to another), or, for a row without a ratio, its req/s "+
 			"(comparable only on the same machine).\n\n", r.prev.file, r.prev.title, 100*fallBy)
+		if r.prev.host != hostOf(r.machine) {
+			p("The previous run was on another machine (%s): rows without a ratio are not compared.\n\n", cmp.Or(r.prev.host, "not stated"))
+		}
 		if len(fell) == 0 {
 			p("No row fell.\n")
 		} else {
