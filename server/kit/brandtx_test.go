@@ -126,6 +126,21 @@ func productParams(brand uuid.UUID, sku string) db.ProductCreateParams {
 	}
 }
 
+// connectionIdle fails t unless the pool's connection came back outside any transaction.
+func (b *bundle) connectionIdle(t *testing.T) {
+	t.Helper()
+	var status byte
+	if err := b.d.Pool.AcquireFunc(context.Background(), func(c *pgxpool.Conn) error {
+		status = c.Conn().PgConn().TxStatus()
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if status != 'I' {
+		t.Errorf("the connection came back in transaction status %q, want idle", status)
+	}
+}
+
 // trips returns how many round trips f took.
 func (b *bundle) tripsOf(t *testing.T, f func() error) int {
 	t.Helper()
@@ -350,16 +365,7 @@ func TestInBrandRollsBack(t *testing.T) {
 	if !kit.IsConflict(err, "products_sku_key") {
 		t.Errorf("a taken SKU as the first statement: %v, want the unique violation", err)
 	}
-	var status byte
-	if err := b.d.Pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error {
-		status = c.Conn().PgConn().TxStatus()
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if status != 'I' {
-		t.Errorf("the connection came back in transaction status %q, want idle", status)
-	}
+	b.connectionIdle(t)
 }
 
 // TestSendWithCommit: an Exec sent with kit.SendWithCommit after a transaction's first statement
@@ -434,16 +440,7 @@ func TestSendWithCommit(t *testing.T) {
 		if committed(t, p) {
 			t.Error("the product was committed without its event")
 		}
-		var status byte
-		if err := b.d.Pool.AcquireFunc(ctx, func(c *pgxpool.Conn) error {
-			status = c.Conn().PgConn().TxStatus()
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if status != 'I' {
-			t.Errorf("the connection came back in transaction status %q, want idle", status)
-		}
+		b.connectionIdle(t)
 	})
 	t.Run("a later statement sees its row", func(t *testing.T) {
 		p, seen, err := create(b.brandA, true)
