@@ -73,20 +73,10 @@ func (r report) markdown() string {
 		}
 		prevCells := ""
 		if r.prev != nil {
-			prevCells = "  |  |"
-			if pr, ok := r.prev.rows[runKey{run.name, run.conns}]; ok {
-				prevRatio := ""
-				if pr.ok {
-					prevRatio = fmt.Sprintf("%.0f%%", 100*pr.ratio)
-				}
-				prevCells = fmt.Sprintf(" %s | %s |", rate(pr.rate), prevRatio)
-				if pr.fell(run.res.Rate(), ratio, hasRatio, r.prev.host == hostOf(r.machine)) {
-					was, now := rate(pr.rate)+"/s", rate(run.res.Rate())+"/s"
-					if hasRatio && pr.ok {
-						was, now = prevRatio, ratioCell
-					}
-					fell = append(fell, fmt.Sprintf("- %s at %d connections: %s → %s", run.name, run.conns, was, now))
-				}
+			var fallen string
+			prevCells, fallen = r.againstPrevious(run, ratio, hasRatio, ratioCell)
+			if fallen != "" {
+				fell = append(fell, fallen)
 			}
 		}
 		p("| %s | %d | %s | %s | %s | %s | %d | %s | %s | %s | %s |%s\n",
@@ -220,6 +210,28 @@ func (r report) markdown() string {
 		p("\n## Errors\n\n%s\n", strings.Join(errs, "\n"))
 	}
 	return b.String()
+}
+
+// againstPrevious is run's previous-run cells, and the line naming it when it fell (previousRow.fell;
+// "" when it did not). ratio, hasRatio and ratioCell are run's own.
+func (r report) againstPrevious(run row, ratio float64, hasRatio bool, ratioCell string) (cells, fallen string) {
+	pr, ok := r.prev.rows[runKey{run.name, run.conns}]
+	if !ok {
+		return "  |  |", ""
+	}
+	prevRatio := ""
+	if pr.ok {
+		prevRatio = fmt.Sprintf("%.0f%%", 100*pr.ratio)
+	}
+	cells = fmt.Sprintf(" %s | %s |", rate(pr.rate), prevRatio)
+	if pr.fell(run.res.Rate(), ratio, hasRatio, r.prev.host == hostOf(r.machine)) {
+		was, now := rate(pr.rate)+"/s", rate(run.res.Rate())+"/s"
+		if hasRatio && pr.ok {
+			was, now = prevRatio, ratioCell
+		}
+		fallen = fmt.Sprintf("- %s at %d connections: %s → %s", run.name, run.conns, was, now)
+	}
+	return cells, fallen
 }
 
 // noisyNeighbour sets brand 2's figures while brand 1 floods search beside its figures alone,

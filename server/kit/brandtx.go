@@ -262,18 +262,9 @@ func (t *brandTx) commitPending(ctx context.Context, d *Deps) error {
 		b := &pgx.Batch{}
 		b.Queue(p.sql, p.args...)
 		_ = db.New(queuer{b}).TxCommit(cctx) // queuing cannot fail
-		br := t.conn.SendBatch(cctx, b)
-		_, err := br.Exec()
-		if err == nil {
-			var tag pgconn.CommandTag
-			if tag, err = br.Exec(); err == nil && tag.String() == "ROLLBACK" {
-				err = pgx.ErrTxCommitRollback
-			}
-		}
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
-		return err
+		// The COMMIT cannot answer ROLLBACK here (pgx's Commit checks for it): a transaction
+		// already aborted fails the statement before it, and the pipeline skips the COMMIT.
+		return t.conn.SendBatch(cctx, b).Close()
 	})
 	// A statement that failed leaves the transaction open and aborted (the pipeline skipped the
 	// COMMIT); a connection lost in between is closed, and the pool drops it.
