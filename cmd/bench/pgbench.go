@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -24,7 +25,7 @@ import (
 // pgbench expression. A query the server changes is benchmarked as changed; a parameter the
 // script does not bind is an error, not a silent mismatch.
 //
-//go:embed pgbench/*.pgbench
+//go:embed pgbench/*.pgbench pgbench/events/*.json
 var pgbenchScripts embed.FS
 
 // sqlcName starts a statement in sqlc's annotated files: `-- name: SessionRotate :one`.
@@ -122,6 +123,32 @@ func bindQuery(queries map[string]string) func(name string, pairs ...string) (st
 	}
 }
 
+// bindEvents is the scripts' {{events "brand expression" "type" ...}}: the outbox statement
+// (EventInsert) a change runs for its events (server/events: one statement for all of a
+// transaction's), each event's data a sample the server wrote for that type
+// (pgbench/events/<type>.json, as large as the real ones), its ids new on every run. The data travel
+// base64-encoded: a timestamp's colons would read as pgbench variables.
+func bindEvents(query func(string, ...string) (string, error)) func(brand string, types ...string) (string, error) {
+	return func(brand string, types ...string) (string, error) {
+		if len(types) == 0 {
+			return "", errors.New("events: no event types")
+		}
+		objs := make([]string, len(types))
+		for i, typ := range types {
+			data, err := pgbenchScripts.ReadFile("pgbench/events/" + typ + ".json")
+			if err != nil {
+				return "", fmt.Errorf("events: no sample for %s: %w", typ, err)
+			}
+			aggregate, _, _ := strings.Cut(typ, ".")
+			objs[i] = fmt.Sprintf("jsonb_build_object('id', gen_random_uuid(), 'type', '%s', 'aggregateType', '%s', "+
+				"'aggregateId', gen_random_uuid(), 'aggregateVersion', 1, 'data', convert_from(decode('%s', 'base64'), 'UTF8')::jsonb)",
+				typ, aggregate, base64.StdEncoding.EncodeToString(bytes.TrimSpace(data)))
+		}
+		return query("EventInsert", "brand_id", brand, "occurred_at", "now()",
+			"events", "jsonb_build_array(\n    "+strings.Join(objs, ",\n    ")+")")
+	}
+}
+
 // renderScript writes pgbench/<name>.pgbench with the queries bound.
 func renderScript(name string, queries map[string]string) (string, error) {
 	src, err := pgbenchScripts.ReadFile("pgbench/" + name + ".pgbench")
@@ -129,7 +156,7 @@ func renderScript(name string, queries map[string]string) (string, error) {
 		return "", fmt.Errorf("pgbench script %s: %w", name, err)
 	}
 	t, err := template.New(name).Option("missingkey=error").
-		Funcs(template.FuncMap{"query": bindQuery(queries)}).Parse(string(src))
+		Funcs(template.FuncMap{"query": bindQuery(queries), "events": bindEvents(bindQuery(queries))}).Parse(string(src))
 	if err != nil {
 		return "", fmt.Errorf("pgbench script %s: %w", name, err)
 	}

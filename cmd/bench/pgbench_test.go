@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,9 @@ func TestScriptsBindEveryParameter(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
+		if e.IsDir() { // pgbench/events: the events' sample data
+			continue
+		}
 		name := strings.TrimSuffix(e.Name(), ".pgbench")
 		script, err := renderScript(name, queries)
 		if err != nil {
@@ -33,6 +37,29 @@ func TestScriptsBindEveryParameter(t *testing.T) {
 		if strings.Contains(script, "sqlc.") || unboundParam.MatchString(script) {
 			t.Errorf("%s: a parameter is left unbound:\n%s", name, script)
 		}
+	}
+	// Every change the server tells in the outbox runs its EventInsert in pgbench too, one per
+	// transaction that tells something, with as many events as the server writes there.
+	for name, want := range map[string][]int{
+		"product_create": {1}, "receipt": {2}, "order_create": {7}, "order_hot": {2, 3},
+		"order_lifecycle": {7, 1, 8}, "reserve_hot": {3, 3}, "reserve_spread": {7, 7},
+	} {
+		t.Run(name, func(t *testing.T) {
+			script, err := renderScript(name, queries)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			for _, stmt := range strings.Split(script, "INSERT INTO events")[1:] {
+				got = append(got, strings.Count(stmt, "jsonb_build_object('id', gen_random_uuid()"))
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("events per EventInsert = %v, want %v", got, want)
+			}
+			if strings.Contains(script, "T19:") {
+				t.Error("an event's sample data is in the script as text: its colons are pgbench variables")
+			}
+		})
 	}
 	// The catalog's scripts run what kit.InBrand does: the query in a transaction scoped to the
 	// brand.

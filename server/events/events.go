@@ -41,31 +41,91 @@ type Event struct {
 // security refuses an event of any other brand than the transaction's. The same statement enqueues
 // the events' webhook delivery (queries/events.sql, server/webhooks). In InBrand's transaction the
 // statement is sent with the transaction's next round trip (kit.SendWithCommit), so its failure
-// comes from there: from InBrand, or from fn's next statement.
+// comes from there: from InBrand, or from fn's next statement. Within Batch's fn, es are taken
+// now (their data marshalled as it is) and written with the batch's others when fn returns.
 func Emit(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Time, es ...Event) error {
 	if len(es) == 0 {
 		return nil
 	}
-	rows := make([]row, len(es))
-	types := make([]string, len(es))
-	for i, e := range es {
-		types[i] = string(e.Type)
+	b, batched := ctx.Value(batchKey{}).(*batch)
+	if !batched {
+		b = &batch{}
+	}
+	for _, e := range es {
 		data, err := json.Marshal(e.Data)
 		if err != nil {
 			return fmt.Errorf("event %s: %w", e.Type, err)
 		}
-		rows[i] = row{
+		b.rows = append(b.rows, row{
 			ID: uuid.Must(uuid.NewV7()), Type: e.Type, AggregateType: e.Aggregate.Type,
 			AggregateID: e.Aggregate.ID, AggregateVersion: e.Aggregate.Version, Data: data,
-		}
+			brand: brand, at: now,
+		})
 	}
-	payload, err := json.Marshal(rows)
+	if batched {
+		return nil
+	}
+	return b.write(ctx, q)
+}
+
+type batchKey struct{}
+
+// batch is the events of a Batch, in the order they were emitted.
+type batch struct{ rows []row }
+
+// Batch runs fn, in the transaction of q, with a ctx in which Emit collects its events instead
+// of writing them, and writes them all when fn succeeds: one statement for a change that tells
+// several (an order's stock moves and the order itself), instead of one round trip and one
+// statement each. The events keep their order, and each its brand and time; the statement is the
+// transaction's last when fn's change is (kit.SendWithCommit). Within an outer Batch, fn's events
+// join the outer one's.
+func Batch[T any](ctx context.Context, q *db.Queries, fn func(ctx context.Context) (T, error)) (T, error) {
+	if _, nested := ctx.Value(batchKey{}).(*batch); nested {
+		return fn(ctx)
+	}
+	b := &batch{}
+	v, err := fn(context.WithValue(ctx, batchKey{}, b))
 	if err != nil {
-		return err
+		return v, err
 	}
-	// Counted by observe when the transaction commits, not here. Nothing waits for the row: in
-	// InBrand's transaction it travels with the COMMIT, which saves a round trip (kit.SendWithCommit).
-	return q.EventInsert(kit.SendWithCommit(observe.WritingEvents(ctx, types)), db.EventInsertParams{BrandID: brand, OccurredAt: now, Events: payload})
+	return v, b.write(ctx, q)
+}
+
+// InBrandDB is kit.InBrandDB for a change that tells several events (stock moves and the order
+// that made them): fn's events are written together, by one statement (Batch). fn is given the
+// ctx to emit them with.
+func InBrandDB[T any](ctx context.Context, d *kit.Deps, brand uuid.UUID, fn func(ctx context.Context, tx db.DBTX) (T, error)) (T, error) {
+	return kit.InBrandDB(ctx, d, brand, func(tx db.DBTX) (T, error) {
+		return Batch(ctx, db.New(tx), func(ctx context.Context) (T, error) { return fn(ctx, tx) })
+	})
+}
+
+// write writes the batch's rows: one EventInsert for each run of rows of one brand and time
+// (queries/events.sql takes one of each), so nearly always one.
+func (b *batch) write(ctx context.Context, q *db.Queries) error {
+	for rows := b.rows; len(rows) > 0; {
+		n := 1
+		for n < len(rows) && rows[n].brand == rows[0].brand && rows[n].at.Equal(rows[0].at) {
+			n++
+		}
+		types := make([]string, n)
+		for i, r := range rows[:n] {
+			types[i] = string(r.Type)
+		}
+		payload, err := json.Marshal(rows[:n])
+		if err != nil {
+			return err
+		}
+		// Counted by observe when the transaction commits, not here. Nothing waits for the row:
+		// in InBrand's transaction it travels with the COMMIT, which saves a round trip
+		// (kit.SendWithCommit).
+		wctx := kit.SendWithCommit(observe.WritingEvents(ctx, types))
+		if err := q.EventInsert(wctx, db.EventInsertParams{BrandID: rows[0].brand, OccurredAt: rows[0].at, Events: payload}); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
 }
 
 // row is one event as queries/events.sql's EventInsert reads it.
@@ -76,6 +136,9 @@ type row struct {
 	AggregateID      uuid.UUID              `json:"aggregateId"`
 	AggregateVersion int64                  `json:"aggregateVersion"`
 	Data             json.RawMessage        `json:"data"`
+
+	brand uuid.UUID // the statement's, not the row's
+	at    time.Time
 }
 
 // Scope puts a transaction that is not brand-scoped (kit.InTx: identity's work across users) in

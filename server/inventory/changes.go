@@ -9,7 +9,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/gen/stockdb"
-	"github.com/ecompointer/ecompointer/server/kit"
+	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/problem"
 )
 
@@ -63,7 +63,7 @@ func (h *Handlers) CreateStockAdjustment(ctx context.Context, req api.CreateStoc
 	if bad := append(signErrors(kind, body.Lines), badCosts...); len(bad) > 0 {
 		return nil, problem.RefuseFields(bad)
 	}
-	change, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.StockChange, error) {
+	change, err := events.InBrandDB(ctx, h.d, req.BrandId, func(ctx context.Context, tx db.DBTX) (api.StockChange, error) {
 		st, err := Open(ctx, tx, req.BrandId, h.d.Now(), lines.scope(func(l Level) bool { return lines.delta[l] > 0 }))
 		if err != nil {
 			return api.StockChange{}, err
@@ -125,7 +125,7 @@ func (h *Handlers) CreateStockCount(ctx context.Context, req api.CreateStockCoun
 	lines := sumLines(body.Lines,
 		func(l api.StockCountLine) Level { return Level{l.ProductId, l.LocationId} },
 		func(l api.StockCountLine) int64 { return l.OnHand })
-	change, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.StockChange, error) {
+	change, err := events.InBrandDB(ctx, h.d, req.BrandId, func(ctx context.Context, tx db.DBTX) (api.StockChange, error) {
 		// A count may find stock where the ledger had none: such a level is created.
 		st, err := Open(ctx, tx, req.BrandId, h.d.Now(), lines.scope(func(l Level) bool { return lines.delta[l] > 0 }))
 		if err != nil {
@@ -171,7 +171,7 @@ func (h *Handlers) CreateStockTransfer(ctx context.Context, req api.CreateStockT
 		return nil, problem.RefuseField("toLocationId", "must differ from fromLocationId")
 	}
 	from, to := Level{body.ProductId, body.FromLocationId}, Level{body.ProductId, body.ToLocationId}
-	change, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.StockChange, error) {
+	change, err := events.InBrandDB(ctx, h.d, req.BrandId, func(ctx context.Context, tx db.DBTX) (api.StockChange, error) {
 		st, err := Open(ctx, tx, req.BrandId, h.d.Now(), Scope{
 			Products:  []uuid.UUID{body.ProductId},
 			Locations: []uuid.UUID{body.FromLocationId, body.ToLocationId},

@@ -12,6 +12,7 @@ import (
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/gen/stockdb"
+	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/paging"
@@ -38,7 +39,7 @@ func (h *Handlers) CreateReservation(ctx context.Context, req api.CreateReservat
 		ttl = time.Duration(*body.TtlSeconds) * time.Second
 	}
 	now := h.d.Now()
-	res, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Reservation, error) {
+	res, err := events.InBrandDB(ctx, h.d, req.BrandId, func(ctx context.Context, tx db.DBTX) (api.Reservation, error) {
 		st, err := Open(ctx, tx, req.BrandId, now, HoldScope(lines))
 		if err != nil {
 			return api.Reservation{}, err
@@ -90,7 +91,7 @@ func apiReservation(r stockdb.Reservation, allocs []stockdb.ReservationAllocatio
 // GetReservation answers one reservation.
 func (h *Handlers) GetReservation(ctx context.Context, req api.GetReservationRequestObject) (api.GetReservationResponseObject, error) {
 	now := h.d.Now()
-	res, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Reservation, error) {
+	res, err := events.InBrandDB(ctx, h.d, req.BrandId, func(ctx context.Context, tx db.DBTX) (api.Reservation, error) {
 		q := stockdb.New(tx)
 		r, err := q.ReservationGet(ctx, stockdb.ReservationGetParams{BrandID: req.BrandId, ID: req.ReservationId})
 		if err != nil {
@@ -165,7 +166,7 @@ func (h *Handlers) ListReservations(ctx context.Context, req api.ListReservation
 func (h *Handlers) ReleaseReservation(ctx context.Context, req api.ReleaseReservationRequestObject) (api.ReleaseReservationResponseObject, error) {
 	now := h.d.Now()
 	var ended stockdb.ReservationStatus // how this call ended it, if it did: counted once committed
-	_, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (struct{}, error) {
+	_, err := events.InBrandDB(ctx, h.d, req.BrandId, func(ctx context.Context, tx db.DBTX) (struct{}, error) {
 		var err error
 		ended, err = releaseReservation(ctx, tx, req.BrandId, req.ReservationId, now)
 		return struct{}{}, err
@@ -190,7 +191,7 @@ func (h *Handlers) ExtendReservation(ctx context.Context, req api.ExtendReservat
 	if req.Body != nil && req.Body.TtlSeconds != nil {
 		ttl = time.Duration(*req.Body.TtlSeconds) * time.Second
 	}
-	res, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Reservation, error) {
+	res, err := events.InBrandDB(ctx, h.d, req.BrandId, func(ctx context.Context, tx db.DBTX) (api.Reservation, error) {
 		r, held, err := extendReservation(ctx, tx, req.BrandId, req.ReservationId, now, now.Add(ttl))
 		if err != nil {
 			return api.Reservation{}, err

@@ -126,7 +126,7 @@ func (h *Handlers) CreateReturn(ctx context.Context, req api.CreateReturnRequest
 		seen[l.LineId] = i
 	}
 	now := h.d.Now()
-	ret, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Return, error) {
+	ret, err := events.InBrandDB(ctx, h.d, req.BrandId, func(ctx context.Context, tx db.DBTX) (api.Return, error) {
 		q := ordersdb.New(tx)
 		o, err := lockFor(ctx, q, req.BrandId, req.OrderId, nil, api.OrderActionReturn)
 		if err != nil {
@@ -224,7 +224,7 @@ func (h *Handlers) ReceiveReturn(ctx context.Context, req api.ReceiveReturnReque
 		}
 	}
 	now := h.d.Now()
-	ret, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Return, error) {
+	ret, err := events.InBrandDB(ctx, h.d, req.BrandId, func(ctx context.Context, tx db.DBTX) (api.Return, error) {
 		q := ordersdb.New(tx)
 		o, r, err := lockReturn(ctx, q, req.BrandId, req.ReturnId, "receive", ordersdb.ReturnStatusRequested)
 		if err != nil {
@@ -286,7 +286,7 @@ func (h *Handlers) ReceiveReturn(ctx context.Context, req api.ReceiveReturnReque
 // CloseReturn closes a received return.
 func (h *Handlers) CloseReturn(ctx context.Context, req api.CloseReturnRequestObject) (api.CloseReturnResponseObject, error) {
 	now := h.d.Now()
-	ret, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Return, error) {
+	ret, err := events.InBrandDB(ctx, h.d, req.BrandId, func(ctx context.Context, tx db.DBTX) (api.Return, error) {
 		q := ordersdb.New(tx)
 		o, r, err := lockReturn(ctx, q, req.BrandId, req.ReturnId, "close", ordersdb.ReturnStatusReceived)
 		if err != nil {
@@ -306,7 +306,7 @@ func (h *Handlers) CloseReturn(ctx context.Context, req api.CloseReturnRequestOb
 // CancelReturn cancels a requested return: its units may be returned again.
 func (h *Handlers) CancelReturn(ctx context.Context, req api.CancelReturnRequestObject) (api.CancelReturnResponseObject, error) {
 	now := h.d.Now()
-	ret, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Return, error) {
+	ret, err := events.InBrandDB(ctx, h.d, req.BrandId, func(ctx context.Context, tx db.DBTX) (api.Return, error) {
 		q := ordersdb.New(tx)
 		o, r, err := lockReturn(ctx, q, req.BrandId, req.ReturnId, "cancel", ordersdb.ReturnStatusRequested)
 		if err != nil {
@@ -397,7 +397,7 @@ func apiReturn(r ordersdb.Return, rls []ordersdb.ReturnLinesRow) api.Return {
 
 // GetReturn answers one return.
 func (h *Handlers) GetReturn(ctx context.Context, req api.GetReturnRequestObject) (api.GetReturnResponseObject, error) {
-	ret, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Return, error) {
+	ret, err := events.InBrandDB(ctx, h.d, req.BrandId, func(ctx context.Context, tx db.DBTX) (api.Return, error) {
 		q := ordersdb.New(tx)
 		r, err := q.ReturnGet(ctx, ordersdb.ReturnGetParams{BrandID: req.BrandId, ID: req.ReturnId})
 		if err != nil {

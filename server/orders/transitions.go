@@ -24,7 +24,7 @@ func (h *Handlers) ConfirmOrder(ctx context.Context, req api.ConfirmOrderRequest
 	if req.Body != nil {
 		body = *req.Body
 	}
-	order, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Order, error) {
+	order, err := events.InBrandDB(ctx, h.d, req.BrandId, func(ctx context.Context, tx db.DBTX) (api.Order, error) {
 		q := ordersdb.New(tx)
 		o, err := lockFor(ctx, q, req.BrandId, req.OrderId, req.Params.IfMatch, api.OrderActionConfirm)
 		if err != nil {
@@ -56,7 +56,7 @@ func (h *Handlers) CancelOrder(ctx context.Context, req api.CancelOrderRequestOb
 	if req.Body != nil {
 		body = *req.Body
 	}
-	order, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Order, error) {
+	order, err := events.InBrandDB(ctx, h.d, req.BrandId, func(ctx context.Context, tx db.DBTX) (api.Order, error) {
 		q := ordersdb.New(tx)
 		o, err := lockFor(ctx, q, req.BrandId, req.OrderId, req.Params.IfMatch, api.OrderActionCancel)
 		if err != nil {
@@ -99,7 +99,7 @@ func cancel(ctx context.Context, tx db.DBTX, o ordersdb.Order, reason *string, n
 func (h *Handlers) CreateFulfilment(ctx context.Context, req api.CreateFulfilmentRequestObject) (api.CreateFulfilmentResponseObject, error) {
 	body := req.Body
 	now := h.d.Now()
-	f, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.Fulfilment, error) {
+	f, err := events.InBrandDB(ctx, h.d, req.BrandId, func(ctx context.Context, tx db.DBTX) (api.Fulfilment, error) {
 		q := ordersdb.New(tx)
 		o, err := lockFor(ctx, q, req.BrandId, req.OrderId, req.Params.IfMatch, api.OrderActionFulfil)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/inventory"
 	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/paging"
@@ -294,7 +295,7 @@ func (h *Handlers) UpdatePurchaseOrder(ctx context.Context, req api.UpdatePurcha
 // its event.
 func (h *Handlers) transition(ctx context.Context, brand, id uuid.UUID, ifMatch *string, action api.PurchaseOrderAction) (api.PurchaseOrder, error) {
 	now := h.d.Now()
-	return kit.InBrandDB(ctx, h.d, brand, func(tx db.DBTX) (api.PurchaseOrder, error) {
+	return events.InBrandDB(ctx, h.d, brand, func(ctx context.Context, tx db.DBTX) (api.PurchaseOrder, error) {
 		q := db.New(tx)
 		po, err := lockFor(ctx, q, brand, id, ifMatch, action)
 		if err != nil {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/ecompointer/ecompointer/gen/api"
 	"github.com/ecompointer/ecompointer/gen/db"
+	"github.com/ecompointer/ecompointer/server/events"
 	"github.com/ecompointer/ecompointer/server/inventory"
-	"github.com/ecompointer/ecompointer/server/kit"
 	"github.com/ecompointer/ecompointer/server/problem"
 	"github.com/ecompointer/ecompointer/server/respond"
 )
@@ -34,7 +34,7 @@ func (h *Handlers) CreatePurchaseOrderReceipt(ctx context.Context, req api.Creat
 		want[l.LineId] += l.Quantity
 	}
 	now := h.d.Now()
-	out, err := kit.InBrandDB(ctx, h.d, req.BrandId, func(tx db.DBTX) (api.PurchaseOrderReceipt, error) {
+	out, err := events.InBrandDB(ctx, h.d, req.BrandId, func(ctx context.Context, tx db.DBTX) (api.PurchaseOrderReceipt, error) {
 		q := db.New(tx)
 		po, err := lockFor(ctx, q, req.BrandId, req.PurchaseOrderId, req.Params.IfMatch, api.PurchaseOrderActionReceive)
 		if err != nil {
