@@ -62,11 +62,11 @@ func TestScriptsBindEveryParameter(t *testing.T) {
 		})
 	}
 	// The catalog's scripts run what kit.InBrand does: the query in a transaction scoped to the
-	// brand.
+	// brand, begun in the first statement's pipeline, its event sent in the COMMIT's.
 	for _, name := range []string{"product_create"} {
 		script, _ := renderScript(name, queries)
-		if !strings.Contains(script, "BEGIN;\nSELECT set_config('app.brand_id', bench_uuid(1, :b)::text, true);\n") ||
-			!strings.Contains(script, "products") || !strings.HasSuffix(script, "COMMIT;\n") {
+		if !strings.Contains(script, "\\startpipeline\nBEGIN;\nSELECT set_config('app.brand_id', bench_uuid(1, :b)::text, true);\n") ||
+			!strings.Contains(script, "products") || !strings.HasSuffix(script, "COMMIT;\n\\endpipeline\n") {
 			t.Errorf("%s does not run a brand-scoped transaction:\n%s", name, script)
 		}
 	}

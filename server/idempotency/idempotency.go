@@ -285,8 +285,10 @@ func (s *Store) Middleware(f api.StrictHandlerFunc, operationID string) api.Stri
 					return err
 				}
 				// A refusal past the brand's MaxRefusedPerBrand is not stored (0 rows), and the
-				// transaction commits as a request without a key would.
-				_, err = q.IdempotencyPut(ctx, db.IdempotencyPutParams{
+				// transaction commits as a request without a key would. Nothing waits for the
+				// count: the statement travels with the COMMIT (kit.SendWithCommit), one round
+				// trip fewer while the handler's locks are held.
+				_, err = q.IdempotencyPut(kit.SendWithCommit(ctx), db.IdempotencyPutParams{
 					UserID: caller.User.ID, Operation: operationID, Key: key, Fingerprint: fingerprint,
 					Status: int32(got.Status), Headers: headers, Body: got.Body, Now: now, ExpiresAt: now.Add(s.ttl), //nolint:gosec // an HTTP status
 					BrandID: brandID, MaxRefused: int32(min(s.bounds.MaxRefusedPerBrand, math.MaxInt32)), //nolint:gosec // bounded

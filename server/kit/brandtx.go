@@ -65,7 +65,7 @@ type brandTx struct {
 	sent     bool             // the first statement's batch was sent
 	tx       pgx.Tx           // the transaction it began (not readOnly)
 	first    pgx.BatchResults // that batch, until its last result is read
-	pending  *pending         // a statement sent with SendWithCommit, not sent yet
+	holder                    // a statement sent with SendWithCommit, not sent yet
 }
 
 // pending is a statement that waits to travel with the transaction's next round trip.
@@ -84,22 +84,16 @@ type withCommitKey struct{}
 // the COMMIT in one pipeline, which saves that round trip, or alone just before fn's next
 // statement, so statements still run in fn's order. Its failure is the transaction's: InBrand
 // returns it and nothing commits (in the pipeline the COMMIT is skipped once the statement fails),
-// or fn's next statement returns it. Anywhere else (a first statement, InTx, a transaction the
-// idempotency layer owns) the statement runs at once as usual.
+// or fn's next statement returns it. BeginFunc's transactions (InTx's, and the one the
+// idempotency layer owns, whose stored answer travels with its COMMIT) hold it the same way.
+// Anywhere else (InBrand's first statement, a savepoint: InTx or InBrand inside WithTx) the
+// statement runs at once as usual.
 func SendWithCommit(ctx context.Context) context.Context {
 	return context.WithValue(ctx, withCommitKey{}, true)
 }
 
 // flush sends the pending statement alone, before a statement fn runs after it.
-func (t *brandTx) flush() error {
-	p := t.pending
-	if p == nil {
-		return nil
-	}
-	t.pending = nil
-	_, err := t.tx.Exec(p.ctx, p.sql, p.args...)
-	return err
-}
+func (t *brandTx) flush() error { return t.holder.flush(t.tx) }
 
 var _ db.DBTX = (*brandTx)(nil)
 
@@ -180,8 +174,7 @@ func (t *brandTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Com
 		if err := t.flush(); err != nil {
 			return pgconn.CommandTag{}, err
 		}
-		if ctx.Value(withCommitKey{}) != nil {
-			t.pending = &pending{ctx: ctx, sql: sql, args: args}
+		if t.hold(ctx, sql, args) {
 			return pgconn.CommandTag{}, nil
 		}
 		return t.tx.Exec(ctx, sql, args...)
@@ -246,38 +239,16 @@ func (t *brandTx) end(ctx context.Context, d *Deps, fnErr error) error {
 		}
 		return err
 	}
-	if t.pending != nil {
-		return t.commitPending(ctx, d)
+	if p := t.takePending(); p != nil {
+		return d.commitPending(ctx, t.conn, p, func() { t.rollback(ctx) })
 	}
 	return d.Commit(ctx, t.tx)
-}
-
-// commitPending sends the pending statement and the COMMIT in one pipeline, bounded like any
-// COMMIT (Deps.committing). The statement's context is the batch's, so that the query tracer
-// sees what it carries (observe.WritingEvents) as it did when the statement ran alone.
-func (t *brandTx) commitPending(ctx context.Context, d *Deps) error {
-	p := t.pending
-	t.pending = nil
-	err := d.committing(p.ctx, func(cctx context.Context) error {
-		b := &pgx.Batch{}
-		b.Queue(p.sql, p.args...)
-		_ = db.New(queuer{b}).TxCommit(cctx) // queuing cannot fail
-		// The COMMIT cannot answer ROLLBACK here (pgx's Commit checks for it): a transaction
-		// already aborted fails the statement before it, and the pipeline skips the COMMIT.
-		return t.conn.SendBatch(cctx, b).Close()
-	})
-	// A statement that failed leaves the transaction open and aborted (the pipeline skipped the
-	// COMMIT); a connection lost in between is closed, and the pool drops it.
-	if err != nil && t.conn.PgConn().TxStatus() != 'I' {
-		t.rollback(ctx)
-	}
-	return err
 }
 
 // rollback ends a transaction that must not commit. A rollback that fails leaves the connection
 // outside idle, and the pool then closes it, which rolls back just the same.
 func (t *brandTx) rollback(ctx context.Context) {
-	t.pending = nil
+	t.pending = nil // never sent
 	_ = t.closeFirst(nil)
 	if t.tx != nil {
 		_ = t.tx.Rollback(ctx)

@@ -377,14 +377,7 @@ func TestSendWithCommit(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	event := func(brand uuid.UUID, p db.Product, id uuid.UUID) db.EventInsertParams {
-		rows, err := json.Marshal([]map[string]any{{
-			"id": id, "type": "product.created", "aggregateType": "product",
-			"aggregateId": p.ID, "aggregateVersion": p.Version, "data": map[string]any{"sku": p.Sku},
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db.EventInsertParams{BrandID: brand, OccurredAt: time.Now().UTC(), Events: rows}
+		return eventParams(t, brand, p, id)
 	}
 	// create writes a product of brand A and its event, of eventBrand, and reads the event back
 	// in the transaction when readBack is set.
@@ -453,6 +446,103 @@ func TestSendWithCommit(t *testing.T) {
 		if !committed(t, p) {
 			t.Error("the product was not committed")
 		}
+	})
+}
+
+// eventParams is a product.created event of p, written as brand's.
+func eventParams(t *testing.T, brand uuid.UUID, p db.Product, id uuid.UUID) db.EventInsertParams {
+	t.Helper()
+	rows, err := json.Marshal([]map[string]any{{
+		"id": id, "type": "product.created", "aggregateType": "product",
+		"aggregateId": p.ID, "aggregateVersion": p.Version, "data": map[string]any{"sku": p.Sku},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db.EventInsertParams{BrandID: brand, OccurredAt: time.Now().UTC(), Events: rows}
+}
+
+// TestOwnedTransaction: the transaction a keyed request runs in (Deps.BeginFunc, owned by the
+// idempotency layer, the handler's InBrand joined in a savepoint through WithTx) spends no round
+// trip releasing the savepoint, and the owner's last write, marked SendWithCommit as the stored
+// answer is, travels with the COMMIT. Before, a product and the owner's write after it took 7
+// round trips (BEGIN, SAVEPOINT, the brand's scope, the product, RELEASE, the write, COMMIT).
+func TestOwnedTransaction(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	errRefused := errors.New("refused")
+	// keyed writes a product of brand A in the handler's savepoint (refused after it when refuse
+	// is set), then, as the owner, an event of eventBrand sent with the COMMIT (none after a
+	// refusal: the brand's scope went with the savepoint).
+	keyed := func(eventBrand uuid.UUID, refuse bool) (db.Product, error) {
+		var p db.Product
+		err := b.d.BeginFunc(ctx, func(tx pgx.Tx) error {
+			var err error
+			p, err = kit.InBrand(kit.WithTx(ctx, tx), b.d, b.brandA, func(q *db.Queries) (db.Product, error) {
+				p, err := q.ProductCreate(ctx, productParams(b.brandA, "SKU-"+uuid.NewString()[:8]))
+				if err == nil && refuse {
+					err = errRefused
+				}
+				return p, err
+			})
+			if refuse && errors.Is(err, errRefused) {
+				_, err = db.New(tx).EventsHorizon(ctx) // the owner goes on and commits
+				return err
+			}
+			if err != nil {
+				return err
+			}
+			return db.New(tx).EventInsert(kit.SendWithCommit(ctx), eventParams(t, eventBrand, p, uuid.Must(uuid.NewV7())))
+		})
+		return p, err
+	}
+	committed := func(t *testing.T, p db.Product) bool {
+		t.Helper()
+		_, err := kit.ReadInBrand(ctx, b.d, b.brandA, func(q *db.Queries) (db.Product, error) {
+			return q.ProductGet(ctx, db.ProductGetParams{BrandID: b.brandA, ID: p.ID})
+		})
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	t.Run("the owner's write goes with the COMMIT", func(t *testing.T) {
+		var p db.Product
+		run := func() error {
+			var err error
+			p, err = keyed(b.brandA, false)
+			return err
+		}
+		_ = b.tripsOf(t, run) // prepares the statements on the connection
+		if got, want := b.tripsOf(t, run), 5; got != want {
+			t.Errorf("a product in a savepoint and the owner's write: %d round trips, want %d", got, want)
+		}
+		if !committed(t, p) {
+			t.Error("the product was not committed")
+		}
+		b.connectionIdle(t)
+	})
+	t.Run("its failure commits nothing", func(t *testing.T) {
+		p, err := keyed(b.brandB, false)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+			t.Fatalf("an event of brand B in brand A's scope: %v, want row-level security's refusal (42501)", err)
+		}
+		if committed(t, p) {
+			t.Error("the product was committed though the transaction failed")
+		}
+		b.connectionIdle(t)
+	})
+	t.Run("a refusal rolls back to the savepoint, and the owner commits", func(t *testing.T) {
+		p, err := keyed(b.brandA, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if committed(t, p) {
+			t.Error("the refused handler's product was committed")
+		}
+		b.connectionIdle(t)
 	})
 }
 

@@ -5,6 +5,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/ecompointer/ecompointer/gen/db"
 )
 
 // DefaultCommitTimeout bounds a COMMIT when Deps.CommitTimeout is zero (DB_COMMIT_TIMEOUT).
@@ -51,15 +54,143 @@ func (d *Deps) committing(ctx context.Context, commit func(context.Context) erro
 }
 
 // BeginFunc runs fn in a transaction of its own on the pool, like pgx.BeginFunc, and commits it
-// with Commit: rolled back when fn fails, and a COMMIT in flight is never cut by ctx.
+// with Commit: rolled back when fn fails, and a COMMIT in flight is never cut by ctx. An Exec that
+// fn marks with SendWithCommit is held and sent with the COMMIT, in one pipeline (heldTx).
 func (d *Deps) BeginFunc(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	tx, err := d.Pool.Begin(ctx)
+	conn, err := d.Pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback(ctx) // a rollback that fails leaves the connection broken: the pool drops it
+	// A connection left inside its transaction (a rollback that failed, a panic in fn) is closed
+	// by the pool rather than reused, which rolls its transaction back.
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
 		return err
 	}
-	return d.Commit(ctx, tx)
+	t := &heldTx{Tx: tx}
+	if err := fn(t); err != nil {
+		t.pending = nil
+		_ = tx.Rollback(ctx)
+		return err
+	}
+	if t.pending == nil {
+		return d.Commit(ctx, tx)
+	}
+	return d.commitPending(ctx, conn.Conn(), t.takePending(), func() { _ = tx.Rollback(ctx) })
 }
+
+// commitPending sends p and the COMMIT in one pipeline, bounded like any COMMIT (committing).
+// The statement's context is the batch's, so that the query tracer sees what it carries
+// (observe.WritingEvents) as it did when the statement ran alone. A statement that failed leaves
+// the transaction open and aborted (the pipeline skipped the COMMIT): rollback ends it; a
+// connection lost in between is closed, and the pool drops it.
+func (d *Deps) commitPending(ctx context.Context, conn *pgx.Conn, p *pending, rollback func()) error {
+	err := d.committing(p.ctx, func(cctx context.Context) error {
+		b := &pgx.Batch{}
+		b.Queue(p.sql, p.args...)
+		_ = db.New(queuer{b}).TxCommit(cctx) // queuing cannot fail
+		// The COMMIT cannot answer ROLLBACK here (pgx's Commit checks for it): a transaction
+		// already aborted fails the statement before it, and the pipeline skips the COMMIT.
+		return conn.SendBatch(cctx, b).Close()
+	})
+	if err != nil && conn.PgConn().TxStatus() != 'I' {
+		rollback()
+	}
+	return err
+}
+
+// heldTx is BeginFunc's transaction. An Exec marked with SendWithCommit is held (the last one
+// only: a second sends the first) and sent with the COMMIT; every other statement, and a
+// savepoint, sends it first, so statements run in fn's order. Its failure is the transaction's:
+// BeginFunc returns it and nothing commits.
+type heldTx struct {
+	pgx.Tx
+	holder
+}
+
+func (t *heldTx) flush() error { return t.holder.flush(t.Tx) }
+
+func (t *heldTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if err := t.flush(); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	if t.hold(ctx, sql, args) {
+		return pgconn.CommandTag{}, nil
+	}
+	return t.Tx.Exec(ctx, sql, args...)
+}
+
+// holder holds a statement marked with SendWithCommit until its transaction's next round trip.
+type holder struct{ pending *pending }
+
+// hold holds the statement when ctx marks it, and reports whether it did.
+func (h *holder) hold(ctx context.Context, sql string, args []any) bool {
+	if ctx.Value(withCommitKey{}) == nil {
+		return false
+	}
+	h.pending = &pending{ctx: ctx, sql: sql, args: args}
+	return true
+}
+
+// takePending returns the held statement and holds none.
+func (h *holder) takePending() *pending {
+	p := h.pending
+	h.pending = nil
+	return p
+}
+
+// flush sends the held statement alone through tx, before a statement that follows it.
+func (h *holder) flush(tx pgx.Tx) error {
+	p := h.takePending()
+	if p == nil {
+		return nil
+	}
+	_, err := tx.Exec(p.ctx, p.sql, p.args...)
+	return err
+}
+
+func (t *heldTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.Query(ctx, sql, args...)
+}
+
+func (t *heldTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if err := t.flush(); err != nil {
+		return errRow{err}
+	}
+	return t.Tx.QueryRow(ctx, sql, args...)
+}
+
+// Begin starts a savepoint (InTx and InBrand inside WithTx).
+func (t *heldTx) Begin(ctx context.Context) (pgx.Tx, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
+	return t.Tx.Begin(ctx)
+}
+
+func (t *heldTx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	if err := t.flush(); err != nil {
+		return 0, err
+	}
+	return t.Tx.CopyFrom(ctx, table, columns, src)
+}
+
+func (t *heldTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if err := t.flush(); err != nil {
+		return errBatch{err}
+	}
+	return t.Tx.SendBatch(ctx, b)
+}
+
+// errBatch is a batch that was not sent: each of its results is err.
+type errBatch struct{ err error }
+
+func (b errBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, b.err }
+func (b errBatch) Query() (pgx.Rows, error)         { return nil, b.err }
+func (b errBatch) QueryRow() pgx.Row                { return errRow(b) }
+func (b errBatch) Close() error                     { return b.err }
+func (b errBatch) Tx() pgx.Tx                       { return nil }

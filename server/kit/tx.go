@@ -35,11 +35,29 @@ func (d *Deps) InTx(ctx context.Context, fn func(q *db.Queries) error) error {
 // inTxDB is InTx for fn that builds its own queries on the transaction.
 func (d *Deps) inTxDB(ctx context.Context, fn func(tx db.DBTX) error) error {
 	if outer, ok := ctx.Value(txKey{}).(pgx.Tx); ok {
-		return pgx.BeginFunc(ctx, outer, func(tx pgx.Tx) error { return fn(tx) })
+		return inSavepoint(ctx, outer, fn)
 	}
 	return d.Retry(ctx, func() error {
 		return d.BeginFunc(ctx, func(tx pgx.Tx) error { return fn(tx) })
 	})
+}
+
+// inSavepoint runs fn in a savepoint of outer, rolled back to when fn fails, so that outer's
+// owner (the idempotency layer) can still store the refusal and commit. When fn succeeds the
+// savepoint is left as it is rather than released: outer's COMMIT commits its work all the same,
+// and a RELEASE would cost a round trip while the transaction holds its locks (an order's number
+// counter among them).
+func inSavepoint(ctx context.Context, outer pgx.Tx, fn func(tx db.DBTX) error) error {
+	sp, err := outer.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(sp); err != nil {
+		// A rollback that fails leaves outer aborted: its owner's next statement fails.
+		_ = sp.Rollback(ctx)
+		return err
+	}
+	return nil
 }
 
 // Retry runs attempt until it succeeds, fails for another reason than contention, or has run
