@@ -75,6 +75,35 @@ type pending struct {
 	args []any
 }
 
+// holder holds a statement marked with SendWithCommit until its transaction's next round trip.
+type holder struct{ pending *pending }
+
+// hold holds the statement when ctx marks it, and reports whether it did.
+func (h *holder) hold(ctx context.Context, sql string, args []any) bool {
+	if ctx.Value(withCommitKey{}) == nil {
+		return false
+	}
+	h.pending = &pending{ctx: ctx, sql: sql, args: args}
+	return true
+}
+
+// takePending returns the held statement and holds none.
+func (h *holder) takePending() *pending {
+	p := h.pending
+	h.pending = nil
+	return p
+}
+
+// flush sends the held statement alone through tx, before a statement that follows it.
+func (h *holder) flush(tx pgx.Tx) error {
+	p := h.takePending()
+	if p == nil {
+		return nil
+	}
+	_, err := tx.Exec(p.ctx, p.sql, p.args...)
+	return err
+}
+
 type withCommitKey struct{}
 
 // SendWithCommit marks ctx for an Exec whose answer its caller does not wait for: the last write

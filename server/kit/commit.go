@@ -70,14 +70,14 @@ func (d *Deps) BeginFunc(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	}
 	t := &heldTx{Tx: tx}
 	if err := fn(t); err != nil {
-		t.pending = nil
+		t.takePending() // never sent
 		_ = tx.Rollback(ctx)
 		return err
 	}
-	if t.pending == nil {
-		return d.Commit(ctx, tx)
+	if p := t.takePending(); p != nil {
+		return d.commitPending(ctx, conn.Conn(), p, func() { _ = tx.Rollback(ctx) })
 	}
-	return d.commitPending(ctx, conn.Conn(), t.takePending(), func() { _ = tx.Rollback(ctx) })
+	return d.Commit(ctx, tx)
 }
 
 // commitPending sends p and the COMMIT in one pipeline, bounded like any COMMIT (committing).
@@ -119,35 +119,6 @@ func (t *heldTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comm
 		return pgconn.CommandTag{}, nil
 	}
 	return t.Tx.Exec(ctx, sql, args...)
-}
-
-// holder holds a statement marked with SendWithCommit until its transaction's next round trip.
-type holder struct{ pending *pending }
-
-// hold holds the statement when ctx marks it, and reports whether it did.
-func (h *holder) hold(ctx context.Context, sql string, args []any) bool {
-	if ctx.Value(withCommitKey{}) == nil {
-		return false
-	}
-	h.pending = &pending{ctx: ctx, sql: sql, args: args}
-	return true
-}
-
-// takePending returns the held statement and holds none.
-func (h *holder) takePending() *pending {
-	p := h.pending
-	h.pending = nil
-	return p
-}
-
-// flush sends the held statement alone through tx, before a statement that follows it.
-func (h *holder) flush(tx pgx.Tx) error {
-	p := h.takePending()
-	if p == nil {
-		return nil
-	}
-	_, err := tx.Exec(p.ctx, p.sql, p.args...)
-	return err
 }
 
 func (t *heldTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
