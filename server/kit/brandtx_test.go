@@ -399,16 +399,6 @@ func TestSendWithCommit(t *testing.T) {
 		})
 		return p, seen, err
 	}
-	committed := func(t *testing.T, p db.Product) bool {
-		t.Helper()
-		_, err := kit.ReadInBrand(ctx, b.d, b.brandA, func(q *db.Queries) (db.Product, error) {
-			return q.ProductGet(ctx, db.ProductGetParams{BrandID: b.brandA, ID: p.ID})
-		})
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			t.Fatal(err)
-		}
-		return err == nil
-	}
 	t.Run("one round trip with the COMMIT", func(t *testing.T) {
 		var p db.Product
 		run := func() error {
@@ -420,7 +410,7 @@ func TestSendWithCommit(t *testing.T) {
 		if got, want := b.tripsOf(t, run), 2; got != want {
 			t.Errorf("a product and its event: %d round trips, want %d (as the product alone)", got, want)
 		}
-		if !committed(t, p) {
+		if !b.committed(t, p) {
 			t.Error("the product was not committed")
 		}
 	})
@@ -430,7 +420,7 @@ func TestSendWithCommit(t *testing.T) {
 		if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
 			t.Fatalf("an event of brand B in brand A's transaction: %v, want row-level security's refusal (42501)", err)
 		}
-		if committed(t, p) {
+		if b.committed(t, p) {
 			t.Error("the product was committed without its event")
 		}
 		b.connectionIdle(t)
@@ -443,10 +433,23 @@ func TestSendWithCommit(t *testing.T) {
 		if seen.Type != "product.created" || !strings.Contains(string(seen.Envelope), p.Sku) {
 			t.Errorf("the transaction's own read of the event: %q %s, want its product.created", seen.Type, seen.Envelope)
 		}
-		if !committed(t, p) {
+		if !b.committed(t, p) {
 			t.Error("the product was not committed")
 		}
 	})
+}
+
+// committed reports whether brand A's product p was committed.
+func (b *bundle) committed(t *testing.T, p db.Product) bool {
+	t.Helper()
+	ctx := context.Background()
+	_, err := kit.ReadInBrand(ctx, b.d, b.brandA, func(q *db.Queries) (db.Product, error) {
+		return q.ProductGet(ctx, db.ProductGetParams{BrandID: b.brandA, ID: p.ID})
+	})
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		t.Fatal(err)
+	}
+	return err == nil
 }
 
 // eventParams is a product.created event of p, written as brand's.
@@ -497,16 +500,6 @@ func TestOwnedTransaction(t *testing.T) {
 		})
 		return p, err
 	}
-	committed := func(t *testing.T, p db.Product) bool {
-		t.Helper()
-		_, err := kit.ReadInBrand(ctx, b.d, b.brandA, func(q *db.Queries) (db.Product, error) {
-			return q.ProductGet(ctx, db.ProductGetParams{BrandID: b.brandA, ID: p.ID})
-		})
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			t.Fatal(err)
-		}
-		return err == nil
-	}
 	t.Run("the owner's write goes with the COMMIT", func(t *testing.T) {
 		var p db.Product
 		run := func() error {
@@ -518,7 +511,7 @@ func TestOwnedTransaction(t *testing.T) {
 		if got, want := b.tripsOf(t, run), 5; got != want {
 			t.Errorf("a product in a savepoint and the owner's write: %d round trips, want %d", got, want)
 		}
-		if !committed(t, p) {
+		if !b.committed(t, p) {
 			t.Error("the product was not committed")
 		}
 		b.connectionIdle(t)
@@ -529,7 +522,7 @@ func TestOwnedTransaction(t *testing.T) {
 		if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
 			t.Fatalf("an event of brand B in brand A's scope: %v, want row-level security's refusal (42501)", err)
 		}
-		if committed(t, p) {
+		if b.committed(t, p) {
 			t.Error("the product was committed though the transaction failed")
 		}
 		b.connectionIdle(t)
@@ -539,7 +532,7 @@ func TestOwnedTransaction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if committed(t, p) {
+		if b.committed(t, p) {
 			t.Error("the refused handler's product was committed")
 		}
 		b.connectionIdle(t)
