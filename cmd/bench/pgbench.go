@@ -155,8 +155,9 @@ func renderScript(name string, queries map[string]string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("pgbench script %s: %w", name, err)
 	}
+	query := bindQuery(queries)
 	t, err := template.New(name).Option("missingkey=error").
-		Funcs(template.FuncMap{"query": bindQuery(queries), "events": bindEvents(bindQuery(queries))}).Parse(string(src))
+		Funcs(template.FuncMap{"query": query, "events": bindEvents(query)}).Parse(string(src))
 	if err != nil {
 		return "", fmt.Errorf("pgbench script %s: %w", name, err)
 	}

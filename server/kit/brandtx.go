@@ -250,8 +250,8 @@ func (t *brandTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	return firstRow{row: br.QueryRow(), t: t}
 }
 
-// end finishes the transaction after fn returned fnErr: committed (by d.Commit, which ctx cannot
-// cut, or with the pending statement by commitPending) when fnErr is nil, rolled back otherwise.
+// end finishes the transaction after fn returned fnErr: committed by commitHeld (which ctx cannot
+// cut, the pending statement sent with the COMMIT) when fnErr is nil, rolled back otherwise.
 // (ReadInBrand's transaction already ended with its batch.)
 func (t *brandTx) end(ctx context.Context, d *Deps, fnErr error) error {
 	err := t.closeFirst(nil)
@@ -268,10 +268,7 @@ func (t *brandTx) end(ctx context.Context, d *Deps, fnErr error) error {
 		}
 		return err
 	}
-	if p := t.takePending(); p != nil {
-		return d.commitPending(ctx, t.conn, p, func() { t.rollback(ctx) })
-	}
-	return d.Commit(ctx, t.tx)
+	return d.commitHeld(ctx, t.conn, t.tx, t.takePending(), func() { t.rollback(ctx) })
 }
 
 // rollback ends a transaction that must not commit. A rollback that fails leaves the connection

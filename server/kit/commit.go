@@ -70,22 +70,22 @@ func (d *Deps) BeginFunc(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	}
 	t := &heldTx{Tx: tx}
 	if err := fn(t); err != nil {
-		t.takePending() // never sent
-		_ = tx.Rollback(ctx)
+		_ = tx.Rollback(ctx) // the held statement, if any, was never sent
 		return err
 	}
-	if p := t.takePending(); p != nil {
-		return d.commitPending(ctx, conn.Conn(), p, func() { _ = tx.Rollback(ctx) })
-	}
-	return d.Commit(ctx, tx)
+	return d.commitHeld(ctx, conn.Conn(), tx, t.takePending(), func() { _ = tx.Rollback(ctx) })
 }
 
-// commitPending sends p and the COMMIT in one pipeline, bounded like any COMMIT (committing).
-// The statement's context is the batch's, so that the query tracer sees what it carries
-// (observe.WritingEvents) as it did when the statement ran alone. A statement that failed leaves
-// the transaction open and aborted (the pipeline skipped the COMMIT): rollback ends it; a
-// connection lost in between is closed, and the pool drops it.
-func (d *Deps) commitPending(ctx context.Context, conn *pgx.Conn, p *pending, rollback func()) error {
+// commitHeld commits tx on conn: with Commit when nothing is held (p nil), otherwise by sending p
+// and the COMMIT in one pipeline, bounded like any COMMIT (committing). The statement's context
+// is the batch's, so that the query tracer sees what it carries (observe.WritingEvents) as it did
+// when the statement ran alone. A statement that failed leaves the transaction open and aborted
+// (the pipeline skipped the COMMIT): rollback ends it; a connection lost in between is closed,
+// and the pool drops it.
+func (d *Deps) commitHeld(ctx context.Context, conn *pgx.Conn, tx pgx.Tx, p *pending, rollback func()) error {
+	if p == nil {
+		return d.Commit(ctx, tx)
+	}
 	err := d.committing(p.ctx, func(cctx context.Context) error {
 		b := &pgx.Batch{}
 		b.Queue(p.sql, p.args...)
@@ -162,6 +162,6 @@ type errBatch struct{ err error }
 
 func (b errBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, b.err }
 func (b errBatch) Query() (pgx.Rows, error)         { return nil, b.err }
-func (b errBatch) QueryRow() pgx.Row                { return errRow(b) }
+func (b errBatch) QueryRow() pgx.Row                { return errRow(b) } // the same fields: staticcheck asks for the conversion
 func (b errBatch) Close() error                     { return b.err }
 func (b errBatch) Tx() pgx.Tx                       { return nil }
