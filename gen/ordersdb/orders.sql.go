@@ -162,21 +162,26 @@ func (q *Queries) FulfilmentList(ctx context.Context, arg FulfilmentListParams) 
 }
 
 const orderCreate = `-- name: OrderCreate :one
+WITH counter AS (
+  INSERT INTO order_counters (brand_id, last_number) VALUES ($1, 1001)
+  ON CONFLICT (brand_id) DO UPDATE SET last_number = order_counters.last_number + 1
+  RETURNING last_number
+)
 INSERT INTO orders (brand_id, id, number, currency, subtotal, total, customer_email, customer_name,
                     customer_phone, shipping_address, note, external_reference, reservation_id,
                     created_by, created_at, updated_at, customer_id, shipping_amount, shipping_method,
                     discounts, tax_lines, discount_total, tax_total)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
-        $9, $10, $11, $12,
-        $13, $14, $15, $15, $16, $17,
-        $18, $19, $20, $21, $22)
+SELECT $1, $2, counter.last_number, $3, $4, $5, $6, $7,
+       $8, $9, $10, $11,
+       $12::uuid, $13::uuid, $14, $14, $15::uuid,
+       $16, $17, $18, $19, $20, $21
+FROM counter
 RETURNING brand_id, id, number, status, currency, subtotal, total, customer_email, customer_name, customer_phone, shipping_address, note, external_reference, reservation_id, payment_reference, cancel_reason, created_by, version, confirmed_at, cancelled_at, created_at, updated_at, customer_id, shipping_amount, shipping_method, discounts, tax_lines, discount_total, tax_total, cancelled_total, refunded_total
 `
 
 type OrderCreateParams struct {
 	BrandID           uuid.UUID
 	ID                uuid.UUID
-	Number            int64
 	Currency          string
 	Subtotal          int64
 	Total             int64
@@ -198,11 +203,16 @@ type OrderCreateParams struct {
 	TaxTotal          int64
 }
 
+// Numbers the order and writes its row, in one statement, the last of the creation before its
+// history: it takes the brand's next number, and the counter row stays locked until the order's
+// transaction ends, so numbers are gapless: a rolled-back order gives its number back. Every order
+// of the brand waits for that row, so it is taken when the stock is held and the lines written
+// (their references to the order are checked at COMMIT, schema/000025): the row is held for this
+// statement, the history and the COMMIT only.
 func (q *Queries) OrderCreate(ctx context.Context, arg OrderCreateParams) (Order, error) {
 	row := q.db.QueryRow(ctx, orderCreate,
 		arg.BrandID,
 		arg.ID,
-		arg.Number,
 		arg.Currency,
 		arg.Subtotal,
 		arg.Total,
@@ -708,22 +718,6 @@ func (q *Queries) OrderLockDue(ctx context.Context, arg OrderLockDueParams) (Ord
 		&i.RefundedTotal,
 	)
 	return i, err
-}
-
-const orderNumberNext = `-- name: OrderNumberNext :one
-INSERT INTO order_counters (brand_id, last_number) VALUES ($1, 1001)
-ON CONFLICT (brand_id) DO UPDATE SET last_number = order_counters.last_number + 1
-RETURNING last_number
-`
-
-// Takes the brand's next order number. The counter row stays locked until the order's transaction
-// ends, so numbers are gapless: a rolled-back order gives its number back. Taken last in the
-// creation (after the stock is locked), so the row is held only for the order's own inserts.
-func (q *Queries) OrderNumberNext(ctx context.Context, brandID uuid.UUID) (int64, error) {
-	row := q.db.QueryRow(ctx, orderNumberNext, brandID)
-	var last_number int64
-	err := row.Scan(&last_number)
-	return last_number, err
 }
 
 const orderProducts = `-- name: OrderProducts :many

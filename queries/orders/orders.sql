@@ -3,23 +3,27 @@
 SELECT id, sku, name, price_amount, currency, status FROM products
 WHERE brand_id = @brand_id AND id = ANY(@ids::uuid[]);
 
--- name: OrderNumberNext :one
--- Takes the brand's next order number. The counter row stays locked until the order's transaction
--- ends, so numbers are gapless: a rolled-back order gives its number back. Taken last in the
--- creation (after the stock is locked), so the row is held only for the order's own inserts.
-INSERT INTO order_counters (brand_id, last_number) VALUES (@brand_id, 1001)
-ON CONFLICT (brand_id) DO UPDATE SET last_number = order_counters.last_number + 1
-RETURNING last_number;
-
 -- name: OrderCreate :one
+-- Numbers the order and writes its row, in one statement, the last of the creation before its
+-- history: it takes the brand's next number, and the counter row stays locked until the order's
+-- transaction ends, so numbers are gapless: a rolled-back order gives its number back. Every order
+-- of the brand waits for that row, so it is taken when the stock is held and the lines written
+-- (their references to the order are checked at COMMIT, schema/000025): the row is held for this
+-- statement, the history and the COMMIT only.
+WITH counter AS (
+  INSERT INTO order_counters (brand_id, last_number) VALUES (@brand_id, 1001)
+  ON CONFLICT (brand_id) DO UPDATE SET last_number = order_counters.last_number + 1
+  RETURNING last_number
+)
 INSERT INTO orders (brand_id, id, number, currency, subtotal, total, customer_email, customer_name,
                     customer_phone, shipping_address, note, external_reference, reservation_id,
                     created_by, created_at, updated_at, customer_id, shipping_amount, shipping_method,
                     discounts, tax_lines, discount_total, tax_total)
-VALUES (@brand_id, @id, @number, @currency, @subtotal, @total, @customer_email, @customer_name,
-        sqlc.narg(customer_phone), @shipping_address, sqlc.narg(note), sqlc.narg(external_reference),
-        sqlc.narg(reservation_id), sqlc.narg(created_by), @now, @now, sqlc.narg(customer_id), @shipping_amount,
-        sqlc.narg(shipping_method), @discounts, @tax_lines, @discount_total, @tax_total)
+SELECT @brand_id, @id, counter.last_number, @currency, @subtotal, @total, @customer_email, @customer_name,
+       sqlc.narg(customer_phone), @shipping_address, sqlc.narg(note), sqlc.narg(external_reference),
+       sqlc.narg(reservation_id)::uuid, sqlc.narg(created_by)::uuid, @now, @now, sqlc.narg(customer_id)::uuid,
+       @shipping_amount, sqlc.narg(shipping_method), @discounts, @tax_lines, @discount_total, @tax_total
+FROM counter
 RETURNING *;
 
 -- name: OrderLinesAdd :exec

@@ -39,9 +39,10 @@ type Event struct {
 // Emit writes es, all of brand, through q, which must be inside the transaction of the change
 // (kit.InBrand, or kit.InTx after Scope): rolled back with it, committed with it. Row-level
 // security refuses an event of any other brand than the transaction's. The same statement enqueues
-// the events' webhook delivery (queries/events.sql, server/webhooks). In InBrand's transaction the
-// statement is sent with the transaction's next round trip (kit.SendWithCommit), so its failure
-// comes from there: from InBrand, or from fn's next statement. Within Batch's fn, es are taken
+// the events' webhook delivery (queries/events.sql, server/webhooks). In InBrand's transaction, and
+// in one that BeginFunc began (a keyed request's, its handler's savepoint included), the statement
+// is sent with the transaction's next round trip (kit.SendWithCommit), so its failure comes from
+// there: from the COMMIT, or from fn's next statement. Within Batch's fn, es are taken
 // now (their data marshalled as it is) and written with the batch's others when fn returns.
 func Emit(ctx context.Context, q *db.Queries, brand uuid.UUID, now time.Time, es ...Event) error {
 	if len(es) == 0 {

@@ -65,7 +65,7 @@ type brandTx struct {
 	sent     bool             // the first statement's batch was sent
 	tx       pgx.Tx           // the transaction it began (not readOnly)
 	first    pgx.BatchResults // that batch, until its last result is read
-	holder                    // a statement sent with SendWithCommit, not sent yet
+	holder                    // statements sent with SendWithCommit, not sent yet
 }
 
 // pending is a statement that waits to travel with the transaction's next round trip.
@@ -75,48 +75,98 @@ type pending struct {
 	args []any
 }
 
-// holder holds a statement marked with SendWithCommit until its transaction's next round trip.
-type holder struct{ pending *pending }
+// holder holds the statements marked with SendWithCommit until its transaction's next round trip,
+// in the order they were run.
+type holder struct{ held []pending }
 
-// hold holds the statement when ctx marks it, and reports whether it did.
-func (h *holder) hold(ctx context.Context, sql string, args []any) bool {
+// hold holds the statement when ctx marks it, and reports whether it did. A statement already held
+// with the same SQL is sent first (flush), so that the held statements' contexts never disagree
+// about a value (heldContext): the outbox's EventInsert, whose context tells the query tracer which
+// events it writes, is held once at a time.
+func (h *holder) hold(ctx context.Context, sql string, args []any, flush func() error) (bool, error) {
 	if ctx.Value(withCommitKey{}) == nil {
-		return false
+		return false, nil
 	}
-	h.pending = &pending{ctx: ctx, sql: sql, args: args}
-	return true
+	for _, p := range h.held {
+		if p.sql == sql {
+			if err := flush(); err != nil {
+				return true, err
+			}
+			break
+		}
+	}
+	h.held = append(h.held, pending{ctx: ctx, sql: sql, args: args})
+	return true, nil
 }
 
-// takePending returns the held statement and holds none.
-func (h *holder) takePending() *pending {
-	p := h.pending
-	h.pending = nil
+// takeHeld returns the held statements and holds none.
+func (h *holder) takeHeld() []pending {
+	p := h.held
+	h.held = nil
 	return p
 }
 
-// flush sends the held statement alone through tx, before a statement that follows it.
+// flush sends the held statements through tx, in one pipeline, before a statement that follows
+// them: the first failure is returned (the transaction is then aborted).
 func (h *holder) flush(tx pgx.Tx) error {
-	p := h.takePending()
-	if p == nil {
+	held := h.takeHeld()
+	switch len(held) {
+	case 0:
 		return nil
+	case 1:
+		_, err := tx.Exec(held[0].ctx, held[0].sql, held[0].args...)
+		return err
 	}
-	_, err := tx.Exec(p.ctx, p.sql, p.args...)
-	return err
+	b := &pgx.Batch{}
+	queue(b, held)
+	return tx.SendBatch(heldContext(held), b).Close()
+}
+
+// queue queues the held statements in b.
+func queue(b *pgx.Batch, held []pending) {
+	for _, p := range held {
+		b.Queue(p.sql, p.args...)
+	}
+}
+
+// heldContext is the context the held statements travel with in one batch: the first one's,
+// answering a value from the last of them that has it, so that what each statement's context
+// carries for the query tracer (observe.WritingEvents on the outbox's row) still reaches it.
+func heldContext(held []pending) context.Context {
+	if len(held) == 1 {
+		return held[0].ctx
+	}
+	return valuesOf{Context: held[0].ctx, held: held}
+}
+
+type valuesOf struct {
+	context.Context
+	held []pending
+}
+
+func (c valuesOf) Value(key any) any {
+	for i := len(c.held) - 1; i >= 0; i-- {
+		if v := c.held[i].ctx.Value(key); v != nil {
+			return v
+		}
+	}
+	return nil
 }
 
 type withCommitKey struct{}
 
-// SendWithCommit marks ctx for an Exec whose answer its caller does not wait for: the last write
-// of a transaction, typically (events.Emit's outbox row, written after the change it tells). In
-// InBrand's transaction, after its first statement, such an Exec returns at once (an empty
-// command tag, no error) and the statement is sent with the transaction's next round trip: with
-// the COMMIT in one pipeline, which saves that round trip, or alone just before fn's next
-// statement, so statements still run in fn's order. Its failure is the transaction's: InBrand
-// returns it and nothing commits (in the pipeline the COMMIT is skipped once the statement fails),
-// or fn's next statement returns it. BeginFunc's transactions (InTx's, and the one the
-// idempotency layer owns, whose stored answer travels with its COMMIT) hold it the same way.
-// Anywhere else (InBrand's first statement, a savepoint: InTx or InBrand inside WithTx) the
-// statement runs at once as usual.
+// SendWithCommit marks ctx for an Exec whose answer its caller does not wait for: the last writes
+// of a transaction, typically (events.Emit's outbox row, written after the change it tells; an
+// order's history row). In InBrand's transaction, after its first statement, such an Exec returns
+// at once (an empty command tag, no error) and the statement is held: the held statements are sent
+// with the transaction's next round trip, in the order they were run: with the COMMIT in one
+// pipeline, which saves their round trips, or in one pipeline just before fn's next statement, so
+// statements still run in fn's order. A failure is the transaction's: InBrand returns it and
+// nothing commits (the pipeline skips what follows a failed statement, the COMMIT included), or
+// fn's next statement returns it. BeginFunc's transactions (InTx's, and the one the idempotency
+// layer owns, whose stored answer travels with its COMMIT) hold them the same way, and so do
+// their savepoints (InTx or InBrand inside WithTx): a savepoint rolled back drops what it held,
+// unsent. InBrand's first statement runs at once as usual.
 func SendWithCommit(ctx context.Context) context.Context {
 	return context.WithValue(ctx, withCommitKey{}, true)
 }
@@ -200,11 +250,11 @@ func (t *brandTx) later() bool {
 // Exec implements db.DBTX.
 func (t *brandTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	if t.later() {
-		if err := t.flush(); err != nil {
+		if held, err := t.hold(ctx, sql, args, t.flush); held {
 			return pgconn.CommandTag{}, err
 		}
-		if t.hold(ctx, sql, args) {
-			return pgconn.CommandTag{}, nil
+		if err := t.flush(); err != nil {
+			return pgconn.CommandTag{}, err
 		}
 		return t.tx.Exec(ctx, sql, args...)
 	}
@@ -268,13 +318,13 @@ func (t *brandTx) end(ctx context.Context, d *Deps, fnErr error) error {
 		}
 		return err
 	}
-	return d.commitHeld(ctx, t.conn, t.tx, t.takePending(), func() { t.rollback(ctx) })
+	return d.commitHeld(ctx, t.conn, t.tx, t.takeHeld(), func() { t.rollback(ctx) })
 }
 
 // rollback ends a transaction that must not commit. A rollback that fails leaves the connection
 // outside idle, and the pool then closes it, which rolls back just the same.
 func (t *brandTx) rollback(ctx context.Context) {
-	t.pending = nil // never sent
+	t.held = nil // never sent
 	_ = t.closeFirst(nil)
 	if t.tx != nil {
 		_ = t.tx.Rollback(ctx)

@@ -414,6 +414,35 @@ func TestSendWithCommit(t *testing.T) {
 			t.Error("the product was not committed")
 		}
 	})
+	t.Run("several held writes travel together", func(t *testing.T) {
+		typ := "test.held." + uuid.NewString()
+		var p db.Product
+		run := func() error {
+			var err error
+			p, err = kit.InBrand(ctx, b.d, b.brandA, func(q *db.Queries) (db.Product, error) {
+				p, err := q.ProductCreate(ctx, productParams(b.brandA, "SKU-"+uuid.NewString()[:8]))
+				if err != nil {
+					return p, err
+				}
+				if err := q.EventInsert(kit.SendWithCommit(ctx), event(b.brandA, p, uuid.Must(uuid.NewV7()))); err != nil {
+					return p, err
+				}
+				return p, q.AuditEventCreate(kit.SendWithCommit(ctx), db.AuditEventCreateParams{ID: uuid.Must(uuid.NewV7()), Type: typ, Now: time.Now().UTC()})
+			})
+			return err
+		}
+		_ = b.tripsOf(t, run) // prepares the statements on the connection
+		if got, want := b.tripsOf(t, run), 2; got != want {
+			t.Errorf("a product, its event and another held write: %d round trips, want %d", got, want)
+		}
+		rows, err := b.d.Queries.AuditEventList(ctx, db.AuditEventListParams{Type: &typ, RowLimit: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !b.committed(t, p) || len(rows) != 2 {
+			t.Errorf("the product committed: %v, the held writes committed: %d of 2", b.committed(t, p), len(rows))
+		}
+	})
 	t.Run("its failure commits nothing", func(t *testing.T) {
 		p, _, err := create(b.brandB, false)
 		var pgErr *pgconn.PgError
@@ -534,6 +563,112 @@ func TestOwnedTransaction(t *testing.T) {
 		}
 		if b.committed(t, p) {
 			t.Error("the refused handler's product was committed")
+		}
+		b.connectionIdle(t)
+	})
+}
+
+// TestSavepointHolds: in an owned transaction (a keyed request's), what the handler's savepoint
+// marks SendWithCommit (an order's history and events) is held as the owner's own write is: both
+// travel with the COMMIT in one pipeline, so the savepoint's write costs no round trip of its own
+// (5 in all, as with the owner's write alone; 6 when the savepoint sends at once). A savepoint
+// rolled back drops what it held, unsent, and the owner still commits its own.
+func TestSavepointHolds(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	errRefused := errors.New("refused")
+	type outcome struct {
+		product db.Product
+		event   uuid.UUID
+		audit   string
+	}
+	// keyed writes a product of brand A in the handler's savepoint and holds its event, written as
+	// eventBrand's (refused after it when refuse is set); then the owner holds an audit row of its
+	// own.
+	keyed := func(eventBrand uuid.UUID, refuse bool) (outcome, error) {
+		o := outcome{event: uuid.Must(uuid.NewV7())}
+		o.audit = "test.owner." + o.event.String()
+		err := b.d.BeginFunc(ctx, func(tx pgx.Tx) error {
+			var err error
+			o.product, err = kit.InBrand(kit.WithTx(ctx, tx), b.d, b.brandA, func(q *db.Queries) (db.Product, error) {
+				p, err := q.ProductCreate(ctx, productParams(b.brandA, "SKU-"+uuid.NewString()[:8]))
+				if err != nil {
+					return p, err
+				}
+				if err := q.EventInsert(kit.SendWithCommit(ctx), eventParams(t, eventBrand, p, o.event)); err != nil {
+					return p, err
+				}
+				if refuse {
+					return p, errRefused
+				}
+				return p, nil
+			})
+			if err != nil && !(refuse && errors.Is(err, errRefused)) {
+				return err
+			}
+			return db.New(tx).AuditEventCreate(kit.SendWithCommit(ctx), db.AuditEventCreateParams{
+				ID: uuid.Must(uuid.NewV7()), Type: o.audit, Now: time.Now().UTC(),
+			})
+		})
+		return o, err
+	}
+	eventCommitted := func(t *testing.T, id uuid.UUID) bool {
+		t.Helper()
+		_, err := kit.ReadInBrand(ctx, b.d, b.brandA, func(q *db.Queries) (db.EventGetRow, error) {
+			return q.EventGet(ctx, db.EventGetParams{BrandID: b.brandA, ID: id})
+		})
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	auditCommitted := func(t *testing.T, typ string) bool {
+		t.Helper()
+		rows, err := b.d.Queries.AuditEventList(ctx, db.AuditEventListParams{Type: &typ, RowLimit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rows) == 1
+	}
+	t.Run("the savepoint's write goes with the owner's and the COMMIT", func(t *testing.T) {
+		var o outcome
+		run := func() error {
+			var err error
+			o, err = keyed(b.brandA, false)
+			return err
+		}
+		_ = b.tripsOf(t, run) // prepares the statements on the connection
+		if got, want := b.tripsOf(t, run), 5; got != want {
+			t.Errorf("a product and its event in a savepoint, and the owner's write: %d round trips, want %d", got, want)
+		}
+		if !b.committed(t, o.product) || !eventCommitted(t, o.event) || !auditCommitted(t, o.audit) {
+			t.Errorf("committed: product %v, its event %v, the owner's write %v; want all three",
+				b.committed(t, o.product), eventCommitted(t, o.event), auditCommitted(t, o.audit))
+		}
+		b.connectionIdle(t)
+	})
+	t.Run("a rolled-back savepoint drops what it held", func(t *testing.T) {
+		o, err := keyed(b.brandA, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.committed(t, o.product) || eventCommitted(t, o.event) {
+			t.Error("the refused handler's product or its held event was committed")
+		}
+		if !auditCommitted(t, o.audit) {
+			t.Error("the owner's write was not committed")
+		}
+		b.connectionIdle(t)
+	})
+	t.Run("its failure commits nothing", func(t *testing.T) {
+		o, err := keyed(b.brandB, false)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+			t.Fatalf("an event of brand B held in brand A's savepoint: %v, want row-level security's refusal (42501)", err)
+		}
+		if b.committed(t, o.product) || auditCommitted(t, o.audit) {
+			t.Error("the product or the owner's write was committed though the transaction failed")
 		}
 		b.connectionIdle(t)
 	})

@@ -68,27 +68,27 @@ func (d *Deps) BeginFunc(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	if err != nil {
 		return err
 	}
-	t := &heldTx{Tx: tx}
+	t := &heldTx{Tx: tx, holder: &holder{}}
 	if err := fn(t); err != nil {
 		_ = tx.Rollback(ctx) // the held statement, if any, was never sent
 		return err
 	}
-	return d.commitHeld(ctx, conn.Conn(), tx, t.takePending(), func() { _ = tx.Rollback(ctx) })
+	return d.commitHeld(ctx, conn.Conn(), tx, t.takeHeld(), func() { _ = tx.Rollback(ctx) })
 }
 
-// commitHeld commits tx on conn: with Commit when nothing is held (p nil), otherwise by sending p
-// and the COMMIT in one pipeline, bounded like any COMMIT (committing). The statement's context
-// is the batch's, so that the query tracer sees what it carries (observe.WritingEvents) as it did
-// when the statement ran alone. A statement that failed leaves the transaction open and aborted
-// (the pipeline skipped the COMMIT): rollback ends it; a connection lost in between is closed,
-// and the pool drops it.
-func (d *Deps) commitHeld(ctx context.Context, conn *pgx.Conn, tx pgx.Tx, p *pending, rollback func()) error {
-	if p == nil {
+// commitHeld commits tx on conn: with Commit when nothing is held, otherwise by sending the held
+// statements and the COMMIT in one pipeline, bounded like any COMMIT (committing). The pipeline's
+// context is the held statements' (heldContext), so that the query tracer sees what they carry
+// (observe.WritingEvents) as it did when each ran alone. A statement that failed leaves the
+// transaction open and aborted (the pipeline skipped the COMMIT): rollback ends it; a connection
+// lost in between is closed, and the pool drops it.
+func (d *Deps) commitHeld(ctx context.Context, conn *pgx.Conn, tx pgx.Tx, held []pending, rollback func()) error {
+	if len(held) == 0 {
 		return d.Commit(ctx, tx)
 	}
-	err := d.committing(p.ctx, func(cctx context.Context) error {
+	err := d.committing(heldContext(held), func(cctx context.Context) error {
 		b := &pgx.Batch{}
-		b.Queue(p.sql, p.args...)
+		queue(b, held)
 		_ = db.New(queuer{b}).TxCommit(cctx) // queuing cannot fail
 		// The COMMIT cannot answer ROLLBACK here (pgx's Commit checks for it): a transaction
 		// already aborted fails the statement before it, and the pipeline skips the COMMIT.
@@ -100,23 +100,25 @@ func (d *Deps) commitHeld(ctx context.Context, conn *pgx.Conn, tx pgx.Tx, p *pen
 	return err
 }
 
-// heldTx is BeginFunc's transaction. An Exec marked with SendWithCommit is held (the last one
-// only: a second sends the first) and sent with the COMMIT; every other statement, and a
-// savepoint, sends it first, so statements run in fn's order. Its failure is the transaction's:
-// BeginFunc returns it and nothing commits.
+// heldTx is BeginFunc's transaction, or a savepoint of it. An Exec marked with SendWithCommit is
+// held (holder) and sent with the COMMIT; every other statement, and a savepoint, sends what is
+// held first, so statements run in fn's order. A failure is the transaction's: BeginFunc returns
+// it and nothing commits. A savepoint holds into its transaction's holder: what it held when it is
+// rolled back to is dropped unsent (nothing held before it began is, since Begin sent that), and
+// what it held when its work is done goes with its transaction's next round trip.
 type heldTx struct {
-	pgx.Tx
-	holder
+	pgx.Tx // the transaction, or the savepoint
+	*holder
 }
 
 func (t *heldTx) flush() error { return t.holder.flush(t.Tx) }
 
 func (t *heldTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if err := t.flush(); err != nil {
+	if held, err := t.hold(ctx, sql, args, t.flush); held {
 		return pgconn.CommandTag{}, err
 	}
-	if t.hold(ctx, sql, args) {
-		return pgconn.CommandTag{}, nil
+	if err := t.flush(); err != nil {
+		return pgconn.CommandTag{}, err
 	}
 	return t.Tx.Exec(ctx, sql, args...)
 }
@@ -135,12 +137,30 @@ func (t *heldTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row 
 	return t.Tx.QueryRow(ctx, sql, args...)
 }
 
-// Begin starts a savepoint (InTx and InBrand inside WithTx).
+// Begin starts a savepoint (InTx and InBrand inside WithTx), which holds as its transaction does.
 func (t *heldTx) Begin(ctx context.Context) (pgx.Tx, error) {
 	if err := t.flush(); err != nil {
 		return nil, err
 	}
-	return t.Tx.Begin(ctx)
+	sp, err := t.Tx.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &heldTx{Tx: sp, holder: t.holder}, nil
+}
+
+// Commit sends what is held, then commits (a savepoint: releases it).
+func (t *heldTx) Commit(ctx context.Context) error {
+	if err := t.flush(); err != nil {
+		return err
+	}
+	return t.Tx.Commit(ctx)
+}
+
+// Rollback drops what is held, unsent, and rolls back (a savepoint: to where it began).
+func (t *heldTx) Rollback(ctx context.Context) error {
+	t.held = nil
+	return t.Tx.Rollback(ctx)
 }
 
 func (t *heldTx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {

@@ -142,26 +142,13 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 		if err != nil {
 			return api.Order{}, err
 		}
-		number, err := q.OrderNumberNext(ctx, req.BrandId)
-		if err != nil {
-			return api.Order{}, err
-		}
-		o, err := q.OrderCreate(ctx, ordersdb.OrderCreateParams{
-			BrandID: req.BrandId, ID: uuid.Must(uuid.NewV7()), Number: number, Currency: p.currency,
-			Subtotal: p.subtotal, Total: amounts.total, CustomerEmail: cust.email, CustomerName: cust.name,
-			CustomerPhone: cust.phone, ShippingAddress: address, Note: body.Note, ExternalReference: body.ExternalReference,
-			ReservationID: body.ReservationId, CreatedBy: kit.UserID(ctx), Now: now,
-			CustomerID: &cust.id, ShippingAmount: amounts.shipping, ShippingMethod: body.ShippingMethod,
-			Discounts: jsonArray(derefSlice(body.Discounts)), TaxLines: jsonArray(derefSlice(body.TaxLines)),
-			DiscountTotal: amounts.discountTotal, TaxTotal: amounts.taxTotal,
-		})
-		if kit.IsConflict(err, "orders_external_reference_key") {
-			return api.Order{}, &ExternalReferenceTaken{}
-		}
-		if err != nil {
-			return api.Order{}, err
-		}
-		lp := ordersdb.OrderLinesAddParams{BrandID: o.BrandID, OrderID: o.ID, Currency: p.currency}
+		// The order's row comes last, with its number (OrderCreate): the brand's counter is then
+		// held for that statement and the COMMIT, with which its history and events travel. The
+		// lines and the movements name the order before it exists (checked at COMMIT,
+		// schema/000025), and the answer's lines and holds are read before it too, unless a
+		// backorder, which needs the number, is written after it.
+		id := uuid.Must(uuid.NewV7())
+		lp := ordersdb.OrderLinesAddParams{BrandID: req.BrandId, OrderID: id, Currency: p.currency}
 		for i, l := range lines {
 			pr := p.products[l.Product]
 			lp.Ids = append(lp.Ids, uuid.Must(uuid.NewV7()))
@@ -180,13 +167,44 @@ func (h *Handlers) CreateOrder(ctx context.Context, req api.CreateOrderRequestOb
 		if err := q.OrderLinesAdd(ctx, lp); err != nil {
 			return api.Order{}, err
 		}
-		if err := st.HoldOrder(ctx, o.ID, body.ReservationId, lp.Ids, lines, allocs); err != nil {
+		if err := st.HoldOrder(ctx, id, body.ReservationId, lp.Ids, lines, allocs); err != nil {
 			return api.Order{}, err
 		}
-		if err := st.Backorder(ctx, o.ID, o.Number, lp.Ids, lines, backs); err != nil {
+		var olines []ordersdb.OrderLine
+		var holds []inventory.OrderHold
+		if len(backs) == 0 {
+			if olines, holds, err = contents(ctx, tx, req.BrandId, id); err != nil {
+				return api.Order{}, err
+			}
+		}
+		o, err := q.OrderCreate(ctx, ordersdb.OrderCreateParams{
+			BrandID: req.BrandId, ID: id, Currency: p.currency,
+			Subtotal: p.subtotal, Total: amounts.total, CustomerEmail: cust.email, CustomerName: cust.name,
+			CustomerPhone: cust.phone, ShippingAddress: address, Note: body.Note, ExternalReference: body.ExternalReference,
+			ReservationID: body.ReservationId, CreatedBy: kit.UserID(ctx), Now: now,
+			CustomerID: &cust.id, ShippingAmount: amounts.shipping, ShippingMethod: body.ShippingMethod,
+			Discounts: jsonArray(derefSlice(body.Discounts)), TaxLines: jsonArray(derefSlice(body.TaxLines)),
+			DiscountTotal: amounts.discountTotal, TaxTotal: amounts.taxTotal,
+		})
+		if kit.IsConflict(err, "orders_external_reference_key") {
+			return api.Order{}, &ExternalReferenceTaken{}
+		}
+		if err != nil {
 			return api.Order{}, err
 		}
-		return event(ctx, tx, o, ordersdb.OrderActionCreate, nil, nil, now)
+		if len(backs) > 0 {
+			if err := st.Backorder(ctx, o.ID, o.Number, lp.Ids, lines, backs); err != nil {
+				return api.Order{}, err
+			}
+			if olines, holds, err = contents(ctx, tx, o.BrandID, o.ID); err != nil {
+				return api.Order{}, err
+			}
+		}
+		order, err := apiOrder(o, olines, holds)
+		if err != nil {
+			return api.Order{}, err
+		}
+		return order, recorded(ctx, tx, o, order, ordersdb.OrderActionCreate, nil, nil, now)
 	})
 	if err != nil {
 		return nil, refusal(err)

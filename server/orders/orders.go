@@ -131,30 +131,37 @@ func lockFor(ctx context.Context, q *ordersdb.Queries, brand, id uuid.UUID, ifMa
 	return o, nil
 }
 
-// event records a transition (actor: the caller, or none for the sweeper): the order's history
-// row, and the event of its new status in the brand's feed with the order as it now is, which it
-// returns.
+// event records a transition (actor: the caller, or none for the sweeper) and returns the order
+// as it now is (load, then recorded).
 func event(ctx context.Context, tx db.DBTX, o ordersdb.Order, action ordersdb.OrderAction, from *ordersdb.OrderStatus, reason *string, now time.Time) (api.Order, error) {
-	var fromStatus ordersdb.NullOrderStatus
-	if from != nil {
-		fromStatus = ordersdb.NullOrderStatus{OrderStatus: *from, Valid: true}
-	}
-	if err := ordersdb.New(tx).OrderEventAdd(ctx, ordersdb.OrderEventAddParams{
-		BrandID: o.BrandID, OrderID: o.ID, ID: uuid.Must(uuid.NewV7()), Action: action, FromStatus: fromStatus,
-		Status: o.Status, ActorID: kit.UserID(ctx), Reason: reason, RequestID: kit.RequestID(ctx), Now: now,
-	}); err != nil {
-		return api.Order{}, err
-	}
 	order, err := load(ctx, tx, o)
 	if err != nil {
 		return order, err
 	}
+	return order, recorded(ctx, tx, o, order, action, from, reason, now)
+}
+
+// recorded writes the order's history row and the event of its new status in the brand's feed,
+// with order (o as the API shows it). Nothing waits for either: both travel with the transaction's
+// COMMIT (kit.SendWithCommit), which the order's creation relies on, since it holds the brand's
+// order counter until then.
+func recorded(ctx context.Context, tx db.DBTX, o ordersdb.Order, order api.Order, action ordersdb.OrderAction, from *ordersdb.OrderStatus, reason *string, now time.Time) error {
+	var fromStatus ordersdb.NullOrderStatus
+	if from != nil {
+		fromStatus = ordersdb.NullOrderStatus{OrderStatus: *from, Valid: true}
+	}
+	if err := ordersdb.New(tx).OrderEventAdd(kit.SendWithCommit(ctx), ordersdb.OrderEventAddParams{
+		BrandID: o.BrandID, OrderID: o.ID, ID: uuid.Must(uuid.NewV7()), Action: action, FromStatus: fromStatus,
+		Status: o.Status, ActorID: kit.UserID(ctx), Reason: reason, RequestID: kit.RequestID(ctx), Now: now,
+	}); err != nil {
+		return err
+	}
 	if o.Status == ordersdb.OrderStatusPartiallyReturned || o.Status == ordersdb.OrderStatusReturned {
 		// A return's own events (return.requested, return.cancelled) tell this change, with the
 		// return that made it; the order's history above records the status.
-		return order, nil
+		return nil
 	}
-	return order, events.Emit(ctx, db.New(tx), o.BrandID, now, events.Event{
+	return events.Emit(ctx, db.New(tx), o.BrandID, now, events.Event{
 		Type: eventType(o.Status, ctx, reason), Data: order,
 		Aggregate: events.Aggregate{Type: api.EventAggregateTypeOrder, ID: o.ID, Version: o.Version},
 	})
@@ -181,16 +188,22 @@ func eventType(status ordersdb.OrderStatus, ctx context.Context, reason *string)
 
 // load reads an order's lines and allocations and shows the order.
 func load(ctx context.Context, tx db.DBTX, o ordersdb.Order) (api.Order, error) {
-	ids := []uuid.UUID{o.ID}
-	lines, err := ordersdb.New(tx).OrderLines(ctx, ordersdb.OrderLinesParams{BrandID: o.BrandID, OrderIds: ids})
-	if err != nil {
-		return api.Order{}, err
-	}
-	allocs, err := inventory.OrderHolds(ctx, tx, o.BrandID, ids)
+	lines, allocs, err := contents(ctx, tx, o.BrandID, o.ID)
 	if err != nil {
 		return api.Order{}, err
 	}
 	return apiOrder(o, lines, allocs)
+}
+
+// contents reads an order's lines and where they hold stock (or wait for it).
+func contents(ctx context.Context, tx db.DBTX, brand, order uuid.UUID) ([]ordersdb.OrderLine, []inventory.OrderHold, error) {
+	ids := []uuid.UUID{order}
+	lines, err := ordersdb.New(tx).OrderLines(ctx, ordersdb.OrderLinesParams{BrandID: brand, OrderIds: ids})
+	if err != nil {
+		return nil, nil, err
+	}
+	allocs, err := inventory.OrderHolds(ctx, tx, brand, ids)
+	return lines, allocs, err
 }
 
 // apiOrder shows an order with its lines (in line order) and their allocations; lines and allocs

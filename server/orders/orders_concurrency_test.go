@@ -1,14 +1,19 @@
 package orders_test
 
 import (
+	"errors"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/gen/db"
 	"github.com/ecompointer/ecompointer/server"
+	"github.com/ecompointer/ecompointer/server/observe"
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
 
@@ -261,5 +266,106 @@ func TestOrderMultiLineOppositeOrders(t *testing.T) {
 		t.Errorf("p1 reserved %d, want %d", got, ok.Load())
 	}
 	b.WantLevel(t, "p2", p2.Id, lb.Id, 40, ok.Load())
+	env.AssertStock(t, b.Brand)
+}
+
+// TestOrderTakesItsNumberLast: an order takes its brand's number (and with it the counter row,
+// which every order of the brand waits for until the taker commits) only once its stock is held
+// and its lines and movements are written: caught waiting for a counter another transaction
+// holds, its transaction is in OrderCreate and already holds what it wrote before. Then the
+// counter is held only for OrderCreate and the COMMIT (with which the history and the events
+// travel). Before schema/000025 the wait came at OrderNumberNext, with the lines, the movements,
+// the reads and the history still to come under the counter.
+func TestOrderTakesItsNumberLast(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t, func(c *server.Config) { c.DB.LockTimeout = time.Minute })
+	b := servertest.NewStockBrand(t, env, "counter")
+	p := b.Product(t, "CTR-1")
+	loc := b.Location(t, "CTR")
+	b.Receive(t, p.Id, loc.Id, 10)
+	first := b.MustCreateOrder(t, servertest.OrderLine(p.Id, 1)) // the brand's counter row exists
+
+	// Another transaction holds the counter.
+	holder, err := pgx.Connect(ctx, env.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = holder.Close(ctx) }()
+	tx, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if err := db.New(tx).BrandScopeSet(ctx, b.Brand.String()); err != nil {
+		t.Fatal(err)
+	}
+	if tag, err := tx.Exec(ctx, `SELECT 1 FROM order_counters WHERE brand_id = $1 FOR UPDATE`, b.Brand); err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("locking the brand's counter: %v (%d rows)", err, tag.RowsAffected())
+	}
+	done := make(chan *api.CreateOrderResponse, 1)
+	go func() {
+		resp, err := env.Client.CreateOrderWithResponse(ctx, b.Brand, &api.CreateOrderParams{IdempotencyKey: *servertest.NewKey()}, servertest.OrderBody(servertest.OrderLine(p.Id, 2)), b.Auth)
+		if err != nil {
+			t.Errorf("order: %v", err)
+		}
+		done <- resp
+	}()
+
+	// The order's backend, once it waits for the counter, seen from outside any transaction (one
+	// reads pg_stat_activity once, at its first look).
+	watcher, err := pgx.Connect(ctx, env.OwnerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = watcher.Close(ctx) }()
+	var pid int32
+	var query string
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for pid == 0 {
+		err := watcher.QueryRow(ctx, `SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, holder.PgConn().PID()).Scan(&pid)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			t.Fatal(err)
+		}
+		if pid == 0 {
+			select {
+			case resp := <-done:
+				t.Fatalf("the order ended (%d) without waiting for the counter", resp.StatusCode())
+			case <-tick.C:
+			}
+		}
+	}
+	// Read again: the look that found it may have read the activity a moment before it blocked.
+	if err := watcher.QueryRow(ctx, `SELECT query FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&query); err != nil {
+		t.Fatal(err)
+	}
+	if got := observe.QueryName(query); got != "OrderCreate" {
+		t.Errorf("the order waits for the counter in %s, want OrderCreate (its row last)", got)
+	}
+	rows, err := watcher.Query(ctx, `SELECT DISTINCT relation::regclass::text FROM pg_locks
+		WHERE pid = $1 AND granted AND locktype = 'relation' AND mode = 'RowExclusiveLock'`, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	written, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"order_lines", "stock_movements", "order_allocations", "stock_levels"} {
+		if !slices.Contains(written, table) {
+			t.Errorf("waiting for the counter, the order had not yet written %s (it wrote %v)", table, written)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	resp := <-done
+	if resp == nil || resp.JSON201 == nil {
+		t.Fatalf("the order once the counter is free: %v", resp)
+	}
+	if got, want := resp.JSON201.Number, first.Number+1; got != want {
+		t.Errorf("number %d, want %d (the next)", got, want)
+	}
+	b.WantLevel(t, "after both orders", p.Id, loc.Id, 10, 3)
 	env.AssertStock(t, b.Brand)
 }

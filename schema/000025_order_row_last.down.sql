@@ -1,0 +1,2 @@
+ALTER TABLE stock_movements ALTER CONSTRAINT stock_movements_order_fkey NOT DEFERRABLE;
+ALTER TABLE order_lines ALTER CONSTRAINT order_lines_brand_id_order_id_fkey NOT DEFERRABLE;
