@@ -70,7 +70,7 @@ func (d *Deps) BeginFunc(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	}
 	t := &heldTx{Tx: tx, holder: &holder{}}
 	if err := fn(t); err != nil {
-		_ = tx.Rollback(ctx) // the held statement, if any, was never sent
+		_ = tx.Rollback(ctx) // what is held was never sent
 		return err
 	}
 	return d.commitHeld(ctx, conn.Conn(), tx, t.takeHeld(), func() { _ = tx.Rollback(ctx) })
