@@ -496,84 +496,14 @@ func eventParams(t *testing.T, brand uuid.UUID, p db.Product, id uuid.UUID) db.E
 
 // TestOwnedTransaction: the transaction a keyed request runs in (Deps.BeginFunc, owned by the
 // idempotency layer, the handler's InBrand joined in a savepoint through WithTx) spends no round
-// trip releasing the savepoint, and the owner's last write, marked SendWithCommit as the stored
-// answer is, travels with the COMMIT. Before, a product and the owner's write after it took 7
-// round trips (BEGIN, SAVEPOINT, the brand's scope, the product, RELEASE, the write, COMMIT).
+// trip releasing the savepoint, and what the handler's savepoint and the owner mark SendWithCommit
+// (an order's history and events; the stored answer) is held and travels with the COMMIT in one
+// pipeline: a product and its event in the savepoint and the owner's write take 5 round trips
+// (BEGIN, SAVEPOINT, the brand's scope, the product; the held writes and the COMMIT). They took 6
+// while a savepoint sent its writes at once, and 8 before the owner's write travelled with the
+// COMMIT and the savepoint went unreleased (RELEASE, the write, COMMIT). A savepoint rolled back
+// drops what it held, unsent, and the owner still commits its own.
 func TestOwnedTransaction(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	ctx := context.Background()
-	errRefused := errors.New("refused")
-	// keyed writes a product of brand A in the handler's savepoint (refused after it when refuse
-	// is set), then, as the owner, an event of eventBrand sent with the COMMIT (none after a
-	// refusal: the brand's scope went with the savepoint).
-	keyed := func(eventBrand uuid.UUID, refuse bool) (db.Product, error) {
-		var p db.Product
-		err := b.d.BeginFunc(ctx, func(tx pgx.Tx) error {
-			var err error
-			p, err = kit.InBrand(kit.WithTx(ctx, tx), b.d, b.brandA, func(q *db.Queries) (db.Product, error) {
-				p, err := q.ProductCreate(ctx, productParams(b.brandA, "SKU-"+uuid.NewString()[:8]))
-				if err == nil && refuse {
-					err = errRefused
-				}
-				return p, err
-			})
-			if refuse && errors.Is(err, errRefused) {
-				_, err = db.New(tx).EventsHorizon(ctx) // the owner goes on and commits
-				return err
-			}
-			if err != nil {
-				return err
-			}
-			return db.New(tx).EventInsert(kit.SendWithCommit(ctx), eventParams(t, eventBrand, p, uuid.Must(uuid.NewV7())))
-		})
-		return p, err
-	}
-	t.Run("the owner's write goes with the COMMIT", func(t *testing.T) {
-		var p db.Product
-		run := func() error {
-			var err error
-			p, err = keyed(b.brandA, false)
-			return err
-		}
-		_ = b.tripsOf(t, run) // prepares the statements on the connection
-		if got, want := b.tripsOf(t, run), 5; got != want {
-			t.Errorf("a product in a savepoint and the owner's write: %d round trips, want %d", got, want)
-		}
-		if !b.committed(t, p) {
-			t.Error("the product was not committed")
-		}
-		b.connectionIdle(t)
-	})
-	t.Run("its failure commits nothing", func(t *testing.T) {
-		p, err := keyed(b.brandB, false)
-		var pgErr *pgconn.PgError
-		if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
-			t.Fatalf("an event of brand B in brand A's scope: %v, want row-level security's refusal (42501)", err)
-		}
-		if b.committed(t, p) {
-			t.Error("the product was committed though the transaction failed")
-		}
-		b.connectionIdle(t)
-	})
-	t.Run("a refusal rolls back to the savepoint, and the owner commits", func(t *testing.T) {
-		p, err := keyed(b.brandA, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b.committed(t, p) {
-			t.Error("the refused handler's product was committed")
-		}
-		b.connectionIdle(t)
-	})
-}
-
-// TestSavepointHolds: in an owned transaction (a keyed request's), what the handler's savepoint
-// marks SendWithCommit (an order's history and events) is held as the owner's own write is: both
-// travel with the COMMIT in one pipeline, so the savepoint's write costs no round trip of its own
-// (5 in all, as with the owner's write alone; 6 when the savepoint sends at once). A savepoint
-// rolled back drops what it held, unsent, and the owner still commits its own.
-func TestSavepointHolds(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
