@@ -534,7 +534,7 @@ func TestOwnedTransaction(t *testing.T) {
 				}
 				return p, nil
 			})
-			if err != nil && !(refuse && errors.Is(err, errRefused)) {
+			if err != nil && (!refuse || !errors.Is(err, errRefused)) {
 				return err
 			}
 			return db.New(tx).AuditEventCreate(kit.SendWithCommit(ctx), db.AuditEventCreateParams{
