@@ -110,12 +110,8 @@ func (h *holder) takeHeld() []pending {
 // them: the first failure is returned (the transaction is then aborted).
 func (h *holder) flush(tx pgx.Tx) error {
 	held := h.takeHeld()
-	switch len(held) {
-	case 0:
+	if len(held) == 0 {
 		return nil
-	case 1:
-		_, err := tx.Exec(held[0].ctx, held[0].sql, held[0].args...)
-		return err
 	}
 	b := &pgx.Batch{}
 	queue(b, held)
@@ -133,9 +129,6 @@ func queue(b *pgx.Batch, held []pending) {
 // answering a value from the last of them that has it, so that what each statement's context
 // carries for the query tracer (observe.WritingEvents on the outbox's row) still reaches it.
 func heldContext(held []pending) context.Context {
-	if len(held) == 1 {
-		return held[0].ctx
-	}
 	return valuesOf{Context: held[0].ctx, held: held}
 }
 
@@ -301,7 +294,7 @@ func (t *brandTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 // end finishes the transaction after fn returned fnErr: committed by commitHeld (which ctx cannot
-// cut, the pending statement sent with the COMMIT) when fnErr is nil, rolled back otherwise.
+// cut, what is held sent with the COMMIT) when fnErr is nil, rolled back otherwise.
 // (ReadInBrand's transaction already ended with its batch.)
 func (t *brandTx) end(ctx context.Context, d *Deps, fnErr error) error {
 	err := t.closeFirst(nil)

@@ -330,6 +330,9 @@ func TestOrderTakesItsNumberLast(t *testing.T) {
 		if pid == 0 {
 			select {
 			case resp := <-done:
+				if resp == nil {
+					t.Fatal("the order failed without waiting for the counter")
+				}
 				t.Fatalf("the order ended (%d) without waiting for the counter", resp.StatusCode())
 			case <-tick.C:
 			}
