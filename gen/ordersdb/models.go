@@ -65,11 +65,12 @@ func (ns NullMovementKind) Value() (driver.Value, error) {
 type OrderAction string
 
 const (
-	OrderActionCreate  OrderAction = "create"
-	OrderActionConfirm OrderAction = "confirm"
-	OrderActionFulfil  OrderAction = "fulfil"
-	OrderActionCancel  OrderAction = "cancel"
-	OrderActionReturn  OrderAction = "return"
+	OrderActionCreate        OrderAction = "create"
+	OrderActionConfirm       OrderAction = "confirm"
+	OrderActionFulfil        OrderAction = "fulfil"
+	OrderActionCancel        OrderAction = "cancel"
+	OrderActionReturn        OrderAction = "return"
+	OrderActionBackorderFill OrderAction = "backorder_fill"
 )
 
 func (e *OrderAction) Scan(src interface{}) error {

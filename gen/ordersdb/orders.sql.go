@@ -161,6 +161,36 @@ func (q *Queries) FulfilmentList(ctx context.Context, arg FulfilmentListParams) 
 	return items, nil
 }
 
+const orderBackorderFillsAdd = `-- name: OrderBackorderFillsAdd :exec
+INSERT INTO order_events (brand_id, order_id, id, action, from_status, status, actor_id, request_id, created_at)
+SELECT o.brand_id, o.id, x.id, 'backorder_fill'::order_action, o.status, o.status, $1::uuid,
+       $2::text, $3
+FROM (SELECT unnest($4::uuid[]) AS order_id, unnest($5::uuid[]) AS id) AS x
+JOIN orders o ON o.brand_id = $6 AND o.id = x.order_id
+`
+
+type OrderBackorderFillsAddParams struct {
+	ActorID   *uuid.UUID
+	RequestID *string
+	Now       time.Time
+	OrderIds  []uuid.UUID
+	Ids       []uuid.UUID
+	BrandID   uuid.UUID
+}
+
+// The fills' history rows (ids: UUIDv7, one per order), the order's status unchanged.
+func (q *Queries) OrderBackorderFillsAdd(ctx context.Context, arg OrderBackorderFillsAddParams) error {
+	_, err := q.db.Exec(ctx, orderBackorderFillsAdd,
+		arg.ActorID,
+		arg.RequestID,
+		arg.Now,
+		arg.OrderIds,
+		arg.Ids,
+		arg.BrandID,
+	)
+	return err
+}
+
 const orderCreate = `-- name: OrderCreate :one
 WITH counter AS (
   INSERT INTO order_counters (brand_id, last_number) VALUES ($1, 1001)
@@ -626,7 +656,8 @@ type OrderLockParams struct {
 // Locks the order first (the lock order's first step): transitions of one order serialize here.
 // FOR NO KEY UPDATE (what an UPDATE of the row takes anyway), not FOR UPDATE: a receipt that fills
 // the order's backorder appends a movement naming the order under its level's lock, and that
-// foreign key check (FOR KEY SHARE) must not wait for a transition that waits for the level.
+// foreign key check (FOR KEY SHARE) must not wait for a transition that waits for the level. (The
+// fill's version bump, OrdersBackorderFilled, does wait for the order.)
 func (q *Queries) OrderLock(ctx context.Context, arg OrderLockParams) (Order, error) {
 	row := q.db.QueryRow(ctx, orderLock, arg.BrandID, arg.ID)
 	var i Order
@@ -832,6 +863,79 @@ func (q *Queries) OrderTransition(ctx context.Context, arg OrderTransitionParams
 		&i.RefundedTotal,
 	)
 	return i, err
+}
+
+const ordersBackorderFilled = `-- name: OrdersBackorderFilled :many
+UPDATE orders SET version = version + 1, updated_at = $1
+WHERE orders.brand_id = $2 AND orders.id IN (
+  SELECT l.id FROM orders l WHERE l.brand_id = $2 AND l.id = ANY($3::uuid[])
+  ORDER BY l.id
+  FOR NO KEY UPDATE)
+RETURNING brand_id, id, number, status, currency, subtotal, total, customer_email, customer_name, customer_phone, shipping_address, note, external_reference, reservation_id, payment_reference, cancel_reason, created_by, version, confirmed_at, cancelled_at, created_at, updated_at, customer_id, shipping_amount, shipping_method, discounts, tax_lines, discount_total, tax_total, cancelled_total, refunded_total
+`
+
+type OrdersBackorderFilledParams struct {
+	Now     time.Time
+	BrandID uuid.UUID
+	Ids     []uuid.UUID
+}
+
+// The orders a fill gave stock to, in the filling transaction (server/orders/filled.go): each
+// one's version is bumped, the orders locked in id order. That transaction holds the level's lock
+// and here waits for an order a transition holds; a transition (OrderLock) locks its order before
+// its levels, so one that waits for this level is a deadlock, which PostgreSQL breaks and the
+// aborted side runs again (kit.Retry). Only a cancellation, fulfilment or return of a backordered
+// order while stock arrives where it waits can meet it.
+func (q *Queries) OrdersBackorderFilled(ctx context.Context, arg OrdersBackorderFilledParams) ([]Order, error) {
+	rows, err := q.db.Query(ctx, ordersBackorderFilled, arg.Now, arg.BrandID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Order{}
+	for rows.Next() {
+		var i Order
+		if err := rows.Scan(
+			&i.BrandID,
+			&i.ID,
+			&i.Number,
+			&i.Status,
+			&i.Currency,
+			&i.Subtotal,
+			&i.Total,
+			&i.CustomerEmail,
+			&i.CustomerName,
+			&i.CustomerPhone,
+			&i.ShippingAddress,
+			&i.Note,
+			&i.ExternalReference,
+			&i.ReservationID,
+			&i.PaymentReference,
+			&i.CancelReason,
+			&i.CreatedBy,
+			&i.Version,
+			&i.ConfirmedAt,
+			&i.CancelledAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.CustomerID,
+			&i.ShippingAmount,
+			&i.ShippingMethod,
+			&i.Discounts,
+			&i.TaxLines,
+			&i.DiscountTotal,
+			&i.TaxTotal,
+			&i.CancelledTotal,
+			&i.RefundedTotal,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const ordersDue = `-- name: OrdersDue :many

@@ -48,7 +48,8 @@ SELECT * FROM orders WHERE brand_id = @brand_id AND id = @id;
 -- Locks the order first (the lock order's first step): transitions of one order serialize here.
 -- FOR NO KEY UPDATE (what an UPDATE of the row takes anyway), not FOR UPDATE: a receipt that fills
 -- the order's backorder appends a movement naming the order under its level's lock, and that
--- foreign key check (FOR KEY SHARE) must not wait for a transition that waits for the level.
+-- foreign key check (FOR KEY SHARE) must not wait for a transition that waits for the level. (The
+-- fill's version bump, OrdersBackorderFilled, does wait for the order.)
 SELECT * FROM orders WHERE brand_id = @brand_id AND id = @id FOR NO KEY UPDATE;
 
 -- name: OrderLines :many
@@ -135,3 +136,25 @@ LIMIT @row_limit;
 SELECT * FROM orders
 WHERE brand_id = @brand_id AND id = @id AND status = 'pending' AND created_at <= @cutoff
 FOR NO KEY UPDATE SKIP LOCKED;
+
+-- name: OrdersBackorderFilled :many
+-- The orders a fill gave stock to, in the filling transaction (server/orders/filled.go): each
+-- one's version is bumped, the orders locked in id order. That transaction holds the level's lock
+-- and here waits for an order a transition holds; a transition (OrderLock) locks its order before
+-- its levels, so one that waits for this level is a deadlock, which PostgreSQL breaks and the
+-- aborted side runs again (kit.Retry). Only a cancellation, fulfilment or return of a backordered
+-- order while stock arrives where it waits can meet it.
+UPDATE orders SET version = version + 1, updated_at = @now
+WHERE orders.brand_id = @brand_id AND orders.id IN (
+  SELECT l.id FROM orders l WHERE l.brand_id = @brand_id AND l.id = ANY(@ids::uuid[])
+  ORDER BY l.id
+  FOR NO KEY UPDATE)
+RETURNING *;
+
+-- name: OrderBackorderFillsAdd :exec
+-- The fills' history rows (ids: UUIDv7, one per order), the order's status unchanged.
+INSERT INTO order_events (brand_id, order_id, id, action, from_status, status, actor_id, request_id, created_at)
+SELECT o.brand_id, o.id, x.id, 'backorder_fill'::order_action, o.status, o.status, sqlc.narg(actor_id)::uuid,
+       sqlc.narg(request_id)::text, @now
+FROM (SELECT unnest(@order_ids::uuid[]) AS order_id, unnest(@ids::uuid[]) AS id) AS x
+JOIN orders o ON o.brand_id = @brand_id AND o.id = x.order_id;

@@ -3,8 +3,10 @@ package inventory
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -21,9 +23,10 @@ import (
 // manual or a purchase order's, a return, a positive adjustment or count, a transfer in) first
 // fills the claims waiting there, oldest order first by number, in the arrival's own transaction
 // (fill, called by move): each filled unit becomes the order's hold (a `reservation` movement
-// naming the order, and its allocation), and only the rest stays available. A cancellation drops
-// the order's claims (ReleaseOrder). Claims change only under their level's lock, so the level's
-// `backordered` is always their sum (BackorderMismatches).
+// naming the order, and its allocation), and only the rest stays available; each order filled
+// is then told (OrdersFilled: a new version, a history row, an order.backorder_filled event). A
+// cancellation drops the order's claims (ReleaseOrder). Claims change only under their level's
+// lock, so the level's `backordered` is always their sum (BackorderMismatches).
 
 // BackorderLine is the part of an order line that waits for stock: Line indexes the lines given
 // to AllocateOrder.
@@ -127,48 +130,79 @@ func (s *Stock) levelUpdated(ctx context.Context, l Level) error {
 	})
 }
 
+// OrdersFilled is told which orders a fill at one level gave stock to, in the filling
+// transaction tx, after the fill: the orders domain bumps their versions and tells their events
+// (server/orders, filled.go).
+type OrdersFilled func(ctx context.Context, tx db.DBTX, brand uuid.UUID, now time.Time, orders []uuid.UUID) error
+
+// ordersFilled is the registered OrdersFilled. The engine lives below the orders domain (orders
+// import inventory), so the orders package registers it (OnOrdersFilled) rather than the engine
+// calling it by name.
+var ordersFilled OrdersFilled
+
+// OnOrdersFilled registers what a fill tells the orders it gave stock to. The orders package
+// calls it when it is loaded; a fill with nothing registered fails its transaction.
+func OnOrdersFilled(fn OrdersFilled) { ordersFilled = fn }
+
 // fill gives what is available at the locked level l to the claims waiting there, oldest order
-// first (by number, then line), until either runs out. move calls it after every movement that
-// raises onHand, so no arrival can forget it.
+// first (by number, then line), until either runs out, then tells the orders it filled
+// (OrdersFilled). move calls it after every movement that raises onHand, so no arrival can forget
+// it.
 func (s *Stock) fill(ctx context.Context, l Level) error {
+	orders, err := s.fillClaims(ctx, l)
+	if err != nil || len(orders) == 0 {
+		return err
+	}
+	if ordersFilled == nil {
+		return errors.New("inventory: orders were filled, and no OrdersFilled is registered to tell them")
+	}
+	return ordersFilled(ctx, s.tx, s.brand, s.now, orders)
+}
+
+// fillClaims is fill's work on the claims; it returns the orders it filled, each once.
+func (s *Stock) fillClaims(ctx context.Context, l Level) ([]uuid.UUID, error) {
+	var orders []uuid.UUID
 	lv := s.levels[l]
 	for lv.Backordered > 0 {
 		free := s.Available(l)
 		if free <= 0 {
-			return nil
+			return orders, nil
 		}
 		queue, err := s.sq.BackorderQueue(ctx, stockdb.BackorderQueueParams{BrandID: s.brand, ProductID: l.Product, LocationID: l.Location, RowLimit: fillBatch})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(queue) == 0 {
-			return fmt.Errorf("inventory: level %v/%v has %d backordered and no claims", l.Product, l.Location, lv.Backordered)
+			return nil, fmt.Errorf("inventory: level %v/%v has %d backordered and no claims", l.Product, l.Location, lv.Backordered)
 		}
 		for _, c := range queue {
 			take := min(free, c.Quantity)
 			if take == 0 {
-				return nil
+				return orders, nil
 			}
 			if err := s.sq.BackorderTake(ctx, stockdb.BackorderTakeParams{
 				BrandID: s.brand, OrderID: c.OrderID, LineID: c.LineID, ProductID: l.Product, LocationID: l.Location, Quantity: take, Now: s.now,
 			}); err != nil {
-				return err
+				return nil, err
 			}
 			lv.Backordered -= take
 			lv.Version++
 			if err := s.sq.OrderAllocationGrow(ctx, stockdb.OrderAllocationGrowParams{
 				BrandID: s.brand, OrderID: c.OrderID, LineID: c.LineID, ProductID: l.Product, LocationID: l.Location, Quantity: take,
 			}); err != nil {
-				return err
+				return nil, err
 			}
 			order := c.OrderID
 			if err := s.move(ctx, l, movement{kind: stockdb.MovementKindReservation, reservedDelta: take, order: &order}); err != nil {
-				return err
+				return nil, err
+			}
+			if !slices.Contains(orders, order) {
+				orders = append(orders, order)
 			}
 			free -= take
 		}
 	}
-	return nil
+	return orders, nil
 }
 
 // dropBackorders drops order's claims at the locked levels (a cancellation): their levels'

@@ -97,6 +97,7 @@ func (e *StockChanged) Code() api.ProblemCode { return api.ProblemCodeStockChang
 
 // Stock is one transaction's view of the levels it has locked.
 type Stock struct {
+	tx        db.DBTX
 	q         *db.Queries
 	sq        *stockdb.Queries
 	brand     uuid.UUID
@@ -142,7 +143,7 @@ type Scope struct {
 func Open(ctx context.Context, tx db.DBTX, brand uuid.UUID, now time.Time, scope Scope) (*Stock, error) {
 	q, sq := db.New(tx), stockdb.New(tx)
 	s := &Stock{
-		q: q, sq: sq, brand: brand, now: now, actor: kit.UserID(ctx), requestID: kit.RequestID(ctx),
+		tx: tx, q: q, sq: sq, brand: brand, now: now, actor: kit.UserID(ctx), requestID: kit.RequestID(ctx),
 		levels: map[Level]*stockdb.StockLevel{}, expired: map[Level]int64{},
 	}
 	products := uniq(scope.Products)

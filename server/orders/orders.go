@@ -195,9 +195,8 @@ func load(ctx context.Context, tx db.DBTX, o ordersdb.Order) (api.Order, error) 
 	return apiOrder(o, lines, allocs)
 }
 
-// contents reads an order's lines and where they hold stock (or wait for it).
-func contents(ctx context.Context, tx db.DBTX, brand, order uuid.UUID) ([]ordersdb.OrderLine, []inventory.OrderHold, error) {
-	ids := []uuid.UUID{order}
+// contents reads orders' lines and where they hold stock (or wait for it).
+func contents(ctx context.Context, tx db.DBTX, brand uuid.UUID, ids ...uuid.UUID) ([]ordersdb.OrderLine, []inventory.OrderHold, error) {
 	lines, err := ordersdb.New(tx).OrderLines(ctx, ordersdb.OrderLinesParams{BrandID: brand, OrderIds: ids})
 	if err != nil {
 		return nil, nil, err

@@ -1,6 +1,7 @@
 package purchasing_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"sync"
 	"testing"
@@ -76,6 +77,74 @@ func TestBackorders(t *testing.T) {
 		}
 		if n != 3 { // placed, partial, rest
 			t.Errorf("%d reservation movements name the order, want 3", n)
+		}
+		env.AssertStock(t, b.Brand)
+	})
+
+	t.Run("a fill is a change of the order", func(t *testing.T) {
+		t.Parallel()
+		b := newBuyer(t, env, "bochange")
+		p, wh := backorderable(t, b, "BO-CH"), b.Location(t, "WH")
+		o := b.PlaceOrder(t, p.Id, 3) // nothing on hand: all 3 wait
+		if o.Version != 1 {
+			t.Fatalf("placed at version %d", o.Version)
+		}
+		b.Receive(t, p.Id, wh.Id, 1) // fills 1 of 3
+		partial := b.GetOrder(t, o.Id)
+		wantBackorder(t, "one filled", partial, 1, 2)
+		if partial.Version != 2 || partial.UpdatedAt.Before(o.UpdatedAt) {
+			t.Errorf("after a fill: version %d, updatedAt %v (placed %v); want version 2", partial.Version, partial.UpdatedAt, o.UpdatedAt)
+		}
+		// A change meant for the order as it was before the fill is stale: 412, nothing changed.
+		stale := `"1"`
+		r, err := env.Client.CancelOrderWithResponse(ctx, b.Brand, o.Id, &api.CancelOrderParams{IfMatch: &stale}, api.CancelOrderRequest{}, b.Auth)
+		if err != nil || r.StatusCode() != http.StatusPreconditionFailed {
+			t.Fatalf("cancel with the ETag before the fill: %v %d %s", err, r.StatusCode(), r.Body)
+		}
+		b.Receive(t, p.Id, wh.Id, 5) // fills the other 2, 3 left available
+		full := b.GetOrder(t, o.Id)
+		wantBackorder(t, "filled", full, 3, 0)
+		b.Receive(t, p.Id, wh.Id, 1) // nothing waits: the order is not touched
+		if got := b.GetOrder(t, o.Id); got.Version != 3 || full.Version != 3 {
+			t.Errorf("versions after the fills %d, after a receipt that filled nothing %d; want 3 and 3", full.Version, got.Version)
+		}
+		wantLevel(t, b, "filled", p.Id, wh.Id, 7, 3, 0)
+
+		// Its history: created, then a backorder_fill per fill, by the user who received, the
+		// status unchanged.
+		history := b.OrderEvents(t, o.Id)
+		want := []api.OrderEventAction{api.OrderEventCreate, api.OrderEventBackorderFill, api.OrderEventBackorderFill}
+		if len(history) != len(want) {
+			t.Fatalf("history = %+v, want %v", history, want)
+		}
+		for i, e := range history {
+			if e.Action != want[i] || e.ActorId == nil || *e.ActorId != b.Owner.User.Id || e.Status != api.OrderPending ||
+				(i > 0 && (e.FromStatus == nil || *e.FromStatus != api.OrderPending)) {
+				t.Errorf("history %d = %s %v -> %s by %v", i, e.Action, e.FromStatus, e.Status, e.ActorId)
+			}
+		}
+
+		// Its events: order.created, then an order.backorder_filled per fill carrying the order as
+		// the fill left it, at its new version.
+		kind := api.EventAggregateTypeOrder
+		feed := env.FeedAll(t, b.Owner.AccessToken, b.Brand, api.ListEventsParams{AggregateType: &kind}, 3)
+		wantEvents := []struct {
+			typ                  api.EventType
+			version, backordered int64
+		}{{api.EventTypeOrderCreated, 1, 3}, {api.EventTypeOrderBackorderFilled, 2, 2}, {api.EventTypeOrderBackorderFilled, 3, 0}}
+		if len(feed) != len(wantEvents) {
+			t.Fatalf("order events = %v", servertest.EventTypes(feed))
+		}
+		for i, w := range wantEvents {
+			var data api.Order
+			if err := json.Unmarshal(feed[i].Data, &data); err != nil {
+				t.Fatal(err)
+			}
+			if feed[i].Type != w.typ || feed[i].Aggregate.Id != o.Id || feed[i].Aggregate.Version != w.version ||
+				data.Version != w.version || data.Lines[0].QuantityBackordered != w.backordered {
+				t.Errorf("event %d = %s v%d (data v%d, backordered %d), want %s v%d with %d backordered",
+					i, feed[i].Type, feed[i].Aggregate.Version, data.Version, data.Lines[0].QuantityBackordered, w.typ, w.version, w.backordered)
+			}
 		}
 		env.AssertStock(t, b.Brand)
 	})
@@ -313,5 +382,21 @@ func TestBackordersFilledInOrder(t *testing.T) {
 		if o.Backordered || o.Lines[0].QuantityBackordered != 0 || o.Status != api.OrderCancelled {
 			t.Errorf("cancelled order %d: %s backordered %d", o.Number, o.Status, o.Lines[0].QuantityBackordered)
 		}
+	}
+	// Every change of an order, each fill included and whichever transaction of the race it met,
+	// took one version, one history row and one event at that version: versions 1 to version,
+	// each once.
+	if n := env.OwnerCount(t, b.Brand, `
+		SELECT count(*) FROM orders o
+		WHERE o.version <> (SELECT count(*) FROM order_events h WHERE h.brand_id = o.brand_id AND h.order_id = o.id)
+		   OR o.version <> (SELECT count(DISTINCT e.aggregate_version) FROM events e
+		                    WHERE e.brand_id = o.brand_id AND e.aggregate_type = 'order' AND e.aggregate_id = o.id
+		                      AND e.aggregate_version BETWEEN 1 AND o.version)
+		   OR EXISTS (SELECT 1 FROM events e WHERE e.brand_id = o.brand_id AND e.aggregate_type = 'order' AND e.aggregate_id = o.id
+		              GROUP BY e.aggregate_version HAVING count(*) > 1)`); n != 0 {
+		t.Errorf("%d orders whose versions, history and events disagree", n)
+	}
+	if n := env.OwnerCount(t, b.Brand, `SELECT count(*) FROM order_events WHERE action = 'backorder_fill'`); n < 90 {
+		t.Errorf("%d backorder fills in the orders' histories, want one per order filled (90 at least)", n)
 	}
 }
