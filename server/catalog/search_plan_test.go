@@ -102,3 +102,70 @@ func TestRareSearchUsesItsTrigramIndex(t *testing.T) {
 		t.Errorf("search found %+v, want only %s (not the other brand's %s)", got, mine.Id, b2.Id)
 	}
 }
+
+// TestRareSearchPlanHoldsWhenItsTermIsSampled: where the migrations ran as a superuser, 000004
+// marks ILIKE leakproof, and the planner then estimates a `q` from the histogram of
+// products.name (without the mark it may not read statistics through the brands' policies and
+// takes a fixed guess). A rare term that lands on one entry of a 100-entry histogram looked as
+// common as one name in a hundred, and the search walked the whole brand instead of using the
+// trigram index: one ANALYZE in ten on the bench catalog, and a collapse under load. Migration
+// 000027 gives the histogram 400 entries, so one entry is a quarter of a percent. The catalog here
+// is analyzed whole (29,000 names, fewer than ANALYZE samples), so its histogram is fixed: the rare
+// term's 29 names sit at the middle of the name order, where an entry falls whatever the number
+// of entries. A term in one name in a hundred is walked, as the rare one was at 100 entries.
+func TestRareSearchPlanHoldsWhenItsTermIsSampled(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := servertest.New(t)
+	b := servertest.NewStockBrand(t, env, "sampledterm")
+
+	// The mark is per database: this test's alone. It needs a superuser, as the mark itself does.
+	super := env.SuperuserConn(t)
+	if _, err := super.Exec(ctx, `ALTER FUNCTION pg_catalog.texticlike(text, text) LEAKPROOF`); err != nil {
+		t.Fatal(err)
+	}
+	// Names "P<five digits> <word>" sort by their number in any collation. Names 14486-14514 (the
+	// middle of 0-28999) hold the rare word; one name in a hundred elsewhere, spread by a hash, the
+	// common one.
+	_, err := super.Exec(ctx, `
+		INSERT INTO products (brand_id, id, sku, name, price_amount, currency, status, attributes, tags, created_at, updated_at)
+		SELECT $1, gen_random_uuid(), 'S-' || i,
+		       'P' || lpad(i::text, 5, '0') || ' ' || CASE WHEN i BETWEEN 14486 AND 14514 THEN 'zanzibar'
+		                                                   WHEN hashint4(i) % 100 = 0 THEN 'walnut' ELSE 'lamp' END,
+		       100, 'USD', 'active', '{}', ARRAY[]::text[], now() - make_interval(secs => i), now()
+		FROM generate_series(0, 28999) AS i`, b.Brand)
+	if err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	if _, err := super.Exec(ctx, `VACUUM ANALYZE products`); err != nil {
+		t.Fatalf("vacuum analyze: %v", err)
+	}
+	var entries, rare int
+	err = super.QueryRow(ctx, `
+		SELECT cardinality(h), (SELECT count(*) FROM unnest(h) AS e WHERE e ILIKE '%zanzibar%')
+		FROM (SELECT histogram_bounds::text::text[] AS h FROM pg_stats
+		      WHERE schemaname = current_schema() AND tablename = 'products' AND attname = 'name') AS s`).Scan(&entries, &rare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries != 401 || rare != 1 {
+		t.Fatalf("the name's histogram has %d entries, %d of them rare: want 401 and 1 (migration 000027)", entries, rare)
+	}
+
+	plan := func(t *testing.T, term string) string {
+		return env.PlanOf(t, b.Brand, func(ctx context.Context, tx db.DBTX) error {
+			_, err := db.New(tx).ProductSearch(ctx, db.ProductSearchParams{BrandID: b.Brand, Pattern: "%" + term + "%", Sort: string(api.SortNewest), RowLimit: 21})
+			return err
+		})
+	}
+	t.Run("rare term sampled", func(t *testing.T) {
+		if p := plan(t, "zanzibar"); !strings.Contains(p, "Bitmap Index Scan on products_name_trgm_idx") || strings.Contains(p, "products_created_idx") {
+			t.Errorf("a rare term on one histogram entry does not use the trigram index:\n%s", p)
+		}
+	})
+	t.Run("common term", func(t *testing.T) {
+		if p := plan(t, "walnut"); !strings.Contains(p, "products_created_idx") || strings.Contains(p, "trgm") {
+			t.Errorf("a term in one name in a hundred is not found by walking the newest products:\n%s", p)
+		}
+	})
+}
