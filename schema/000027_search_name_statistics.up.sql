@@ -11,8 +11,8 @@
 -- of a percent, below the point where the planner prefers the walk (between 0.5% and 1% on the
 -- bench catalog), and such a term needs four to reach it: about one ANALYZE in two thousand.
 -- The price is planning: each search's estimate tests the pattern against 400 entries instead of
--- 100 (pgbench of the bench's searches: 8-12% fewer per second), and ANALYZE samples 120,000 rows
--- of products instead of 30,000. SKUs keep the default: their patterns are codes, and the
+-- 100 (pgbench of the bench's searches: about a sixth fewer per second), and ANALYZE samples
+-- 120,000 rows of products instead of 30,000. SKUs keep the default: their patterns are codes, and the
 -- walk-or-index choice turns on names.
 ALTER TABLE products ALTER COLUMN name SET STATISTICS 400;
 ANALYZE products;
