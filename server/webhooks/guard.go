@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -109,12 +110,63 @@ func (g guard) checkURL(raw string, allowHTTP bool) string {
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
 		host = "127.0.0.1"
 	}
-	if addr, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
-		if g.check(addr) != nil {
-			return "must not lead to a loopback, private, link-local or metadata address"
+	addr, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	if err != nil && numericLabel(host) {
+		// No DNS name ends in a number: this is an IPv4 address in one of the spellings C's
+		// inet_aton accepts (2130706433, 0x7f.1, 127.1, 0177.0.0.1), which some resolvers turn into
+		// an address and others send to DNS. Its delivery would be refused or lost at connect time;
+		// it is refused here, saying why.
+		v4, ok := atonIPv4(host)
+		if !ok || g.check(v4) == nil {
+			return "must write an IPv4 address as four decimal numbers (a.b.c.d)"
 		}
+		addr, err = v4, nil
+	}
+	if err == nil && g.check(addr) != nil {
+		return "must not lead to a loopback, private, link-local or metadata address"
 	}
 	return ""
+}
+
+// numericLabel says whether host's last label is a number (decimal, or hexadecimal after 0x).
+func numericLabel(host string) bool {
+	label := host[strings.LastIndexByte(host, '.')+1:]
+	if hex, ok := strings.CutPrefix(label, "0x"); ok {
+		return strings.Trim(hex, "0123456789abcdef") == ""
+	}
+	return label != "" && strings.Trim(label, "0123456789") == ""
+}
+
+// atonIPv4 reads host as inet_aton does: one to four parts, each decimal, octal (a leading 0) or
+// hexadecimal (0x), the last filling the bytes the others leave.
+func atonIPv4(host string) (netip.Addr, bool) {
+	parts := strings.Split(host, ".")
+	if len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	var out [4]byte
+	for i, part := range parts {
+		base := 10
+		switch {
+		case strings.HasPrefix(part, "0x"):
+			base, part = 16, part[2:]
+		case len(part) > 1 && part[0] == '0':
+			base, part = 8, part[1:]
+		}
+		bits := 8
+		if i == len(parts)-1 {
+			bits = 8 * (4 - i)
+		}
+		n, err := strconv.ParseUint(part, base, bits)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		for b := i + bits/8 - 1; b >= i; b-- {
+			out[b] = byte(n)
+			n >>= 8
+		}
+	}
+	return netip.AddrFrom4(out), true
 }
 
 // maxResponse is the most of a receiver's answer that is read.
