@@ -6,13 +6,13 @@
 -- with ILIKE, and takes a fixed guess: the trigram indexes for every term). With the default 100
 -- entries, a term in one name in a thousand is missing from most samples (the trigram plan:
 -- 1-3 ms) but lands on an entry in about one ANALYZE in ten; it then looks like one name in a
--- hundred, and the rare search walks the whole brand: 200 ms alone, a collapse under load (bench
--- README, "The searches that broke at 64 connections"). With 400 entries one entry is a quarter
+-- hundred, and the rare search walks the whole brand: 200 ms alone, a collapse under load
+-- (bench/README.md, "The searches' plan, settled"). With 400 entries one entry is a quarter
 -- of a percent, below the point where the planner prefers the walk (between 0.5% and 1% on the
 -- bench catalog), and such a term needs four to reach it: about one ANALYZE in two thousand.
 -- The price is planning: each search's estimate tests the pattern against 400 entries instead of
--- 100 (pgbench of the bench's searches: about a sixth fewer per second), and ANALYZE samples
--- 120,000 rows of products instead of 30,000. SKUs keep the default: their patterns are codes, and the
--- walk-or-index choice turns on names.
+-- 100 (pgbench of the bench's rare search: about a sixth fewer per second), and ANALYZE samples
+-- 120,000 rows of products instead of 30,000. SKUs keep the default: their patterns are codes,
+-- and the walk-or-index choice turns on names.
 ALTER TABLE products ALTER COLUMN name SET STATISTICS 400;
 ANALYZE products;
