@@ -71,7 +71,7 @@ func (e *explainer) QueryRow(ctx context.Context, sql string, args ...any) pgx.R
 
 // SuperuserConn connects to the test's database as the login TEST_DATABASE_URL names, for what
 // only a superuser may do there (marking an operator leakproof, as migrations run by one do). A
-// test that needs it is skipped, saying why, where that login is not a superuser.
+// test that needs it fails, saying so, where that login is not a superuser.
 func (e *Env) SuperuserConn(t testing.TB) *pgx.Conn {
 	t.Helper()
 	ctx := context.Background()
@@ -94,7 +94,8 @@ func (e *Env) SuperuserConn(t testing.TB) *pgx.Conn {
 		t.Fatal(err)
 	}
 	if !super {
-		t.Skipf("needs a superuser: %s connects as %s", redact(databaseURL()), cfg.User)
+		t.Fatalf("servertest: this test needs TEST_DATABASE_URL to be a superuser's (it does what only one may), "+
+			"and %s connects as %s, who is not", redact(databaseURL()), cfg.User)
 	}
 	return conn
 }
