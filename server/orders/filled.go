@@ -34,17 +34,16 @@ func backorderFilled(ctx context.Context, tx db.DBTX, brand uuid.UUID, now time.
 	if len(rows) != len(ids) {
 		return fmt.Errorf("orders: %d orders filled, %d found", len(ids), len(rows))
 	}
-	history := make([]uuid.UUID, len(rows))
-	filled := make([]uuid.UUID, len(rows))
-	for i, o := range rows {
-		history[i], filled[i] = uuid.Must(uuid.NewV7()), o.ID
+	history := make([]uuid.UUID, len(ids))
+	for i := range history {
+		history[i] = uuid.Must(uuid.NewV7())
 	}
 	if err := q.OrderBackorderFillsAdd(kit.SendWithCommit(ctx), ordersdb.OrderBackorderFillsAddParams{
-		BrandID: brand, OrderIds: filled, Ids: history, ActorID: kit.UserID(ctx), RequestID: kit.RequestID(ctx), Now: now,
+		BrandID: brand, OrderIds: ids, Ids: history, ActorID: kit.UserID(ctx), RequestID: kit.RequestID(ctx), Now: now,
 	}); err != nil {
 		return err
 	}
-	lines, holds, err := contents(ctx, tx, brand, filled...)
+	lines, holds, err := contents(ctx, tx, brand, ids...)
 	if err != nil {
 		return err
 	}
@@ -54,10 +53,7 @@ func backorderFilled(ctx context.Context, tx db.DBTX, brand uuid.UUID, now time.
 		if err != nil {
 			return err
 		}
-		es[i] = events.Event{
-			Type: api.EventTypeOrderBackorderFilled, Data: order,
-			Aggregate: events.Aggregate{Type: api.EventAggregateTypeOrder, ID: o.ID, Version: o.Version},
-		}
+		es[i] = orderEvent(api.EventTypeOrderBackorderFilled, o, order)
 	}
 	return events.Emit(ctx, db.New(tx), brand, now, es...)
 }

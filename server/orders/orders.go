@@ -161,10 +161,12 @@ func recorded(ctx context.Context, tx db.DBTX, o ordersdb.Order, order api.Order
 		// return that made it; the order's history above records the status.
 		return nil
 	}
-	return events.Emit(ctx, db.New(tx), o.BrandID, now, events.Event{
-		Type: eventType(o.Status, ctx, reason), Data: order,
-		Aggregate: events.Aggregate{Type: api.EventAggregateTypeOrder, ID: o.ID, Version: o.Version},
-	})
+	return events.Emit(ctx, db.New(tx), o.BrandID, now, orderEvent(eventType(o.Status, ctx, reason), o, order))
+}
+
+// orderEvent is the feed's event of type about o, carrying order (o as the API shows it).
+func orderEvent(typ api.EventType, o ordersdb.Order, order api.Order) events.Event {
+	return events.Event{Type: typ, Data: order, Aggregate: events.Aggregate{Type: api.EventAggregateTypeOrder, ID: o.ID, Version: o.Version}}
 }
 
 // eventType is the feed's name for an order reaching status: a cancellation by the pending-order
