@@ -18,23 +18,23 @@ import (
 var blocked = func() []netip.Prefix {
 	var out []netip.Prefix
 	for _, s := range []string{
-		"0.0.0.0/8",         // "this network"; 0.0.0.0 reaches the host itself
-		"10.0.0.0/8",        // private
-		"100.64.0.0/10",     // carrier-grade NAT
-		"127.0.0.0/8",       // loopback
-		"169.254.0.0/16",    // link-local, cloud metadata (169.254.169.254)
-		"172.16.0.0/12",     // private
-		"192.0.0.0/24",      // IETF protocol assignments
-		"192.168.0.0/16",    // private
-		"198.18.0.0/15",     // benchmarking
-		"224.0.0.0/4",       // multicast
-		"240.0.0.0/4",       // reserved, broadcast
-		"::/128", "::1/128", // unspecified, loopback
-		"64:ff9b::/96",  // NAT64: an IPv4 address in disguise
-		"fc00::/7",      // unique-local (AWS metadata fd00:ec2::254 included)
-		"fe80::/10",     // link-local
-		"ff00::/8",      // multicast
-		"2001:db8::/32", // documentation
+		"0.0.0.0/8",      // "this network"; 0.0.0.0 reaches the host itself
+		"10.0.0.0/8",     // private
+		"100.64.0.0/10",  // carrier-grade NAT
+		"127.0.0.0/8",    // loopback
+		"169.254.0.0/16", // link-local, cloud metadata (169.254.169.254)
+		"172.16.0.0/12",  // private
+		"192.0.0.0/24",   // IETF protocol assignments
+		"192.168.0.0/16", // private
+		"198.18.0.0/15",  // benchmarking
+		"224.0.0.0/4",    // multicast
+		"240.0.0.0/4",    // reserved, broadcast
+		"::/96",          // unspecified, loopback (::1), IPv4-compatible (::127.0.0.1: an IPv4 address in disguise)
+		"64:ff9b::/96",   // NAT64: an IPv4 address in disguise
+		"fc00::/7",       // unique-local (AWS metadata fd00:ec2::254 included)
+		"fe80::/10",      // link-local
+		"ff00::/8",       // multicast
+		"2001:db8::/32",  // documentation
 	} {
 		out = append(out, netip.MustParsePrefix(s))
 	}

@@ -31,6 +31,8 @@ func TestRefusedURLs(t *testing.T) {
 		{"carrier NAT", "https://100.64.0.1/x", "loopback"},
 		{"unique local", "https://[fd00:ec2::254]/x", "loopback"},
 		{"ipv4-mapped loopback", "https://[::ffff:127.0.0.1]/x", "loopback"},
+		{"ipv4-compatible loopback", "https://[::127.0.0.1]/x", "loopback"},
+		{"ipv4-compatible address", "https://[::1.0.0.0]/x", "loopback"},
 		{"unspecified", "https://0.0.0.0/x", "loopback"},
 		{"loopback as one number", "https://2130706433/x", "loopback"},
 		{"loopback in hexadecimal", "https://0x7f000001/x", "loopback"},
