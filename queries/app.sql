@@ -22,20 +22,6 @@ SELECT set_config('app.brand_id', @brand_id::text, true), set_config('transactio
 SELECT set_config('app.brand_id', @brand_id::text, true), set_config('transaction_read_only', 'on', true),
        set_config('plan_cache_mode', 'force_custom_plan', true);
 
--- name: ProductSearchEnsure :exec
--- Makes the product search's role, view owner and policy (schema/000021_managed_search.up.sql).
-SELECT product_search_ensure(@app_role::text);
-
--- name: SearchIsIndexed :one
--- Whether the product search may use its trigram indexes under row-level security: its view is
--- owned by a role a policy lets read products without a brand condition (ProductSearchEnsure).
-SELECT EXISTS (
-  SELECT 1 FROM pg_catalog.pg_class v
-  JOIN pg_catalog.pg_policies p ON p.schemaname = current_schema() AND p.tablename = 'products'
-   AND p.policyname = 'product_search_reads' AND pg_catalog.pg_get_userbyid(v.relowner) = ANY(p.roles)
-  WHERE v.oid = 'product_search'::regclass
-)::boolean AS indexed;
-
 -- name: SessionSettings :one
 -- What a pooled connection runs as: behind a transaction pooler (DATABASE_POOLER=pgbouncer) the
 -- role and the NATS flag come from the pooler login's role defaults, not from start-up

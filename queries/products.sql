@@ -59,11 +59,12 @@ LIMIT @row_limit;
 
 -- name: ProductSearch :many
 -- ProductList for a search (`q`): the same filters, orders and keysets, and only the products whose
--- name or SKU matches @pattern (ILIKE). The ids come from product_search (schema/000021), whose
--- scan is not under row-level security, so ILIKE is an index condition there and a rare term is
--- found through the trigram indexes; the rows themselves come from products under its policy.
--- The IN is a top-level condition so that the planner may join either way: from the trigram
--- matches (a rare term) or along the order's index, testing each row (a common one).
+-- name or SKU matches @pattern (ILIKE). The ids come from product_search, a view of the brand's
+-- rows of product_search_terms (schema/000028), which is not under row-level security: ILIKE is
+-- an index condition there, and the planner reads the term's statistics; the rows themselves come
+-- from products under its policy. The IN is a top-level condition so that the planner may join
+-- either way: from the trigram matches (a rare term) or along the order's index, looking each
+-- row's id up in the view (a common one).
 SELECT * FROM products
 WHERE brand_id = @brand_id
   AND id IN (SELECT search_id FROM product_search

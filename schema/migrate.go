@@ -40,9 +40,6 @@ func Up(ctx context.Context, databaseURL, appRole string) error {
 	if err := db.New(conn).AppRoleEnsure(ctx, appRole); err != nil {
 		return fmt.Errorf("ensure application role %q: %w", appRole, err)
 	}
-	if err := db.New(conn).ProductSearchEnsure(ctx, appRole); err != nil {
-		return fmt.Errorf("ensure the product search's role %q: %w", appRole+"_search", err)
-	}
 	return nil
 }
 

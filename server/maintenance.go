@@ -61,20 +61,6 @@ func CreateUser(ctx context.Context, pool *pgxpool.Pool, bcryptCost int, in NewU
 	return identity.CreateUser(ctx, toolDeps(pool, nil, nil), bcryptCost, in)
 }
 
-// WarnAboutDatabase logs what the database lacks for full speed: today, whether the product
-// search may use its trigram indexes under row-level security (its view and policy, made by
-// `ecompointer migrate up` with no superuser needed; see schema/000021_managed_search.up.sql).
-func WarnAboutDatabase(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) {
-	indexed, err := db.New(pool).SearchIsIndexed(ctx)
-	if err != nil {
-		log.WarnContext(ctx, "could not check the database's search setup", "error", err)
-		return
-	}
-	if !indexed {
-		log.WarnContext(ctx, "product search (q) cannot use its trigram indexes: run `ecompointer migrate up` (it makes the search view's role and policy); searches stay correct but scan the whole brand")
-	}
-}
-
 // toolDeps are the dependencies of a one-shot job outside a running server (a tool, a test; a nil log
 // discards): the request defaults (DefaultDBConfig) through the same constructor, without the brand gate, which
 // bounds one brand's share against concurrent requests and has none to bound here.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -436,6 +437,10 @@ func TestEveryBrandTableIsUnderRowLevelSecurity(t *testing.T) {
 	// bound, and the store runs outside any brand's scope. api_keys is identity too: a request
 	// finds its key by digest before any brand is known (schema/000014).
 	global := map[string]bool{"users": true, "idempotency_keys": true, "api_keys": true}
+	// product_search_terms (schema/000028) is outside row-level security so that the planner may
+	// read its statistics; the application's role has no right on it at all and reads it through
+	// a view of one brand's rows (TestSearchTermsAreReadOnlyThroughTheBrandsView).
+	unreachable := map[string]bool{"product_search_terms": true}
 	seen := 0
 	for rows.Next() {
 		var name string
@@ -446,6 +451,16 @@ func TestEveryBrandTableIsUnderRowLevelSecurity(t *testing.T) {
 		if global[name] {
 			continue
 		}
+		if unreachable[name] {
+			var granted bool
+			if err := env.Pool.QueryRow(ctx, `SELECT has_table_privilege($1::text, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')`, name).Scan(&granted); err != nil {
+				t.Fatal(err)
+			}
+			if granted {
+				t.Errorf("table %s is outside row-level security, and the application's role has a right on it", name)
+			}
+			continue
+		}
 		seen++
 		if !enabled || !forced {
 			t.Errorf("table %s has brand_id but RLS enabled=%v forced=%v", name, enabled, forced)
@@ -454,6 +469,111 @@ func TestEveryBrandTableIsUnderRowLevelSecurity(t *testing.T) {
 	if seen < 2 {
 		t.Errorf("found %d brand-scoped tables, expected products and invitations at least", seen)
 	}
+}
+
+// TestSearchTermsAreReadOnlyThroughTheBrandsView attacks the product search's table from the
+// application's role, as a statement the server runs could if it were ever subverted: the table
+// holds every brand's names and SKUs outside row-level security (schema/000028), so the role may
+// not read or write it, may read it only through product_search for the brand its transaction is
+// scoped to, may not write through that view, and may not call the triggers' functions.
+func TestSearchTermsAreReadOnlyThroughTheBrandsView(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	a := newTenant(t, env, "terms-a")
+	b := newTenant(t, env, "terms-b")
+	createProduct(t, env, b.owner, api.CreateProductRequest{Sku: "B-SECRET", Name: "B's secret", PriceAmount: 1})
+
+	// inBrand runs f in a transaction of the application's role scoped to brand ("": none) and
+	// rolls it back.
+	inBrand := func(t *testing.T, brand string, f func(pgx.Tx) error) error {
+		t.Helper()
+		tx, err := env.Pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = tx.Rollback(ctx) }()
+		if brand != "" {
+			if _, err := tx.Exec(ctx, "SELECT set_config('app.brand_id', $1, true)", brand); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return f(tx)
+	}
+	skus := func(t *testing.T, brand string) []string {
+		t.Helper()
+		var got []string
+		err := inBrand(t, brand, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, "SELECT search_sku FROM product_search ORDER BY search_sku")
+			if err != nil {
+				return err
+			}
+			got, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			slices.Sort(got) // byte order, whatever the database's collation
+			return err
+		})
+		if err != nil {
+			t.Fatalf("read the view as brand %q: %v", brand, err)
+		}
+		return got
+	}
+	denied := func(t *testing.T, what string, err error) {
+		t.Helper()
+		if err == nil || !strings.Contains(err.Error(), "permission denied") {
+			t.Errorf("%s: %v, want permission denied", what, err)
+		}
+	}
+
+	t.Run("view shows the scoped brand only", func(t *testing.T) {
+		if got, want := skus(t, a.ids["brandId"]), []string{"terms-a-1", "terms-a-TEE", "terms-a-TEE-S"}; !slices.Equal(got, want) {
+			t.Errorf("scoped to A, the view shows %v, want %v", got, want)
+		}
+		if got, want := skus(t, b.ids["brandId"]), []string{"B-SECRET", "terms-b-1", "terms-b-TEE", "terms-b-TEE-S"}; !slices.Equal(got, want) {
+			t.Errorf("scoped to B, the view shows %v, want %v", got, want)
+		}
+		if got := skus(t, ""); len(got) != 0 {
+			t.Errorf("with no brand set, the view shows %v", got)
+		}
+	})
+	t.Run("table", func(t *testing.T) {
+		for _, stmt := range []string{
+			"SELECT count(*) FROM product_search_terms",
+			"SELECT name FROM product_search_terms WHERE sku = 'B-SECRET'",
+			"UPDATE product_search_terms SET name = 'x'",
+			"DELETE FROM product_search_terms",
+			"TRUNCATE product_search_terms",
+		} {
+			t.Run(stmt, func(t *testing.T) {
+				denied(t, stmt, inBrand(t, a.ids["brandId"], func(tx pgx.Tx) error {
+					_, err := tx.Exec(ctx, stmt)
+					return err
+				}))
+			})
+		}
+	})
+	t.Run("writes through the view", func(t *testing.T) {
+		for _, stmt := range []string{
+			"INSERT INTO product_search (search_id, search_name, search_sku) VALUES (gen_random_uuid(), 'planted', 'PLANTED')",
+			"UPDATE product_search SET search_name = 'renamed'",
+			"DELETE FROM product_search",
+		} {
+			t.Run(stmt, func(t *testing.T) {
+				denied(t, stmt, inBrand(t, a.ids["brandId"], func(tx pgx.Tx) error {
+					_, err := tx.Exec(ctx, stmt)
+					return err
+				}))
+			})
+		}
+	})
+	t.Run("trigger functions", func(t *testing.T) {
+		for _, fn := range []string{"product_search_terms_added", "product_search_terms_changed"} {
+			t.Run(fn, func(t *testing.T) {
+				denied(t, fn, inBrand(t, a.ids["brandId"], func(tx pgx.Tx) error {
+					_, err := tx.Exec(ctx, "SELECT "+fn+"()")
+					return err
+				}))
+			})
+		}
+	})
 }
 
 func createLocation(t *testing.T, env *servertest.Env, owner api.AuthResponse, code string) api.StockLocation {

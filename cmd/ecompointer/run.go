@@ -183,7 +183,6 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 		return err
 	}
 	defer stopMetrics()
-	server.WarnAboutDatabase(ctx, pool, log)
 	for _, name := range c.generatedSecrets {
 		log.Warn(name+" is not set: using a random secret, so tokens stop working when the process restarts (set it in .env)", "env", c.env)
 	}

@@ -57,34 +57,6 @@ func (q *Queries) BrandScopeSetReadOnly(ctx context.Context, brandID string) err
 	return err
 }
 
-const productSearchEnsure = `-- name: ProductSearchEnsure :exec
-SELECT product_search_ensure($1::text)
-`
-
-// Makes the product search's role, view owner and policy (schema/000021_managed_search.up.sql).
-func (q *Queries) ProductSearchEnsure(ctx context.Context, appRole string) error {
-	_, err := q.db.Exec(ctx, productSearchEnsure, appRole)
-	return err
-}
-
-const searchIsIndexed = `-- name: SearchIsIndexed :one
-SELECT EXISTS (
-  SELECT 1 FROM pg_catalog.pg_class v
-  JOIN pg_catalog.pg_policies p ON p.schemaname = current_schema() AND p.tablename = 'products'
-   AND p.policyname = 'product_search_reads' AND pg_catalog.pg_get_userbyid(v.relowner) = ANY(p.roles)
-  WHERE v.oid = 'product_search'::regclass
-)::boolean AS indexed
-`
-
-// Whether the product search may use its trigram indexes under row-level security: its view is
-// owned by a role a policy lets read products without a brand condition (ProductSearchEnsure).
-func (q *Queries) SearchIsIndexed(ctx context.Context) (bool, error) {
-	row := q.db.QueryRow(ctx, searchIsIndexed)
-	var indexed bool
-	err := row.Scan(&indexed)
-	return indexed, err
-}
-
 const sessionSettings = `-- name: SessionSettings :one
 SELECT current_user::text AS role_name,
        coalesce(current_setting('ecompointer.nats_publish', true), '')::text AS nats_publish

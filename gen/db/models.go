@@ -816,6 +816,13 @@ type ProductSearch struct {
 	SearchSku  string
 }
 
+type ProductSearchTerm struct {
+	BrandID uuid.UUID
+	ID      uuid.UUID
+	Name    string
+	Sku     string
+}
+
 type PurchaseOrder struct {
 	BrandID    uuid.UUID
 	ID         uuid.UUID

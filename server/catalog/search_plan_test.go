@@ -12,12 +12,15 @@ import (
 	"github.com/ecompointer/ecompointer/server/servertest"
 )
 
-// TestRareSearchUsesItsTrigramIndex: a rare `q` is found through the trigram indexes under
-// row-level security, with migrations run by a login that is not a superuser (servertest's, as on
-// managed PostgreSQL) and the plan read as the application role the server runs as. Nothing marks
-// ILIKE leakproof: the search reads ids from the product_search view (schema/000021), and the rows
-// still come from products under its policy, so another brand's match never shows.
-func TestRareSearchUsesItsTrigramIndex(t *testing.T) {
+// TestSearchPlansByItsTerm: under row-level security, with migrations run by a login that is not a
+// superuser (servertest's, as on managed PostgreSQL) and the plan read as the application role the
+// server runs as, a rare `q` is found through the trigram indexes and a common one by walking the
+// newest products. Nothing marks ILIKE leakproof: the search reads ids from the product_search
+// view of product_search_terms (schema/000028), a table outside row-level security whose
+// statistics the planner reads, and the rows still come from products under its policy, so another
+// brand's match never shows. Before 000028, such a database planned every term as rare, and a
+// common one read all its matches before sorting them.
+func TestSearchPlansByItsTerm(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	env := servertest.New(t)
@@ -70,7 +73,7 @@ func TestRareSearchUsesItsTrigramIndex(t *testing.T) {
 	b2 := other.CreateProduct(t, api.CreateProductRequest{Sku: "RARE-2", Name: "Zanzibar lamp", PriceAmount: 100})
 	// VACUUM as well: rows just inserted wait in the GIN indexes' pending list, which the planner
 	// charges for until a vacuum (or autovacuum) merges it.
-	if _, err := conn.Exec(ctx, `VACUUM ANALYZE products`); err != nil {
+	if _, err := conn.Exec(ctx, `VACUUM ANALYZE products, product_search_terms`); err != nil {
 		t.Fatalf("vacuum analyze: %v", err)
 	}
 
@@ -81,7 +84,7 @@ func TestRareSearchUsesItsTrigramIndex(t *testing.T) {
 				_, err := db.New(tx).ProductSearch(ctx, db.ProductSearchParams{BrandID: b.Brand, Pattern: pattern, Sort: string(sort), RowLimit: 21})
 				return err
 			})
-			if !strings.Contains(plan, "Bitmap Index Scan on products_name_trgm_idx") {
+			if !strings.Contains(plan, "Bitmap Index Scan on product_search_terms_name_trgm_idx") {
 				t.Errorf("a rare search does not use the name's trigram index:\n%s", plan)
 			}
 			if strings.Contains(plan, "Seq Scan") {
@@ -89,6 +92,16 @@ func TestRareSearchUsesItsTrigramIndex(t *testing.T) {
 			}
 		})
 	}
+	// One name in eight is linen: the newest page is found within its first few hundred rows.
+	t.Run("common term", func(t *testing.T) {
+		plan := env.PlanOf(t, b.Brand, func(ctx context.Context, tx db.DBTX) error {
+			_, err := db.New(tx).ProductSearch(ctx, db.ProductSearchParams{BrandID: b.Brand, Pattern: "%linen%", Sort: string(api.SortNewest), RowLimit: 21})
+			return err
+		})
+		if !strings.Contains(plan, "products_created_idx") || strings.Contains(plan, "trgm") {
+			t.Errorf("a common search does not walk the newest products:\n%s", plan)
+		}
+	})
 
 	q := "zanzibar"
 	resp, err := env.Client.ListProductsWithResponse(ctx, b.Brand, &api.ListProductsParams{Q: &q}, b.Auth)
@@ -103,53 +116,58 @@ func TestRareSearchUsesItsTrigramIndex(t *testing.T) {
 	}
 }
 
-// TestRareSearchPlanHoldsWhenItsTermIsSampled: where the migrations ran as a superuser, 000004
-// marks ILIKE leakproof, and the planner then estimates a `q` from the histogram of
-// products.name (without the mark it may not read statistics through the brands' policies and
-// takes a fixed guess). A rare term that lands on one entry of a 100-entry histogram looked as
-// common as one name in a hundred, and the search walked the whole brand instead of using the
-// trigram index: one ANALYZE in ten on the bench catalog, and a collapse under load. Migration
-// 000027 gives the histogram 400 entries, so one entry is a quarter of a percent. The catalog here
-// is analyzed whole (29,000 names, fewer than ANALYZE samples), so its histogram is fixed: the rare
-// term's 29 names sit at the middle of the name order, where an entry falls whatever the number
-// of entries. A term in one name in a hundred is walked, as the rare one was at 100 entries.
+// TestRareSearchPlanHoldsWhenItsTermIsSampled: the planner estimates a `q` from the histogram of
+// product_search_terms.name. A rare term that lands on one entry of a 100-entry histogram looked
+// as common as one name in a hundred, and the search walked the whole brand instead of using the
+// trigram index: one ANALYZE in ten on the bench catalog, and a collapse under load. The column
+// keeps 400 entries (000027, then 000028 with the column), so one entry is a quarter of a
+// percent. The catalog here is analyzed whole (29,000 names, fewer than ANALYZE samples), so its
+// histogram is fixed: the rare term's 29 names sit at the middle of the name order, where an entry
+// falls whatever the number of entries. A term in one name in a hundred is walked, as the rare one
+// was at 100 entries.
 func TestRareSearchPlanHoldsWhenItsTermIsSampled(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	env := servertest.New(t)
 	b := servertest.NewStockBrand(t, env, "sampledterm")
 
-	// The mark is per database: this test's alone. It needs a superuser, as the mark itself does.
-	super := env.SuperuserConn(t)
-	if _, err := super.Exec(ctx, `ALTER FUNCTION pg_catalog.texticlike(text, text) LEAKPROOF`); err != nil {
+	conn, err := pgx.Connect(ctx, env.OwnerURL)
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() { _ = conn.Close(ctx) }()
 	// Names "P<five digits> <word>" sort by their number in any collation. Names 14486-14514 (the
 	// middle of 0-28999) hold the rare word; one name in a hundred elsewhere, spread by a hash, the
 	// common one.
-	_, err := super.Exec(ctx, `
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if err := db.New(tx).BrandScopeSet(ctx, b.Brand.String()); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `
 		INSERT INTO products (brand_id, id, sku, name, price_amount, currency, status, attributes, tags, created_at, updated_at)
 		SELECT $1, gen_random_uuid(), 'S-' || i,
 		       'P' || lpad(i::text, 5, '0') || ' ' || CASE WHEN i BETWEEN 14486 AND 14514 THEN 'zanzibar'
 		                                                   WHEN hashint4(i) % 100 = 0 THEN 'walnut' ELSE 'lamp' END,
 		       100, 'USD', 'active', '{}', ARRAY[]::text[], now() - make_interval(secs => i), now()
 		FROM generate_series(0, 28999) AS i`, b.Brand)
+		return err
+	})
 	if err != nil {
 		t.Fatalf("seed: %v", err)
 	}
-	if _, err := super.Exec(ctx, `VACUUM ANALYZE products`); err != nil {
+	if _, err := conn.Exec(ctx, `VACUUM ANALYZE products, product_search_terms`); err != nil {
 		t.Fatalf("vacuum analyze: %v", err)
 	}
 	var entries, rare int
-	err = super.QueryRow(ctx, `
+	err = conn.QueryRow(ctx, `
 		SELECT cardinality(h), (SELECT count(*) FROM unnest(h) AS e WHERE e ILIKE '%zanzibar%')
 		FROM (SELECT histogram_bounds::text::text[] AS h FROM pg_stats
-		      WHERE schemaname = current_schema() AND tablename = 'products' AND attname = 'name') AS s`).Scan(&entries, &rare)
+		      WHERE schemaname = current_schema() AND tablename = 'product_search_terms' AND attname = 'name') AS s`).Scan(&entries, &rare)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if entries != 401 || rare != 1 {
-		t.Fatalf("the name's histogram has %d entries, %d of them rare: want 401 and 1 (migration 000027)", entries, rare)
+		t.Fatalf("the name's histogram has %d entries, %d of them rare: want 401 and 1 (migrations 000027, 000028)", entries, rare)
 	}
 
 	plan := func(t *testing.T, term string) string {
@@ -159,7 +177,7 @@ func TestRareSearchPlanHoldsWhenItsTermIsSampled(t *testing.T) {
 		})
 	}
 	t.Run("rare term sampled", func(t *testing.T) {
-		if p := plan(t, "zanzibar"); !strings.Contains(p, "Bitmap Index Scan on products_name_trgm_idx") || strings.Contains(p, "products_created_idx") {
+		if p := plan(t, "zanzibar"); !strings.Contains(p, "Bitmap Index Scan on product_search_terms_name_trgm_idx") || strings.Contains(p, "products_created_idx") {
 			t.Errorf("a rare term on one histogram entry does not use the trigram index:\n%s", p)
 		}
 	})

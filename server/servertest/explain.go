@@ -68,34 +68,3 @@ func (e *explainer) Query(ctx context.Context, sql string, args ...any) (pgx.Row
 func (e *explainer) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return e.tx.QueryRow(ctx, sql, args...)
 }
-
-// SuperuserConn connects to the test's database as the login TEST_DATABASE_URL names, for what
-// only a superuser may do there (marking an operator leakproof, as migrations run by one do). A
-// test that needs it fails, saying so, where that login is not a superuser.
-func (e *Env) SuperuserConn(t testing.TB) *pgx.Conn {
-	t.Helper()
-	ctx := context.Background()
-	owner, err := pgx.ParseConfig(e.OwnerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := pgx.ParseConfig(databaseURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Database = owner.Database
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close(context.Background()) })
-	var super bool
-	if err := conn.QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&super); err != nil {
-		t.Fatal(err)
-	}
-	if !super {
-		t.Fatalf("servertest: this test needs TEST_DATABASE_URL to be a superuser's (it does what only one may), "+
-			"and %s connects as %s, who is not", redact(databaseURL()), cfg.User)
-	}
-	return conn
-}
