@@ -172,3 +172,79 @@ func TestSearchUpgradesFromItsRole(t *testing.T) {
 		t.Errorf("the product's search row after the upgrade: %q, %v", name, err)
 	}
 }
+
+// TestHoldsMigrateAsAManagedLogin: 000011 copies each reservation's expiry onto its allocations
+// and sums the live ones into level_hold_expiries. The tables' owner is under the brands'
+// policies (FORCE ROW LEVEL SECURITY), so as a managed login those copies saw no brand's rows: a
+// database at 000010 with a live reservation failed the upgrade (the allocation's expiry stayed
+// NULL under a NOT NULL) and stayed dirty. A superuser, as every earlier test migrated, reads
+// every row and never showed it.
+func TestHoldsMigrateAsAManagedLogin(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := servertest.EmptyDatabase(t)
+	if err := schema.Up(ctx, url, servertest.AppRole); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	versions, err := schema.Versions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Down(url, len(versions)-10); err != nil {
+		t.Fatalf("down to 000010: %v", err)
+	}
+	if v, _, _, err := schema.Version(url); err != nil || v != 10 {
+		t.Fatalf("at version %d (%v), want 10", v, err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	const (
+		brand, product, location = "0190f3a0-0000-7000-8000-0000000000b2", "0190f3a0-0000-7000-8000-0000000000c2", "0190f3a0-0000-7000-8000-0000000000d2"
+		reservation              = "0190f3a0-0000-7000-8000-0000000000e2"
+	)
+	for _, stmt := range []string{
+		`INSERT INTO brands (id, name, slug, created_at, updated_at) VALUES ('` + brand + `', 'Holds', 'holds', now(), now())`,
+		`BEGIN`,
+		`SELECT set_config('app.brand_id', '` + brand + `', true)`,
+		`INSERT INTO products (brand_id, id, sku, name, price_amount, currency, created_at, updated_at)
+		 VALUES ('` + brand + `', '` + product + `', 'H-1', 'Held lamp', 100, 'USD', now(), now())`,
+		`INSERT INTO locations (brand_id, id, code, name, created_at, updated_at)
+		 VALUES ('` + brand + `', '` + location + `', 'WH', 'Warehouse', now(), now())`,
+		`INSERT INTO stock_levels (brand_id, product_id, location_id, on_hand, reserved, updated_at)
+		 VALUES ('` + brand + `', '` + product + `', '` + location + `', 10, 3, now())`,
+		`INSERT INTO reservations (brand_id, id, expires_at, created_at, updated_at)
+		 VALUES ('` + brand + `', '` + reservation + `', '2030-01-01T00:00:00.5Z', now(), now())`,
+		`INSERT INTO reservation_allocations (brand_id, reservation_id, line_no, product_id, location_id, quantity)
+		 VALUES ('` + brand + `', '` + reservation + `', 0, '` + product + `', '` + location + `', 3)`,
+		`COMMIT`,
+	} {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			t.Fatalf("at 000010, %s: %v", stmt, err)
+		}
+	}
+
+	if err := schema.Up(ctx, url, servertest.AppRole); err != nil {
+		t.Fatalf("up from 000010 with a live hold: %v", err)
+	}
+	var expires string
+	var live bool
+	var held int64
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT set_config('app.brand_id', $1, true)`, brand); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT expires_at::text, live FROM reservation_allocations WHERE reservation_id = $1`, reservation).Scan(&expires, &live); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT quantity FROM level_hold_expiries WHERE product_id = $1 AND expires_at = '2030-01-01T00:00:01Z'`, product).Scan(&held)
+	})
+	if err != nil {
+		t.Fatalf("after the upgrade: %v", err)
+	}
+	if !strings.HasPrefix(expires, "2030-01-01") || !live || held != 3 {
+		t.Errorf("after the upgrade the allocation expires %s (live %v), and its level's expiries hold %d: want 2030-01-01, true, 3", expires, live, held)
+	}
+}
