@@ -13,12 +13,14 @@ import (
 
 	"github.com/ecompointer/ecompointer/server"
 	"github.com/ecompointer/ecompointer/server/baseline"
+	"github.com/ecompointer/ecompointer/server/gctune"
 )
 
 // baselineServer is `bench baseline-server`: baseline.New served on a loopback address, a
 // process of its own like the real server, so that its CPU and memory are measured the same way
 // and it never competes with the load generator inside one runtime. It reads the variables the
-// real server reads for what it needs: DATABASE_URL, DATABASE_APP_ROLE and the JWT secrets.
+// real server reads for what it needs: DATABASE_URL, DATABASE_APP_ROLE and the JWT secrets (and,
+// as the real server, GOGC and GOMEMLIMIT).
 func baselineServer(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("baseline-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -47,6 +49,8 @@ func baselineServer(ctx context.Context, args []string, getenv func(string) stri
 	defer pool.Close()
 
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// The real server's collector settings, so that a ratio to a baseline compares code, not GOGC.
+	gctune.Apply(getenv, log)
 	handler, err := baseline.New(server.Config{Logger: log, Pool: pool, Auth: auth}, *mode)
 	if err != nil {
 		return err

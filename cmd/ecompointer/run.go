@@ -23,6 +23,7 @@ import (
 	"github.com/ecompointer/ecompointer/schema"
 	"github.com/ecompointer/ecompointer/server"
 	"github.com/ecompointer/ecompointer/server/buildinfo"
+	"github.com/ecompointer/ecompointer/server/gctune"
 	"github.com/ecompointer/ecompointer/server/observe"
 )
 
@@ -51,6 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		_, err := fmt.Fprintln(stdout, buildinfo.Get())
 		return err
 	}
+	processEnv := getenv
 	getenv, err := withDotEnv(getenv)
 	if err != nil {
 		return err
@@ -73,6 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		if err := fs.Parse(rest); err != nil {
 			return err
 		}
+		gctune.Apply(processEnv, log)
 		if *pprofAddr != "" {
 			_, stopPprof, err := startPprof(*pprofAddr, log)
 			if err != nil {
