@@ -113,18 +113,7 @@ func TestMigrationsRunAsAManagedLogin(t *testing.T) {
 func TestSearchUpgradesFromItsRole(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := servertest.EmptyDatabase(t)
-	if err := schema.Up(ctx, url, servertest.AppRole); err != nil {
-		t.Fatalf("up: %v", err)
-	}
-	if err := schema.Down(url, 1); err != nil {
-		t.Fatalf("down to 000027: %v", err)
-	}
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close(ctx) }()
+	url, conn := databaseAt(t, 27)
 	searchRole := servertest.AppRole + "_search"
 	brand, product := "0190f3a0-0000-7000-8000-0000000000b1", "0190f3a0-0000-7000-8000-0000000000c1"
 	for _, stmt := range []string{
@@ -155,7 +144,7 @@ func TestSearchUpgradesFromItsRole(t *testing.T) {
 	var me, name string
 	var policies int
 	var roleReads, member bool
-	err = conn.QueryRow(ctx, `
+	err := conn.QueryRow(ctx, `
 		SELECT current_user::text, pg_get_userbyid(c.relowner)::text,
 		       (SELECT count(*)::int FROM pg_policies WHERE tablename = 'products' AND policyname = 'product_search_reads'),
 		       has_table_privilege($1::text, 'products', 'SELECT'),
@@ -182,25 +171,7 @@ func TestSearchUpgradesFromItsRole(t *testing.T) {
 func TestHoldsMigrateAsAManagedLogin(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := servertest.EmptyDatabase(t)
-	if err := schema.Up(ctx, url, servertest.AppRole); err != nil {
-		t.Fatalf("up: %v", err)
-	}
-	versions, err := schema.Versions()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := schema.Down(url, len(versions)-10); err != nil {
-		t.Fatalf("down to 000010: %v", err)
-	}
-	if v, _, _, err := schema.Version(url); err != nil || v != 10 {
-		t.Fatalf("at version %d (%v), want 10", v, err)
-	}
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close(ctx) }()
+	url, conn := databaseAt(t, 10)
 	const (
 		brand, product, location = "0190f3a0-0000-7000-8000-0000000000b2", "0190f3a0-0000-7000-8000-0000000000c2", "0190f3a0-0000-7000-8000-0000000000d2"
 		reservation              = "0190f3a0-0000-7000-8000-0000000000e2"
@@ -232,7 +203,7 @@ func TestHoldsMigrateAsAManagedLogin(t *testing.T) {
 	var expires string
 	var live bool
 	var held int64
-	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT set_config('app.brand_id', $1, true)`, brand); err != nil {
 			return err
 		}
@@ -247,4 +218,37 @@ func TestHoldsMigrateAsAManagedLogin(t *testing.T) {
 	if !strings.HasPrefix(expires, "2030-01-01") || !live || held != 3 {
 		t.Errorf("after the upgrade the allocation expires %s (live %v), and its level's expiries hold %d: want 2030-01-01, true, 3", expires, live, held)
 	}
+}
+
+// databaseAt is a new database migrated as a managed login up to the newest version and back down
+// to version (as an earlier release left it), and a connection to it as that login.
+func databaseAt(t *testing.T, version uint) (string, *pgx.Conn) {
+	t.Helper()
+	ctx := context.Background()
+	url := servertest.EmptyDatabase(t)
+	if err := schema.Up(ctx, url, servertest.AppRole); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	versions, err := schema.Versions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := 0
+	for _, v := range versions {
+		if v > version {
+			newer++
+		}
+	}
+	if err := schema.Down(url, newer); err != nil {
+		t.Fatalf("down to %d: %v", version, err)
+	}
+	if v, _, _, err := schema.Version(url); err != nil || v != version {
+		t.Fatalf("at version %d (%v), want %d", v, err, version)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	return url, conn
 }
