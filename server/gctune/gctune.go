@@ -49,11 +49,9 @@ func Apply(getenv func(string) string, log *slog.Logger) Settings {
 		log.Warn("could not read the container's memory limit; GOMEMLIMIT stays unset", "error", err)
 	}
 	// The runtime has no getter for GOGC: setting it returns the one in force, put back at once.
+	// memlimit.Set returns the limit in force, the previous one when it failed.
 	s := Settings{GCPercent: debug.SetGCPercent(-1), MemoryLimit: limit}
 	debug.SetGCPercent(s.GCPercent)
-	if err != nil {
-		s.MemoryLimit = debug.SetMemoryLimit(-1)
-	}
 	attrs := []any{"gogc", s.GCPercent}
 	if s.MemoryLimit != math.MaxInt64 {
 		attrs = append(attrs, "gomemlimit_bytes", s.MemoryLimit)
