@@ -306,6 +306,8 @@ func newServer(cfg Config) (*Server, error) {
 		RefreshTTL:            cfg.Auth.RefreshTTL,
 		Leeway:                token.MaxLeeway,
 		Now:                   now,
+		// One access token in use per live session: as many as the session cache holds.
+		Remember: cmp.Or(cfg.SessionCache.Size, sessioncache.DefaultSize),
 	})
 	if err != nil {
 		return nil, err

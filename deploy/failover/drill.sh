@@ -47,12 +47,14 @@ start() { # name, args...
   echo $! >"$dir/$name.pid"
 }
 wait_sql() { # port, query, want, seconds (database: WAIT_DB, default postgres)
-  local until=$((SECONDS + $4))
+  local until=$((SECONDS + $4)) got=
   while ((SECONDS < until)); do
-    [[ $(psql -h 127.0.0.1 -p "$1" -U postgres -d "${WAIT_DB:-postgres}" -Atc "$2" 2>/dev/null) == "$3" ]] && return 0
+    got=$(psql -h 127.0.0.1 -p "$1" -U postgres -d "${WAIT_DB:-postgres}" -Atc "$2" 2>&1) || true
+    [[ $got == "$3" ]] && return 0
     sleep 0.25
   done
-  echo "timed out waiting on port $1 for: $2 = $3" >&2; tail -n 20 "$dir"/*.log >&2; return 1
+  # What psql last said (an answer, or why it got none) is what tells a slow node from a refusal.
+  echo "timed out waiting on port $1 for: $2 = $3; psql last said: $got" >&2; tail -n 20 "$dir"/*.log >&2; return 1
 }
 
 echo "--- pg_auto_failover: monitor and two nodes in $dir"

@@ -8,6 +8,7 @@ package token
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -60,6 +61,11 @@ type Config struct {
 	RefreshTTL time.Duration
 	Leeway     time.Duration
 	Now        func() time.Time
+	// Remember is how many access tokens in use at once stay remembered as verified (zero:
+	// VerifiedAccessTokens): one per live session. Clients present their tokens in no order, so
+	// a store smaller than that evicts most tokens before they come back, and most requests
+	// verify their token from scratch again.
+	Remember int
 }
 
 // Tokens signs and verifies.
@@ -134,8 +140,9 @@ func New(cfg Config) (*Tokens, error) {
 	if err != nil {
 		return nil, err
 	}
+	dead := func() int64 { return cfg.Now().Add(-cfg.Leeway).Unix() }
 	return &Tokens{
-		cfg: cfg, signer: signer, verifier: verifier, verified: newVerifiedTokens(VerifiedAccessTokens),
+		cfg: cfg, signer: signer, verifier: verifier, verified: newVerifiedTokens(cmp.Or(cfg.Remember, VerifiedAccessTokens), dead),
 		accessHeader: encodeHeader(TypeAccess), refreshHeader: encodeHeader(TypeRefresh),
 	}, nil
 }

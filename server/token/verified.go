@@ -5,8 +5,8 @@ import (
 	"sync"
 )
 
-// VerifiedAccessTokens is how many access tokens whose signature and claims verified are
-// remembered (about 500 bytes each: at most about 4 MiB).
+// VerifiedAccessTokens is how many access tokens in use at once stay remembered when
+// Config.Remember is not set (the server sets it to SESSION_CACHE_SIZE).
 const VerifiedAccessTokens = 8192
 
 // verifiedTokens remembers the claims of access tokens that verified, keyed by their exact text.
@@ -18,19 +18,23 @@ const VerifiedAccessTokens = 8192
 // session still lives is the caller's check, every time. Nothing is remembered of a token that
 // failed, so a forger gains nothing by sending many.
 //
-// Two generations bound it without bookkeeping per entry: when the current one is full it becomes
-// the previous one and the oldest is dropped; a token found in the previous generation moves to
-// the current one.
+// Two generations of limit tokens each bound it without bookkeeping per entry. When the current
+// one is full, the tokens in it that have expired for good are dropped first: that keeps the
+// memory to the tokens in use, since every client's token is replaced each access TTL. If that
+// frees less than half of it, the current generation becomes the previous one and the oldest is
+// dropped; a token found in the previous generation moves to the current one. So every token of
+// up to limit in use at once stays remembered however clients pick them, and at most 2 × limit
+// are held (about 550 bytes each).
 type verifiedTokens struct {
 	mu       sync.RWMutex
-	limit    int // entries per generation
+	limit    int          // entries per generation
+	dead     func() int64 // the Unix time before which an expiry is past every leeway
 	current  map[string]accessClaims
 	previous map[string]accessClaims
 }
 
-func newVerifiedTokens(size int) *verifiedTokens {
-	limit := max(size/2, 1)
-	return &verifiedTokens{limit: limit, current: make(map[string]accessClaims, limit)}
+func newVerifiedTokens(size int, dead func() int64) *verifiedTokens {
+	return &verifiedTokens{limit: max(size, 1), dead: dead, current: make(map[string]accessClaims)}
 }
 
 func (v *verifiedTokens) get(tok string) (accessClaims, bool) {
@@ -53,7 +57,22 @@ func (v *verifiedTokens) put(tok string, c accessClaims) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if len(v.current) >= v.limit {
-		v.previous, v.current = v.current, make(map[string]accessClaims, v.limit)
+		v.turn()
 	}
 	v.current[tok] = c
+}
+
+// turn makes room in the full current generation. A scan that keeps the generation is followed
+// by at least half a generation of puts before the next one, so it costs a constant per put.
+func (v *verifiedTokens) turn() {
+	dead := v.dead() // an expired token can never verify again
+	for tok, c := range v.current {
+		if c.Exp < dead {
+			delete(v.current, tok)
+		}
+	}
+	if len(v.current) <= v.limit/2 {
+		return
+	}
+	v.previous, v.current = v.current, make(map[string]accessClaims, v.limit)
 }
