@@ -151,3 +151,44 @@ func TestMetricsAfterAFlow(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessTokensMetric proves ecompointer_access_tokens_total tells a remembered token from
+// one checked by its signature: a new token is checked once and remembered after, and a forged
+// one is checked every time.
+func TestAccessTokensMetric(t *testing.T) {
+	env := servertest.New(t)
+	observe.SetAccessTokens(env.Handler.Tokens().Checks)
+	t.Cleanup(func() { observe.SetAccessTokens(nil) })
+	email := servertest.Email("tokens")
+	env.Register(t, email)
+	auth := env.Login(t, email, servertest.Password) // a token never presented yet
+	before := scrape(t)
+	for range 3 {
+		if r := env.Profile(t, auth.AccessToken); r.JSON200 == nil {
+			t.Fatalf("profile: %d %s", r.StatusCode(), r.Body)
+		}
+	}
+	forged := auth.AccessToken[:len(auth.AccessToken)-2] + "AA"
+	for range 2 {
+		r, err := env.Client.GetProfileWithResponse(ctx, servertest.Bearer(forged))
+		if err != nil || r.StatusCode() != http.StatusUnauthorized {
+			t.Fatalf("forged token: %v %d", err, r.StatusCode())
+		}
+	}
+	after := scrape(t)
+	for _, tc := range []struct {
+		from string
+		want float64
+	}{
+		// The login's token: checked at its first use, remembered at the next two.
+		{"memory", 2},
+		{"signature", 3},
+	} {
+		t.Run(tc.from, func(t *testing.T) {
+			labels := map[string]string{"from": tc.from}
+			if d := sample(after, "ecompointer_access_tokens_total", labels) - sample(before, "ecompointer_access_tokens_total", labels); d != tc.want {
+				t.Errorf("from=%s grew by %v, want %v", tc.from, d, tc.want)
+			}
+		})
+	}
+}

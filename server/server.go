@@ -216,6 +216,9 @@ func (h *Handler) Close() error {
 // SessionCache is the server's session cache, nil when it is off (tests read its counters).
 func (h *Handler) SessionCache() *sessioncache.Cache { return h.s.sessions }
 
+// Tokens is the server's token issuer and verifier (its counters are metrics).
+func (h *Handler) Tokens() *token.Tokens { return h.s.tokens }
+
 // New wires the router, the middleware and the generated handlers. It is the only wiring point.
 func New(cfg Config) (*Handler, error) {
 	s, err := newServer(cfg)

@@ -214,6 +214,7 @@ func serve(ctx context.Context, c config, log *slog.Logger, migrate bool) error 
 	if sc := handler.SessionCache(); sc != nil {
 		observe.SetSessionCache(func() bool { return sc.Stats().Trusted })
 	}
+	observe.SetAccessTokens(handler.Tokens().Checks)
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", c.port))
 	if err != nil {
 		return fmt.Errorf("listen on port %d: %w", c.port, err)

@@ -119,7 +119,7 @@ func init() {
 		logins, refreshes, rateLimited, rateLimitFallback, rateLimitRedisErrors,
 		idempotentReplays, insufficientStock, reservations, orderTransitions, sweeperRuns,
 		webhookAttempts, webhookAttemptSeconds, webhookLagSeconds,
-		serverErrors, poolCollector{}, jobQueueCollector{}, sessionCacheCollector{},
+		serverErrors, poolCollector{}, jobQueueCollector{}, sessionCacheCollector{}, accessTokenCollector{},
 	)
 	b := buildinfo.Get()
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -386,4 +386,35 @@ func (sessionCacheCollector) Collect(ch chan<- prometheus.Metric) {
 		v = 1
 	}
 	ch <- prometheus.MustNewConstMetric(sessionCacheTrustedDesc, prometheus.GaugeValue, v)
+}
+
+// accessTokenChecks counts the access tokens presented (nil: no server in this process).
+var accessTokenChecks atomic.Pointer[func() (remembered, checked uint64)]
+
+// SetAccessTokens exposes the server's access-token counters (token.Tokens.Checks); nil stops.
+func SetAccessTokens(checks func() (remembered, checked uint64)) {
+	if checks == nil {
+		accessTokenChecks.Store(nil)
+		return
+	}
+	accessTokenChecks.Store(&checks)
+}
+
+var accessTokensDesc = prometheus.NewDesc(namespace+"_access_tokens_total",
+	"Access tokens presented, by how they were verified: from=\"memory\" remembered as verified (expiry and session still checked), from=\"signature\" checked from their signature, whether they passed or not. A signature rate near the request rate means SESSION_CACHE_SIZE is below the tokens in use.",
+	[]string{"from"}, nil)
+
+// accessTokenCollector reads the counters at scrape time.
+type accessTokenCollector struct{}
+
+func (accessTokenCollector) Describe(ch chan<- *prometheus.Desc) { ch <- accessTokensDesc }
+
+func (accessTokenCollector) Collect(ch chan<- prometheus.Metric) {
+	f := accessTokenChecks.Load()
+	if f == nil {
+		return
+	}
+	remembered, checked := (*f)()
+	ch <- prometheus.MustNewConstMetric(accessTokensDesc, prometheus.CounterValue, float64(remembered), "memory")
+	ch <- prometheus.MustNewConstMetric(accessTokensDesc, prometheus.CounterValue, float64(checked), "signature")
 }
