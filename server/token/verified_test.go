@@ -11,22 +11,29 @@ import (
 	"github.com/google/uuid"
 )
 
+// clockedTokens are Tokens whose clock reads *now, remembering remember tokens (zero: the default).
+func clockedTokens(t *testing.T, now *time.Time, remember int) *Tokens {
+	t.Helper()
+	tokens, err := New(Config{
+		AccessSecret:  []byte("access-secret-0123456789abcdef0123456789"),
+		RefreshSecret: []byte("refresh-secret-0123456789abcdef012345678"),
+		Issuer:        "ecompointer", Audience: "ecompointer-api",
+		AccessTTL: 15 * time.Minute, RefreshTTL: 168 * time.Hour, Leeway: 30 * time.Second,
+		Now: func() time.Time { return *now }, Remember: remember,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tokens
+}
+
 // TestVerifiedTokensAreCheckedAgain proves what the remembered tokens may not skip: a token
 // verified once still expires, is still refused before its issue time, still never passes as
 // another type, and a tampered copy of it is not remembered as it.
 func TestVerifiedTokensAreCheckedAgain(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-	tokens, err := New(Config{
-		AccessSecret:  []byte("access-secret-0123456789abcdef0123456789"),
-		RefreshSecret: []byte("refresh-secret-0123456789abcdef012345678"),
-		Issuer:        "ecompointer", Audience: "ecompointer-api",
-		AccessTTL: 15 * time.Minute, RefreshTTL: 168 * time.Hour, Leeway: 30 * time.Second,
-		Now: func() time.Time { return now },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tokens := clockedTokens(t, &now, 0)
 	tok, _, err := tokens.SignAccess(Access{UserID: uuid.New(), SessionID: uuid.New(), Role: "BRAND_OWNER"})
 	if err != nil {
 		t.Fatal(err)
@@ -134,16 +141,8 @@ func TestVerifiedTokensServeTheirSize(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
-			tokens, err := New(Config{
-				AccessSecret:  []byte("access-secret-0123456789abcdef0123456789"),
-				RefreshSecret: []byte("refresh-secret-0123456789abcdef012345678"),
-				Issuer:        "ecompointer", Audience: "ecompointer-api",
-				AccessTTL: 15 * time.Minute, RefreshTTL: 168 * time.Hour, Leeway: 30 * time.Second,
-				Now: func() time.Time { return now }, Remember: tc.remember,
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			tokens := clockedTokens(t, &now, tc.remember)
+			var err error
 			toks := make([]string, sessions)
 			for i := range toks {
 				if toks[i], _, err = tokens.SignAccess(Access{UserID: uuid.New(), SessionID: uuid.New(), Role: "STAFF"}); err != nil {
