@@ -77,15 +77,15 @@ type Config struct {
 // was a fifth of the CPU of a refresh. It is also stricter than a general parser: the header must
 // be exactly {"alg":"HS256","typ":...}, so no "crit", "jku" or "kid" can ever be acted upon.
 type Tokens struct {
-	cfg      Config
-	verified *verifiedTokens
+	cfg           Config
+	verified      *verifiedTokens
+	signer        jws.Signer
+	verifier      jws.Verifier
+	accessHeader  string // base64url of the protected header, precomputed
+	refreshHeader string
 	// remembered and checked count the access tokens presented: answered from verified, or
 	// checked from their signature (whether they passed or not). Checks reports them.
 	remembered, checked atomic.Uint64
-	signer              jws.Signer
-	verifier            jws.Verifier
-	accessHeader        string // base64url of the protected header, precomputed
-	refreshHeader       string
 }
 
 // header is the only protected header the server issues and accepts.

@@ -74,5 +74,5 @@ func (v *verifiedTokens) turn() {
 	if len(v.current) <= v.limit/2 {
 		return
 	}
-	v.previous, v.current = v.current, make(map[string]accessClaims, v.limit)
+	v.previous, v.current = v.current, make(map[string]accessClaims) // grown with use, not sized to limit
 }
