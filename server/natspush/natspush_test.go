@@ -105,11 +105,13 @@ func (e *env) product(t *testing.T, sku string) api.Product {
 	return *resp.JSON201
 }
 
-// feed is every event of the brand, as the feed serves them.
+// feed is every event the brand has committed, as the feed serves them. The feed serves an event
+// only once every older transaction of the cluster has ended (other tests' included), so it waits
+// for as many as the table holds rather than reading once.
 func (e *env) feed(t *testing.T) []servertest.FeedEvent {
 	t.Helper()
-	es, _ := e.FeedPage(t, e.owner.AccessToken, e.brand, api.ListEventsParams{})
-	return es
+	committed := e.OwnerCount(t, e.brand, "SELECT count(*) FROM events")
+	return e.FeedAll(t, e.owner.AccessToken, e.brand, api.ListEventsParams{}, committed)
 }
 
 // eventJSON is the event as GET /brands/{brandId}/events/{eventId} serves it, decoded.
