@@ -66,7 +66,8 @@ func tailRatio(r row) string {
 	return fmt.Sprintf("%.1f×", float64(r.res.Latency.P99)/float64(r.res.Latency.P50))
 }
 
-// perRequest is a CPU time over a row's answers (over its transactions for pgbench).
+// perRequest is a CPU time over a row's answers (over its transactions for pgbench); empty when
+// either is none. The CPU tables of the report and of the bound both write it.
 func perRequest(r row, d time.Duration) string {
 	if r.res.OK == 0 || d <= 0 {
 		return ""

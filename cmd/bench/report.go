@@ -148,12 +148,7 @@ func (r report) markdown() string {
 		if run.err != nil || run.res.OK == 0 {
 			continue
 		}
-		per := func(d time.Duration) string {
-			if d <= 0 {
-				return ""
-			}
-			return fmtDuration(d / time.Duration(run.res.OK))
-		}
+		per := func(d time.Duration) string { return perRequest(run, d) }
 		server, generator := per(run.use.server), per(run.use.self)
 		if run.limit.Kind == "bcrypt" {
 			server, generator = per(run.use.self), "" // the hashing is the harness's own work
