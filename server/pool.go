@@ -37,8 +37,15 @@ func NewPool(ctx context.Context, databaseURL, appRole string, opts ...PoolOptio
 		opt(cfg)
 	}
 	cfg.ConnConfig.Tracer = observe.QueryTracer() // spans per statement, only inside a traced request
-	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
 		registerTypes(conn.TypeMap())
+		// The enums' OIDs are the database's own: one plain SELECT per connection, which a
+		// transaction pooler carries like any other.
+		enums, err := db.New(conn).EnumTypes(ctx)
+		if err != nil {
+			return fmt.Errorf("list the enum types: %w", err)
+		}
+		registerEnums(conn.TypeMap(), enums)
 		return nil
 	}
 	return pgxpool.NewWithConfig(ctx, cfg)
