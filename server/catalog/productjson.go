@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -17,36 +18,44 @@ import (
 // The product's answers are the catalog's hottest path (a product read, a page of twenty): the
 // generated answers encode them through encoding/json's reflection, which was a fifth of a
 // list's CPU. These answers write the same bytes (TestProductJSONIsEncodingJSON holds them to
-// it) with an encoder written for api.Product, into a pooled buffer.
+// it) from the rows read, into a pooled buffer: no api.Product, no map of attributes.
 
 // productOK is GetProduct's 200, encoded without reflection.
-type productOK api.GetProduct200JSONResponse
+type productOK struct {
+	row  productRow
+	etag *string
+}
 
-// VisitGetProductResponse writes what api.GetProduct200JSONResponse writes.
+// VisitGetProductResponse writes what api.GetProduct200JSONResponse writes for the row's product,
+// and its length.
 func (r productOK) VisitGetProductResponse(w http.ResponseWriter) error {
 	buf := buffers.Get().(*[]byte)
 	defer putBuffer(buf)
-	b, ok := appendProduct((*buf)[:0], &r.Body)
-	if !ok {
-		return api.GetProduct200JSONResponse(r).VisitGetProductResponse(w)
+	b, err := appendAnyProduct((*buf)[:0], r.row)
+	if err != nil {
+		return err
 	}
 	*buf = append(b, '\n')
-	if r.Headers.ETag != nil {
-		w.Header().Set("ETag", *r.Headers.ETag)
+	if r.etag != nil {
+		w.Header().Set("ETag", *r.etag)
 	}
 	return writeOK(w, *buf)
 }
 
 // productPageOK is ListProducts' 200, encoded without reflection.
-type productPageOK api.ListProducts200JSONResponse
+type productPageOK struct {
+	items []productRow
+	next  *string
+}
 
-// VisitListProductsResponse writes what api.ListProducts200JSONResponse writes.
+// VisitListProductsResponse writes what api.ListProducts200JSONResponse writes for the rows'
+// products, and its length.
 func (r productPageOK) VisitListProductsResponse(w http.ResponseWriter) error {
 	buf := buffers.Get().(*[]byte)
 	defer putBuffer(buf)
-	b, ok := appendProductList((*buf)[:0], r.Items, r.NextCursor)
-	if !ok {
-		return api.ListProducts200JSONResponse(r).VisitListProductsResponse(w)
+	b, err := appendProductList((*buf)[:0], r.items, r.next)
+	if err != nil {
+		return err
 	}
 	*buf = append(b, '\n')
 	return writeOK(w, *buf)
@@ -76,7 +85,7 @@ func putBuffer(b *[]byte) {
 	}
 }
 
-func appendProductList(b []byte, items []api.Product, next *string) ([]byte, bool) {
+func appendProductList(b []byte, items []productRow, next *string) ([]byte, error) {
 	b = append(b, `{"items":`...)
 	if items == nil {
 		b = append(b, "null"...)
@@ -86,35 +95,57 @@ func appendProductList(b []byte, items []api.Product, next *string) ([]byte, boo
 			if i > 0 {
 				b = append(b, ',')
 			}
-			var ok bool
-			if b, ok = appendProduct(b, &items[i]); !ok {
-				return b, false
+			var err error
+			if b, err = appendAnyProduct(b, items[i]); err != nil {
+				return b, err
 			}
 		}
 		b = append(b, ']')
 	}
 	b = append(b, `,"nextCursor":`...)
 	b = appendNullableString(b, next)
-	return append(b, '}'), true
+	return append(b, '}'), nil
 }
 
-// appendProduct appends p as encoding/json encodes api.Product: its fields in declaration order,
-// the attributes' keys sorted, strings escaped the same way. It reports false for what only
-// encoding/json can say (a time outside the years 0-9999 is an error there).
-func appendProduct(b []byte, p *api.Product) ([]byte, bool) {
-	// The optional fields of variants, images and barcodes are left to encoding/json: a plain
-	// product, the common case, has none of them.
-	if p.ParentId != nil || p.Options != nil || p.OptionValues != nil || p.VariantCount != nil || p.PriceRange != nil ||
-		p.Images != nil || p.Barcode != nil || p.WeightGrams != nil || p.AllowBackorder != nil {
+// appendAnyProduct appends r's api.Product as encoding/json writes it: through appendProduct, or
+// where that leaves it to encoding/json (a variant, a product with images), through encoding/json
+// itself, failing where it fails. Either way the answer states its length, and a product that
+// cannot be written fails before anything is written.
+func appendAnyProduct(b []byte, r productRow) ([]byte, error) {
+	if out, ok := appendProduct(b, r); ok {
+		return out, nil
+	}
+	p, err := r.decoded()
+	if err != nil {
+		return b, err
+	}
+	text, err := json.Marshal(p)
+	if err != nil {
+		return b, err
+	}
+	return append(b, text...), nil
+}
+
+// appendProduct appends r as encoding/json encodes its api.Product (r.decoded()): the fields in
+// their declaration order, the attributes' keys sorted, strings escaped the same way. It reports
+// false for what only encoding/json can say (a time outside the years 0-9999 is an error there),
+// for attributes that do not decode, and for the fields only variants, images and barcodes have.
+func appendProduct(b []byte, r productRow) ([]byte, bool) {
+	p := r.Product
+	// A plain product, the common case, has none of the optional fields.
+	if p.ParentID != nil || len(p.Options) > 2 || len(p.OptionValues) > 2 || len(p.Images) > 2 || r.sum != nil ||
+		p.Barcode != nil || p.WeightGrams != nil || p.AllowBackorder {
 		return b, false
 	}
 	b = append(b, `{"attributes":`...)
-	b = appendAttributes(b, p.Attributes)
-	b = append(b, `,"brandId":`...)
-	b = appendUUID(b, p.BrandId)
-	b = append(b, `,"createdAt":`...)
 	var ok bool
-	if b, ok = appendTime(b, p.CreatedAt); !ok {
+	if b, ok = appendStoredAttributes(b, p.Attributes); !ok {
+		return b, false
+	}
+	b = append(b, `,"brandId":`...)
+	b = appendUUID(b, p.BrandID)
+	b = append(b, `,"createdAt":`...)
+	if b, ok = appendTime(b, p.CreatedAt.UTC()); !ok {
 		return b, false
 	}
 	b = append(b, `,"currency":`...)
@@ -122,7 +153,7 @@ func appendProduct(b []byte, p *api.Product) ([]byte, bool) {
 	b = append(b, `,"description":`...)
 	b = appendNullableString(b, p.Description)
 	b = append(b, `,"id":`...)
-	b = appendUUID(b, p.Id)
+	b = appendUUID(b, p.ID)
 	b = append(b, `,"name":`...)
 	b = appendString(b, p.Name)
 	b = append(b, `,"priceAmount":`...)
@@ -145,7 +176,7 @@ func appendProduct(b []byte, p *api.Product) ([]byte, bool) {
 		b = append(b, ']')
 	}
 	b = append(b, `,"updatedAt":`...)
-	if b, ok = appendTime(b, p.UpdatedAt); !ok {
+	if b, ok = appendTime(b, p.UpdatedAt.UTC()); !ok {
 		return b, false
 	}
 	b = append(b, `,"version":`...)
@@ -155,6 +186,49 @@ func appendProduct(b []byte, p *api.Product) ([]byte, bool) {
 
 // maxSortedOnStack is how many attribute names are sorted without a heap allocation.
 const maxSortedOnStack = 16
+
+// appendStoredAttributes appends the attributes stored as raw, as encoding/json encodes them
+// decoded: from raw's own bytes when it is what flatStrings reads (jsonb writes its keys ordered
+// by length, encoding/json by their bytes, so the members are reordered), through the decoded
+// map otherwise. False when raw does not decode.
+func appendStoredAttributes(b []byte, raw []byte) ([]byte, bool) {
+	var spans [2 * maxFlatAttributes][2]int
+	n, ok := flatSpans(raw, &spans)
+	if !ok {
+		attrs, err := decodeAttributes(raw)
+		if err != nil {
+			return b, false
+		}
+		return appendAttributes(b, attrs), true
+	}
+	var onStack [maxFlatAttributes]int
+	pairs := onStack[:0]
+	for i := 0; i < n; i += 2 {
+		pairs = append(pairs, i)
+	}
+	key := func(i int) []byte { return raw[spans[i][0]:spans[i][1]] }
+	slices.SortFunc(pairs, func(i, j int) int { return bytes.Compare(key(i), key(j)) })
+	for i := 1; i < len(pairs); i++ {
+		if bytes.Equal(key(pairs[i-1]), key(pairs[i])) {
+			// A name twice (jsonb never writes it): the decoded map keeps the last.
+			attrs, err := decodeAttributes(raw)
+			if err != nil {
+				return b, false
+			}
+			return appendAttributes(b, attrs), true
+		}
+	}
+	b = append(b, '{')
+	for i, p := range pairs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, key(p))
+		b = append(b, ':')
+		b = appendString(b, raw[spans[p+1][0]:spans[p+1][1]])
+	}
+	return append(b, '}'), true
+}
 
 func appendAttributes(b []byte, attrs api.Attributes) []byte {
 	if attrs == nil {
@@ -212,10 +286,10 @@ func appendTime(b []byte, t time.Time) ([]byte, bool) {
 // appendString appends s as a JSON string exactly as encoding/json writes it. Text of printable
 // ASCII other than the characters it escapes (the quote, the backslash, and <, > and & which it
 // escapes for HTML) is written as it is; anything else is left to encoding/json itself.
-func appendString(b []byte, s string) []byte {
+func appendString[T string | []byte](b []byte, s T) []byte {
 	for i := range len(s) {
 		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			quoted, _ := json.Marshal(s) // a string always encodes
+			quoted, _ := json.Marshal(string(s)) // a string always encodes
 			return append(b, quoted...)
 		}
 	}
@@ -244,48 +318,9 @@ func decodeAttributes(raw []byte) (api.Attributes, error) {
 // flatStrings reads raw when it is one JSON object whose members are all strings without a
 // backslash or a control character, in valid UTF-8; false for anything else.
 func flatStrings(raw []byte) (api.Attributes, bool) {
-	if !utf8.Valid(raw) {
-		return nil, false
-	}
-	var spans [2 * maxFlatAttributes][2]int // key, value, key, value...
-	n := 0
-	i := skipSpace(raw, 0)
-	if i == len(raw) || raw[i] != '{' {
-		return nil, false
-	}
-	i = skipSpace(raw, i+1)
-	if i < len(raw) && raw[i] == '}' {
-		i++
-	} else {
-		for {
-			if n == len(spans) {
-				return nil, false
-			}
-			var ok bool
-			if spans[n], i, ok = plainString(raw, i); !ok {
-				return nil, false
-			}
-			if i = skipSpace(raw, i); i == len(raw) || raw[i] != ':' {
-				return nil, false
-			}
-			if spans[n+1], i, ok = plainString(raw, skipSpace(raw, i+1)); !ok {
-				return nil, false
-			}
-			n += 2
-			if i = skipSpace(raw, i); i == len(raw) {
-				return nil, false
-			}
-			if raw[i] == '}' {
-				i++
-				break
-			}
-			if raw[i] != ',' {
-				return nil, false
-			}
-			i = skipSpace(raw, i+1)
-		}
-	}
-	if skipSpace(raw, i) != len(raw) {
+	var spans [2 * maxFlatAttributes][2]int
+	n, ok := flatSpans(raw, &spans)
+	if !ok {
 		return nil, false
 	}
 	text := string(raw)
@@ -294,6 +329,55 @@ func flatStrings(raw []byte) (api.Attributes, bool) {
 		attrs[text[spans[j][0]:spans[j][1]]] = text[spans[j+1][0]:spans[j+1][1]]
 	}
 	return attrs, true
+}
+
+// flatSpans finds the members of raw when it is what flatStrings reads: spans[0:n] are the
+// spans of their names and values in turn, each the text itself (nothing to unescape).
+func flatSpans(raw []byte, spans *[2 * maxFlatAttributes][2]int) (int, bool) {
+	if !utf8.Valid(raw) {
+		return 0, false
+	}
+	n := 0
+	i := skipSpace(raw, 0)
+	if i == len(raw) || raw[i] != '{' {
+		return 0, false
+	}
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		i++
+	} else {
+		for {
+			if n == len(spans) {
+				return 0, false
+			}
+			var ok bool
+			if spans[n], i, ok = plainString(raw, i); !ok {
+				return 0, false
+			}
+			if i = skipSpace(raw, i); i == len(raw) || raw[i] != ':' {
+				return 0, false
+			}
+			if spans[n+1], i, ok = plainString(raw, skipSpace(raw, i+1)); !ok {
+				return 0, false
+			}
+			n += 2
+			if i = skipSpace(raw, i); i == len(raw) {
+				return 0, false
+			}
+			if raw[i] == '}' {
+				i++
+				break
+			}
+			if raw[i] != ',' {
+				return 0, false
+			}
+			i = skipSpace(raw, i+1)
+		}
+	}
+	if skipSpace(raw, i) != len(raw) {
+		return 0, false
+	}
+	return n, true
 }
 
 // plainString reads the JSON string starting at raw[i], returning the span of its content and

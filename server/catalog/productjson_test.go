@@ -6,15 +6,19 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"github.com/ecompointer/ecompointer/gen/api"
+	"github.com/ecompointer/ecompointer/gen/db"
 )
 
 // awkward is text encoding/json escapes in every way it has: quotes, backslashes, HTML's
@@ -27,80 +31,182 @@ var awkward = []string{
 // plainWords are attribute text as it mostly is: no escapes, some of it beyond ASCII.
 var plainWords = []string{"color", "size", "black", "M", "brass", "caf\u00e9", "\u4e2d\u6587", "a b", "", "42"}
 
-func sampleProducts(rng *rand.Rand) []api.Product {
+// flatWords are plainWords and text jsonb holds unescaped that encoding/json escapes.
+var flatWords = append([]string{"<b>&amp;</b>", "a<b", "x>y", "a&b", "\u2028\u2029", " "}, plainWords...)
+
+// sampleRows are product rows with every kind of text, attributes in jsonb's spelling, times in
+// other zones than UTC, and every field only variants, images and barcodes have.
+func sampleRows(rng *rand.Rand) []productRow {
 	text := func() string { return awkward[rng.IntN(len(awkward))] + awkward[rng.IntN(len(awkward))] }
-	var out []api.Product
+	var out []productRow
 	for i := range 200 {
-		p := api.Product{
-			BrandId: uuid.New(), Id: uuid.New(), Sku: text(), Name: text(), Currency: text(),
-			Status: api.ProductStatus(text()), PriceAmount: rng.Int64() - rng.Int64(), Version: rng.Int64N(1 << 40),
-			CreatedAt: time.Unix(rng.Int64N(1<<35), rng.Int64N(1e9)).UTC(),
-			UpdatedAt: time.Unix(rng.Int64N(1<<35), rng.Int64N(1e9)*int64(i%2)).In(time.FixedZone("", 3600*(i%5-2))),
+		p := db.Product{
+			BrandID: uuid.New(), ID: uuid.New(), Sku: text(), Name: text(), Currency: text(),
+			Status: db.ProductStatus(text()), PriceAmount: rng.Int64() - rng.Int64(), Version: rng.Int64N(1 << 40),
+			CreatedAt:  time.Unix(rng.Int64N(1<<35), rng.Int64N(1e9)).UTC(),
+			UpdatedAt:  time.Unix(rng.Int64N(1<<35), rng.Int64N(1e9)*int64(i%2)).In(time.FixedZone("", 3600*(i%5-2))),
+			Attributes: []byte("{}"), Options: []byte("[]"), OptionValues: []byte("[]"), Images: []byte("[]"),
 		}
 		if i%3 != 0 {
 			d := text()
 			p.Description = &d
 		}
 		switch i % 4 {
-		case 0: // nil attributes and tags
+		case 0: // nil tags
 		case 1:
-			p.Attributes, p.Tags = api.Attributes{}, api.Tags{}
+			p.Tags = []string{}
 		default:
-			p.Attributes = api.Attributes{}
-			for range rng.IntN(2 * maxSortedOnStack) {
-				p.Attributes[text()+fmt.Sprint(rng.IntN(100))] = text()
+			// Half of them in text jsonb holds as it is (HTML's characters and all), which the
+			// encoder writes from the stored bytes.
+			attr := text
+			if i%4 == 3 {
+				attr = func() string { return flatWords[rng.IntN(len(flatWords))] }
 			}
+			attrs := api.Attributes{}
+			for range rng.IntN(2 * maxSortedOnStack) {
+				attrs[attr()+fmt.Sprint(rng.IntN(100))] = attr()
+			}
+			p.Attributes = jsonbText(rng, attrs)
 			for range rng.IntN(4) {
 				p.Tags = append(p.Tags, text())
 			}
 		}
-		out = append(out, p)
+		r := productRow{Product: &p}
+		switch i % 23 {
+		case 1:
+			p.ParentID = &p.BrandID
+			p.OptionValues = []byte(`[{"name":"Color","value":"Red"}]`)
+		case 2:
+			p.Options = []byte(`[{"name":"Color","values":["Red"]}]`)
+			r.sum = &summary{count: 2, min: 5, max: 7}
+		case 3:
+			p.Images = []byte(`[{"url":"https://example.com/a.png"}]`)
+		case 4:
+			p.Barcode = &p.Sku
+		case 5:
+			w := int64(120)
+			p.WeightGrams = &w
+		case 6:
+			p.AllowBackorder = true
+		}
+		out = append(out, r)
 	}
 	return out
 }
 
 // TestProductJSONIsEncodingJSON holds the product answers to the bytes and headers the
-// generated answers write through encoding/json, for products with every kind of text.
+// generated answers write through encoding/json for the rows' api.Product.
 func TestProductJSONIsEncodingJSON(t *testing.T) {
 	t.Parallel()
-	products := sampleProducts(rand.New(rand.NewPCG(1, 2)))
-	for i, p := range products {
-		etag := fmt.Sprintf(`"%d"`, p.Version)
-		want, got := httptest.NewRecorder(), httptest.NewRecorder()
-		if err := (api.GetProduct200JSONResponse{Body: p, Headers: api.GetProduct200ResponseHeaders{ETag: &etag}}).VisitGetProductResponse(want); err != nil {
+	rng := rand.New(rand.NewPCG(1, 2))
+	rows := sampleRows(rng)
+	var decoded []api.Product
+	fromBytes := 0
+	for _, r := range rows {
+		d, err := r.decoded()
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := (productOK{Body: p, Headers: api.GetProduct200ResponseHeaders{ETag: &etag}}).VisitGetProductResponse(got); err != nil {
+		decoded = append(decoded, d)
+		var spans [2 * maxFlatAttributes][2]int
+		if n, ok := flatSpans(r.Attributes, &spans); ok && n > 2 {
+			fromBytes++
+		}
+	}
+	if fromBytes < 20 {
+		t.Fatalf("only %d products' attributes were written from their bytes: the test proves little", fromBytes)
+	}
+	for i, r := range rows {
+		etag := fmt.Sprintf(`"%d"`, r.Version)
+		want, got := httptest.NewRecorder(), httptest.NewRecorder()
+		if err := (api.GetProduct200JSONResponse{Body: decoded[i], Headers: api.GetProduct200ResponseHeaders{ETag: &etag}}).VisitGetProductResponse(want); err != nil {
+			t.Fatal(err)
+		}
+		if err := (productOK{row: r, etag: &etag}).VisitGetProductResponse(got); err != nil {
 			t.Fatal(err)
 		}
 		sameAnswer(t, fmt.Sprintf("product %d", i), want, got)
 	}
 	next := "cursor<&>"
 	pages := []struct {
-		items []api.Product
-		next  *string
-	}{{nil, nil}, {[]api.Product{}, nil}, {products[:1], &next}, {products[:20], nil}, {products, &next}}
+		rows    []productRow
+		decoded []api.Product
+		next    *string
+	}{
+		{nil, nil, nil}, {[]productRow{}, []api.Product{}, nil}, {rows[:1], decoded[:1], &next},
+		{rows[:20], decoded[:20], nil}, {rows, decoded, &next},
+	}
 	for i, page := range pages {
 		want, got := httptest.NewRecorder(), httptest.NewRecorder()
-		if err := (api.ListProducts200JSONResponse{Items: page.items, NextCursor: page.next}).VisitListProductsResponse(want); err != nil {
+		if err := (api.ListProducts200JSONResponse{Items: page.decoded, NextCursor: page.next}).VisitListProductsResponse(want); err != nil {
 			t.Fatal(err)
 		}
-		if err := (productPageOK{Items: page.items, NextCursor: page.next}).VisitListProductsResponse(got); err != nil {
+		if err := (productPageOK{items: page.rows, next: page.next}).VisitListProductsResponse(got); err != nil {
 			t.Fatal(err)
 		}
 		sameAnswer(t, fmt.Sprintf("page %d", i), want, got)
 	}
 }
 
+// jsonbText spells attrs as PostgreSQL writes a jsonb object: ", " between members, ": " after
+// names, only quotes, backslashes and control characters escaped (text that is not UTF-8, which
+// jsonb cannot hold, as encoding/json writes it). The members come in a random order: jsonb
+// writes them shortest name first.
+func jsonbText(rng *rand.Rand, attrs api.Attributes) []byte {
+	quote := func(s string) string {
+		if !utf8.ValidString(s) {
+			b, _ := json.Marshal(s)
+			return string(b)
+		}
+		var b strings.Builder
+		b.WriteByte('"')
+		for _, r := range s {
+			switch {
+			case r == '"' || r == '\\':
+				b.WriteByte('\\')
+				b.WriteRune(r)
+			case r < 0x20:
+				fmt.Fprintf(&b, `\u%04x`, r)
+			default:
+				b.WriteRune(r)
+			}
+		}
+		b.WriteByte('"')
+		return b.String()
+	}
+	keys := slices.Collect(maps.Keys(attrs))
+	rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	members := make([]string, len(keys))
+	for i, k := range keys {
+		members[i] = quote(k) + ": " + quote(attrs[k])
+	}
+	return []byte("{" + strings.Join(members, ", ") + "}")
+}
+
 // TestProductJSONLeavesTheRareToEncodingJSON proves the one case the encoder does not write
-// itself, a time encoding/json refuses, still answers as the generated answer does.
+// itself, a time encoding/json refuses, fails as the generated answer fails, before anything is
+// written (the generated answer has sent its 200 by then).
 func TestProductJSONLeavesTheRareToEncodingJSON(t *testing.T) {
 	t.Parallel()
-	p := api.Product{CreatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
-	wantErr := (api.GetProduct200JSONResponse{Body: p}).VisitGetProductResponse(httptest.NewRecorder())
-	gotErr := (productOK{Body: p}).VisitGetProductResponse(httptest.NewRecorder())
-	if wantErr == nil || gotErr == nil || wantErr.Error() != gotErr.Error() {
-		t.Errorf("year 10000: generated %v, encoder %v", wantErr, gotErr)
+	p := db.Product{CreatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), Attributes: []byte("{}")}
+	wantErr := (api.GetProduct200JSONResponse{Body: api.Product{CreatedAt: p.CreatedAt, Attributes: api.Attributes{}}}).VisitGetProductResponse(httptest.NewRecorder())
+	for _, tc := range []struct {
+		name   string
+		answer func(w http.ResponseWriter) error
+	}{
+		{"get", productOK{row: productRow{Product: &p}}.VisitGetProductResponse},
+		{"list", productPageOK{items: []productRow{{Product: &p}}}.VisitListProductsResponse},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			gotErr := tc.answer(rec)
+			if wantErr == nil || gotErr == nil || wantErr.Error() != gotErr.Error() {
+				t.Errorf("year 10000: generated %v, encoder %v", wantErr, gotErr)
+			}
+			if len(rec.Header()) != 0 || rec.Body.Len() != 0 {
+				t.Errorf("wrote %v %q before failing", rec.Header(), rec.Body)
+			}
+		})
 	}
 }
 
@@ -122,28 +228,34 @@ func sameAnswer(t *testing.T, what string, want, got *httptest.ResponseRecorder)
 	}
 }
 
-// BenchmarkProductJSON encodes a page of twenty products like the load harness's seeded ones.
+// BenchmarkProductJSON answers a page of twenty products like the load harness's seeded ones:
+// through api.Product and encoding/json, as the generated answer does, and through the encoder.
 func BenchmarkProductJSON(b *testing.B) {
-	products := make([]api.Product, 20)
-	for i := range products {
+	rows := make([]productRow, 20)
+	for i := range rows {
 		desc := "A product for the benchmark"
-		products[i] = api.Product{
-			BrandId: uuid.New(), Id: uuid.New(), Sku: fmt.Sprintf("BENCH-%04d", i), Name: fmt.Sprintf("Polished brass bench %d", i),
-			Currency: "USD", Status: api.Active, PriceAmount: 1999, Version: 1, Description: &desc,
-			Attributes: api.Attributes{"color": "black", "size": "M"}, Tags: api.Tags{"bench", "brass"},
+		rows[i].Product = &db.Product{
+			BrandID: uuid.New(), ID: uuid.New(), Sku: fmt.Sprintf("BENCH-%04d", i), Name: fmt.Sprintf("Polished brass bench %d", i),
+			Currency: "USD", Status: db.ProductStatusActive, PriceAmount: 1999, Version: 1, Description: &desc,
+			Attributes: []byte(`{"size": "M", "color": "black"}`), Tags: []string{"bench", "brass"},
+			Options: []byte("[]"), OptionValues: []byte("[]"), Images: []byte("[]"),
 			CreatedAt: time.Date(2026, 11, 25, 10, 0, 0, 123456000, time.UTC), UpdatedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC),
 		}
 	}
 	b.Run("encoding/json", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = (api.ListProducts200JSONResponse{Items: products}).VisitListProductsResponse(httptest.NewRecorder())
+			items := make([]api.Product, len(rows))
+			for i, r := range rows {
+				items[i], _ = r.decoded()
+			}
+			_ = (api.ListProducts200JSONResponse{Items: items}).VisitListProductsResponse(httptest.NewRecorder())
 		}
 	})
 	b.Run("encoder", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			_ = (productPageOK{Items: products}).VisitListProductsResponse(httptest.NewRecorder())
+			_ = (productPageOK{items: rows}).VisitListProductsResponse(httptest.NewRecorder())
 		}
 	})
 }
@@ -203,5 +315,44 @@ func TestAttributesDecodeAsEncodingJSON(t *testing.T) {
 	}
 	if short < 50 {
 		t.Fatalf("only %d texts took the short path: the test proves little", short)
+	}
+}
+
+// FuzzStoredAttributes holds appendStoredAttributes to encoding/json: whatever the stored text
+// (a client's attributes, as jsonb keeps them), it writes exactly what encoding/json writes for
+// the decoded attributes, or reports false where they do not decode.
+func FuzzStoredAttributes(f *testing.F) {
+	for _, seed := range []string{
+		`{}`, `{"b": "1", "a": "2"}`, `{"a": "<&>"}`, `{"a": "b", "a": "c"}`, `{"a": "\u00e9"}`, `{"a": 1}`,
+		`{"ab": "x", "b": "y", "aa": "z"}`, "{\"a\": \"\u2028\"}", `null`, `{"a": "b"`, "{\"\xff\": \"b\"}",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, ok := appendStoredAttributes(nil, raw)
+		attrs, err := decodeAttributes(raw)
+		if err != nil {
+			if ok {
+				t.Fatalf("%q does not decode (%v), yet was written as %s", raw, err, got)
+			}
+			return
+		}
+		want, _ := json.Marshal(attrs)
+		if !ok || !bytes.Equal(got, want) {
+			t.Fatalf("%q: wrote %s (%v), encoding/json %s", raw, got, ok, want)
+		}
+	})
+}
+
+// TestStoredAttributesAllocateNothing: written from their bytes, a product's attributes cost no
+// allocation (the map they were decoded into cost three).
+func TestStoredAttributesAllocateNothing(t *testing.T) {
+	raw := []byte(`{"size": "M", "color": "black", "material": "brass"}`)
+	buf := make([]byte, 0, 256)
+	if n := testing.AllocsPerRun(100, func() { buf, _ = appendStoredAttributes(buf[:0], raw) }); n != 0 {
+		t.Errorf("%v allocations a product", n)
+	}
+	if want := `{"color":"black","material":"brass","size":"M"}`; string(buf) != want {
+		t.Errorf("wrote %s, want %s", buf, want)
 	}
 }
