@@ -41,10 +41,10 @@ test: ## run every test against a real PostgreSQL (TEST_DATABASE_URL, default th
 # and no crasher on a busy machine (a race in Go's fuzz coordinator, go.dev/issue/75804, fixed
 # in Go 1.27). A few seconds a target here.
 FUZZTIME ?= 20000x
-FUZZ_TARGETS := FuzzDecodeStrictJSON:./server FuzzValidGTIN:./server/catalog FuzzStoredAttributes:./server/catalog FuzzCursorOpen:./server/paging FuzzIfMatch:./server/respond FuzzVerify:./server/token FuzzDecode:./server/b64url FuzzOrderAmounts:./server/orders FuzzReader:./server/csvfile FuzzCheckURL:./server/webhooks
+FUZZ_TARGETS := FuzzDecodeStrictJSON:./server FuzzTextArrayScan:./server FuzzValidGTIN:./server/catalog FuzzStoredAttributes:./server/catalog FuzzCursorOpen:./server/paging FuzzIfMatch:./server/respond FuzzVerify:./server/token FuzzDecode:./server/b64url FuzzOrderAmounts:./server/orders FuzzReader:./server/csvfile FuzzCheckURL:./server/webhooks
 
 .PHONY: fuzz
-fuzz: ## run every Go fuzz target for FUZZTIME (20000x) executions each: JSON pre-check, cursor, If-Match, token framing, base64url, GTIN check digit, stored attributes, order amounts, CSV reader, webhook URL
+fuzz: ## run every Go fuzz target for FUZZTIME (20000x) executions each: JSON pre-check, text[] scan, cursor, If-Match, token framing, base64url, GTIN check digit, stored attributes, order amounts, CSV reader, webhook URL
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "--- fuzz $${t%%:*} ($(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) "$${t#*:}"; \

@@ -39,7 +39,7 @@ func registerTypes(tm *pgtype.Map) {
 		// pgx's own array codec, wrapped: what the direct plan does not handle, it still does.
 		if t, ok := tm.TypeForOID(oid); ok {
 			if inner, ok := t.Codec.(*pgtype.ArrayCodec); ok {
-				tm.RegisterType(&pgtype.Type{Name: t.Name, OID: oid, Codec: textArrayCodec{inner}})
+				tm.RegisterType(&pgtype.Type{Name: t.Name, OID: oid, Codec: &textArrayCodec{ArrayCodec: inner}})
 			}
 		}
 	}
@@ -73,10 +73,13 @@ func registerEnums(tm *pgtype.Map, enums []db.EnumTypesRow) {
 type enumCodec struct {
 	*pgtype.EnumCodec
 	labels enumLabels
+	// plans are the direct plans made, by target type: pgx (v5.12) plans every column of every
+	// query it runs, and a plan made anew was an allocation a query.
+	plans map[reflect.Type]pgtype.ScanPlan
 }
 
 func newEnumCodec() enumCodec {
-	return enumCodec{EnumCodec: &pgtype.EnumCodec{}, labels: enumLabels{}}
+	return enumCodec{EnumCodec: &pgtype.EnumCodec{}, labels: enumLabels{}, plans: map[reflect.Type]pgtype.ScanPlan{}}
 }
 
 func (c enumCodec) PlanScan(m *pgtype.Map, oid uint32, format int16, target any) pgtype.ScanPlan {
@@ -87,7 +90,12 @@ func (c enumCodec) PlanScan(m *pgtype.Map, oid uint32, format int16, target any)
 		case pgtype.TextScanner:
 		default:
 			if t := reflect.TypeOf(target); t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.String {
-				return scanEnumLabel{labels: c.labels, target: t}
+				plan, ok := c.plans[t]
+				if !ok {
+					plan = scanEnumLabel{labels: c.labels, target: t}
+					c.plans[t] = plan
+				}
+				return plan
 			}
 		}
 	}
@@ -142,12 +150,23 @@ func (p scanEnumLabel) Scan(src []byte, dst any) error {
 // An empty array is an empty slice, not nil, as pgx scans it ("tags": [], not null). Anything
 // else (NULL, several dimensions, NULL elements, anything unexpected) goes to pgx's own plan for
 // *[]string, made when the direct one is, so the answer is pgx's to the letter.
-type textArrayCodec struct{ *pgtype.ArrayCodec }
+//
+// pgx (v5.12) plans every column of every query it runs: the direct plan, and pgx's own within it
+// (four allocations), are made once, on the codec's first plan for *[]string. A type map, and so
+// the codec, belongs to one connection.
+type textArrayCodec struct {
+	*pgtype.ArrayCodec
+	direct pgtype.ScanPlan // nil until planned
+}
 
-func (c textArrayCodec) PlanScan(m *pgtype.Map, oid uint32, format int16, target any) pgtype.ScanPlan {
+func (c *textArrayCodec) PlanScan(m *pgtype.Map, oid uint32, format int16, target any) pgtype.ScanPlan {
 	if _, ok := target.(*[]string); ok && format == pgtype.BinaryFormatCode {
+		if c.direct != nil {
+			return c.direct
+		}
 		if fallback := c.pgxStringsPlan(m, oid, format, target); fallback != nil {
-			return scanTextArray{elementOID: c.ElementType.OID, pgx: fallback}
+			c.direct = scanTextArray{elementOID: c.ElementType.OID, pgx: fallback}
+			return c.direct
 		}
 	}
 	// For *[]string in text, this is nil, and pgx wraps the target as it always has.
@@ -157,7 +176,7 @@ func (c textArrayCodec) PlanScan(m *pgtype.Map, oid uint32, format int16, target
 // pgxStringsPlan is the plan pgx makes for *[]string when the codec returns none: its first
 // wrapping that fits (pgtype.Map's TryWrapScanPlanFuncs; the ones before it do not take a pointer
 // to a slice of strings) around the array codec's plan for the wrapped target.
-func (c textArrayCodec) pgxStringsPlan(m *pgtype.Map, oid uint32, format int16, target any) pgtype.ScanPlan {
+func (c *textArrayCodec) pgxStringsPlan(m *pgtype.Map, oid uint32, format int16, target any) pgtype.ScanPlan {
 	wrapper, next, ok := pgtype.TryWrapPtrSliceScanPlan(target)
 	if !ok {
 		return nil

@@ -232,7 +232,7 @@ func TestTextArrayCodec(t *testing.T) {
 // TestPoolTypeRegistration: a pool connection knows the application's enums by the OIDs this
 // database gave them (river's river_job_state excepted), and its direct plans allocate what
 // server/pgtypes.go says: nothing for a label seen before, two for a list of tags (the slice and
-// one string for every tag). Not parallel: testing.AllocsPerRun counts the whole process's
+// one string for every tag), nothing to plan either again. Not parallel: testing.AllocsPerRun counts the whole process's
 // allocations.
 func TestPoolTypeRegistration(t *testing.T) {
 	env := servertest.New(t)
@@ -295,6 +295,17 @@ func TestPoolTypeRegistration(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(1000, func() { _ = plan.Scan(src, &tags) }); n != 2 {
 		t.Errorf("scanning three tags allocates %v times, want 2", n)
+	}
+
+	// pgx plans every column of every query: planning again must cost nothing.
+	var status db.ProductStatus
+	for what, plan := range map[string]func(){
+		"tags":   func() { tm.PlanScan(pgtype.TextArrayOID, pgtype.BinaryFormatCode, &tags) },
+		"status": func() { tm.PlanScan(statusOID, pgtype.TextFormatCode, &status) },
+	} {
+		if n := testing.AllocsPerRun(1000, plan); n != 0 {
+			t.Errorf("planning a scan of the %s again allocates %v times, want 0", what, n)
+		}
 	}
 }
 
