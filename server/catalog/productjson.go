@@ -133,7 +133,7 @@ func appendAnyProduct(b []byte, r productRow) ([]byte, error) {
 func appendProduct(b []byte, r productRow) ([]byte, bool) {
 	p := r.Product
 	// A plain product, the common case, has none of the optional fields.
-	if p.ParentID != nil || len(p.Options) > 2 || len(p.OptionValues) > 2 || len(p.Images) > 2 || r.sum != nil ||
+	if p.ParentID != nil || holds(p.Options) || holds(p.OptionValues) || holds(p.Images) || r.sum != nil ||
 		p.Barcode != nil || p.WeightGrams != nil || p.AllowBackorder {
 		return b, false
 	}
@@ -192,14 +192,17 @@ const maxSortedOnStack = 16
 // by length, encoding/json by their bytes, so the members are reordered), through the decoded
 // map otherwise. False when raw does not decode.
 func appendStoredAttributes(b []byte, raw []byte) ([]byte, bool) {
-	var spans [2 * maxFlatAttributes][2]int
-	n, ok := flatSpans(raw, &spans)
-	if !ok {
+	viaMap := func() ([]byte, bool) {
 		attrs, err := decodeAttributes(raw)
 		if err != nil {
 			return b, false
 		}
 		return appendAttributes(b, attrs), true
+	}
+	var spans [2 * maxFlatAttributes][2]int
+	n, ok := flatSpans(raw, &spans)
+	if !ok {
+		return viaMap()
 	}
 	var onStack [maxFlatAttributes]int
 	pairs := onStack[:0]
@@ -210,12 +213,7 @@ func appendStoredAttributes(b []byte, raw []byte) ([]byte, bool) {
 	slices.SortFunc(pairs, func(i, j int) int { return bytes.Compare(key(i), key(j)) })
 	for i := 1; i < len(pairs); i++ {
 		if bytes.Equal(key(pairs[i-1]), key(pairs[i])) {
-			// A name twice (jsonb never writes it): the decoded map keeps the last.
-			attrs, err := decodeAttributes(raw)
-			if err != nil {
-				return b, false
-			}
-			return appendAttributes(b, attrs), true
+			return viaMap() // a name twice (jsonb never writes it): the decoded map keeps the last
 		}
 	}
 	b = append(b, '{')

@@ -72,7 +72,7 @@ func apiProductSummed(p db.Product, sum *summary) (api.Product, error) {
 
 // storedField decodes a stored variant field, nil when it holds none.
 func storedField[T any](id uuid.UUID, raw []byte) (*T, error) {
-	if len(raw) <= 2 {
+	if !holds(raw) {
 		return nil, nil
 	}
 	v := new(T)
@@ -82,8 +82,12 @@ func storedField[T any](id uuid.UUID, raw []byte) (*T, error) {
 	return v, nil
 }
 
+// holds says whether a stored variant field (options, option values, images: a JSON array) holds
+// anything: "[]" is none.
+func holds(raw []byte) bool { return len(raw) > 2 }
+
 // isParent: the product declares options.
-func isParent(p *db.Product) bool { return len(p.Options) > 2 }
+func isParent(p *db.Product) bool { return holds(p.Options) }
 
 // withSummaries pairs products read with the summaries of the parents among them: one more read
 // when there are parents, none otherwise (a catalog without variants pays nothing).
