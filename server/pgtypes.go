@@ -85,8 +85,6 @@ func newEnumCodec() enumCodec {
 func (c enumCodec) PlanScan(m *pgtype.Map, oid uint32, format int16, target any) pgtype.ScanPlan {
 	if format == pgtype.TextFormatCode || format == pgtype.BinaryFormatCode { // both carry the label as text
 		switch target.(type) {
-		case *string:
-			return scanEnumString{c.labels}
 		case pgtype.TextScanner:
 		default:
 			if t := reflect.TypeOf(target); t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.String {
@@ -114,17 +112,8 @@ func (l enumLabels) intern(src []byte) string {
 	return s
 }
 
-type scanEnumString struct{ labels enumLabels }
-
-func (p scanEnumString) Scan(src []byte, dst any) error {
-	if src == nil {
-		return fmt.Errorf("cannot scan NULL into %T", dst)
-	}
-	*dst.(*string) = p.labels.intern(src)
-	return nil
-}
-
-// scanEnumLabel sets a pointer to a string kind through reflection, which allocates nothing.
+// scanEnumLabel sets a pointer to a string kind (*string included) through reflection, which
+// allocates nothing.
 type scanEnumLabel struct {
 	labels enumLabels
 	target reflect.Type
