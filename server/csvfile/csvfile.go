@@ -15,6 +15,9 @@ import (
 	"unicode/utf8"
 )
 
+// bom is UTF-8's byte order mark, which spreadsheets write at the start of a file.
+const bom = "\uFEFF"
+
 // Limits bound one record.
 type Limits struct {
 	// MaxFields is the most fields a record may have.
@@ -67,7 +70,7 @@ func NewReader(r io.Reader, limits Limits) *Reader {
 func (r *Reader) Next() (Record, error) {
 	if r.first {
 		r.first = false
-		if b, err := r.r.Peek(3); err == nil && bytes.Equal(b, []byte("\xEF\xBB\xBF")) {
+		if b, err := r.r.Peek(len(bom)); err == nil && string(b) == bom {
 			_, _ = r.r.Discard(3)
 		}
 	}
@@ -251,13 +254,15 @@ func Unneutralise(s string) string {
 }
 
 // AppendRecord appends fields to b as one CRLF-terminated RFC 4180 record, each neutralised.
+// A cell that starts with a byte order mark is quoted: at the start of a file the reader would
+// take the mark for the file's own and drop it.
 func AppendRecord(b []byte, fields ...string) []byte {
 	for i, f := range fields {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		f = Neutralise(f)
-		if f == "" || !strings.ContainsAny(f, ",\"\r\n") {
+		if f == "" || !strings.ContainsAny(f, ",\"\r\n") && !strings.HasPrefix(f, bom) {
 			b = append(b, f...)
 			continue
 		}

@@ -112,7 +112,7 @@ func TestNeutralise(t *testing.T) {
 // FuzzReader: any bytes read as records within the limits, without a panic; a record read
 // without errors writes back (AppendRecord) to bytes that read as the same record.
 func FuzzReader(f *testing.F) {
-	for _, s := range []string{"a,b\r\nc,d\n", "\"a\"\"b\",c", "\xEF\xBB\xBFx", "\"unterminated", "a\"b", "\xff\x00", "=1,+2,-3,@4"} {
+	for _, s := range []string{"a,b\r\nc,d\n", "\"a\"\"b\",c", "\xEF\xBB\xBFx", "\"unterminated", "a\"b", "\xff\x00", "=1,+2,-3,@4", "x\n\xEF\xBB\xBF\r\n"} {
 		f.Add([]byte(s))
 	}
 	l := csvfile.Limits{MaxFields: 8, MaxCell: 64, MaxRecord: 256}
