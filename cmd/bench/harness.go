@@ -755,46 +755,60 @@ func (h *harness) pgbench(ctx context.Context, l Limit, n int) row {
 		r.err = err
 		return r
 	}
-	conn, err := pgx.Connect(ctx, h.dbURL)
+	clients, err := h.pgbenchClients(ctx, l, n)
 	if err != nil {
 		r.err = err
 		return r
 	}
-	var free int
-	err = queryRow(ctx, conn, "free_connections.sql", &free)
-	_ = conn.Close(ctx)
-	if err != nil {
-		r.err = err
-		return r
-	}
-	// The server's pool size (server/pool.go), for limits that run as many transactions at once.
-	if pool := 4 * runtime.GOMAXPROCS(0); l.Pool && n > pool {
-		r.conns, r.wanted = pool, n
-	}
-	// A margin for whatever else connects meanwhile (tests of other sessions, autovacuum).
-	if limit := free - 5; r.conns > limit {
-		r.conns, r.wanted = max(1, limit), n
+	if clients != n {
+		r.conns, r.wanted = clients, n
 	}
 	m, err := startMeter(nil, h.dbName)
 	if err != nil {
 		r.err = err
 		return r
 	}
-	res, pgbenchCPU, err := pgbenchRun{
-		bin:      h.o.pgbench,
-		dbURL:    h.dbURL,
-		appRole:  h.o.appRole,
-		script:   h.scripts[l.Name],
-		vars:     h.pgbenchVars(l),
-		clients:  r.conns,
-		duration: h.o.duration,
-		dir:      h.tmp,
-	}.run(ctx)
+	res, pgbenchCPU, err := h.pgbenchFor(l, clients, h.o.duration).run(ctx)
 	use, merr := m.finish()
 	// pgbench is this limit's load generator: its CPU, not the harness's (idle meanwhile).
 	use.self = pgbenchCPU
 	r.res, r.use, r.err = res, use, errors.Join(err, merr)
 	return r
+}
+
+// pgbenchClients is how many clients l's pgbench runs for a scenario's n connections: n, or the
+// server's pool size for a limit at the pool's size, and never more than PostgreSQL has free.
+func (h *harness) pgbenchClients(ctx context.Context, l Limit, n int) (int, error) {
+	conn, err := pgx.Connect(ctx, h.dbURL)
+	if err != nil {
+		return 0, err
+	}
+	var free int
+	err = queryRow(ctx, conn, "free_connections.sql", &free)
+	_ = conn.Close(ctx)
+	if err != nil {
+		return 0, err
+	}
+	// The server's pool size (server/pool.go), for limits that run as many transactions at once.
+	if pool := 4 * runtime.GOMAXPROCS(0); l.Pool && n > pool {
+		n = pool
+	}
+	// A margin for whatever else connects meanwhile (tests of other sessions, autovacuum).
+	return min(n, max(1, free-5)), nil
+}
+
+// pgbenchFor is l's pgbench with clients for d.
+func (h *harness) pgbenchFor(l Limit, clients int, d time.Duration) pgbenchRun {
+	return pgbenchRun{
+		bin:      h.o.pgbench,
+		dbURL:    h.dbURL,
+		appRole:  h.o.appRole,
+		script:   h.scripts[l.Name],
+		vars:     h.pgbenchVars(l),
+		clients:  clients,
+		duration: d,
+		dir:      h.tmp,
+	}
 }
 
 // pgbenchVars are the variables every script may use (-D), and the limit's own.

@@ -14,6 +14,11 @@ import (
 // shared machine did meanwhile (order amounts, nearly order create's own work, came out at 93% to
 // 136% of it in single runs); slices a few seconds apart, in the order control, scenario,
 // scenario, control, ... share that drift, and the ratio of their sums cancels most of it.
+//
+// A read's target is a ratio to pgbench (issue 18), and its single runs drift the same way (the
+// rare search: 62% to 90% of pgbench for one binary, depending on what ran before it on the same
+// server); a scenario with PairLimit alternates with its pgbench limit the same way, the server
+// idle during pgbench's slices and pgbench gone during the server's.
 
 // pairRounds is how many slices of each side a paired run has (quick: pairRoundsQuick).
 const (
@@ -27,11 +32,17 @@ type pairing struct {
 	conns         int
 	slice         time.Duration
 	self, base    []load.Result
+	// per is how many of the scenario's requests one of the control's answers stands for (a
+	// pgbench transaction: Limit.Requests); zero means one.
+	per int
 }
+
+// controlRate is the control's rate in the scenario's requests per second, summed over rs.
+func (p pairing) controlRate(rs ...load.Result) float64 { return float64(max(1, p.per)) * sumRate(rs) }
 
 // ratio is the scenario's rate over the control's, each summed over its slices.
 func (p pairing) ratio() float64 {
-	c, s := sumRate(p.base), sumRate(p.self)
+	c, s := p.controlRate(p.base...), sumRate(p.self)
 	if c == 0 {
 		return 0
 	}
@@ -41,7 +52,7 @@ func (p pairing) ratio() float64 {
 // spread is the lowest and highest ratio of one round's two slices.
 func (p pairing) spread() (lo, hi float64) {
 	for i := range p.self {
-		c := p.base[i].Rate()
+		c := p.controlRate(p.base[i])
 		if c == 0 {
 			continue
 		}
@@ -78,50 +89,89 @@ func errorsOf(rs []load.Result) int {
 }
 
 // runPairs runs every selected scenario that names a PairWith against that control on target,
-// at each of its numbers of connections.
+// and every one with PairLimit against its pgbench limit (with limits measured), at each of its
+// numbers of connections.
 func (h *harness) runPairs(ctx context.Context, target *process, selected []Scenario) ([]pairing, error) {
 	rounds := pairRounds
 	if h.o.quick {
 		rounds = pairRoundsQuick
 	}
 	// Each side gets the time of one run, in rounds slices (at least a second, the load
-	// generator's resolution).
+	// generator's resolution, and whole seconds for pgbench, whose --time counts them).
 	slice := max(time.Second, h.o.duration/time.Duration(rounds))
 	var out []pairing
 	for _, sc := range selected {
-		if sc.PairWith == "" {
+		var (
+			control string
+			per     int
+			// against makes the control's slice at n connections; stock: a side writes stock.
+			against func(n int) (func() (load.Result, error), error)
+			stock   = sc.Stock
+			d       = slice
+		)
+		switch {
+		case sc.PairWith != "":
+			ctl, ok := scenarioNamed(sc.PairWith)
+			if !ok {
+				return nil, fmt.Errorf("%s: paired with %q, which is no scenario", sc.Name, sc.PairWith)
+			}
+			control, stock = ctl.Name, stock || ctl.Stock
+			against = func(n int) (func() (load.Result, error), error) {
+				return func() (load.Result, error) { return h.slice(ctx, target, ctl, n, d) }, nil
+			}
+		case sc.PairLimit && h.o.limits:
+			if len(sc.Limits) == 0 || sc.Limits[0].Kind != "pgbench" {
+				return nil, fmt.Errorf("%s: paired with its limit, but its first limit is no pgbench script", sc.Name)
+			}
+			l := sc.Limits[0]
+			control, per, d = l.String(), l.perRun(), max(time.Second, slice.Round(time.Second))
+			against = func(n int) (func() (load.Result, error), error) {
+				clients, err := h.pgbenchClients(ctx, l, n)
+				if err != nil {
+					return nil, err
+				}
+				run := h.pgbenchFor(l, clients, d)
+				return func() (load.Result, error) {
+					res, _, err := run.run(ctx)
+					return res, err
+				}, nil
+			}
+		default:
 			continue
 		}
-		ctl, ok := scenarioNamed(sc.PairWith)
-		if !ok {
-			return nil, fmt.Errorf("%s: paired with %q, which is no scenario", sc.Name, sc.PairWith)
+		own := func(n int) func() (load.Result, error) {
+			return func() (load.Result, error) { return h.slice(ctx, target, sc, n, d) }
 		}
 		for _, n := range h.o.capped(sc.connsOr(h.o.conns)) {
 			if err := h.settle(ctx); err != nil {
 				return nil, err
 			}
-			p := pairing{name: sc.Name, control: ctl.Name, conns: n, slice: slice}
+			ctlSlice, err := against(n)
+			if err != nil {
+				return nil, fmt.Errorf("%s paired at %d connections: %w", sc.Name, n, err)
+			}
+			p := pairing{name: sc.Name, control: control, conns: n, slice: d, per: per}
 			for i := range rounds {
 				// control, scenario; then scenario, control: a drift within a round is shared.
-				first, second := &ctl, &sc
+				first, second := ctlSlice, own(n)
 				if i%2 == 1 {
 					first, second = second, first
 				}
-				a, err := h.slice(ctx, target, *first, n, slice)
+				a, err := first()
 				if err != nil {
-					return nil, fmt.Errorf("%s paired at %d connections: %w", first.Name, n, err)
+					return nil, fmt.Errorf("%s paired at %d connections: %w", sc.Name, n, err)
 				}
-				b, err := h.slice(ctx, target, *second, n, slice)
+				b, err := second()
 				if err != nil {
-					return nil, fmt.Errorf("%s paired at %d connections: %w", second.Name, n, err)
+					return nil, fmt.Errorf("%s paired at %d connections: %w", sc.Name, n, err)
 				}
 				if i%2 == 1 {
 					a, b = b, a
 				}
 				p.base, p.self = append(p.base, a), append(p.self, b)
 			}
-			h.logf("%-44s %4d conns  paired with %s: %.0f%%", sc.Name, n, ctl.Name, 100*p.ratio())
-			if sc.Stock || ctl.Stock {
+			h.logf("%-44s %4d conns  paired with %s: %.0f%%", sc.Name, n, control, 100*p.ratio())
+			if stock {
 				h.checkStock(ctx, sc.Name+" paired", n)
 			}
 			out = append(out, p)
@@ -170,14 +220,16 @@ func (r report) pairSection(p func(string, ...any)) {
 		return
 	}
 	p("\n## Paired runs\n\n")
-	p("A scenario against its control on the same server at the same connections, in alternating slices (control, scenario, " +
-		"scenario, control, ...): the ratio is the scenario's successful answers per second over the control's, each summed over " +
-		"its slices, so the machine's drift during the pair weighs on both. Beside it, the lowest and highest ratio of one round.\n\n")
+	p("A scenario against its control at the same connections, in alternating slices (control, scenario, scenario, " +
+		"control, ...): the ratio is the scenario's successful answers per second over the control's, each summed over its " +
+		"slices, so the machine's drift during the pair weighs on both. The control is another scenario on the same server, or " +
+		"the scenario's pgbench limit (its rate in the scenario's requests; the server idles during its slices). Beside it, the " +
+		"lowest and highest ratio of one round.\n\n")
 	p("| scenario | against | conns | slices | control req/s | scenario req/s | ratio | round ratios | errors |\n")
 	p("|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, x := range r.pairs {
 		lo, hi := x.spread()
 		p("| %s | %s | %d | %d × %s each | %s | %s | **%.0f%%** | %.0f-%.0f%% | %d |\n", x.name, x.control, x.conns, len(x.self),
-			fmtDuration(x.slice), rate(sumRate(x.base)), rate(sumRate(x.self)), 100*x.ratio(), 100*lo, 100*hi, errorsOf(x.self)+errorsOf(x.base))
+			fmtDuration(x.slice), rate(x.controlRate(x.base...)), rate(sumRate(x.self)), 100*x.ratio(), 100*lo, 100*hi, errorsOf(x.self)+errorsOf(x.base))
 	}
 }

@@ -152,9 +152,36 @@ func TestReadPgbenchLogs(t *testing.T) {
 	if res.OK != 3 || res.Errors != 1 || res.Latency.P50 != 2*time.Millisecond || res.Latency.Max != 3*time.Millisecond {
 		t.Errorf("result = %+v", res)
 	}
-	// From the first transaction's start (1700000000.000000) to the last one's end (1700000001).
+	// From the first transaction's start (1700000000.000000) to the last one's end (1700000001):
+	// client 1's first transaction is the last one, so no window of warm clients is left.
 	if res.Elapsed != time.Second {
 		t.Errorf("elapsed = %s", res.Elapsed)
+	}
+}
+
+// The rate counts from the moment every client has ended its first transaction (each ran on a
+// new backend, its caches cold): client 1's first ends at 20 ms, so the four transactions that
+// end after it, in the 20 ms to the last end, are the rate; the latencies are all seven.
+func TestReadPgbenchLogsCountsWarmClients(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	log := "0 0 10000 0 1700000000 10000\n0 1 10000 0 1700000000 20000\n0 2 10000 0 1700000000 30000\n0 3 10000 0 1700000000 40000\n"
+	// The second thread's file: client ids are pgbench's, across threads.
+	log1 := "1 0 20000 0 1700000000 20000\n1 1 10000 0 1700000000 30000\n1 2 10000 0 1700000000 40000\n"
+	for name, body := range map[string]string{"tx.9": log, "tx.9.1": log1} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := readPgbenchLogs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK != 4 || res.Elapsed != 20*time.Millisecond || res.Rate() != 200 {
+		t.Errorf("OK %d in %s (%.0f/s), want 4 in 20ms (200/s)", res.OK, res.Elapsed, res.Rate())
+	}
+	if res.Latency.Max != 20*time.Millisecond || res.Latency.Count != 7 {
+		t.Errorf("latencies = %+v, want all seven, the longest 20ms", res.Latency)
 	}
 }
 

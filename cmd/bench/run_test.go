@@ -236,6 +236,8 @@ func TestHarnessEndToEnd(t *testing.T) {
 		"## Stock invariants", "## Paired runs", "## The edge's bound", "| GET /brands/{brandId}/products/{productId} | 2 | ",
 		"| order_webhook: POST /brands/{brandId}/orders, one subscribed endpoint | order_create: POST /brands/{brandId}/orders | 2 | 2 × ",
 		"| order_create_amounts: POST /brands/{brandId}/orders with shipping, discounts, tax | order_create: POST /brands/{brandId}/orders | 2 | 2 × ",
+		"| GET /brands/{brandId}/products?q=zephyr | pgbench product_search | 2 | 2 × 1.00 s each | ",
+		"| GET /brands/{brandId}/products/{productId} | pgbench product_get | 2 | 2 × 1.00 s each | ",
 		"server OTEL_TRACES_SAMPLER=always_on |", "server OTEL_TRACES_EXPORTER=none |", "## Tracing",
 	} {
 		if !strings.Contains(table, want) {
