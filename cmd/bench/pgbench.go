@@ -235,10 +235,7 @@ func readPgbenchLogs(dir string) (load.Result, error) {
 	if err != nil || len(files) == 0 {
 		return load.Result{}, errors.New("pgbench wrote no transaction log")
 	}
-	type tx struct {
-		client     string
-		begin, end time.Time
-	}
+	type tx struct{ begin, end time.Time }
 	var (
 		res       = load.Result{ErrorKinds: map[string]int{}}
 		latencies []time.Duration
@@ -270,7 +267,7 @@ func readPgbenchLogs(dir string) (load.Result, error) {
 			}
 			d := time.Duration(us) * time.Microsecond
 			latencies = append(latencies, d)
-			done = append(done, tx{client: fields[0], begin: end.Add(-d), end: end})
+			done = append(done, tx{begin: end.Add(-d), end: end})
 			if w, ok := warm[fields[0]]; !ok || end.Before(w) {
 				warm[fields[0]] = end
 			}
