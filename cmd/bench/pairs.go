@@ -139,9 +139,6 @@ func (h *harness) runPairs(ctx context.Context, target *process, selected []Scen
 		default:
 			continue
 		}
-		own := func(n int) func() (load.Result, error) {
-			return func() (load.Result, error) { return h.slice(ctx, target, sc, n, d) }
-		}
 		for _, n := range h.o.capped(sc.connsOr(h.o.conns)) {
 			if err := h.settle(ctx); err != nil {
 				return nil, err
@@ -150,10 +147,11 @@ func (h *harness) runPairs(ctx context.Context, target *process, selected []Scen
 			if err != nil {
 				return nil, fmt.Errorf("%s paired at %d connections: %w", sc.Name, n, err)
 			}
+			ownSlice := func() (load.Result, error) { return h.slice(ctx, target, sc, n, d) }
 			p := pairing{name: sc.Name, control: control, conns: n, slice: d, per: per}
 			for i := range rounds {
 				// control, scenario; then scenario, control: a drift within a round is shared.
-				first, second := ctlSlice, own(n)
+				first, second := ctlSlice, ownSlice
 				if i%2 == 1 {
 					first, second = second, first
 				}

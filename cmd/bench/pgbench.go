@@ -235,12 +235,12 @@ func readPgbenchLogs(dir string) (load.Result, error) {
 	if err != nil || len(files) == 0 {
 		return load.Result{}, errors.New("pgbench wrote no transaction log")
 	}
-	type tx struct{ begin, end time.Time }
 	var (
-		res       = load.Result{ErrorKinds: map[string]int{}}
-		latencies []time.Duration
-		done      []tx
-		warm      = map[string]time.Time{} // each client's first transaction's end
+		res         = load.Result{ErrorKinds: map[string]int{}}
+		latencies   []time.Duration
+		ends        []time.Time
+		first, last time.Time
+		warm        = map[string]time.Time{} // each client's first transaction's end
 	)
 	for _, f := range files {
 		fh, err := os.Open(f)
@@ -267,7 +267,13 @@ func readPgbenchLogs(dir string) (load.Result, error) {
 			}
 			d := time.Duration(us) * time.Microsecond
 			latencies = append(latencies, d)
-			done = append(done, tx{begin: end.Add(-d), end: end})
+			ends = append(ends, end)
+			if begin := end.Add(-d); first.IsZero() || begin.Before(first) {
+				first = begin
+			}
+			if end.After(last) {
+				last = end
+			}
 			if w, ok := warm[fields[0]]; !ok || end.Before(w) {
 				warm[fields[0]] = end
 			}
@@ -277,27 +283,19 @@ func readPgbenchLogs(dir string) (load.Result, error) {
 			return load.Result{}, err
 		}
 	}
-	var first, last, from time.Time
-	for _, t := range done {
-		if first.IsZero() || t.begin.Before(first) {
-			first = t.begin
-		}
-		if t.end.After(last) {
-			last = t.end
-		}
-	}
+	var from time.Time
 	for _, w := range warm {
 		if w.After(from) {
 			from = w
 		}
 	}
-	res.OK, res.Elapsed = len(done), last.Sub(first)
+	res.OK, res.Elapsed = len(ends), last.Sub(first)
 	// A window shorter than half the run (a run too short for every client to answer a few
 	// times) would measure a handful of transactions: the whole run is the better figure then.
 	if last.After(from) && last.Sub(from) >= res.Elapsed/2 {
 		n := 0
-		for _, t := range done {
-			if t.end.After(from) {
+		for _, end := range ends {
+			if end.After(from) {
 				n++
 			}
 		}
