@@ -6,7 +6,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/json"
+	"hash"
+	"io"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -16,10 +19,10 @@ import (
 
 // Cursors seals list positions into opaque, tamper-evident strings: base64url(JSON) + "." +
 // base64url(HMAC-SHA256). The list's name is inside the MAC, so a cursor of one list is refused
-// by another.
+// by another. Make them with NewCursors: the zero value has no key and seals nothing.
 type Cursors struct {
-	key      []byte
-	previous []byte // opens cursors sealed before a secret rotation; nil when none
+	key      *macs
+	previous *macs // opens cursors sealed before a secret rotation; nil when none
 }
 
 // ErrBadCursor refuses a cursor this server did not issue for this list: a handler returns it as
@@ -30,11 +33,32 @@ var ErrBadCursor error = problem.RefuseField("query.cursor", "is not a cursor of
 // rotation replaces; nil when none) still opens, so a client paging, or an event consumer polling
 // from a stored cursor, is not refused because the operator rotated the secret.
 func NewCursors(secret, previous []byte) Cursors {
-	c := Cursors{key: cursorKey(secret)}
+	c := Cursors{key: newMACs(cursorKey(secret))}
 	if len(previous) > 0 {
-		c.previous = cursorKey(previous)
+		c.previous = newMACs(cursorKey(previous))
 	}
 	return c
+}
+
+// macs hands out HMAC-SHA256 states already keyed: hmac.New costs five allocations and the
+// key's two SHA-256 blocks, and every page of every list but the last seals a cursor.
+type macs struct{ pool sync.Pool }
+
+func newMACs(key []byte) *macs {
+	m := &macs{}
+	m.pool.New = func() any { return hmac.New(sha256.New, key) }
+	return m
+}
+
+// sum is the MAC of enc as a cursor of list.
+func (m *macs) sum(list, enc string) []byte {
+	h := m.pool.Get().(hash.Hash)
+	defer m.pool.Put(h)
+	h.Reset() // back to the keyed state
+	_, _ = io.WriteString(h, list)
+	_, _ = h.Write([]byte{0})
+	_, _ = io.WriteString(h, enc)
+	return h.Sum(nil)
 }
 
 func cursorKey(secret []byte) []byte {
@@ -50,7 +74,7 @@ func (c Cursors) Seal(list string, position any) (string, error) {
 		return "", err
 	}
 	enc := b64url.Encode(payload)
-	return enc + "." + b64url.Encode(mac(c.key, list, enc)), nil
+	return enc + "." + b64url.Encode(c.key.sum(list, enc)), nil
 }
 
 // Open reads a cursor of list into position, or answers ErrBadCursor.
@@ -60,7 +84,7 @@ func (c Cursors) Open(list, cursor string, position any) error {
 		return ErrBadCursor
 	}
 	got, err := b64url.Decode(sig)
-	if err != nil || (!hmac.Equal(got, mac(c.key, list, enc)) && (c.previous == nil || !hmac.Equal(got, mac(c.previous, list, enc)))) {
+	if err != nil || (!hmac.Equal(got, c.key.sum(list, enc)) && (c.previous == nil || !hmac.Equal(got, c.previous.sum(list, enc)))) {
 		return ErrBadCursor
 	}
 	payload, err := b64url.Decode(enc)
@@ -68,14 +92,6 @@ func (c Cursors) Open(list, cursor string, position any) error {
 		return ErrBadCursor
 	}
 	return nil
-}
-
-func mac(key []byte, list, enc string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(list))
-	m.Write([]byte{0})
-	m.Write([]byte(enc))
-	return m.Sum(nil)
 }
 
 // PageSize is the validated `limit` parameter, or the default page size.
