@@ -19,7 +19,7 @@ import (
 
 // Cursors seals list positions into opaque, tamper-evident strings: base64url(JSON) + "." +
 // base64url(HMAC-SHA256). The list's name is inside the MAC, so a cursor of one list is refused
-// by another. Make them with NewCursors: the zero value has no key and seals nothing.
+// by another. Make them with NewCursors: the zero value has no key (Seal and Open would panic).
 type Cursors struct {
 	key      *macs
 	previous *macs // opens cursors sealed before a secret rotation; nil when none
