@@ -3,7 +3,10 @@ package paging
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -131,4 +134,40 @@ func FuzzCursorOpen(f *testing.F) {
 			t.Fatalf("round trip: %v, %v != %v", err, back, pos)
 		}
 	})
+}
+
+// TestCursorsSealConcurrently: the keyed HMAC states are pooled and shared by every request; each
+// goroutine's cursors must still open to its own positions, and only under their own list.
+func TestCursorsSealConcurrently(t *testing.T) {
+	t.Parallel()
+	c := NewCursors([]byte("a secret of at least thirty-two bytes"), []byte("the previous secret, also 32 bytes"))
+	type pos struct{ G, N int }
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			list := "list-" + strconv.Itoa(g)
+			for n := range 200 {
+				s, err := c.Seal(list, pos{G: g, N: n})
+				if err != nil {
+					errs <- err
+					return
+				}
+				var got pos
+				if err := c.Open(list, s, &got); err != nil || got != (pos{G: g, N: n}) {
+					errs <- fmt.Errorf("goroutine %d, cursor %d: open = %v %+v", g, n, err, got)
+					return
+				}
+				if err := c.Open(list+"x", s, &got); err == nil {
+					errs <- fmt.Errorf("goroutine %d, cursor %d opened under another list", g, n)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
