@@ -155,7 +155,7 @@ func TestCursorsSealConcurrently(t *testing.T) {
 				}
 				var got pos
 				if err := c.Open(list, s, &got); err != nil || got != (pos{G: g, N: n}) {
-					errs <- fmt.Errorf("goroutine %d, cursor %d: open = %v %+v", g, n, err, got)
+					errs <- fmt.Errorf("goroutine %d, cursor %d: open = %w %+v", g, n, err, got)
 					return
 				}
 				if err := c.Open(list+"x", s, &got); err == nil {
