@@ -1,9 +1,11 @@
 package server
 
 import (
+	"errors"
 	"log/slog"
 	"maps"
 	"mime"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -94,6 +96,28 @@ type writtenReporter interface {
 	Written() (status, bytes int)
 }
 
+// answerStarted reports whether w, or a writer it wraps, has sent the answer's status line.
+func answerStarted(w http.ResponseWriter) bool {
+	for {
+		if sw, ok := w.(writtenReporter); ok {
+			status, _ := sw.Written()
+			return status != 0
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return false
+		}
+		w = u.Unwrap()
+	}
+}
+
+// clientWriteFailed reports whether err is a write to the client's connection that failed: the
+// client closed or reset it, or read too slowly for the server's write timeout.
+func clientWriteFailed(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "write"
+}
+
 // accessLog writes one structured line per request, named by the route pattern rather than the
 // raw path so that ids do not explode the number of distinct values.
 func accessLog(log *slog.Logger) func(http.Handler) http.Handler {
@@ -149,10 +173,8 @@ func recoverer(log *slog.Logger) func(http.Handler) http.Handler {
 				}
 				log.ErrorContext(r.Context(), "panic", "request_id", problem.RequestFrom(r.Context()).ID,
 					"panic", rec, "stack", string(debug.Stack()))
-				if sw, ok := w.(writtenReporter); ok {
-					if status, _ := sw.Written(); status != 0 {
-						return // the response has started; nothing sensible can follow it
-					}
+				if answerStarted(w) {
+					return // nothing sensible can follow a started answer
 				}
 				problem.WriteCode(w, r, api.ProblemCodeInternalError, "An unexpected error occurred; quote the request id when reporting it.")
 			}()

@@ -3,7 +3,9 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -90,5 +92,35 @@ func TestIPLimiter(t *testing.T) {
 	}
 	if ok, _ := newIPLimiter(0, time.Now).allow("a"); !ok {
 		t.Error("a zero limit refuses")
+	}
+}
+
+// TestErrorAfterTheAnswerStarted: an error once the status line is out cannot be answered; it is
+// logged for what it is, and nothing is written after the answer.
+func TestErrorAfterTheAnswerStarted(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, msg, level string
+		err              error
+	}{
+		{"the client went away", "client went away", "INFO", &net.OpError{Op: "write", Net: "tcp", Err: errors.New("connection reset by peer")}},
+		{"the answer could not be encoded", "answer cut short", "ERROR", errors.New("json: unsupported value: NaN")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var logs bytes.Buffer
+			s := &Server{log: slog.New(slog.NewTextHandler(&logs, nil))}
+			rec := httptest.NewRecorder()
+			w := &statusWriter{ResponseWriter: rec}
+			w.WriteHeader(http.StatusOK)
+			s.responseErrorHandler(w, httptest.NewRequest(http.MethodGet, "/auth/profile", nil), tc.err)
+
+			if rec.Code != http.StatusOK || rec.Body.Len() != 0 {
+				t.Errorf("after the answer started: %d %q", rec.Code, rec.Body.String())
+			}
+			if want := "level=" + tc.level + ` msg="` + tc.msg + `"`; !strings.Contains(logs.String(), want) {
+				t.Errorf("log %q lacks %s", logs.String(), want)
+			}
+		})
 	}
 }

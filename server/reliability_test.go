@@ -7,11 +7,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -494,6 +498,77 @@ func TestAdminOnAMissingBrand(t *testing.T) {
 			status, p := call(t, env, o, ids, admin.AccessToken)
 			if status != http.StatusNotFound || p.Code != api.ProblemCodeNotFound {
 				t.Errorf("ADMIN on a missing brand = %d %q, want 404 not_found", status, p.Code)
+			}
+		})
+	}
+}
+
+// brokenPipe is a client that went away while its answer was being written: the status line goes
+// out, and every write of the body fails as net/http's does on a connection the peer has reset.
+type brokenPipe struct {
+	header   http.Header
+	statuses []int
+}
+
+func (b *brokenPipe) Header() http.Header { return b.header }
+
+func (b *brokenPipe) WriteHeader(code int) { b.statuses = append(b.statuses, code) }
+
+func (b *brokenPipe) Write([]byte) (int, error) {
+	if len(b.statuses) == 0 {
+		b.statuses = append(b.statuses, http.StatusOK)
+	}
+	return 0, &net.OpError{Op: "write", Net: "tcp", Err: os.NewSyscallError("write", syscall.EPIPE)}
+}
+
+// TestClientGoneMidAnswer: a client that goes away while its answer is written is not the
+// database going away. The broken pipe is a *net.OpError like a lost database connection, and
+// was answered as one: an ERROR "database unavailable" line (what operators alert on), a counted
+// 503 and a second status line written after the answer's.
+func TestClientGoneMidAnswer(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	owner := env.Register(t, servertest.Email("gone-mid-answer"))
+	brand := *owner.User.BrandId
+	product := createProduct(t, env, owner, api.CreateProductRequest{Name: "Gone", Sku: "GONE-1", PriceAmount: 100})
+
+	for _, tc := range []struct{ name, method, path, body string }{
+		{"profile", http.MethodGet, "/auth/profile", ""},
+		{"product", http.MethodGet, "/brands/" + brand.String() + "/products/" + product.Id.String(), ""},
+		{"product list", http.MethodGet, "/brands/" + brand.String() + "/products", ""},
+		{"product create", http.MethodPost, "/brands/" + brand.String() + "/products", `{"name":"Gone 2","sku":"GONE-2","priceAmount":200}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body))
+			r.Header.Set("Authorization", "Bearer "+owner.AccessToken)
+			if tc.body != "" {
+				r.Header.Set("Content-Type", "application/json")
+			}
+			w := &brokenPipe{header: http.Header{}}
+			env.Handler.ServeHTTP(w, r)
+
+			if len(w.statuses) != 1 || w.statuses[0]/100 != 2 {
+				t.Errorf("status lines written %v, want the answer's only", w.statuses)
+			}
+			id := w.header.Get("X-Request-Id")
+			if id == "" {
+				t.Fatal("no X-Request-Id")
+			}
+			var lines []string
+			for _, line := range strings.Split(env.Logs(), "\n") {
+				if strings.Contains(line, "request_id="+id) {
+					lines = append(lines, line)
+				}
+			}
+			logged := strings.Join(lines, "\n")
+			if !strings.Contains(logged, `msg="client went away"`) || !strings.Contains(logged, "broken pipe") {
+				t.Errorf("the log does not say the client went away:\n%s", logged)
+			}
+			if strings.Contains(logged, "level=ERROR") || strings.Contains(logged, "database unavailable") {
+				t.Errorf("a client going away logged as a failure:\n%s", logged)
+			}
+			if !strings.Contains(logged, `msg=request`) || !strings.Contains(logged, "status="+strconv.Itoa(w.statuses[0])) {
+				t.Errorf("the access log does not carry the answer's status:\n%s", logged)
 			}
 		})
 	}

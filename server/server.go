@@ -495,11 +495,25 @@ func (s *Server) requestErrorHandler(w http.ResponseWriter, r *http.Request, err
 // written here, once, with the status server/problem's table gives its code. Anything else is an
 // unexpected failure: the client learns only the request id; the log line with that id has the
 // cause.
+//
+// An error once the answer has started is a failure to deliver it (the generated code hands this
+// writing the answer's error too): nothing can follow a status line already sent. A client that
+// went away mid-answer breaks the write with a reset or a broken pipe, a *net.OpError like the
+// database's own, so it is told apart here, before the database's states are looked for: it is
+// neither a 503 to count nor the database to alert on.
 func (s *Server) responseErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	ctx := r.Context()
+	if answerStarted(w) {
+		if clientWriteFailed(err) {
+			s.log.InfoContext(ctx, "client went away", "request_id", problem.RequestFrom(ctx).ID, "error", err)
+		} else {
+			s.log.ErrorContext(ctx, "answer cut short", "request_id", problem.RequestFrom(ctx).ID, "error", err)
+		}
+		return
+	}
 	if problem.Answer(w, r, err) {
 		return
 	}
-	ctx := r.Context()
 	if errors.Is(err, context.Canceled) && errors.Is(ctx.Err(), context.Canceled) {
 		s.log.InfoContext(ctx, "client went away", "request_id", problem.RequestFrom(ctx).ID)
 		return
