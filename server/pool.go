@@ -21,9 +21,7 @@ import (
 // DATABASE_URL logs in as. UUIDs travel in PostgreSQL's binary form rather than through
 // google/uuid's text Valuer (a tenth of the CPU of an authenticated request went there).
 //
-// Without pool_max_conns in the URL, the pool holds 4 connections per CPU: a request holds one
-// for a round trip or a short transaction, and on a small machine more backends than that only
-// contend with each other and with the server for the same cores.
+// Without pool_max_conns in the URL, the pool holds DefaultPoolSize connections.
 func NewPool(ctx context.Context, databaseURL, appRole string, opts ...PoolOption) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
@@ -31,7 +29,7 @@ func NewPool(ctx context.Context, databaseURL, appRole string, opts ...PoolOptio
 	}
 	cfg.ConnConfig.RuntimeParams["role"] = appRole
 	if !strings.Contains(databaseURL, "pool_max_conns") {
-		cfg.MaxConns = int32(4 * runtime.GOMAXPROCS(0)) //nolint:gosec // a small number
+		cfg.MaxConns = int32(DefaultPoolSize()) //nolint:gosec // a small number
 	}
 	for _, opt := range opts {
 		opt(cfg)
@@ -53,6 +51,16 @@ func NewPool(ctx context.Context, databaseURL, appRole string, opts ...PoolOptio
 
 // PoolOption adjusts the pool NewPool connects.
 type PoolOption func(*pgxpool.Config)
+
+// DefaultPoolSize is the request pool's size unless DATABASE_URL's pool_max_conns says otherwise:
+// 8 connections per CPU. A request holds one for a round trip or a short transaction. At 4 per
+// CPU a query of a millisecond (the rare search) kept too few in PostgreSQL at once: the server
+// idled between answers, and its threads' sleeps and wake-ups (ten a search, against five at 8
+// per CPU) cost it more CPU than the answer did. At 8 per CPU the rare search was 3-8% faster in
+// paired runs, the list and product get within 3% either way; at 16 per CPU the searches gained
+// another 6% but product get lost 7% to PostgreSQL's contention among more backends (bench/README,
+// "The request pool's size"). The brand share (BRAND_POOL_SHARE) is half of it.
+func DefaultPoolSize() int { return 8 * runtime.GOMAXPROCS(0) }
 
 // DefaultJobsPoolSize is the size of the background work's own pool (NewJobsPool) unless
 // DATABASE_JOBS_POOL_SIZE says otherwise: 2 connections per CPU, at least 4.

@@ -27,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ecompointer/ecompointer/cmd/bench/internal/load"
+	"github.com/ecompointer/ecompointer/server"
 	"github.com/ecompointer/ecompointer/server/password"
 )
 
@@ -789,8 +790,8 @@ func (h *harness) pgbenchClients(ctx context.Context, l Limit, n int) (int, erro
 	if err != nil {
 		return 0, err
 	}
-	// The server's pool size (server/pool.go), for limits that run as many transactions at once.
-	if pool := 4 * runtime.GOMAXPROCS(0); l.Pool && n > pool {
+	// The server's pool size, for limits that run as many transactions at once.
+	if pool := server.DefaultPoolSize(); l.Pool && n > pool {
 		n = pool
 	}
 	// A margin for whatever else connects meanwhile (tests of other sessions, autovacuum).

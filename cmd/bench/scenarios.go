@@ -72,7 +72,7 @@ type Limit struct {
 	// Requests, for pgbench, is how many of the scenario's requests one run of the script stands
 	// for (a reservation and its release: 2); zero means one. The ratio compares requests.
 	Requests int
-	// Pool, for pgbench, caps its clients at the server's pool size (4 per core, server/pool.go):
+	// Pool, for pgbench, caps its clients at the server's pool size (server.DefaultPoolSize):
 	// as many transactions at once as the server ever has in PostgreSQL. Without it pgbench runs
 	// as many clients as the scenario has connections, which on contended rows (an order
 	// counter, a hot level) costs PostgreSQL more per transaction than the server's pool lets
