@@ -167,3 +167,12 @@ func BenchmarkProductListOne(b *testing.B) {
 		return "/brands/" + brand + "/products?limit=1"
 	})
 }
+
+// BenchmarkProductSearch is a search, `q`, whose first page holds the same twenty products as
+// BenchmarkProductList's: beside it, it tells what the search's own code costs the server (the
+// parameter, the pattern, the query's other plan) from what the page costs.
+func BenchmarkProductSearch(b *testing.B) {
+	benchmarkBrandRead(b, 25, func(brand, _ string) string {
+		return "/brands/" + brand + "/products?q=bench"
+	})
+}
