@@ -59,7 +59,8 @@ type PoolOption func(*pgxpool.Config)
 // per CPU) cost it more CPU than the answer did. At 8 per CPU the rare search was 3-8% faster in
 // paired runs, the list and product get within 3% either way; at 16 per CPU the searches gained
 // another 6% but product get lost 7% to PostgreSQL's contention among more backends (bench/README,
-// "The request pool's size"). The brand share (BRAND_POOL_SHARE) is half of it.
+// "The rare search's wake-ups and the request pool's size"). The brand share (BRAND_POOL_SHARE)
+// is half of it.
 func DefaultPoolSize() int { return 8 * runtime.GOMAXPROCS(0) }
 
 // DefaultJobsPoolSize is the size of the background work's own pool (NewJobsPool) unless
