@@ -117,14 +117,14 @@ func TestSearchPlansByItsTerm(t *testing.T) {
 }
 
 // TestRareSearchPlanHoldsWhenItsTermIsSampled: the planner estimates a `q` from the histogram of
-// product_search_terms.name. A rare term that lands on one entry of a 100-entry histogram looked
-// as common as one name in a hundred, and the search walked the whole brand instead of using the
-// trigram index: one ANALYZE in ten on the bench catalog, and a collapse under load. The column
-// keeps 400 entries (000027, then 000028 with the column), so one entry is a quarter of a
-// percent. The catalog here is analyzed whole (29,000 names, fewer than ANALYZE samples), so its
-// histogram is fixed: the rare term's 29 names sit at the middle of the name order, where an entry
-// falls whatever the number of entries. A term in one name in a hundred is walked, as the rare one
-// was at 100 entries.
+// product_search_terms.name. A rare term that lands on histogram entries by the luck of
+// ANALYZE's sample looks as common as those entries' share of the names: on one entry of 100 it
+// looked like one name in a hundred and the search walked the whole brand instead of using the
+// trigram index (one ANALYZE in ten on the bench catalog, a collapse under load); at 400 entries
+// three did the same (two ANALYZEs in 120). The column keeps 1,000 entries (000029), so one entry
+// is a tenth of a percent. The catalog here is analyzed whole (29,000 names, fewer than ANALYZE
+// samples), so its histogram is fixed: the rare term's 29 names sit at the middle of the name
+// order, on one entry whatever the number of entries. A term in one name in a hundred is walked.
 func TestRareSearchPlanHoldsWhenItsTermIsSampled(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -166,8 +166,8 @@ func TestRareSearchPlanHoldsWhenItsTermIsSampled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if entries != 401 || rare != 1 {
-		t.Fatalf("the name's histogram has %d entries, %d of them rare: want 401 and 1 (migrations 000027, 000028)", entries, rare)
+	if entries != 1001 || rare != 1 {
+		t.Fatalf("the name's histogram has %d entries, %d of them rare: want 1001 and 1 (migration 000029)", entries, rare)
 	}
 
 	plan := func(t *testing.T, term string) string {

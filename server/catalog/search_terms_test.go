@@ -106,6 +106,20 @@ func TestSearchFollowsProductWrites(t *testing.T) {
 		want(t, b, "wombat", "WBT-7")
 		inSync(t, b.Brand)
 	})
+	// A search ignores the case of any letter, not only ASCII's, and _ in a term is literal.
+	t.Run("case of any letter", func(t *testing.T) {
+		crm := b.CreateProduct(t, api.CreateProductRequest{Sku: "Cr-Bru_1", Name: "Crème BRÛLÉE dish", PriceAmount: 100})
+		for _, q := range []string{"brûlée", "CRÈME", "ème brû", "cr-bru_1", "CR-BRU_1"} {
+			want(t, b, q, "Cr-Bru_1")
+		}
+		want(t, b, "cr-bru-1") // _ is literal in a term, not any character
+		want(t, b, "creme")
+		resp, err := env.Client.GetProductWithResponse(ctx, b.Brand, crm.Id, b.Auth)
+		if err != nil || resp.JSON200 == nil || resp.JSON200.Name != "Crème BRÛLÉE dish" || resp.JSON200.Sku != "Cr-Bru_1" {
+			t.Errorf("the product as stored: %v %+v", err, resp.JSON200)
+		}
+		inSync(t, b.Brand)
+	})
 	t.Run("bulk upsert", func(t *testing.T) {
 		resp, err := env.Client.BulkUpsertProductsWithResponse(ctx, b.Brand, api.BulkUpsertProductsRequest{Items: []api.CreateProductRequest{
 			{Sku: "WBT-7", Name: "Numbat lamp", PriceAmount: 100},
