@@ -13,6 +13,6 @@
 -- whole). The price is planning: each search tests its pattern against the larger histogram and
 -- common values, pgbench of the search's transaction ran about a tenth slower (rare term 622/s
 -- against 743/s, common 393/s against 435/s on that catalog); 2,000 entries would halve it
--- (bench/README.md, "The rare search's plan, again").
+-- (bench/README.md, "The full run of stop 41, and the rare search's plan again").
 ALTER TABLE product_search_terms ALTER COLUMN name SET STATISTICS 1000;
 ANALYZE product_search_terms;
